@@ -1,0 +1,103 @@
+"""Serve an ASGI app on a free loopback port, in a thread of its own or as a task in the current loop.
+
+Fakes run in their own thread (with their own event loop) in tests and benchmarks, so that a blocking
+call in the bot shows up as latency instead of being hidden by a shared loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a port that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling, which would re-raise SIGTERM/SIGINT after shutdown.
+
+    The process that embeds the server owns its signals (``spendbot run``, tests, the demo).
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    options.setdefault("log_level", "warning")
+    options.setdefault("access_log", False)
+    options.setdefault("lifespan", "off")
+    return uvicorn.Config(app, host=host, port=port, **options)
+
+
+@dataclass
+class ServedApp:
+    """A running server: its base URL, and how to stop it."""
+
+    url: str
+    host: str
+    port: int
+    _server: QuietServer
+    _thread: threading.Thread | None = None
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop a server started with :func:`serve_in_thread` and wait for its thread."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    async def astop(self) -> None:
+        """Stop a server started with :func:`serve_in_loop`."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedApp:
+    """Start ``app`` under uvicorn in a daemon thread and return once it accepts connections."""
+    port = port or free_port(host)
+    server = QuietServer(_config(app, host, port, **options))
+    thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"server on {host}:{port} failed to start")
+        threading.Event().wait(0.01)
+    return ServedApp(url=f"http://{host}:{port}", host=host, port=port, _server=server, _thread=thread)
+
+
+async def serve_in_loop(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedApp:
+    """Start ``app`` under uvicorn as a task of the running loop and return once it accepts connections."""
+    port = port or free_port(host)
+    server = QuietServer(_config(app, host, port, **options))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"server on {host}:{port} failed to start")
+        await asyncio.sleep(0.01)
+    return ServedApp(url=f"http://{host}:{port}", host=host, port=port, _server=server, _task=task)
+
+
+@contextlib.contextmanager
+def served(app: Any, host: str = "127.0.0.1", **options: Any) -> Iterator[ServedApp]:
+    """``with served(app) as s:`` runs ``app`` in a thread for the block's duration."""
+    handle = serve_in_thread(app, host, **options)
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -1,0 +1,69 @@
+"""Vendor connectors: Cursor, Windsurf and generic metered REST APIs, read into one normalised model.
+
+Layout: :mod:`~bot.vendors.limiter` paces calls (one limiter per connection and endpoint class, shared
+by the whole process); :mod:`~bot.vendors.base` is the transport policy every client goes through
+(retries, error mapping, ETags, secrecy); :mod:`~bot.vendors.cursor`, :mod:`~bot.vendors.windsurf` and
+:mod:`~bot.vendors.rest` are the clients; :mod:`~bot.vendors.factory` picks one for a connection;
+:mod:`~bot.vendors.parsing` and :mod:`~bot.vendors.pagination` hold the shared reading rules.
+They return :mod:`~bot.vendors.models` values and raise :mod:`~bot.vendors.errors` exceptions only.
+
+This package must never import ``bot.slack``, ``bot.store``, ``bot.services`` or ``bot.simulators``.
+"""
+
+from bot.vendors.base import (
+    DEFAULT_BASE_URLS,
+    ConnectionConfig,
+    NullObserver,
+    RetryPolicy,
+    Transport,
+    TransportObserver,
+    VendorResponse,
+    make_http_client,
+    utc_now,
+)
+from bot.vendors.cursor import CursorClient, SpendRowAccumulator, spend_rows
+from bot.vendors.errors import (
+    AuthError,
+    PermissionDenied,
+    RateLimited,
+    RequestRejected,
+    SchemaError,
+    UpstreamError,
+    VendorError,
+)
+from bot.vendors.factory import VendorClient, make_client
+from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, interactive, is_interactive
+from bot.vendors.rest import RestClient
+from bot.vendors.windsurf import ApiKeyDirectory, WindsurfClient
+
+__all__ = [
+    "DEFAULT_BASE_URLS",
+    "ApiKeyDirectory",
+    "AuthError",
+    "ConnectionConfig",
+    "CursorClient",
+    "LimiterRegistry",
+    "NullObserver",
+    "PermissionDenied",
+    "RateLimited",
+    "RateLimiter",
+    "RatePolicy",
+    "RequestRejected",
+    "RestClient",
+    "RetryPolicy",
+    "SchemaError",
+    "SpendRowAccumulator",
+    "Transport",
+    "TransportObserver",
+    "UpstreamError",
+    "VendorClient",
+    "VendorError",
+    "VendorResponse",
+    "WindsurfClient",
+    "interactive",
+    "is_interactive",
+    "make_client",
+    "make_http_client",
+    "spend_rows",
+    "utc_now",
+]
