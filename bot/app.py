@@ -1,0 +1,63 @@
+"""Wiring only: build the Bolt ``AsyncApp`` from the settings and register the Slack listeners."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+import bot.slack.help  # noqa: F401 - registers the help route
+from bot.services.container import Services
+from bot.settings import Settings
+from bot.slack.router import Invocation, dispatch
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> AsyncApp:
+    """Build the Bolt app whose Web API client uses ``SLACK_API_URL``; no network I/O happens here."""
+    services = services or Services.create(settings)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    options: dict[str, Any] = {
+        "name": "spendbot",
+        "token": token,
+        "signing_secret": signing_secret,
+        "logger": logging.getLogger("spendbot.bolt"),
+    }
+    app = AsyncApp(**options)
+    # Bolt copies base_url and retry handlers from this client into the client of every request.
+    app.client.base_url = settings.slack_api_url
+    app.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    register_listeners(app, services)
+    return app
+
+
+def register_listeners(app: AsyncApp, services: Services) -> None:
+    """Attach every listener; each capability adds its own here."""
+    command = services.settings.command
+    metrics = services.metrics
+
+    @app.command(command)
+    async def on_command(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        started = time.perf_counter()
+        invocation = Invocation(
+            services=services,
+            client=client,
+            respond=respond,
+            command=command,
+            text=str(body.get("text") or ""),
+            team_id=str(body.get("team_id") or ""),
+            user_id=str(body.get("user_id") or ""),
+            channel_id=str(body.get("channel_id") or ""),
+            trigger_id=body.get("trigger_id"),
+        )
+        name, outcome = await dispatch(invocation, ack)
+        metrics.commands.labels(name=name, outcome=outcome).inc()
+        log.debug("command %s answered in %.1f ms: %s", name, (time.perf_counter() - started) * 1000, outcome)

@@ -1,0 +1,107 @@
+"""The ``spendbot`` command line (design.md section 2). Every failure is one readable line, never a trace."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.logs import configure_logging, register_secret
+from bot.settings import RunMode, Settings, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spendbot",
+        description="Slack bot for the spend, credits and rate limits of AI coding tools.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    run = commands.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    run.add_argument("--mode", choices=[mode.value for mode in RunMode], help="force socket or http mode")
+    run.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
+    run.add_argument(
+        "--port", type=int, default=3000, help="port for /slack/events, /healthz, /metrics (3000)"
+    )
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_commands.required = True
+    db_commands.add_parser("upgrade", help="apply migrations (also done at start)")
+    return parser
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"spendbot: {message}", file=sys.stderr)
+    return code
+
+
+def _load() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    for secret in (
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.slack_client_secret,
+        settings.secret_key,
+        settings.cursor_api_key,
+        settings.windsurf_service_key,
+        settings.rest_api_key,
+    ):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
+    return settings
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    mode = settings.run_mode(RunMode(args.mode) if args.mode else None)
+    problems = settings.problems_for_run(mode)
+    if problems:
+        hint = " (put them in .env, see .env.example; or try `make demo`, which needs no Slack app)"
+        return _fail("; ".join(problems) + hint)
+    from bot.server import StartupError, serve_bot
+
+    try:
+        asyncio.run(serve_bot(settings, mode=mode, host=args.host, port=args.port))
+    except StartupError as error:
+        return _fail(str(error), 1)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.db import Database
+
+    async def upgrade() -> None:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(upgrade())
+    except Exception as error:  # noqa: BLE001 - one readable line instead of a trace
+        return _fail(f"database upgrade failed: {type(error).__name__}: {error}", 1)
+    print("database is up to date")
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {"run": _run, "db": _db}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _load()
+    except SettingsError as error:
+        return _fail(str(error))
+    return _COMMANDS[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""``spendbot run``: serve the bot in Socket Mode or HTTP mode, with ``/healthz`` and ``/metrics`` in both.
+
+One asyncio loop runs everything: uvicorn (Bolt's Starlette adapter in HTTP mode), the Socket Mode
+client, and later the scheduler. SIGTERM and SIGINT stop it cleanly: the socket closes, in-flight
+requests finish, the database is disposed, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app import create_app
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.services.container import Services
+from bot.settings import RunMode, Settings
+from bot.simulators.serving import QuietServer
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start (port taken, database unreachable...); the message is one readable line."""
+
+
+def _request_kind(body: bytes) -> str:
+    if body.startswith(b"{") or b'"type"' in body[:200]:
+        return "event"
+    if b"payload=" in body[:16]:
+        return "interactive"
+    if b"command=" in body:
+        return "command"
+    return "other"
+
+
+def build_web_app(
+    services: Services,
+    bolt_app: AsyncApp,
+    *,
+    serve_events: bool,
+    socket_connected: Callable[[], bool] | None = None,
+) -> Starlette:
+    """The ASGI app: Slack's endpoint (HTTP mode), the OAuth pages (when configured), health and metrics."""
+    handler = AsyncSlackRequestHandler(bolt_app)
+    metrics = services.metrics
+
+    async def events(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        response = await handler.handle(request)
+        kind = _request_kind(body)
+        metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+        metrics.slack_requests.labels(kind=kind, status=str(response.status_code)).inc()
+        return response
+
+    async def oauth(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_request: Request) -> Response:
+        database_ok = await services.db.ping()
+        body: dict[str, Any] = {"status": "ok" if database_ok else "unavailable"}
+        body["database"] = "ok" if database_ok else "unreachable"
+        if socket_connected is not None:
+            body["socket_mode"] = "connected" if socket_connected() else "disconnected"
+        return JSONResponse(body, status_code=200 if database_ok else 503)
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    if serve_events:
+        routes.append(Route("/slack/events", events, methods=["POST"]))
+        if services.settings.oauth_enabled:
+            routes.append(Route("/slack/install", oauth, methods=["GET"]))
+            routes.append(Route("/slack/oauth_redirect", oauth, methods=["GET"]))
+    return Starlette(routes=routes)
+
+
+class MeasuredSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, counting requests and timing acknowledgements like the HTTP path."""
+
+    def __init__(self, app: AsyncApp, app_token: str, metrics: Metrics) -> None:
+        super().__init__(app, app_token)
+        self._metrics = metrics
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        await super().handle(client, req)
+        kind = {"slash_commands": "command", "interactive": "interactive", "events_api": "event"}.get(
+            req.type, "other"
+        )
+        self._metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+        self._metrics.slack_requests.labels(kind=kind, status="socket").inc()
+
+    def connected(self) -> bool:
+        return bool(self.client.current_session is not None and not self.client.current_session.closed)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted connections only when it does, and
+    # without it Nagle's algorithm and delayed ACKs add 40 ms to every answer.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_bot(
+    settings: Settings,
+    *,
+    mode: RunMode,
+    host: str = "0.0.0.0",  # noqa: S104 - a container must listen on every interface
+    port: int = 3000,
+    services: Services | None = None,
+    stop: asyncio.Event | None = None,
+    started: Callable[[int], None] | None = None,
+) -> None:
+    """Run the bot until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly."""
+    services = services or Services.create(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    sock = _bind(host, port)
+    try:
+        try:
+            await services.start()
+        except Exception as error:
+            raise StartupError(
+                f"database {_safe_url(settings.database_url)} is not usable: {error}"
+            ) from error
+        bolt_app = create_app(settings, services=services)
+        bolt_app.client.session = services.slack.session
+        socket_handler: MeasuredSocketModeHandler | None = None
+        if mode is RunMode.SOCKET:
+            assert settings.slack_app_token is not None
+            socket_handler = MeasuredSocketModeHandler(
+                bolt_app, settings.slack_app_token.get_secret_value(), services.metrics
+            )
+        web = build_web_app(
+            services,
+            bolt_app,
+            serve_events=mode is RunMode.HTTP,
+            socket_connected=socket_handler.connected if socket_handler is not None else None,
+        )
+        config = uvicorn.Config(
+            web, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+        )
+        server = QuietServer(config)
+        server_task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+            await asyncio.sleep(0.01)
+        if server_task.done():
+            server_task.result()
+            raise StartupError("the HTTP server stopped during start-up")
+        if socket_handler is not None:
+            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        bound_port = sock.getsockname()[1]
+        log.info("spendbot is running in %s mode on http://%s:%s", mode.value, host, bound_port)
+        if started is not None:
+            started(bound_port)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        log.info("spendbot is shutting down")
+        if socket_handler is not None:
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+        server.should_exit = True
+        await server_task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        sock.close()
+        await services.close()
+    log.info("spendbot stopped")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        rest = f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"
+    return f"{scheme}{sep}{rest}"

@@ -1,0 +1,820 @@
+"""A fake Slack: the Web API methods spendbot uses, ``response_url``, file uploads and Socket Mode.
+
+It is a real HTTP (and WebSocket) server on loopback, so the bot's own slack_sdk clients talk to it
+exactly as they would to Slack. It records every call, keeps the messages it was sent (with their
+metadata, for ``conversations.history``), enforces Slack's posting limits when asked, and answers
+with 429 + ``Retry-After``, 5xx or an ``ok: false`` error on demand.
+
+Tests and benchmarks drive it from another thread: every public method is thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+APP_ID = "AAPP0001"
+
+
+@dataclass
+class Call:
+    """One request the fake received: which method, with which arguments, for which workspace."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    team_id: str | None
+    at: float
+
+
+@dataclass
+class Message:
+    """A message as the fake keeps it (what ``conversations.history`` returns)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Any] | None
+    metadata: dict[str, Any] | None
+    thread_ts: str | None
+    user: str = BOT_USER_ID
+    edits: int = 0
+
+
+@dataclass
+class FakeUser:
+    id: str
+    team_id: str
+    name: str
+    email: str | None = None
+    tz: str = "UTC"
+    is_admin: bool = False
+    is_owner: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+
+
+@dataclass
+class FakeChannel:
+    id: str
+    team_id: str
+    name: str
+    is_archived: bool = False
+    is_member: bool = True
+    exists: bool = True
+    is_private: bool = False
+
+
+@dataclass
+class _Fault:
+    method: str
+    times: int
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    channel: str | None = None
+
+
+@dataclass
+class PostLimits:
+    """Slack's posting limits: about one message a second per channel, and a workspace-wide cap."""
+
+    per_channel_per_second: float = 1.0
+    per_workspace_per_minute: int = 300
+    time_scale: float = 1.0
+
+
+@dataclass
+class SocketSession:
+    """One Socket Mode connection, and the acks the client sent back."""
+
+    websocket: WebSocket
+    loop: asyncio.AbstractEventLoop
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """The fake Slack server. ``app`` is the ASGI app; ``api_url`` is set once it is served."""
+
+    def __init__(self, *, team_id: str = "T0001", team_name: str = "Acme") -> None:
+        self._lock = threading.RLock()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.base_url = ""
+        self.default_team = team_id
+        self.teams: dict[str, str] = {team_id: team_name}
+        self.tokens: dict[str, str] = {}
+        self.app_tokens: set[str] = set()
+        self.users: dict[str, FakeUser] = {}
+        self.channels: dict[str, FakeChannel] = {}
+        self.messages: dict[str, list[Message]] = defaultdict(list)
+        self.ephemerals: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.calls_log: list[Call] = []
+        self.rate_limited = 0
+        self.post_limits: PostLimits | None = None
+        self._faults: list[_Fault] = []
+        self._channel_posts: dict[str, deque[float]] = defaultdict(deque)
+        self._team_posts: dict[str, deque[float]] = defaultdict(deque)
+        self._sockets: list[SocketSession] = []
+        self._socket_ready = threading.Event()
+        self.add_token("xoxb-test-token", team_id)
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/response/{hook}", self._response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                WebSocketRoute("/socket", self._socket),
+            ]
+        )
+
+    # ----- configuration (thread-safe) -------------------------------------------------------------
+
+    def bind(self, base_url: str) -> None:
+        """Tell the fake where it is served, so the URLs it hands out point back at it."""
+        self.base_url = base_url.rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def add_token(self, token: str, team_id: str, team_name: str | None = None) -> None:
+        with self._lock:
+            self.tokens[token] = team_id
+            self.teams.setdefault(team_id, team_name or team_id)
+
+    def add_app_token(self, token: str) -> None:
+        with self._lock:
+            self.app_tokens.add(token)
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        team_id: str | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        tz: str = "UTC",
+        is_admin: bool = False,
+        is_owner: bool = False,
+    ) -> FakeUser:
+        user = FakeUser(
+            id=user_id,
+            team_id=team_id or self.default_team,
+            name=name or user_id.lower(),
+            email=email,
+            tz=tz,
+            is_admin=is_admin,
+            is_owner=is_owner,
+        )
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def add_channel(
+        self, channel_id: str, *, team_id: str | None = None, name: str | None = None, is_member: bool = True
+    ) -> FakeChannel:
+        channel = FakeChannel(
+            id=channel_id,
+            team_id=team_id or self.default_team,
+            name=name or channel_id.lower(),
+            is_member=is_member,
+        )
+        with self._lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    def archive(self, channel_id: str) -> None:
+        with self._lock:
+            self._channel(channel_id).is_archived = True
+
+    def remove_bot(self, channel_id: str) -> None:
+        with self._lock:
+            self._channel(channel_id).is_member = False
+
+    def delete_channel(self, channel_id: str) -> None:
+        with self._lock:
+            self._channel(channel_id).exists = False
+
+    def add_oauth_code(
+        self, code: str, *, team_id: str, team_name: str, bot_token: str, user_id: str
+    ) -> None:
+        """Make ``oauth.v2.access`` accept ``code`` and install the bot in ``team_id``."""
+        with self._lock:
+            self.oauth_codes[code] = {
+                "team_id": team_id,
+                "team_name": team_name,
+                "bot_token": bot_token,
+                "user_id": user_id,
+            }
+
+    def fail(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        times: int = 1,
+        channel: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``ok: false, error`` or an HTTP ``status``."""
+        with self._lock:
+            self._faults.append(
+                _Fault(method=method, times=times, status=status, error=error, channel=channel)
+            )
+
+    def rate_limit(self, method: str, *, retry_after: float = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
+        with self._lock:
+            self._faults.append(_Fault(method=method, times=times, status=429, retry_after=retry_after))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def enforce_post_limits(self, limits: PostLimits | None = PostLimits()) -> None:  # noqa: B008 - frozen default
+        """Enforce Slack's per-channel and per-workspace posting limits on ``chat.postMessage``."""
+        with self._lock:
+            self.post_limits = limits
+
+    # ----- inspection (thread-safe) ----------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls_log if method is None or call.method == method]
+
+    def channel_messages(self, channel_id: str) -> list[Message]:
+        with self._lock:
+            return list(self.messages.get(channel_id, []))
+
+    def all_messages(self) -> list[Message]:
+        with self._lock:
+            return [message for messages in self.messages.values() for message in messages]
+
+    def response_posts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.responses)
+
+    def new_response_url(self) -> str:
+        return f"{self.base_url}/response/{next(self._ids)}"
+
+    def reset_records(self) -> None:
+        with self._lock:
+            self.calls_log.clear()
+            self.responses.clear()
+            self.ephemerals.clear()
+            self.views.clear()
+            self.messages.clear()
+            self.rate_limited = 0
+
+    async def wait_for(
+        self,
+        predicate: Callable[[FakeSlack], Any],
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper whose whole point is a deadline
+        interval: float = 0.01,
+    ) -> Any:
+        """Poll until ``predicate(self)`` is truthy and return its value; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                value = predicate(self)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fake Slack: condition not met within {timeout}s")
+            await asyncio.sleep(interval)
+
+    # ----- Socket Mode (driven from the test thread) -----------------------------------------------
+
+    def wait_socket(self, timeout: float = 5.0) -> SocketSession:
+        """Block until the bot has opened a Socket Mode connection."""
+        if not self._socket_ready.wait(timeout):
+            raise TimeoutError("no Socket Mode connection")
+        with self._lock:
+            return self._sockets[-1]
+
+    def socket_send(self, envelope: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """Send an envelope over the latest socket and return the client's ack (``envelope_id`` checked)."""
+        session = self.wait_socket(timeout)
+        envelope_id = envelope["envelope_id"]
+        future = asyncio.run_coroutine_threadsafe(
+            session.websocket.send_text(json.dumps(envelope)), session.loop
+        )
+        future.result(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if envelope_id in session.acks:
+                    return session.acks[envelope_id]
+            time.sleep(0.005)
+        raise TimeoutError(f"no ack for envelope {envelope_id}")
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        session = SocketSession(websocket=websocket, loop=asyncio.get_running_loop())
+        with self._lock:
+            self._sockets.append(session)
+        await websocket.send_text(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": len(self._sockets),
+                    "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
+        )
+        self._socket_ready.set()
+        try:
+            while True:
+                text = await websocket.receive_text()
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict) and "envelope_id" in data:
+                    with self._lock:
+                        session.acks[str(data["envelope_id"])] = data
+        except WebSocketDisconnect:
+            pass
+        finally:
+            with self._lock:
+                if session in self._sockets:
+                    self._sockets.remove(session)
+                if not self._sockets:
+                    self._socket_ready.clear()
+
+    # ----- HTTP handlers ---------------------------------------------------------------------------
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await _read_args(request)
+        token = _bearer(request) or args.pop("token", None)
+        with self._lock:
+            team_id = self.tokens.get(token or "")
+            self.calls_log.append(Call(method, args, token, team_id, time.time()))
+            fault = self._take_fault(method, args)
+        if fault is not None:
+            return _fault_response(fault)
+        if method == "apps.connections.open":
+            if token not in self.app_tokens:
+                return _error("invalid_auth")
+            ws_url = self.base_url.replace("http://", "ws://") + "/socket"
+            return _ok(url=ws_url)
+        if method == "oauth.v2.access":
+            return self._oauth_access(args)
+        if team_id is None:
+            return _error("invalid_auth")
+        handler = _HANDLERS.get(method)
+        if handler is None:
+            return _error("unknown_method")
+        with self._lock:
+            if method == "chat.postMessage":
+                limited = self._check_post_limits(str(args.get("channel", "")), team_id)
+                if limited is not None:
+                    self.rate_limited += 1
+                    return JSONResponse(
+                        {"ok": False, "error": "ratelimited"},
+                        status_code=429,
+                        headers={"Retry-After": limited},
+                    )
+            return handler(self, args, team_id)
+
+    async def _response_url(self, request: Request) -> Response:
+        body = await request.body()
+        try:
+            payload = json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            return JSONResponse({"ok": False, "error": "invalid_json"}, status_code=400)
+        with self._lock:
+            self.responses.append({"hook": request.path_params["hook"], "at": time.time(), **payload})
+        return JSONResponse({"ok": True})
+
+    async def _upload(self, request: Request) -> Response:
+        body = await request.body()
+        file_id = request.path_params["file_id"]
+        with self._lock:
+            if file_id not in self.uploads:
+                return Response("unknown upload", status_code=404)
+            self.uploads[file_id]["content"] = body
+        return Response("OK - 200", status_code=200)
+
+    # ----- method implementations (called under the lock) -----------------------------------------
+
+    def _take_fault(self, method: str, args: dict[str, Any]) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method == method and (fault.channel is None or fault.channel == args.get("channel")):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _check_post_limits(self, channel: str, team_id: str) -> str | None:
+        limits = self.post_limits
+        if limits is None:
+            return None
+        now = time.monotonic()
+        channel_window = 1.0 / limits.per_channel_per_second / limits.time_scale
+        team_window = 60.0 / limits.time_scale
+        posts = self._channel_posts[channel]
+        while posts and posts[0] <= now - channel_window:
+            posts.popleft()
+        team_posts = self._team_posts[team_id]
+        while team_posts and team_posts[0] <= now - team_window:
+            team_posts.popleft()
+        if posts:
+            return str(max(1, math.ceil(posts[0] + channel_window - now)))
+        if len(team_posts) >= limits.per_workspace_per_minute:
+            return str(max(1, math.ceil(team_posts[0] + team_window - now)))
+        posts.append(now)
+        team_posts.append(now)
+        return None
+
+    def _channel(self, channel_id: str) -> FakeChannel:
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            channel = FakeChannel(id=channel_id, team_id=self.default_team, name=channel_id.lower())
+            self.channels[channel_id] = channel
+        return channel
+
+    def _postable(self, channel_id: str, team_id: str) -> str | None:
+        if not channel_id:
+            return "channel_not_found"
+        if channel_id.startswith("D"):
+            return None
+        channel = self._channel(channel_id)
+        if not channel.exists or channel.team_id != team_id:
+            return "channel_not_found"
+        if channel.is_archived:
+            return "is_archived"
+        if not channel.is_member:
+            return "not_in_channel"
+        return None
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _post(self, args: dict[str, Any], team_id: str) -> Response:
+        channel = str(args.get("channel", ""))
+        problem = self._postable(channel, team_id)
+        if problem:
+            return _error(problem)
+        if not args.get("text") and not args.get("blocks"):
+            return _error("no_text")
+        blocks = _json_arg(args.get("blocks"))
+        if isinstance(blocks, list) and len(blocks) > 50:
+            return _error("invalid_blocks")
+        message = Message(
+            channel=channel,
+            ts=self._next_ts(),
+            text=str(args.get("text") or ""),
+            blocks=blocks,
+            metadata=_json_arg(args.get("metadata")),
+            thread_ts=args.get("thread_ts"),
+        )
+        self.messages[channel].append(message)
+        return _ok(channel=channel, ts=message.ts, message={"text": message.text, "ts": message.ts})
+
+    def _update(self, args: dict[str, Any], team_id: str) -> Response:
+        channel = str(args.get("channel", ""))
+        for message in self.messages.get(channel, []):
+            if message.ts == args.get("ts"):
+                message.text = str(args.get("text") or message.text)
+                message.blocks = _json_arg(args.get("blocks")) or message.blocks
+                if args.get("metadata"):
+                    message.metadata = _json_arg(args.get("metadata"))
+                message.edits += 1
+                return _ok(channel=channel, ts=message.ts, text=message.text)
+        return _error("message_not_found")
+
+    def _ephemeral(self, args: dict[str, Any], team_id: str) -> Response:
+        channel = str(args.get("channel", ""))
+        problem = self._postable(channel, team_id)
+        if problem:
+            return _error(problem)
+        self.ephemerals.append(dict(args))
+        return _ok(message_ts=self._next_ts())
+
+    def _history(self, args: dict[str, Any], team_id: str) -> Response:
+        channel = str(args.get("channel", ""))
+        if self._postable(channel, team_id) == "channel_not_found":
+            return _error("channel_not_found")
+        limit = int(args.get("limit") or 100)
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            m
+            for m in reversed(self.messages.get(channel, []))
+            if float(m.ts) >= oldest and m.thread_ts is None
+        ]
+        out = []
+        for message in found[:limit]:
+            item: dict[str, Any] = {
+                "type": "message",
+                "user": message.user,
+                "text": message.text,
+                "ts": message.ts,
+            }
+            if message.blocks:
+                item["blocks"] = message.blocks
+            if with_metadata and message.metadata:
+                item["metadata"] = message.metadata
+            out.append(item)
+        return _ok(messages=out, has_more=len(found) > limit)
+
+    def _users_info(self, args: dict[str, Any], team_id: str) -> Response:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None or user.team_id != team_id:
+            return _error("user_not_found")
+        return _ok(
+            user={
+                "id": user.id,
+                "team_id": user.team_id,
+                "name": user.name,
+                "real_name": user.name.title(),
+                "deleted": user.deleted,
+                "tz": user.tz,
+                "is_admin": user.is_admin,
+                "is_owner": user.is_owner,
+                "is_bot": user.is_bot,
+                "profile": {"email": user.email, "real_name": user.name.title(), "display_name": user.name},
+            }
+        )
+
+    def _users_lookup(self, args: dict[str, Any], team_id: str) -> Response:
+        email = str(args.get("email", "")).lower()
+        for user in self.users.values():
+            if user.team_id == team_id and (user.email or "").lower() == email:
+                return self._users_info({"user": user.id}, team_id)
+        return _error("users_not_found")
+
+    def _conversations_info(self, args: dict[str, Any], team_id: str) -> Response:
+        channel_id = str(args.get("channel", ""))
+        channel = self.channels.get(channel_id)
+        if channel is None or not channel.exists or channel.team_id != team_id:
+            return _error("channel_not_found")
+        return _ok(
+            channel={
+                "id": channel.id,
+                "name": channel.name,
+                "is_archived": channel.is_archived,
+                "is_member": channel.is_member,
+                "is_private": channel.is_private,
+            }
+        )
+
+    def _conversations_open(self, args: dict[str, Any], team_id: str) -> Response:
+        users = str(args.get("users", "")).split(",")
+        if not users or not users[0]:
+            return _error("users_list_not_supplied")
+        return _ok(channel={"id": "D" + users[0].lstrip("U")})
+
+    def _auth_test(self, args: dict[str, Any], team_id: str) -> Response:
+        return _ok(
+            url=f"https://{team_id.lower()}.slack.example/",
+            team=self.teams.get(team_id, team_id),
+            user="spendbot",
+            team_id=team_id,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    def _views_open(self, args: dict[str, Any], team_id: str) -> Response:
+        view = _json_arg(args.get("view")) or {}
+        if not args.get("trigger_id"):
+            return _error("invalid_trigger_id")
+        view_id = f"V{next(self._ids):06d}"
+        self.views.append({"method": "views.open", "id": view_id, "view": view, "team_id": team_id, **args})
+        return _ok(view={**view, "id": view_id})
+
+    def _views_update(self, args: dict[str, Any], team_id: str) -> Response:
+        view = _json_arg(args.get("view")) or {}
+        self.views.append({"method": "views.update", "view": view, "team_id": team_id, **args})
+        return _ok(view={**view, "id": args.get("view_id", "V0")})
+
+    def _views_publish(self, args: dict[str, Any], team_id: str) -> Response:
+        view = _json_arg(args.get("view")) or {}
+        if not args.get("user_id"):
+            return _error("invalid_arguments")
+        if isinstance(view.get("blocks"), list) and len(view["blocks"]) > 100:
+            return _error("invalid_arguments")
+        self.views.append({"method": "views.publish", "view": view, "team_id": team_id, **args})
+        return _ok(view={**view, "id": f"V{next(self._ids):06d}"})
+
+    def _get_upload_url(self, args: dict[str, Any], team_id: str) -> Response:
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {
+            "filename": args.get("filename"),
+            "length": args.get("length"),
+            "team_id": team_id,
+        }
+        return _ok(upload_url=f"{self.base_url}/upload/{file_id}", file_id=file_id)
+
+    def _complete_upload(self, args: dict[str, Any], team_id: str) -> Response:
+        files = _json_arg(args.get("files")) or []
+        channel = args.get("channel_id")
+        if channel:
+            problem = self._postable(str(channel), team_id)
+            if problem:
+                return _error(problem)
+        out = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id")))
+            if upload is None or "content" not in upload:
+                return _error("file_not_found")
+            upload.update(
+                channel=channel,
+                title=item.get("title"),
+                initial_comment=args.get("initial_comment"),
+                completed=True,
+            )
+            out.append({"id": item.get("id"), "title": item.get("title"), "name": upload.get("filename")})
+        return _ok(files=out)
+
+    def _oauth_access(self, args: dict[str, Any]) -> Response:
+        with self._lock:
+            grant = self.oauth_codes.pop(str(args.get("code", "")), None)
+        if grant is None:
+            return _error("invalid_code")
+        self.add_token(grant["bot_token"], grant["team_id"], grant["team_name"])
+        return _ok(
+            app_id=APP_ID,
+            authed_user={"id": grant["user_id"]},
+            scope="commands,chat:write",
+            token_type="bot",  # noqa: S106 - a field name of Slack's answer, not a secret
+            access_token=grant["bot_token"],
+            bot_user_id=BOT_USER_ID,
+            team={"id": grant["team_id"], "name": grant["team_name"]},
+            enterprise=None,
+            is_enterprise_install=False,
+        )
+
+
+_HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any], str], Response]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._post,
+    "chat.postEphemeral": FakeSlack._ephemeral,
+    "chat.update": FakeSlack._update,
+    "conversations.history": FakeSlack._history,
+    "conversations.info": FakeSlack._conversations_info,
+    "conversations.open": FakeSlack._conversations_open,
+    "users.info": FakeSlack._users_info,
+    "users.lookupByEmail": FakeSlack._users_lookup,
+    "views.open": FakeSlack._views_open,
+    "views.update": FakeSlack._views_update,
+    "views.publish": FakeSlack._views_publish,
+    "files.getUploadURLExternal": FakeSlack._get_upload_url,
+    "files.completeUploadExternal": FakeSlack._complete_upload,
+}
+
+
+async def _read_args(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return args
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type:
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError:
+            return args
+        if isinstance(data, dict):
+            args.update(data)
+    else:
+        args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return args
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def _json_arg(value: Any) -> Any:
+    """slack_sdk sends lists and objects as JSON strings in form bodies, and as objects in JSON bodies."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _ok(**fields: Any) -> JSONResponse:
+    return JSONResponse({"ok": True, **fields})
+
+
+def _error(error: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": error})
+
+
+def _fault_response(fault: _Fault) -> Response:
+    if fault.status == 429:
+        retry_after = str(max(1, math.ceil(fault.retry_after or 1)))
+        return JSONResponse(
+            {"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": retry_after}
+        )
+    if fault.status >= 500:
+        return Response("upstream failure", status_code=fault.status)
+    return _error(fault.error or "internal_error")
+
+
+class SignedRequests:
+    """Builds the requests Slack sends to an app in HTTP mode, signed with the app's signing secret."""
+
+    def __init__(self, signing_secret: str, *, fake: FakeSlack | None = None, team_id: str = "T0001") -> None:
+        self.signing_secret = signing_secret
+        self.fake = fake
+        self.team_id = team_id
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        """The two headers Slack adds: a timestamp and an HMAC-SHA256 signature of ``v0:ts:body``."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        basestring = f"v0:{stamp}:{body}".encode()
+        digest = hmac.new(self.signing_secret.encode(), basestring, hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+    def command(
+        self,
+        text: str,
+        *,
+        user_id: str = "U0001",
+        channel_id: str = "C0001",
+        command: str = "/spend",
+        team_id: str | None = None,
+        response_url: str | None = None,
+        trigger_id: str = "T.trigger.1",
+        timestamp: int | None = None,
+    ) -> tuple[str, dict[str, str]]:
+        """A slash-command POST body (form-encoded) and its headers."""
+        if response_url is None:
+            response_url = (
+                self.fake.new_response_url() if self.fake is not None else "http://127.0.0.1:9/response/0"
+            )
+        fields = {
+            "token": "legacy-verification-token",
+            "team_id": team_id or self.team_id,
+            "team_domain": "acme",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+        body = urlencode(fields)
+        return body, {**self.sign(body, timestamp), "Content-Type": "application/x-www-form-urlencoded"}
+
+    def interactive(
+        self, payload: dict[str, Any], *, timestamp: int | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """A block action or view submission: ``payload=<json>`` form-encoded."""
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, {**self.sign(body, timestamp), "Content-Type": "application/x-www-form-urlencoded"}
+
+    def event(self, event: dict[str, Any], *, team_id: str | None = None) -> tuple[str, dict[str, str]]:
+        """An Events API callback wrapping ``event``."""
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team_id or self.team_id,
+                "api_app_id": APP_ID,
+                "type": "event_callback",
+                "event_id": f"Ev{next(_EVENT_IDS):08d}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        return body, {**self.sign(body), "Content-Type": "application/json"}
+
+
+_EVENT_IDS = itertools.count(1)

@@ -1,0 +1,143 @@
+"""The slash command's one entry point: parse, acknowledge, check the admin right, run, answer.
+
+Each capability registers its sub-commands here with :func:`route`; ``help`` lists exactly the
+registered ones, so it always shows what exists at this commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
+from bot.services.container import Services
+from bot.services.errors import NotAllowed, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class AckMode(StrEnum):
+    INSTANT = "instant"  # the answer is cheap and goes in the acknowledgement itself
+    DEFERRED = "deferred"  # acknowledge at once, then work and answer through response_url
+
+
+@dataclass
+class Invocation:
+    """One use of the slash command: who, where, and how to answer."""
+
+    services: Services
+    client: AsyncWebClient
+    respond: AsyncRespond
+    command: str
+    text: str
+    team_id: str
+    user_id: str
+    channel_id: str
+    trigger_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Invocation, Any], Awaitable[None]]
+InstantHandler = Callable[[Invocation, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    spec: CommandSpec
+    mode: AckMode
+    handler: Handler | None = None
+    instant: InstantHandler | None = None
+
+
+_ROUTES: dict[type, Route] = {}
+_SPECS = {spec.name: spec for spec in COMMANDS}
+
+
+def route(command_type: type, name: str) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for a parsed command type; ``name`` is its entry in the grammar registry."""
+
+    def register(handler: Handler) -> Handler:
+        _ROUTES[command_type] = Route(spec=_SPECS[name], mode=AckMode.DEFERRED, handler=handler)
+        return handler
+
+    return register
+
+
+def instant_route(command_type: type, name: str) -> Callable[[InstantHandler], InstantHandler]:
+    """Register a handler whose answer is built without I/O and sent in the acknowledgement."""
+
+    def register(handler: InstantHandler) -> InstantHandler:
+        _ROUTES[command_type] = Route(spec=_SPECS[name], mode=AckMode.INSTANT, instant=handler)
+        return handler
+
+    return register
+
+
+def available_commands() -> list[str]:
+    """Names of the sub-commands this build answers (what ``help`` lists)."""
+    return [spec.name for spec in COMMANDS if any(r.spec.name == spec.name for r in _ROUTES.values())]
+
+
+async def dispatch(invocation: Invocation, ack: AsyncAck) -> tuple[str, str]:
+    """Handle one slash command from parse to answer; returns (sub-command, outcome) for metrics."""
+    try:
+        parsed = parse_command(invocation.text)
+    except UserInputError as error:
+        await ack(response_type="ephemeral", text=error.render(command=invocation.command))
+        return "unparsed", "bad_input"
+    entry = _ROUTES.get(type(parsed))
+    if entry is None:
+        await ack(
+            response_type="ephemeral",
+            text=f"`{invocation.command} {_first_word(invocation.text)}` is not available in this version "
+            f"yet. Try `{invocation.command} help`.",
+        )
+        return "unavailable", "unavailable"
+    if entry.mode is AckMode.INSTANT and entry.instant is not None:
+        await ack(response_type="ephemeral", **entry.instant(invocation, parsed))
+        return entry.spec.name, "ok"
+    await ack()
+    return entry.spec.name, await run_deferred(invocation, entry, parsed)
+
+
+async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> str:
+    """Run a handler after the acknowledgement, turning every failure into a readable answer."""
+    assert entry.handler is not None
+    try:
+        if entry.spec.admin_only:
+            await invocation.services.access.require_admin(
+                invocation.team_id, invocation.user_id, entry.spec.name
+            )
+        await entry.handler(invocation, parsed)
+    except UserInputError as error:
+        await invocation.respond(response_type="ephemeral", text=error.render(command=invocation.command))
+        return "bad_input"
+    except NotAllowed as error:
+        await invocation.respond(response_type="ephemeral", text=error.message)
+        return "refused"
+    except ServiceError as error:
+        await invocation.respond(response_type="ephemeral", text=error.message)
+        return "error"
+    except Exception:
+        reference = secrets.token_hex(4)
+        log.exception("command %r failed (ref %s)", entry.spec.name, reference)
+        await invocation.respond(
+            response_type="ephemeral",
+            text=f"Something went wrong on our side while answering `{entry.spec.name}`. "
+            f"It has been logged (ref `{reference}`); please try again in a minute.",
+        )
+        return "failed"
+    return "ok"
+
+
+def _first_word(text: str) -> str:
+    words = text.split()
+    return words[0] if words else ""

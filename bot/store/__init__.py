@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables on SQLAlchemy's async engine (SQLite by default, PostgreSQL by URL)."""
