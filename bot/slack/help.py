@@ -8,7 +8,7 @@ from bot.domain.grammar import Help, render_help
 from bot.slack.router import Invocation, available_commands, instant_route
 
 
-@instant_route(Help, "help")
+@instant_route(Help)
 def answer_help(invocation: Invocation, command: Help) -> dict[str, Any]:
     text = render_help(invocation.command, available=available_commands(), topic=command.topic)
     return {"text": text}

@@ -61,21 +61,26 @@ _ROUTES: dict[type, Route] = {}
 _SPECS = {spec.name: spec for spec in COMMANDS}
 
 
-def route(command_type: type, name: str) -> Callable[[Handler], Handler]:
-    """Register ``handler`` for a parsed command type; ``name`` is its entry in the grammar registry."""
+def route(command_type: type) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for a parsed command type (its ``spec_name`` names its grammar entry).
+
+    The handler runs after the acknowledgement; for an admin-only command, after the admin gate.
+    """
 
     def register(handler: Handler) -> Handler:
-        _ROUTES[command_type] = Route(spec=_SPECS[name], mode=AckMode.DEFERRED, handler=handler)
+        spec = _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
+        _ROUTES[command_type] = Route(spec=spec, mode=AckMode.DEFERRED, handler=handler)
         return handler
 
     return register
 
 
-def instant_route(command_type: type, name: str) -> Callable[[InstantHandler], InstantHandler]:
+def instant_route(command_type: type) -> Callable[[InstantHandler], InstantHandler]:
     """Register a handler whose answer is built without I/O and sent in the acknowledgement."""
 
     def register(handler: InstantHandler) -> InstantHandler:
-        _ROUTES[command_type] = Route(spec=_SPECS[name], mode=AckMode.INSTANT, instant=handler)
+        spec = _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
+        _ROUTES[command_type] = Route(spec=spec, mode=AckMode.INSTANT, instant=handler)
         return handler
 
     return register

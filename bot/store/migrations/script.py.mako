@@ -14,7 +14,9 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 import bot.store.types
-${imports if imports else ""}
+% if imports:
+${imports}
+% endif
 
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}

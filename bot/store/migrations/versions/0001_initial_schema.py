@@ -15,7 +15,6 @@ from alembic import op
 
 import bot.store.types
 
-
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
