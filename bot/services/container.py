@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from bot.metrics import Metrics
 from bot.services.access import Access
 from bot.services.clock import Clock, system_clock
+from bot.services.connections import ConnectionRegistry
 from bot.services.slack_api import SlackApi
+from bot.services.sync import SyncService
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.vendors import LimiterRegistry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,27 +26,59 @@ class Services:
     db: Database
     slack: SlackApi
     access: Access
+    connections: ConnectionRegistry
+    sync: SyncService
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = system_clock
+    env_team_id: str | None = None
 
     @classmethod
     def create(
-        cls, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+        limiters: LimiterRegistry | None = None,
     ) -> Services:
+        clock = clock or system_clock
+        metrics = metrics or Metrics()
+        db = Database(settings.database_url)
         slack = SlackApi(settings)
+        connections = ConnectionRegistry(settings, db, clock=clock, limiters=limiters, observer=metrics)
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             slack=slack,
             access=Access(settings, slack),
-            metrics=metrics or Metrics(),
-            clock=clock or system_clock,
+            connections=connections,
+            sync=SyncService(db, connections, clock=clock, metrics=metrics),
+            metrics=metrics,
+            clock=clock,
         )
 
-    async def start(self) -> None:
-        """Bring the schema up to date; called before the bot serves anything."""
+    async def start(self, *, identify_workspace: bool = True) -> None:
+        """Bring the schema up to date, then register the workspace the environment's connections belong to.
+
+        That is the bot-token workspace (found with ``auth.test``), or ``SPENDBOT_ENV_TEAM_ID`` under OAuth.
+        """
         await self.db.upgrade()
+        team_id = self.settings.env_team_id
+        team_name: str | None = None
+        if team_id is None and identify_workspace and self.settings.slack_bot_token is not None:
+            team_id, team_name = await self.slack.identify_bot_workspace()
+        if team_id is not None:
+            await self.use_env_team(team_id, name=team_name)
+
+    async def use_env_team(self, team_id: str, *, name: str | None = None) -> None:
+        """Make ``team_id`` the owner of the connections declared in the environment."""
+        self.env_team_id = team_id
+        await self.connections.ensure_workspace(team_id, name=name)
+        declared = await self.connections.register_declared(team_id)
+        if declared:
+            log.info("workspace %s has connections: %s", team_id, ", ".join(row.name for row in declared))
 
     async def close(self) -> None:
+        await self.connections.close()
         await self.slack.close()
         await self.db.dispose()

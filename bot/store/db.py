@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Executable, Result, event, text
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -146,3 +146,13 @@ def _run_alembic_upgrade(connection: SyncConnection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+async def execute(session: AsyncSession, statement: Executable, params: Any = None) -> Result[Any]:
+    """Run a Core statement (bulk insert, delete, insert-from-select) in the session's transaction.
+
+    SQLModel's session wants ``exec`` for ORM selects and deprecates ``execute``; the connection's own
+    ``execute`` is the supported path for everything else.
+    """
+    connection = await session.connection()
+    return await connection.execute(statement, params)

@@ -310,8 +310,9 @@ class SpendRowAccumulator:
     def __len__(self) -> int:
         return len(self._totals)
 
-    def rows(self) -> list[SpendRow]:
-        """The rows so far, ordered by bucket, user and model."""
+    def rows(self, *, ordered: bool = True) -> list[SpendRow]:
+        """The rows so far, ordered by bucket, user and model unless ``ordered`` is False (cheaper)."""
+        items = sorted(self._totals.items()) if ordered else self._totals.items()
         return [
             SpendRow(
                 vendor=Vendor.CURSOR,
@@ -323,7 +324,7 @@ class SpendRowAccumulator:
                 unit=Unit.USD_CENTS,
                 requests=Decimal(total[1]),
             )
-            for (bucket, email, model), total in sorted(self._totals.items())
+            for (bucket, email, model), total in items
         ]
 
 

@@ -1,0 +1,728 @@
+"""Sync: fetch each connection's data once and keep it in the store for every command, digest and alert.
+
+Per connection and dataset, a sync starts from a stored watermark (where the last one stopped) minus a
+small lookback for late data, and replaces that time range wholesale, so it is idempotent and history
+stays beyond the vendors' retention. Usage events are fetched in windows sized from the data's density
+(about ``WINDOW_TARGET_EVENTS`` each), so memory and transactions stay small whatever the team size.
+
+Only one sync of a connection runs at a time in a process; a caller arriving while one runs waits for
+it and reuses its result instead of fetching again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+
+from bot.metrics import Metrics
+from bot.services.clock import Clock
+from bot.services.connections import ConnectionRegistry, ConnectionStatus
+from bot.store import usage as usage_store
+from bot.store.db import Database, execute
+from bot.store.models import (
+    Connection,
+    CreditSnapshot,
+    CycleSpend,
+    Member,
+    RateLimitReading,
+    SyncState,
+    TrackedFigure,
+)
+from bot.vendors import (
+    CursorClient,
+    RestClient,
+    SpendRowAccumulator,
+    VendorClient,
+    VendorError,
+    WindsurfClient,
+)
+from bot.vendors.models import RateLimitStatus, Vendor
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DATASETS: dict[Vendor, tuple[str, ...]] = {
+    Vendor.CURSOR: ("members", "cycle_spend", "usage"),
+    Vendor.WINDSURF: ("members", "credits", "usage"),
+    Vendor.REST: ("probe", "tracked"),
+}
+LIVE_DATASETS: dict[Vendor, tuple[str, ...]] = {
+    Vendor.CURSOR: (),
+    Vendor.WINDSURF: ("credits",),
+    Vendor.REST: ("probe", "tracked"),
+}
+# How long data stays "fresh enough" for a command: the vendors aggregate usage hourly (Cursor) or about
+# every three hours (Windsurf), so fetching more often only spends rate limit.
+FRESH_FOR: dict[Vendor, timedelta] = {
+    Vendor.CURSOR: timedelta(hours=1),
+    Vendor.WINDSURF: timedelta(hours=3),
+    Vendor.REST: timedelta(minutes=5),
+}
+CURSOR_LOOKBACK = timedelta(hours=3)
+WINDSURF_LOOKBACK_DAYS = 2
+DEFAULT_BACKFILL = timedelta(days=62)  # covers "30d" and the period before it, and last month for "mtd"
+WINDOW_TARGET_EVENTS = 30_000
+_FIRST_WINDOW = timedelta(hours=6)
+_MIN_WINDOW = timedelta(hours=1)
+_MAX_WINDOW = timedelta(days=30)
+_QUARTER = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a long sync reports as it goes (the CLI draws a progress bar from it)."""
+
+    connection: str
+    dataset: str
+    done: float  # 0..1 of this dataset
+    requests: int
+    waited_seconds: float
+    note: str = ""
+
+
+SyncProgress = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class DatasetResult:
+    dataset: str
+    ok: bool
+    rows: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+
+
+@dataclass
+class SyncReport:
+    """What one sync of one connection did."""
+
+    connection_id: int
+    name: str
+    vendor: Vendor
+    started_at: datetime
+    finished_at: datetime | None = None
+    requests: int = 0
+    waited_seconds: float = 0.0
+    rate_limited: int = 0
+    results: list[DatasetResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.results)
+
+    @property
+    def errors(self) -> list[str]:
+        return [
+            f"{result.dataset}: {result.error}" for result in self.results if not result.ok and result.error
+        ]
+
+
+def floor_quarter(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def ceil_quarter(moment: datetime) -> datetime:
+    floored = floor_quarter(moment)
+    return floored if floored == moment else floored + _QUARTER
+
+
+class SyncService:
+    """Syncs connections into the store; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        registry: ConnectionRegistry,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        window_target_events: int = WINDOW_TARGET_EVENTS,
+    ) -> None:
+        self._db = db
+        self._registry = registry
+        self._clock = clock
+        self._metrics = metrics
+        self._window_target = window_target_events
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._last_reports: dict[int, SyncReport] = {}
+
+    # ----- entry points ----------------------------------------------------------------------------
+
+    async def sync(
+        self,
+        connection: Connection,
+        *,
+        datasets: Collection[str] | None = None,
+        backfill: timedelta | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncReport:
+        """Sync ``datasets`` (all of the vendor's by default) of one connection; never raises vendor errors.
+
+        ``backfill`` re-fetches usage that far back instead of continuing from the watermark.
+        """
+        assert connection.id is not None
+        lock = self._locks.setdefault(connection.id, asyncio.Lock())
+        asked_at = self._clock()
+        if lock.locked():
+            async with lock:
+                previous = self._last_reports.get(connection.id)
+                if (
+                    previous is not None
+                    and previous.started_at >= asked_at - timedelta(seconds=1)
+                    and backfill is None
+                ):
+                    return previous
+        async with lock:
+            report = await self._sync_locked(
+                connection, datasets=datasets, backfill=backfill, progress=progress
+            )
+            self._last_reports[connection.id] = report
+            return report
+
+    async def sync_live(self, connection: Connection) -> SyncReport:
+        """Fetch only the cheap live figures (Windsurf balance, REST probe and tracked figure)."""
+        live = LIVE_DATASETS[Vendor(connection.vendor)]
+        return await self.sync(connection, datasets=live)
+
+    async def states(self, connection_id: int) -> dict[str, SyncState]:
+        async with self._db.session() as session:
+            rows = await session.exec(select(SyncState).where(SyncState.connection_id == connection_id))
+            return {row.dataset: row for row in rows.all()}
+
+    def is_fresh(self, connection: Connection, states: dict[str, SyncState], now: datetime) -> bool:
+        vendor = Vendor(connection.vendor)
+        for dataset in DATASETS[vendor]:
+            state = states.get(dataset)
+            if state is None or state.data_as_of is None or now - state.data_as_of > FRESH_FOR[vendor]:
+                return False
+        return True
+
+    # ----- the work ------------------------------------------------------------------------------
+
+    async def _sync_locked(
+        self,
+        connection: Connection,
+        *,
+        datasets: Collection[str] | None,
+        backfill: timedelta | None,
+        progress: SyncProgress | None,
+    ) -> SyncReport:
+        assert connection.id is not None
+        vendor = Vendor(connection.vendor)
+        wanted = [name for name in DATASETS[vendor] if datasets is None or name in datasets]
+        report = SyncReport(connection.id, connection.name, vendor, started_at=self._clock())
+        started = time.perf_counter()
+        try:
+            client = self._registry.client(connection)
+        except Exception as error:  # noqa: BLE001 - a key that cannot be read is a status, not a crash
+            message = f"cannot read this connection's key: {error}"
+            report.results = [DatasetResult(name, False, error=message, error_kind="key") for name in wanted]
+            await self._registry.set_status(connection.id, ConnectionStatus.REJECTED, message)
+            report.finished_at = self._clock()
+            return report
+        counters = _Counters(client)
+        for dataset in wanted:
+            result = await self._run_dataset(connection, client, dataset, backfill, progress, counters)
+            report.results.append(result)
+        report.requests, report.waited_seconds, report.rate_limited = counters.delta()
+        report.finished_at = self._clock()
+        await self._save_rate_limits(connection.id, client)
+        await self._set_connection_status(connection.id, report)
+        outcome = "ok" if report.ok else "error"
+        self._metrics.sync_seconds.labels(vendor=vendor.value, outcome=outcome).observe(
+            time.perf_counter() - started
+        )
+        log.info(
+            "synced %s (%s) %s: %d requests, %.1fs waiting on the rate limit%s",
+            connection.name,
+            vendor.value,
+            ",".join(wanted),
+            report.requests,
+            report.waited_seconds,
+            "" if report.ok else f"; errors: {'; '.join(report.errors)}",
+        )
+        return report
+
+    async def _run_dataset(
+        self,
+        connection: Connection,
+        client: VendorClient,
+        dataset: str,
+        backfill: timedelta | None,
+        progress: SyncProgress | None,
+        counters: _Counters,
+    ) -> DatasetResult:
+        assert connection.id is not None
+        attempt_at = self._clock()
+        state = (await self.states(connection.id)).get(dataset)
+
+        def report(done: float, note: str = "") -> None:
+            if progress is not None:
+                requests, waited, _ = counters.delta()
+                progress(ProgressEvent(connection.name, dataset, done, requests, waited, note))
+
+        report(0.0)
+        try:
+            rows, watermark = await self._fetch_dataset(connection, client, dataset, state, backfill, report)
+        except VendorError as error:
+            await self._record_state(connection.id, dataset, attempt_at, error=error)
+            report(1.0, f"failed: {error.kind}")
+            return DatasetResult(dataset, False, error=error.message or str(error), error_kind=error.kind)
+        await self._record_state(connection.id, dataset, attempt_at, watermark=watermark)
+        report(1.0)
+        return DatasetResult(dataset, True, rows=rows)
+
+    async def _fetch_dataset(
+        self,
+        connection: Connection,
+        client: VendorClient,
+        dataset: str,
+        state: SyncState | None,
+        backfill: timedelta | None,
+        report: Callable[[float, str], None],
+    ) -> tuple[int, datetime | None]:
+        """Fetch and store one dataset; returns (rows written, new watermark)."""
+        assert connection.id is not None
+        if isinstance(client, CursorClient):
+            if dataset == "members":
+                return await self._store_members(connection.id, await client.members()), None
+            if dataset == "cycle_spend":
+                return await self._cursor_cycle_spend(connection.id, client), None
+            return await self._cursor_usage(connection.id, client, state, backfill, report)
+        if isinstance(client, WindsurfClient):
+            if dataset == "members":
+                return await self._store_members(connection.id, await client.members()), None
+            if dataset == "credits":
+                return await self._windsurf_credits(connection.id, client), None
+            return await self._windsurf_usage(connection.id, client, state, backfill)
+        if isinstance(client, RestClient):
+            if dataset == "probe":
+                statuses = await client.probe()
+                return len(statuses), None
+            return await self._rest_tracked(connection.id, client), None
+        raise AssertionError(f"no client for {connection.vendor}")  # pragma: no cover
+
+    # ----- Cursor ------------------------------------------------------------------------------------
+
+    async def _cursor_cycle_spend(self, connection_id: int, client: CursorClient) -> int:
+        report = await client.cycle_spend()
+        cycle_start = report.cycle_start or _month_start(self._clock())
+        now = self._clock()
+        async with self._db.write() as session:
+            await execute(
+                session,
+                delete(CycleSpend).where(
+                    col(CycleSpend.connection_id) == connection_id, col(CycleSpend.cycle_start) == cycle_start
+                ),
+            )
+            seen: set[str] = set()
+            for row in report.rows:
+                email = row.user_email.lower()
+                if email in seen:
+                    continue
+                seen.add(email)
+                session.add(
+                    CycleSpend(
+                        connection_id=connection_id,
+                        cycle_start=cycle_start,
+                        cycle_end=report.cycle_end,
+                        user_email=email,
+                        name=row.name,
+                        total=row.total_cents,
+                        on_demand=row.on_demand_cents,
+                        limit_cents=row.limit_cents,
+                        total_is_fallback=row.total_is_fallback,
+                        observed_at=now,
+                    )
+                )
+        return len(seen)
+
+    async def _cursor_usage(
+        self,
+        connection_id: int,
+        client: CursorClient,
+        state: SyncState | None,
+        backfill: timedelta | None,
+        report: Callable[[float, str], None],
+    ) -> tuple[int, datetime | None]:
+        """Usage events into quarter-hour buckets, newest first, resumable.
+
+        The first sync (or an explicit backfill) walks back from now to its target, recording after each
+        window how far back the data is complete (``covered_from``); later syncs re-fetch from the
+        watermark minus a lookback, then carry on with any backfill left unfinished.
+
+        Windows are sized from the densest stretch seen so far (about ``WINDOW_TARGET_EVENTS`` each,
+        growing at most twofold), so memory stays bounded when a quiet weekend is followed by busy
+        weekdays. Each window is written while the next one is fetched, and the next page is fetched
+        while the current one is summed, so a backfill keeps pace with the vendor's rate limit.
+        """
+        now = self._clock()
+        end = floor_quarter(now) + _QUARTER  # the current quarter hour, so events up to now are included
+        fresh_start = backfill is not None or state is None or state.watermark is None
+        if fresh_start:
+            target = floor_quarter(now - (backfill or DEFAULT_BACKFILL))
+            ranges = [(target, end)]
+        else:
+            assert state is not None
+            assert state.watermark is not None
+            target = state.target_from or floor_quarter(now - DEFAULT_BACKFILL)
+            ranges = [(floor_quarter(min(state.watermark, now) - CURSOR_LOOKBACK), end)]
+            if state.covered_from is not None and state.covered_from > target:
+                ranges.append((target, state.covered_from))
+        total = sum(((stop - first) for first, stop in ranges), timedelta())
+        progress = _WindowProgress(total, report)
+        sizer = _WindowSizer(self._window_target, await self._busiest_day(connection_id, now))
+        writer = _WindowWriter(self._db, connection_id)
+        try:
+            for index, (first, stop) in enumerate(ranges):
+                extends_coverage = fresh_start or index > 0
+                cursor_end = stop
+                # Newest first: the recent days people ask about are ready before a backfill finishes.
+                while cursor_end > first:
+                    window_start = max(
+                        first, floor_quarter(cursor_end - sizer.next_window(cursor_end - first))
+                    )
+                    accumulator = SpendRowAccumulator()
+                    events = 0
+                    async for page in _prefetched(client.iter_usage_events(window_start, cursor_end)):
+                        accumulator.extend(page)
+                        events += len(page)
+                    sizer.observe(events, cursor_end - window_start)
+                    coverage = None
+                    if extends_coverage:
+                        coverage = (window_start, target, end if fresh_start and cursor_end == stop else None)
+                    await writer.submit(
+                        window_start, cursor_end, accumulator.rows(ordered=False), coverage, progress.advance
+                    )
+                    cursor_end = window_start
+            await writer.finish()
+        finally:
+            await writer.cancel()
+        return writer.written, end
+
+    async def _busiest_day(self, connection_id: int, now: datetime) -> int:
+        """Events on the busiest of the last 14 UTC days in the store (0 without history)."""
+        async with self._db.session() as session:
+            series = await usage_store.requests_by_utc_day(
+                session, connection_id, (now - timedelta(days=14)).date(), now.date()
+            )
+        return int(max(series.values(), default=0))
+
+    # ----- Windsurf ----------------------------------------------------------------------------------
+
+    async def _windsurf_credits(self, connection_id: int, client: WindsurfClient) -> int:
+        balance = await client.credit_balance()
+        async with self._db.write() as session:
+            session.add(
+                CreditSnapshot(
+                    connection_id=connection_id,
+                    observed_at=balance.observed_at,
+                    cycle_start=balance.cycle_start,
+                    cycle_end=balance.cycle_end,
+                    unit=balance.unit.value,
+                    size=balance.size,
+                    used=balance.used,
+                    remaining=balance.remaining,
+                    pools=[
+                        {"name": pool.name, "size": str(pool.size), "used": str(pool.used)}
+                        for pool in balance.pools
+                    ],
+                )
+            )
+        return 1
+
+    async def _windsurf_usage(
+        self, connection_id: int, client: WindsurfClient, state: SyncState | None, backfill: timedelta | None
+    ) -> tuple[int, datetime | None]:
+        now = self._clock()
+        today = now.date()
+        if backfill is not None or state is None or state.watermark is None:
+            first = (now - (backfill or DEFAULT_BACKFILL)).date()
+        else:
+            first = state.watermark.date() - timedelta(days=WINDSURF_LOOKBACK_DAYS)
+        written = 0
+        for window_first, window_last in _day_windows(first, today, days=30):
+            try:
+                rows = await client.user_daily_credits(window_first, window_last)
+            except VendorError as error:
+                if error.status not in (400, 404, 422):
+                    raise
+                # The per-person source is undocumented; without it, the team's daily figures still count.
+                log.info("windsurf per-person credits unavailable (%s); using team totals", error.message)
+                rows = await client.team_daily_credits(window_first, window_last)
+            async with self._db.write() as session:
+                await usage_store.replace_days(session, connection_id, window_first, window_last, rows)
+            written += len(rows)
+        return written, now
+
+    # ----- REST --------------------------------------------------------------------------------------
+
+    async def _rest_tracked(self, connection_id: int, client: RestClient) -> int:
+        figure = await client.tracked_figure()
+        if figure is None:
+            return 0
+        async with self._db.write() as session:
+            session.add(
+                TrackedFigure(connection_id=connection_id, observed_at=figure.observed_at, value=figure.value)
+            )
+        return 1
+
+    # ----- shared ------------------------------------------------------------------------------------
+
+    async def _store_members(self, connection_id: int, members: list[Any]) -> int:
+        now = self._clock()
+        async with self._db.write() as session:
+            await execute(session, delete(Member).where(col(Member.connection_id) == connection_id))
+            seen: set[str] = set()
+            for member in members:
+                email = member.email.lower()
+                if not email or email in seen:
+                    continue
+                seen.add(email)
+                session.add(
+                    Member(
+                        connection_id=connection_id,
+                        email=email,
+                        name=member.name,
+                        role=member.role,
+                        active=member.active,
+                        seen_at=now,
+                    )
+                )
+        return len(seen)
+
+    async def _record_state(
+        self,
+        connection_id: int,
+        dataset: str,
+        attempt_at: datetime,
+        *,
+        watermark: datetime | None = None,
+        error: VendorError | None = None,
+    ) -> None:
+        async with self._db.write() as session:
+            state = await session.get(SyncState, (connection_id, dataset))
+            if state is None:
+                state = SyncState(connection_id=connection_id, dataset=dataset)
+            state.last_attempt_at = attempt_at
+            if error is None:
+                state.last_success_at = self._clock()
+                state.data_as_of = attempt_at
+                state.last_error = None
+                state.consecutive_failures = 0
+                if watermark is not None:
+                    state.watermark = watermark
+            else:
+                state.last_error = f"{error.kind}: {error.message}"[:500]
+                state.consecutive_failures += 1
+            session.add(state)
+
+    async def _save_rate_limits(self, connection_id: int, client: VendorClient) -> None:
+        statuses: list[RateLimitStatus] = client.rate_limit_statuses()
+        limiters = client.transport.limiters()
+        async with self._db.write() as session:
+            for status in statuses:
+                row = await session.get(RateLimitReading, (connection_id, status.scope))
+                if row is None:
+                    row = RateLimitReading(
+                        connection_id=connection_id, scope=status.scope, observed_at=status.observed_at
+                    )
+                row.limit = status.limit
+                row.remaining = status.remaining
+                row.reset_at = status.reset_at
+                row.window_seconds = int(status.window.total_seconds()) if status.window else None
+                row.observed_at = status.observed_at
+                limiter = limiters.get(status.scope)
+                if limiter is not None:
+                    row.rate_limited_total = limiter.rate_limited_total
+                    row.waited_seconds_total = round(limiter.waited_seconds_total, 3)
+                session.add(row)
+
+    async def _set_connection_status(self, connection_id: int, report: SyncReport) -> None:
+        if report.ok:
+            await self._registry.set_status(connection_id, ConnectionStatus.OK)
+            return
+        failed = [result for result in report.results if not result.ok]
+        rejected = any(
+            result.error_kind in ("key rejected", "key lacks a permission or plan") for result in failed
+        )
+        status = ConnectionStatus.REJECTED if rejected else ConnectionStatus.FAILING
+        await self._registry.set_status(connection_id, status, "; ".join(report.errors))
+
+
+class _WindowSizer:
+    """Chooses the next usage window: about ``target`` events at the densest rate seen so far.
+
+    ``busiest_day`` (events on the busiest recent day in the store) seeds it, so an incremental sync
+    of a day or two is usually one window; without history it starts small and doubles.
+    """
+
+    def __init__(self, target: int, busiest_day: int = 0) -> None:
+        self._target = target
+        self._peak = busiest_day / 86_400  # events per second
+        self._window = self._wanted() if self._peak > 0 else _FIRST_WINDOW
+
+    def _wanted(self) -> timedelta:
+        return timedelta(seconds=self._target / self._peak) if self._peak > 0 else _MAX_WINDOW
+
+    def next_window(self, remaining: timedelta) -> timedelta:
+        return min(self._window, remaining)
+
+    def observe(self, events: int, span: timedelta) -> None:
+        seconds = max(span.total_seconds(), 1.0)
+        self._peak = max(self._peak, events / seconds)
+        self._window = max(_MIN_WINDOW, min(_MAX_WINDOW, 2 * self._window, self._wanted()))
+
+
+class _WindowProgress:
+    def __init__(self, total: timedelta, report: Callable[[float, str], None]) -> None:
+        self._total = total
+        self._done = timedelta()
+        self._report = report
+
+    def advance(self, start: datetime, end: datetime) -> None:
+        self._done += end - start
+        fraction = self._done / self._total if self._total else 1.0
+        self._report(min(fraction, 1.0), f"complete back to {start:%Y-%m-%d %H:%M} UTC")
+
+
+class _WindowWriter:
+    """Writes windows in order in a task of its own, one window behind the fetching."""
+
+    def __init__(self, db: Database, connection_id: int) -> None:
+        self._db = db
+        self._connection_id = connection_id
+        self._pending: asyncio.Task[None] | None = None
+        self.written = 0
+
+    async def submit(
+        self,
+        start: datetime,
+        end: datetime,
+        rows: list[Any],
+        coverage: tuple[datetime, datetime, datetime | None] | None,
+        done: Callable[[datetime, datetime], None],
+    ) -> None:
+        await self.finish()  # at most one window in memory waiting to be written
+        self._pending = asyncio.create_task(self._write(start, end, rows, coverage, done))
+
+    async def _write(
+        self,
+        start: datetime,
+        end: datetime,
+        rows: list[Any],
+        coverage: tuple[datetime, datetime, datetime | None] | None,
+        done: Callable[[datetime, datetime], None],
+    ) -> None:
+        async with self._db.write() as session:
+            await usage_store.replace_buckets(session, self._connection_id, start, end, rows)
+            if coverage is not None:
+                await _note_coverage(
+                    session,
+                    self._connection_id,
+                    covered_from=coverage[0],
+                    target_from=coverage[1],
+                    watermark=coverage[2],
+                )
+        self.written += len(rows)
+        done(start, end)
+
+    async def finish(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+
+    async def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pending
+            self._pending = None
+
+
+async def _prefetched(pages: AsyncIterator[T], depth: int = 2) -> AsyncIterator[T]:
+    """Iterate ``pages`` while fetching up to ``depth`` pages ahead, so network time overlaps our work."""
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=depth)
+
+    async def pump() -> None:
+        try:
+            async for page in pages:
+                await queue.put((True, page))
+        except Exception as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            await queue.put((False, error))
+            return
+        await queue.put((False, None))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            ok, item = await queue.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class _Counters:
+    """Requests, limiter waits and 429s of one client since the sync began."""
+
+    def __init__(self, client: VendorClient) -> None:
+        self._limiters = list(client.transport.limiters().values())
+        self._start = self._read()
+
+    def _read(self) -> tuple[int, float, int]:
+        return (
+            sum(limiter.requests_total for limiter in self._limiters),
+            sum(limiter.waited_seconds_total for limiter in self._limiters),
+            sum(limiter.rate_limited_total for limiter in self._limiters),
+        )
+
+    def delta(self) -> tuple[int, float, int]:
+        now = self._read()
+        return now[0] - self._start[0], now[1] - self._start[1], now[2] - self._start[2]
+
+
+async def _note_coverage(
+    session: Any,
+    connection_id: int,
+    *,
+    covered_from: datetime,
+    target_from: datetime,
+    watermark: datetime | None,
+) -> None:
+    state = await session.get(SyncState, (connection_id, "usage"))
+    if state is None:
+        state = SyncState(connection_id=connection_id, dataset="usage")
+    state.covered_from = covered_from
+    state.target_from = target_from
+    if watermark is not None:
+        state.watermark = watermark
+    session.add(state)
+
+
+def _month_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day_windows(first: date, last: date, *, days: int) -> list[tuple[date, date]]:
+    windows = []
+    while first <= last:
+        window_last = min(first + timedelta(days=days - 1), last)
+        windows.append((first, window_last))
+        first = window_last + timedelta(days=1)
+    return windows

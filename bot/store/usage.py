@@ -1,0 +1,329 @@
+"""Writing and reading usage history: quarter-hour buckets, their whole-UTC-day rollups, team totals.
+
+Writes replace a time range wholesale (delete the range, insert what the vendor now says, recompute the
+rollups it touches) in one short transaction, so running a sync twice changes nothing and late
+corrections overwrite what was there.
+
+Reads answer a period from the day rollups for the whole UTC days inside it and from the buckets for
+the partial days at its edges, so a local-day period in any time zone is exact and still cheap. Series
+by local day come from the per-team quarter-hour totals (96 rows a day, whatever the team size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, cast, delete, func, insert, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.store.db import execute
+from bot.store.models import UsageBucket, UsageDay, UsageTeamBucket
+from bot.vendors.models import SpendRow
+
+_DAY = timedelta(days=1)
+ZERO = Decimal(0)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "sqlite"
+
+
+def _bucket_day(session: AsyncSession) -> ColumnElement[Any]:
+    """The UTC date of a bucket, in the dialect at hand (SQLite keeps naive UTC text)."""
+    if _is_sqlite(session):
+        return func.date(col(UsageBucket.bucket_start))
+    return cast(func.timezone("UTC", col(UsageBucket.bucket_start)), Date)
+
+
+async def replace_buckets(
+    session: AsyncSession, connection_id: int, start: datetime, end: datetime, rows: Sequence[SpendRow]
+) -> None:
+    """Make ``[start, end)`` hold exactly ``rows`` (quarter-hour rows), then refresh the rollups.
+
+    ``start`` and ``end`` must be quarter-hour boundaries, so no bucket is half replaced.
+    """
+    for table in (UsageBucket, UsageTeamBucket):
+        await execute(
+            session,
+            delete(table).where(
+                col(table.connection_id) == connection_id,
+                col(table.bucket_start) >= start,
+                col(table.bucket_start) < end,
+            ),
+        )
+    values = []
+    team: dict[datetime, list[Decimal]] = {}
+    for row in rows:
+        values.append(
+            {
+                "connection_id": connection_id,
+                "bucket_start": row.bucket_start,
+                "user_email": row.user_email or "",
+                "model": row.model or "",
+                "amount": row.amount,
+                "requests": row.requests,
+            }
+        )
+        total = team.setdefault(row.bucket_start, [ZERO, ZERO])
+        total[0] += row.amount
+        total[1] += row.requests
+    if values:
+        await execute(session, insert(UsageBucket), values)
+        await execute(
+            session,
+            insert(UsageTeamBucket),
+            [
+                {"connection_id": connection_id, "bucket_start": bucket, "amount": a, "requests": r}
+                for bucket, (a, r) in team.items()
+            ],
+        )
+    last = (end - timedelta(microseconds=1)).date()
+    await rebuild_day_rollups(session, connection_id, start.date(), last)
+
+
+async def rebuild_day_rollups(session: AsyncSession, connection_id: int, first: date, last: date) -> None:
+    """Recompute the rollups of days ``first..last`` from their buckets, in SQL."""
+    await execute(
+        session,
+        delete(UsageDay).where(
+            col(UsageDay.connection_id) == connection_id,
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        ),
+    )
+    bucket_day = _bucket_day(session)
+    summed = (
+        select(
+            literal(connection_id),
+            bucket_day,
+            col(UsageBucket.user_email),
+            col(UsageBucket.model),
+            func.sum(col(UsageBucket.amount)),
+            func.sum(col(UsageBucket.requests)),
+        )
+        .where(
+            col(UsageBucket.connection_id) == connection_id,
+            col(UsageBucket.bucket_start) >= day_start(first),
+            col(UsageBucket.bucket_start) < day_start(last) + _DAY,
+        )
+        .group_by(bucket_day, col(UsageBucket.user_email), col(UsageBucket.model))
+    )
+    await execute(
+        session,
+        insert(UsageDay).from_select(
+            ["connection_id", "day", "user_email", "model", "amount", "requests"], summed
+        ),
+    )
+
+
+async def replace_days(
+    session: AsyncSession, connection_id: int, first: date, last: date, rows: Iterable[SpendRow]
+) -> None:
+    """Make days ``first..last`` hold exactly ``rows`` (whole-UTC-day rows, e.g. Windsurf credits)."""
+    await execute(
+        session,
+        delete(UsageDay).where(
+            col(UsageDay.connection_id) == connection_id,
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        ),
+    )
+    totals: dict[tuple[date, str, str], list[Decimal]] = {}
+    for row in rows:
+        total = totals.setdefault((row.day, row.user_email or "", row.model or ""), [ZERO, ZERO])
+        total[0] += row.amount
+        total[1] += row.requests
+    values = [
+        {
+            "connection_id": connection_id,
+            "day": day,
+            "user_email": user,
+            "model": model,
+            "amount": a,
+            "requests": r,
+        }
+        for (day, user, model), (a, r) in totals.items()
+    ]
+    if values:
+        await execute(session, insert(UsageDay), values)
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """A sum over a period, for one ``key`` (a user email, a model, or None for everything)."""
+
+    key: str | None
+    amount: Decimal
+    requests: Decimal
+
+
+def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """The whole UTC days inside ``[start, end)`` as (first, last), or None when there are none."""
+    first = start.date() if start == day_start(start.date()) else start.date() + _DAY
+    last = end.date() - _DAY
+    return (first, last) if first <= last else None
+
+
+async def usage_totals(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    *,
+    by: str | None = None,
+    user_email: str | None = None,
+) -> list[UsageTotal]:
+    """Totals over ``[start, end)``, overall (``by=None``) or by ``user`` or ``model``.
+
+    Whole UTC days come from the rollups; the partial days at the edges from the quarter-hour buckets.
+    Connections that only have day rows (Windsurf) must be asked with UTC-day bounds.
+    """
+    if not connection_ids:
+        return []
+    totals: dict[str | None, list[Decimal]] = {}
+    days = whole_days(start, end)
+    if days is not None:
+        key = {"user": col(UsageDay.user_email), "model": col(UsageDay.model)}.get(by or "")
+        query = select(
+            key if key is not None else literal(None),
+            func.sum(col(UsageDay.amount)),
+            func.sum(col(UsageDay.requests)),
+        ).where(
+            col(UsageDay.connection_id).in_(connection_ids),
+            col(UsageDay.day) >= days[0],
+            col(UsageDay.day) <= days[1],
+        )
+        if user_email is not None:
+            query = query.where(col(UsageDay.user_email) == user_email)
+        if key is not None:
+            query = query.group_by(key)
+        _accumulate(totals, (await execute(session, query)).all())
+        edges = [(start, day_start(days[0])), (day_start(days[1]) + _DAY, end)]
+    else:
+        edges = [(start, end)]
+    for edge_start, edge_end in edges:
+        if edge_start >= edge_end:
+            continue
+        key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
+        query = select(
+            key if key is not None else literal(None),
+            func.sum(col(UsageBucket.amount)),
+            func.sum(col(UsageBucket.requests)),
+        ).where(
+            col(UsageBucket.connection_id).in_(connection_ids),
+            col(UsageBucket.bucket_start) >= edge_start,
+            col(UsageBucket.bucket_start) < edge_end,
+        )
+        if user_email is not None:
+            query = query.where(col(UsageBucket.user_email) == user_email)
+        if key is not None:
+            query = query.group_by(key)
+        _accumulate(totals, (await execute(session, query)).all())
+    return [
+        UsageTotal(key, amount, requests) for key, (amount, requests) in totals.items() if amount or requests
+    ]
+
+
+def _accumulate(totals: dict[str | None, list[Decimal]], rows: Iterable[Any]) -> None:
+    for key, amount, requests in rows:
+        total = totals.setdefault(key, [ZERO, ZERO])
+        total[0] += amount or ZERO
+        total[1] += requests or ZERO
+
+
+async def usage_by_local_day(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    *,
+    user_email: str | None = None,
+) -> dict[date, Decimal]:
+    """Spend per local day of ``tz`` over ``[start, end)``, from quarter-hour rows (exact across DST)."""
+    if not connection_ids:
+        return {}
+    if user_email is None:
+        query = select(col(UsageTeamBucket.bucket_start), col(UsageTeamBucket.amount)).where(
+            col(UsageTeamBucket.connection_id).in_(connection_ids),
+            col(UsageTeamBucket.bucket_start) >= start,
+            col(UsageTeamBucket.bucket_start) < end,
+        )
+    else:
+        query = select(col(UsageBucket.bucket_start), col(UsageBucket.amount)).where(
+            col(UsageBucket.connection_id).in_(connection_ids),
+            col(UsageBucket.user_email) == user_email,
+            col(UsageBucket.bucket_start) >= start,
+            col(UsageBucket.bucket_start) < end,
+        )
+    series: dict[date, Decimal] = {}
+    rows: list[Any] = list((await execute(session, query)).all())
+    for row in rows:
+        local = row[0].astimezone(tz).date()
+        series[local] = series.get(local, ZERO) + row[1]
+    return series
+
+
+async def usage_by_utc_day(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    first: date,
+    last: date,
+    *,
+    user_email: str | None = None,
+) -> dict[date, Decimal]:
+    """Spend per UTC day from the rollups (for sources that only report whole UTC days)."""
+    if not connection_ids:
+        return {}
+    query = (
+        select(col(UsageDay.day), func.sum(col(UsageDay.amount)))
+        .where(
+            col(UsageDay.connection_id).in_(connection_ids),
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        )
+        .group_by(col(UsageDay.day))
+    )
+    if user_email is not None:
+        query = query.where(col(UsageDay.user_email) == user_email)
+    series: dict[date, Decimal] = {}
+    rows: list[Any] = list((await execute(session, query)).all())
+    for row in rows:
+        day = date.fromisoformat(row[0]) if isinstance(row[0], str) else row[0]
+        series[day] = row[1] or ZERO
+    return series
+
+
+async def requests_by_utc_day(
+    session: AsyncSession, connection_id: int, first: date, last: date
+) -> dict[date, Decimal]:
+    """Requests (events) per UTC day from the rollups: how busy a connection has been."""
+    query = (
+        select(col(UsageDay.day), func.sum(col(UsageDay.requests)))
+        .where(
+            col(UsageDay.connection_id) == connection_id,
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        )
+        .group_by(col(UsageDay.day))
+    )
+    rows: list[Any] = list((await execute(session, query)).all())
+    return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
+
+
+async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
+    """Drop usage history older than ``cutoff`` (the retention setting)."""
+    for table in (UsageBucket, UsageTeamBucket):
+        await execute(session, delete(table).where(col(table.bucket_start) < cutoff))
+    await execute(session, delete(UsageDay).where(col(UsageDay.day) < cutoff.date()))
