@@ -7,15 +7,35 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 import bot.slack.help  # noqa: F401 - registers the help route
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.slack import connections as connection_listeners
+from bot.slack import events as workspace_events
 from bot.slack.router import Invocation, dispatch
 
 log = logging.getLogger(__name__)
+
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+)
+"""The bot scopes of manifest.yml, asked for by the OAuth install."""
+OAUTH_STATE_SECONDS = 600
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> AsyncApp:
@@ -29,6 +49,27 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Async
         "signing_secret": signing_secret,
         "logger": logging.getLogger("spendbot.bolt"),
     }
+    # --- OAuth (multi-workspace): installations and states live in our database, scoped by team id
+    if settings.oauth_enabled:
+        assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+        installation_store = AsyncSQLAlchemyInstallationStore(
+            settings.slack_client_id, engine=services.db.engine
+        )
+        options["token"] = None  # each workspace's own token comes from the installation store
+        options["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),
+            scopes=list(BOT_SCOPES),
+            installation_store=installation_store,
+            state_store=AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=OAUTH_STATE_SECONDS, engine=services.db.engine
+            ),
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+            callback_options=workspace_events.install_callbacks(services),
+        )
+        services.slack.set_installation_store(installation_store)
+    # --- end OAuth
     app = AsyncApp(**options)
     # Bolt copies base_url and retry handlers from this client into the client of every request.
     app.client.base_url = settings.slack_api_url
@@ -61,3 +102,6 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
         name, outcome = await dispatch(invocation, ack)
         metrics.commands.labels(name=name, outcome=outcome).inc()
         log.debug("command %s answered in %.1f ms: %s", name, (time.perf_counter() - started) * 1000, outcome)
+
+    connection_listeners.register(app, services)
+    workspace_events.register(app, services)

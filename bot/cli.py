@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_commands.required = True
     db_commands.add_parser("upgrade", help="apply migrations (also done at start)")
+
+    commands.add_parser(
+        "rotate-key", help="re-encrypt stored vendor keys under the first key of SPENDBOT_SECRET_KEY"
+    )
     return parser
 
 
@@ -91,7 +95,37 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {"run": _run, "db": _db}
+def _rotate_key(_args: argparse.Namespace, settings: Settings) -> int:
+    """Re-encrypt every stored key; safe while bots run (give them every key, new first, beforehand)."""
+    from bot.services.connect import rotate_stored_keys
+    from bot.services.secrets import SecretBox, SecretKeyError
+    from bot.store.db import Database
+
+    async def rotate() -> str:
+        database = Database(settings.database_url)
+        try:
+            report = await rotate_stored_keys(database, SecretBox.from_settings(settings))
+        finally:
+            await database.dispose()
+        if report.failed:
+            raise SecretKeyError(report.summary())
+        return report.summary()
+
+    try:
+        summary = asyncio.run(rotate())
+    except SecretKeyError as error:
+        return _fail(str(error), 1)
+    except Exception as error:  # noqa: BLE001 - one readable line instead of a trace
+        return _fail(f"key rotation failed: {type(error).__name__}: {error}", 1)
+    print(summary)
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": _run,
+    "db": _db,
+    "rotate-key": _rotate_key,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 from bot.metrics import Metrics
 from bot.services.access import Access
+from bot.services.audit import AuditedAccess, AuditLog
 from bot.services.clock import Clock, system_clock
+from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
+from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
 from bot.services.sync import SyncService
 from bot.settings import Settings
@@ -28,6 +31,8 @@ class Services:
     access: Access
     connections: ConnectionRegistry
     sync: SyncService
+    audit: AuditLog
+    connection_admin: ConnectionAdmin
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = system_clock
     env_team_id: str | None = None
@@ -46,13 +51,18 @@ class Services:
         db = Database(settings.database_url)
         slack = SlackApi(settings)
         connections = ConnectionRegistry(settings, db, clock=clock, limiters=limiters, observer=metrics)
+        sync = SyncService(db, connections, clock=clock, metrics=metrics)
+        audit = AuditLog(db, clock=clock)
+        access = AuditedAccess(settings, slack, audit)
         return cls(
             settings=settings,
             db=db,
             slack=slack,
-            access=Access(settings, slack),
+            access=access,
             connections=connections,
-            sync=SyncService(db, connections, clock=clock, metrics=metrics),
+            sync=sync,
+            audit=audit,
+            connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
             metrics=metrics,
             clock=clock,
         )
@@ -63,6 +73,7 @@ class Services:
         That is the bot-token workspace (found with ``auth.test``), or ``SPENDBOT_ENV_TEAM_ID`` under OAuth.
         """
         await self.db.upgrade()
+        self._prepare_secret_key()
         team_id = self.settings.env_team_id
         team_name: str | None = None
         if team_id is None and identify_workspace and self.settings.slack_bot_token is not None:
@@ -78,7 +89,17 @@ class Services:
         if declared:
             log.info("workspace %s has connections: %s", team_id, ", ".join(row.name for row in declared))
 
+    def _prepare_secret_key(self) -> None:
+        """Load (or generate, once) the key that encrypts vendor keys now, so start-up says where it is."""
+        self.connections.box  # noqa: B018 - loading it is the point: a bad key stops start-up here
+        if self.settings.secret_key is None:
+            log.info(
+                "stored vendor keys are encrypted with the generated key in %s; back it up with the database",
+                self.settings.data_dir / KEY_FILE_NAME,
+            )
+
     async def close(self) -> None:
+        await self.connection_admin.close()
         await self.connections.close()
         await self.slack.close()
         await self.db.dispose()

@@ -162,7 +162,7 @@ async def test_concurrent_writers_on_sqlite_wait_instead_of_failing(tmp_path: Pa
 async def test_health_is_503_when_the_postgres_database_is_gone(
     pg_url: str, make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(database_url=pg_url, secret_key="x" * 44)
+    settings = make_settings(database_url=pg_url, secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=")
     with BotThread(settings) as bot:
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{bot.url}/healthz")).status_code == 200

@@ -1,0 +1,631 @@
+"""``connect``, ``disconnect``, ``connections`` and ``audit``: the modal, its submission and the buttons.
+
+Authorisation never trusts what a view or a button carries: every submission and click is checked
+again with the admin gate, for the team and user Slack put in the payload (``team.id``, ``user.id``),
+and a connection named in a button is looked up in that team only. ``private_metadata`` holds only
+non-secret context (vendor, channel). No key is ever put in a view, a message or a log line.
+
+Slack wants a view submission answered within 3 seconds. The key check gets ``ACK_BUDGET`` seconds; if
+it is done by then the answer goes in the acknowledgement (the modal closes on "Connected", or shows
+the failure under the key field, keeping what was typed). Otherwise the modal switches to "Checking
+the key…" and is updated when the check ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.domain.errors import code_span
+from bot.domain.grammar import Audit, Connect, Connections, Disconnect
+from bot.services.connect import (
+    ConnectForm,
+    ConnectionSummary,
+    ConnectResult,
+    FormErrors,
+    is_connection_name,
+    vendor_title,
+)
+from bot.services.container import Services
+from bot.services.errors import NotAllowed, NotFound, ServiceError
+from bot.slack.router import Invocation, route
+from bot.store.models import AuditEntry
+
+log = logging.getLogger(__name__)
+
+CONNECT_VIEW = "spendbot_connect"
+CONFIRM_DISCONNECT = "spendbot_disconnect_confirm"
+CANCEL_DISCONNECT = "spendbot_disconnect_cancel"
+ACK_BUDGET = 2.0
+"""Seconds the key check may take before the modal switches to "Checking the key…" (Slack allows 3)."""
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 2900
+VALUE = "value"  # the action id of every input of the connect form
+FORM_FIELDS = ("name", "key", "base_url", "probe_path", "per_minute", "per_day", "track")
+REST_FIELDS = frozenset({"probe_path", "per_minute", "per_day", "track"})
+_KEY_LABELS = {
+    "cursor": "Admin API key",
+    "windsurf": "Service key",
+    "rest": "API key (sent as a Bearer token)",
+}
+_STATUS_MARKS = {
+    "ok": ":white_check_mark:",
+    "failing": ":warning:",
+    "rejected": ":no_entry:",
+    "new": ":hourglass:",
+}
+_OUTCOME_MARKS = {"ok": ":white_check_mark:", "refused": ":lock:", "failed": ":x:"}
+
+
+# ---------------------------------------------------------------------------------------------- routes
+
+
+@route(Connect)
+async def open_connect_form(invocation: Invocation, command: Connect) -> None:
+    """Open the modal for the key (the admin gate has run); a taken name is refused before it opens."""
+    admin = invocation.services.connection_admin
+    name = command.name or command.vendor
+    try:
+        await admin.check_name(invocation.team_id, name)
+    except FormErrors as error:
+        raise ServiceError(error.errors["name"]) from None
+    if not invocation.trigger_id:
+        raise ServiceError("Slack sent no trigger to open the form with; please run the command again.")
+    view = connect_modal(
+        command.vendor,
+        channel_id=invocation.channel_id,
+        values={"name": name},
+        default_base_url=_default_base_url(invocation.services, command.vendor),
+    )
+    await invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
+
+
+@route(Disconnect)
+async def ask_to_disconnect(invocation: Invocation, command: Disconnect) -> None:
+    """Ask to confirm, with buttons; nothing is removed until an admin clicks "Disconnect"."""
+    connection = await _removable(invocation.services, invocation.team_id, command.name)
+    await invocation.respond(
+        response_type="ephemeral",
+        text=f"Disconnect {code_span(connection.name)}?",
+        blocks=confirm_blocks(connection),
+    )
+
+
+@route(Connections)
+async def list_connections(invocation: Invocation, command: Connections) -> None:
+    """Every connection of this workspace: who added it, last sync, status, at most a key's last four."""
+    rows = await invocation.services.connection_admin.listing(invocation.team_id)
+    await invocation.respond(
+        response_type="ephemeral",
+        text=f"{len(rows)} connection{'s' if len(rows) != 1 else ''}",
+        blocks=connections_blocks(rows, command=invocation.command),
+    )
+
+
+@route(Audit)
+async def show_audit(invocation: Invocation, command: Audit) -> None:
+    """The last changes and writes in this workspace, newest first."""
+    entries = await invocation.services.audit.recent(invocation.team_id)
+    await invocation.respond(response_type="ephemeral", text="Audit log", blocks=audit_blocks(entries))
+
+
+async def _removable(services: Services, team_id: str, name: str) -> ConnectionSummary:
+    rows = await services.connection_admin.listing(team_id)
+    found = next((row for row in rows if row.name == name), None)
+    if found is None:
+        known = ", ".join(code_span(row.name) for row in rows) or "none yet"
+        raise NotFound(f"There is no connection {code_span(name)} in this workspace. Connections: {known}.")
+    if found.origin == "env":
+        raise NotAllowed(
+            f"{code_span(name)} is configured by the operator in the environment, so it cannot be removed "
+            "from Slack. Ask whoever runs spendbot to remove its key from the environment."
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- listeners
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Attach the connect form's submission and the disconnect buttons."""
+    admin = services.connection_admin
+
+    @app.view(CONNECT_VIEW)
+    async def on_connect_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        started = asyncio.get_running_loop().time()
+        team_id, user_id = payload_identity(body)
+        try:
+            await services.access.require_admin(team_id, user_id, "connect")
+        except NotAllowed as error:
+            await ack(response_action="update", view=notice_view("Not allowed", error.message))
+            return
+        metadata = _metadata(body)
+        vendor = str(metadata.get("vendor") or "")
+        submitted = submitted_values(body)
+        try:
+            form = admin.read_form(vendor, submitted)
+            await admin.check_name(team_id, form.name)
+        except FormErrors as error:
+            await ack(response_action="errors", errors=_field_errors(error.errors))
+            return
+        check = asyncio.create_task(admin.validate_and_add(team_id, user_id, form))
+        budget = max(0.1, ACK_BUDGET - (asyncio.get_running_loop().time() - started))
+        done, _ = await asyncio.wait({check}, timeout=budget)
+        if check in done:
+            answer = _answer_in_ack(check, form)
+            await ack(**answer)
+            return
+        await ack(response_action="update", view=checking_view(form))
+        view = _view_after(await _settled(check), form, services, metadata)
+        view_id = str((body.get("view") or {}).get("id") or "")
+        try:
+            await services.slack.call(team_id, "views.update", view_id=view_id, view=view)
+        except Exception:
+            log.exception("could not update the connect form of %s", user_id)
+
+    @app.action(CONFIRM_DISCONNECT)
+    async def on_confirm_disconnect(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        team_id, user_id = payload_identity(body)
+        name = action_value(body)
+        try:
+            await services.access.require_admin(team_id, user_id, "disconnect")
+            if not is_connection_name(name):
+                await services.audit.record(team_id, user_id, "disconnect", name, "failed", "not a name")
+                raise NotFound(f"{code_span(name)} is not a connection name.")
+            removed = await admin.remove(team_id, user_id, name)
+        except ServiceError as error:
+            await _reply(respond, body, text=error.message, replace_original=False)
+            return
+        await _reply(
+            respond,
+            body,
+            replace_original=True,
+            text=f":white_check_mark: Disconnected {code_span(removed.name)} "
+            f"({vendor_title(removed.vendor)}): its key and history are deleted. <@{user_id}> did it.",
+        )
+
+    @app.action(CANCEL_DISCONNECT)
+    async def on_cancel_disconnect(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        team_id, user_id = payload_identity(body)
+        try:
+            await services.access.require_admin(team_id, user_id, "disconnect")
+        except NotAllowed as error:
+            await _reply(respond, body, text=error.message, replace_original=False)
+            return
+        name = action_value(body)
+        shown = code_span(name) if is_connection_name(name) else "the connection"
+        await _reply(
+            respond, body, replace_original=True, text=f"Nothing was changed: {shown} stays connected."
+        )
+
+
+def _answer_in_ack(check: asyncio.Task[ConnectResult], form: ConnectForm) -> dict[str, Any]:
+    """The acknowledgement for a key check that ended within the budget."""
+    try:
+        result = check.result()
+    except FormErrors as error:
+        return {"response_action": "errors", "errors": _field_errors(error.errors)}
+    except Exception:
+        reference = secrets.token_hex(4)
+        log.exception("connecting %s failed (ref %s)", form.name, reference)
+        return {
+            "response_action": "errors",
+            "errors": {"key": f"Something went wrong on our side (ref {reference}); please try again."},
+        }
+    if result.failure is not None:
+        return {"response_action": "errors", "errors": {"key": result.failure.message}}
+    hint = result.connection.key_hint if result.connection is not None else ""
+    return {"response_action": "update", "view": connected_view(form, hint)}
+
+
+async def _settled(check: asyncio.Task[ConnectResult]) -> ConnectResult | str:
+    """The key check's result, or a sentence saying why there is none."""
+    try:
+        return await check
+    except FormErrors as error:
+        return " ".join(error.errors.values())
+    except Exception:
+        reference = secrets.token_hex(4)
+        log.exception("connecting a key failed (ref %s)", reference)
+        return f"Something went wrong on our side (ref {reference}); please try again."
+
+
+def _view_after(
+    outcome: ConnectResult | str, form: ConnectForm, services: Services, metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    if isinstance(outcome, ConnectResult) and outcome.connection is not None:
+        return connected_view(form, outcome.connection.key_hint)
+    problem = outcome if isinstance(outcome, str) else outcome.failure.message if outcome.failure else ""
+    return connect_modal(
+        form.vendor.value,
+        channel_id=str(metadata.get("channel") or ""),
+        values=form_values(form),
+        default_base_url=_default_base_url(services, form.vendor.value),
+        problem=f"{problem} The key was not saved; paste it again to retry.",
+    )
+
+
+async def _reply(respond: AsyncRespond, body: Mapping[str, Any], **message: Any) -> None:
+    """Answer through the payload's ``response_url``; a payload without one gets no answer."""
+    if not body.get("response_url"):
+        log.info("no response_url to answer %s with", body.get("type"))
+        return
+    try:
+        await respond(response_type="ephemeral", **message)
+    except Exception:
+        log.exception("could not answer a button click")
+
+
+# ---------------------------------------------------------------------------------------------- payloads
+
+
+def payload_identity(body: Mapping[str, Any]) -> tuple[str, str]:
+    """(team id, user id) as Slack put them in an interactive payload: the only ones we trust."""
+    team = body.get("team")
+    user = body.get("user")
+    team_id = team.get("id") if isinstance(team, Mapping) else None
+    user_id = user.get("id") if isinstance(user, Mapping) else None
+    return (team_id if isinstance(team_id, str) else "", user_id if isinstance(user_id, str) else "")
+
+
+def action_value(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions")
+    if isinstance(actions, list) and actions and isinstance(actions[0], Mapping):
+        value = actions[0].get("value")
+        if isinstance(value, str):
+            return value.strip().lower()[:64]
+    return ""
+
+
+def submitted_values(body: Mapping[str, Any]) -> dict[str, str | None]:
+    """The form's fields as typed, read defensively (a forged payload may have any shape)."""
+    view = body.get("view")
+    state = view.get("state") if isinstance(view, Mapping) else None
+    values = state.get("values") if isinstance(state, Mapping) else None
+    found: dict[str, str | None] = {}
+    if not isinstance(values, Mapping):
+        return found
+    for name in FORM_FIELDS:
+        block = values.get(name)
+        element = block.get(VALUE) if isinstance(block, Mapping) else None
+        value = element.get("value") if isinstance(element, Mapping) else None
+        found[name] = value if isinstance(value, str) else None
+    return found
+
+
+def _metadata(body: Mapping[str, Any]) -> dict[str, Any]:
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, Mapping) else None
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except json.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _field_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Errors keyed on block ids (one per field); Slack shows each under its field."""
+    return {name if name in FORM_FIELDS else "key": message[:2000] for name, message in errors.items()}
+
+
+def _default_base_url(services: Services, vendor: str) -> str:
+    settings = services.settings
+    return {"cursor": settings.cursor_api_url, "windsurf": settings.windsurf_api_url}.get(vendor, "")
+
+
+def form_values(form: ConnectForm) -> dict[str, str]:
+    """The non-secret fields of a form, to show it again (the key is never put back)."""
+    values = {"name": form.name, "base_url": form.base_url, "probe_path": form.probe_path}
+    if form.per_minute is not None:
+        values["per_minute"] = str(form.per_minute)
+    if form.per_day is not None:
+        values["per_day"] = str(form.per_day)
+    if form.track:
+        values["track"] = form.track
+    return values
+
+
+# ---------------------------------------------------------------------------------------------- views
+
+
+def connect_modal(
+    vendor: str,
+    *,
+    channel_id: str,
+    values: Mapping[str, str] | None = None,
+    default_base_url: str = "",
+    problem: str | None = None,
+) -> dict[str, Any]:
+    """The connect form for ``vendor``; ``values`` pre-fills the non-secret fields. Never holds a key."""
+    values = values or {}
+    title = vendor_title(vendor)
+    blocks: list[dict[str, Any]] = []
+    if problem:
+        blocks.append(_section(f":warning: {_escape(problem)}"))
+    blocks.append(
+        _section(
+            f"The key is tried with one live call to {title} before anything is saved, then stored "
+            "encrypted. It is never shown again: `connections` shows at most its last four characters."
+        )
+    )
+    blocks.append(
+        _text_input(
+            "name",
+            "Connection name",
+            values.get("name"),
+            hint="Lowercase letters, digits, - and _.",
+            max_length=40,
+        )
+    )
+    blocks.append(_text_input("key", _KEY_LABELS.get(vendor, "API key"), None, max_length=2000))
+    if vendor == "rest":
+        blocks.append(
+            _text_input(
+                "base_url",
+                "Base URL",
+                values.get("base_url"),
+                placeholder="https://api.example.com/v1",
+                max_length=500,
+            )
+        )
+        blocks.append(
+            _text_input(
+                "probe_path",
+                "Probe endpoint",
+                values.get("probe_path"),
+                optional=True,
+                placeholder="/v1/account",
+                hint="A cheap GET polled for the rate-limit headers; the base URL itself when empty.",
+                max_length=300,
+            )
+        )
+        blocks.append(_number_input("per_minute", "Plan quota per minute", values.get("per_minute")))
+        blocks.append(_number_input("per_day", "Plan quota per day", values.get("per_day")))
+        blocks.append(
+            _text_input(
+                "track",
+                "JSON field to track",
+                values.get("track"),
+                optional=True,
+                placeholder="/v1/usage#data.credits_remaining",
+                hint="PATH#json.field of a spend or credit figure, if the API has one.",
+                max_length=400,
+            )
+        )
+    else:
+        blocks.append(
+            _text_input(
+                "base_url",
+                "Base URL override",
+                values.get("base_url") if values.get("base_url") != default_base_url else None,
+                optional=True,
+                placeholder=default_base_url or "https://",
+                hint="Only for a proxy; leave empty to use the default.",
+                max_length=500,
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": CONNECT_VIEW,
+        "title": _plain(f"Connect {title}"[:24]),
+        "submit": _plain("Connect"),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"vendor": vendor, "channel": channel_id}),
+        "blocks": blocks,
+    }
+
+
+def checking_view(form: ConnectForm) -> dict[str, Any]:
+    """Shown while a slow key check finishes (Slack would close a modal not answered in 3 seconds)."""
+    return {
+        "type": "modal",
+        "callback_id": CONNECT_VIEW,
+        "title": _plain("Checking the key…"),
+        "close": _plain("Close"),
+        "blocks": [
+            _section(
+                ":hourglass_flowing_sand: Checking the key with one live call to "
+                f"{vendor_title(form.vendor)}… This form updates itself in a few seconds; "
+                "closing it does not stop the check."
+            )
+        ],
+    }
+
+
+def connected_view(form: ConnectForm, key_hint: str) -> dict[str, Any]:
+    """The modal after a key was accepted: it names the key only by its stored hint (at most 4 chars)."""
+    ending = f" The key ends in …{key_hint[-4:]}." if key_hint else ""
+    return notice_view(
+        "Connected ✓",
+        f":white_check_mark: {code_span(form.name)} ({vendor_title(form.vendor)}) is connected.{ending} "
+        "A first sync has started; `status` and `connections` show it shortly.",
+    )
+
+
+def notice_view(title: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": _plain(title[:24]),
+        "close": _plain("Done"),
+        "blocks": [_section(text)],
+    }
+
+
+def confirm_blocks(connection: ConnectionSummary) -> list[dict[str, Any]]:
+    """The question ``disconnect`` asks, with the two buttons; the button carries only the name."""
+    added = f", added by <@{connection.created_by}>" if connection.created_by else ""
+    return [
+        _section(
+            f":warning: Disconnect {code_span(connection.name)} ({vendor_title(connection.vendor)}{added})? "
+            "Its key and all its history (spend, credits, alert state) will be deleted. "
+            "This cannot be undone."
+        ),
+        {
+            "type": "actions",
+            "block_id": "spendbot_disconnect",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM_DISCONNECT,
+                    "text": _plain("Disconnect"),
+                    "style": "danger",
+                    "value": connection.name,
+                },
+                {
+                    "type": "button",
+                    "action_id": CANCEL_DISCONNECT,
+                    "text": _plain("Cancel"),
+                    "value": connection.name,
+                },
+            ],
+        },
+    ]
+
+
+def connections_blocks(rows: Sequence[ConnectionSummary], *, command: str) -> list[dict[str, Any]]:
+    """One section per connection; never a key, at most its last four characters."""
+    if not rows:
+        return [
+            _section(
+                "No connections yet. An admin can add one with "
+                f"{code_span(command + ' connect cursor')} (or `windsurf`, `rest`)."
+            )
+        ]
+    lines = [describe_connection(row) for row in rows]
+    blocks = [_section(f"*Connections in this workspace* ({len(rows)})")]
+    return blocks + _packed(lines, room=MAX_BLOCKS - 1)
+
+
+def describe_connection(row: ConnectionSummary) -> str:
+    if row.origin == "env":
+        origin = "(environment) configured by the operator"
+    else:
+        who = f"<@{row.created_by}>" if row.created_by else "someone"
+        origin = f"added by {who} on {_date(row.created_at)}"
+    last_sync = _moment(row.last_sync) if row.last_sync else "never"
+    status = f"{_STATUS_MARKS.get(row.status, '')} {row.status}".strip()
+    if row.status_detail and row.status != "ok":
+        detail = " ".join(row.status_detail.split())
+        status += f" — {_escape(detail[:150])}{'…' if len(detail) > 150 else ''}"
+    key = f" · key …{row.key_hint}" if row.key_hint else ""
+    return (
+        f"*{code_span(row.name)}* {vendor_title(row.vendor)} · {origin}\n"
+        f"last sync {last_sync} · status {status}{key}"
+    )
+
+
+def audit_blocks(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """The audit log, newest first (the entries never hold a key)."""
+    if not entries:
+        return [_section("Nothing recorded yet: changes and writes will show here.")]
+    lines = [describe_entry(entry) for entry in entries]
+    return [_section("*Last changes and writes* (newest first)"), *_packed(lines, room=MAX_BLOCKS - 1)]
+
+
+def describe_entry(entry: AuditEntry) -> str:
+    who = f"<@{entry.user_id}>" if entry.user_id else "Slack"
+    target = f" {code_span(entry.target)}" if entry.target else ""
+    detail = f" ({_escape(entry.detail)})" if entry.detail else ""
+    mark = _OUTCOME_MARKS.get(entry.outcome, "")
+    action = code_span(entry.action)
+    return f"{_moment(entry.created_at)} · {who} {action}{target} — {mark} {entry.outcome}{detail}"
+
+
+# ---------------------------------------------------------------------------------------------- blocks
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}
+
+
+def _text_input(
+    block_id: str,
+    label: str,
+    initial: str | None,
+    *,
+    optional: bool = False,
+    placeholder: str | None = None,
+    hint: str | None = None,
+    max_length: int = 3000,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "max_length": max_length}
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    if placeholder:
+        element["placeholder"] = _plain(placeholder[:150])
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _number_input(block_id: str, label: str, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": VALUE,
+        "is_decimal_allowed": False,
+        "min_value": "1",
+    }
+    if initial:
+        element["initial_value"] = initial
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "element": element,
+        "optional": True,
+    }
+
+
+def _packed(lines: Sequence[str], *, room: int) -> list[dict[str, Any]]:
+    """Lines packed into as few sections as fit Slack's limits, with "+N more" when they do not."""
+    blocks: list[dict[str, Any]] = []
+    current: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        if current and size + len(line) + 2 > MAX_SECTION_CHARS:
+            if len(blocks) == room - 2:
+                blocks.append(_section("\n\n".join(current)))
+                blocks.append(_section(f"_+{len(lines) - index} more_"))
+                return blocks
+            blocks.append(_section("\n\n".join(current)))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 2
+    if current:
+        blocks.append(_section("\n\n".join(current)))
+    return blocks
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _date(moment: datetime) -> str:
+    fallback = moment.strftime("%Y-%m-%d")
+    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{fallback}>"
+
+
+def _moment(moment: datetime) -> str:
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short}} {{time}}|{fallback}>"
