@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,87 +33,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+import cursor_process  # noqa: E402 - the bench folder's own helper, beside this script
+from cursor_process import NOW  # noqa: E402
+
 LIMITS = {"usage_events": 60, "admin": 20}
-
-
-def serve_simulator(port: int, users: int, days: int, scale: float, limits: bool) -> None:
-    """Child process: the Cursor simulator plus a bench-only route that moves its clock."""
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Mount, Route
-
-    from bot.simulators.cursor import CursorSimulator
-
-    started = time.perf_counter()
-    sim = CursorSimulator(
-        team_size=users, days=days, seed=7, now=NOW, time_scale=scale, rate_limits_enabled=limits
-    )
-    sim.dataset.count_events(NOW - timedelta(days=days), NOW)  # generate every day before serving
-
-    async def advance(request: Request) -> JSONResponse:
-        hours = float(request.query_params.get("hours", "24"))
-        sim.advance(timedelta(hours=hours))
-        return JSONResponse({"now": sim.now.isoformat()})
-
-    async def info(_request: Request) -> JSONResponse:
-        since = datetime.fromisoformat(_request.query_params["since"])
-        return JSONResponse(
-            {
-                "key": sim.api_key,
-                "now": sim.now.isoformat(),
-                "events": sim.dataset.count_events(since, sim.now),
-                "requests": sim.stats.requests_total,
-                "rate_limited": sim.stats.rate_limited,
-                "generated_in": round(time.perf_counter() - started, 2),
-            }
-        )
-
-    app = Starlette(
-        routes=[
-            Route("/_bench/advance", advance, methods=["POST"]),
-            Route("/_bench/info", info, methods=["GET"]),
-            Mount("/", app=sim.app),
-        ]
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _start_simulator(
-    users: int, days: int, scale: float, limits: bool
-) -> tuple[subprocess.Popen[bytes], str]:
-    from bot.simulators.serving import free_port
-
-    port = free_port()
-    args = [
-        sys.executable,
-        __file__,
-        "--serve",
-        str(port),
-        str(users),
-        str(days),
-        str(scale),
-        str(int(limits)),
-    ]
-    process = subprocess.Popen(args, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/_bench/info", params={"since": NOW.isoformat()}, timeout=5)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the simulator did not start")
-
-
-def _info(url: str, since: datetime) -> dict[str, Any]:
-    response = httpx.get(f"{url}/_bench/info", params={"since": since.isoformat()}, timeout=60)
-    data: dict[str, Any] = response.json()
-    return data
 
 
 async def _services(url: str, key: str, scale: float, clock: Any, data_dir: str) -> Any:
@@ -151,9 +74,9 @@ def _policy(name: str) -> Any:
 
 
 async def backfill_and_increment(users: int, days: int, scale: float) -> None:
-    process, url = _start_simulator(users, days, scale, limits=True)
+    process, url = cursor_process.start(users, days, scale, limits=True)
     try:
-        info = _info(url, NOW - timedelta(days=days))
+        info = cursor_process.info(url, NOW - timedelta(days=days))
         events, generated = info["events"], info["generated_in"]
         print(f"simulator: {users} users, {days} days, {events:,} events (generated in {generated}s)")
         now = [NOW]
@@ -165,7 +88,7 @@ async def backfill_and_increment(users: int, days: int, scale: float) -> None:
                 report = await services.sync.sync(connection, backfill=timedelta(days=days))
                 wall = time.perf_counter() - started
                 counts = _limiter_counts(services, connection.id)
-                after = _info(url, NOW)
+                after = cursor_process.info(url, NOW)
                 floor = sum(counts[name] / (LIMITS[name] * scale / 60) for name in counts)
                 events_floor = counts["usage_events"] / (LIMITS["usage_events"] * scale / 60)
                 print(
@@ -190,7 +113,7 @@ async def backfill_and_increment(users: int, days: int, scale: float) -> None:
                     for name, value in _limiter_counts(services, connection.id).items()
                 }
                 lookback_start = NOW - timedelta(hours=3, minutes=15)
-                needed_events = _info(url, lookback_start)["events"]
+                needed_events = cursor_process.info(url, lookback_start)["events"]
                 print(f"\nincremental sync one simulated day later ({'ok' if report.ok else report.errors})")
                 pages = math.ceil(needed_events / 1000)
                 print(f"  usage-event pages  {counts['usage_events']:>8}")
@@ -206,9 +129,9 @@ async def backfill_and_increment(users: int, days: int, scale: float) -> None:
 
 async def million(users: int, days: int) -> None:
     """Child process: sync ~1M events with rate limits off and report this process's peak RSS."""
-    process, url = _start_simulator(users, days, 1000.0, limits=False)
+    process, url = cursor_process.start(users, days, 1000.0, limits=False)
     try:
-        info = _info(url, NOW - timedelta(days=days))
+        info = cursor_process.info(url, NOW - timedelta(days=days))
         with tempfile.TemporaryDirectory() as data_dir:
             services = await _services(url, info["key"], 1000.0, lambda: NOW, data_dir)
             try:
@@ -246,13 +169,8 @@ def main() -> None:
     parser.add_argument(
         "--million-users", type=int, default=1100, help="team size giving ~1M events in 90 days"
     )
-    parser.add_argument("--serve", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--million-child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.serve:
-        port, users, days, scale, limits = options.serve
-        serve_simulator(int(port), int(users), int(days), float(scale), limits == "1")
-        return
     if options.million_child:
         asyncio.run(million(options.million_users, options.days))
         return

@@ -18,6 +18,9 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.slack import connections as connection_listeners
 from bot.slack import events as workspace_events
+from bot.slack import home as home_listeners
+from bot.slack import read_commands, write_commands
+from bot.slack import subscriptions as subscription_listeners
 from bot.slack.router import Invocation, dispatch
 
 log = logging.getLogger(__name__)
@@ -38,8 +41,14 @@ BOT_SCOPES = (
 OAUTH_STATE_SECONDS = 600
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> AsyncApp:
-    """Build the Bolt app whose Web API client uses ``SLACK_API_URL``; no network I/O happens here."""
+def create_app(
+    settings: Settings, *, services: Services | None = None, process_before_response: bool = False
+) -> AsyncApp:
+    """Build the Bolt app whose Web API client uses ``SLACK_API_URL``; no network I/O happens here.
+
+    ``process_before_response`` makes each dispatch return only once its listener has finished (the
+    console waits for whole answers that way); Slack itself needs the acknowledgement first.
+    """
     services = services or Services.create(settings)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
@@ -48,6 +57,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Async
         "token": token,
         "signing_secret": signing_secret,
         "logger": logging.getLogger("spendbot.bolt"),
+        "process_before_response": process_before_response,
     }
     # --- OAuth (multi-workspace): installations and states live in our database, scoped by team id
     if settings.oauth_enabled:
@@ -105,3 +115,7 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
 
     connection_listeners.register(app, services)
     workspace_events.register(app, services)
+    read_commands.register(app, services)
+    write_commands.register(app, services)
+    subscription_listeners.register(app, services)
+    home_listeners.register(app, services)  # App Home (issue 7)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.logs import configure_logging, register_secret
 from bot.settings import RunMode, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "rotate-key", help="re-encrypt stored vendor keys under the first key of SPENDBOT_SECRET_KEY"
     )
+
+    # --- the terminal's commands (issue 7): bot/console
+    commands.add_parser(
+        "demo", help="built-in vendor simulators, a sync, what Slack would show, then the console (no setup)"
+    )
+    console = commands.add_parser(
+        "console", help="type slash commands in a terminal against the configured connections"
+    )
+    console.add_argument("--demo", action="store_true", help="use the built-in vendor simulators instead")
+    commands.add_parser("check", help="check settings, database and each connection's key with one live call")
+    sync = commands.add_parser("sync", help="sync now, with a progress bar per connection")
+    sync.add_argument("--backfill", metavar="Nd", help="re-fetch N days of usage (1 to 400), e.g. 90d")
+    sync.add_argument("connection", nargs="?", help="only this connection (default: every one)")
+    # --- end of the terminal's commands
     return parser
 
 
@@ -121,10 +139,78 @@ def _rotate_key(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- the terminal's commands (issue 7): the work is in bot/console; here only the exit codes.
+
+
+def _terminal(settings: Settings, work: Callable[[Console], Coroutine[Any, Any, int]]) -> int:
+    """Run one of the terminal's commands, with one readable line on failure.
+
+    Logs are cut to warnings: they would cut through the prompt and the progress bars (LOG_LEVEL=DEBUG
+    still shows everything).
+    """
+    from rich.console import Console
+
+    from bot.console.demo import DemoError
+    from bot.console.operations import OperationError
+
+    configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", settings.log_format)
+    console = Console(highlight=False)
+    try:
+        return asyncio.run(work(console))
+    except OperationError as error:
+        return _fail(str(error), error.code)
+    except DemoError as error:
+        return _fail(str(error), 1)
+    except KeyboardInterrupt:
+        console.print()
+        return 130
+    except Exception as error:  # noqa: BLE001 - one readable line instead of a trace
+        return _fail(f"{type(error).__name__}: {error}", 1)
+
+
+def _demo(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console.demo import run_demo
+
+    return _terminal(settings, lambda console: run_demo(settings, console))
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console.demo import run_demo
+    from bot.console.operations import console_command
+
+    if args.demo:
+        return _terminal(settings, lambda console: run_demo(settings, console, show_answers=False))
+    return _terminal(settings, lambda console: console_command(settings, console))
+
+
+def _check(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console.operations import check_command
+
+    return _terminal(settings, lambda console: check_command(settings, console))
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console.operations import OperationError, parse_backfill, sync_command
+
+    try:
+        backfill = parse_backfill(args.backfill) if args.backfill is not None else None
+    except OperationError as error:
+        return _fail(str(error), error.code)
+    return _terminal(
+        settings, lambda console: sync_command(settings, console, backfill=backfill, name=args.connection)
+    )
+
+
+# --- end of the terminal's commands
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "db": _db,
     "rotate-key": _rotate_key,
+    "demo": _demo,
+    "console": _console,
+    "check": _check,
+    "sync": _sync,
 }
 
 

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from bot.app import create_app
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.scheduler import Scheduler
 from bot.services.container import Services
 from bot.settings import RunMode, Settings
 from bot.simulators.serving import QuietServer
@@ -140,8 +141,12 @@ async def serve_bot(
     services: Services | None = None,
     stop: asyncio.Event | None = None,
     started: Callable[[int], None] | None = None,
+    scheduler_enabled: bool = True,
 ) -> None:
-    """Run the bot until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly."""
+    """Run the bot until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly.
+
+    ``scheduler_enabled`` is False only in tests that drive the scheduled work themselves.
+    """
     services = services or Services.create(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -182,6 +187,9 @@ async def serve_bot(
             raise StartupError("the HTTP server stopped during start-up")
         if socket_handler is not None:
             await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        scheduler = Scheduler(settings, services.publisher) if scheduler_enabled else None
+        if scheduler is not None:
+            scheduler.start()
         bound_port = sock.getsockname()[1]
         log.info("spendbot is running in %s mode on http://%s:%s", mode.value, host, bound_port)
         if started is not None:
@@ -190,6 +198,8 @@ async def serve_bot(
         await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         log.info("spendbot is shutting down")
+        if scheduler is not None:
+            scheduler.shutdown()
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         server.should_exit = True

@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 
 from bot.metrics import Metrics
 from bot.services.access import Access
+from bot.services.alerts import AlertService
 from bot.services.audit import AuditedAccess, AuditLog
+from bot.services.charts import ChartService
 from bot.services.clock import Clock, system_clock
 from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
+from bot.services.deliveries import DeliveryLedger
+from bot.services.digest import DigestService
+from bot.services.exports import ExportService
+from bot.services.leases import Leases
+from bot.services.publisher import Publisher
+from bot.services.queries import QueryService
 from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
+from bot.services.subscriptions import SubscriptionService
 from bot.services.sync import SyncService
+from bot.services.writes import WriteService
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.vendors import LimiterRegistry
@@ -33,6 +43,14 @@ class Services:
     sync: SyncService
     audit: AuditLog
     connection_admin: ConnectionAdmin
+    queries: QueryService
+    exports: ExportService
+    writes: WriteService
+    subscriptions: SubscriptionService
+    ledger: DeliveryLedger
+    alerts: AlertService
+    digests: DigestService
+    publisher: Publisher
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = system_clock
     env_team_id: str | None = None
@@ -54,6 +72,27 @@ class Services:
         sync = SyncService(db, connections, clock=clock, metrics=metrics)
         audit = AuditLog(db, clock=clock)
         access = AuditedAccess(settings, slack, audit)
+        queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
+        subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
+        ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics)
+        alerts = AlertService(
+            settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics
+        )
+        charts = ChartService(settings, db, slack, clock=clock)
+        digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
+        publisher = Publisher(
+            settings,
+            db,
+            connections,
+            sync,
+            subscriptions,
+            digests,
+            alerts,
+            ledger,
+            Leases(db, clock=clock),
+            clock=clock,
+            metrics=metrics,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -63,6 +102,14 @@ class Services:
             sync=sync,
             audit=audit,
             connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
+            queries=queries,
+            exports=ExportService(db, queries, access, slack),
+            writes=WriteService(db, connections, sync, audit, clock=clock),
+            subscriptions=subscriptions,
+            ledger=ledger,
+            alerts=alerts,
+            digests=digests,
+            publisher=publisher,
             metrics=metrics,
             clock=clock,
         )

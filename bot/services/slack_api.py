@@ -192,6 +192,31 @@ class SlackApi:
         self._users[key] = (now, found)
         return found
 
+    async def open_dm(self, team_id: str, user_id: str) -> str:
+        """The id of the direct-message channel with ``user_id`` (``conversations.open``)."""
+        response = await self.call(team_id, "conversations.open", users=user_id)
+        channel = response.get("channel") or {}
+        return str(channel.get("id"))
+
+    async def upload_file(
+        self,
+        team_id: str,
+        channel: str | None,
+        *,
+        filename: str,
+        content: bytes | str,
+        title: str,
+        comment: str | None = None,
+    ) -> AsyncSlackResponse:
+        """Upload with files v2 (upload URL, bytes, complete), shared in ``channel`` when one is given."""
+        client = await self.client_for(team_id)
+        return await self.with_retries(
+            lambda: client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title, initial_comment=comment
+            ),
+            "files.upload_v2",
+        )
+
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()

@@ -90,6 +90,8 @@ class ProgressEvent:
 
 
 SyncProgress = Callable[[ProgressEvent], None]
+SyncListener = Callable[[Connection, "SyncReport"], None]
+"""Told after every sync of a connection (App Home re-publishes); must not block: schedule work instead."""
 
 
 @dataclass
@@ -155,6 +157,7 @@ class SyncService:
         self._window_target = window_target_events
         self._locks: dict[int, asyncio.Lock] = {}
         self._last_reports: dict[int, SyncReport] = {}
+        self._listeners: list[SyncListener] = []
 
     # ----- entry points ----------------------------------------------------------------------------
 
@@ -187,7 +190,19 @@ class SyncService:
                 connection, datasets=datasets, backfill=backfill, progress=progress
             )
             self._last_reports[connection.id] = report
-            return report
+        self._notify(connection, report)
+        return report
+
+    def add_listener(self, callback: SyncListener) -> None:
+        """Call ``callback(connection, report)`` after each sync; its errors are logged, never raised."""
+        self._listeners.append(callback)
+
+    def _notify(self, connection: Connection, report: SyncReport) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(connection, report)
+            except Exception:
+                log.exception("a sync listener failed after syncing %s", connection.name)
 
     async def sync_live(self, connection: Connection) -> SyncReport:
         """Fetch only the cheap live figures (Windsurf balance, REST probe and tracked figure)."""

@@ -136,6 +136,7 @@ class FakeSlack:
         self.rate_limited = 0
         self.post_limits: PostLimits | None = None
         self._faults: list[_Fault] = []
+        self._delays: dict[str, float] = {}
         self._channel_posts: dict[str, deque[float]] = defaultdict(deque)
         self._team_posts: dict[str, deque[float]] = defaultdict(deque)
         self._sockets: list[SocketSession] = []
@@ -250,9 +251,18 @@ class FakeSlack:
         with self._lock:
             self._faults.append(_Fault(method=method, times=times, status=429, retry_after=retry_after))
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every call of ``method`` after ``seconds``.
+
+        The call still takes effect if the caller gives up waiting.
+        """
+        with self._lock:
+            self._delays[method] = seconds
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._delays.clear()
 
     def enforce_post_limits(self, limits: PostLimits | None = PostLimits()) -> None:  # noqa: B008 - frozen default
         """Enforce Slack's per-channel and per-workspace posting limits on ``chat.postMessage``."""
@@ -371,6 +381,9 @@ class FakeSlack:
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         args = await _read_args(request)
+        delay = self._delays.get(method)
+        if delay:
+            await asyncio.sleep(delay)
         token = _bearer(request) or args.pop("token", None)
         with self._lock:
             team_id = self.tokens.get(token or "")

@@ -20,6 +20,7 @@ from bot.domain.errors import UserInputError
 from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
+from bot.slack.blocks import Message, actions, button, context
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Invocation:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Handler = Callable[[Invocation, Any], Awaitable[None]]
+Handler = Callable[[Invocation, Any], Awaitable[Message | None]]
 InstantHandler = Callable[[Invocation, Any], dict[str, Any]]
 
 
@@ -59,6 +60,9 @@ class Route:
 
 _ROUTES: dict[type, Route] = {}
 _SPECS = {spec.name: spec for spec in COMMANDS}
+SHARE_ACTION = "share_answer"
+# Answers that may be re-posted in the channel by the person who asked (never writes or settings).
+SHAREABLE = frozenset({"status", "spend", "top", "user", "credits", "limits", "connections"})
 
 
 def route(command_type: type) -> Callable[[Handler], Handler]:
@@ -110,27 +114,40 @@ async def dispatch(invocation: Invocation, ack: AsyncAck) -> tuple[str, str]:
         await ack(response_type="ephemeral", **entry.instant(invocation, parsed))
         return entry.spec.name, "ok"
     await ack()
-    return entry.spec.name, await run_deferred(invocation, entry, parsed)
+    outcome, reply = await run_deferred(invocation, entry, parsed)
+    if reply is not None:
+        if entry.spec.name in SHAREABLE:
+            reply = with_share_button(reply, invocation.text)
+        await invocation.respond(response_type="ephemeral", **reply.payload())
+    return entry.spec.name, outcome
 
 
-async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> str:
-    """Run a handler after the acknowledgement, turning every failure into a readable answer."""
+def with_share_button(reply: Message, text: str) -> Message:
+    """The answer with a button that re-posts it in the channel (the click re-runs the command)."""
+    return Message(reply.text, [*reply.blocks[:49], actions(button("Share in channel", SHARE_ACTION, text))])
+
+
+async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> tuple[str, Message | None]:
+    """Run a handler after the acknowledgement, turning every failure into a readable answer.
+
+    Returns the outcome label and the handler's reply (None when it answered by itself or failed).
+    """
     assert entry.handler is not None
     try:
         if entry.spec.admin_only:
             await invocation.services.access.require_admin(
                 invocation.team_id, invocation.user_id, entry.spec.name
             )
-        await entry.handler(invocation, parsed)
+        return "ok", await entry.handler(invocation, parsed)
     except UserInputError as error:
         await invocation.respond(response_type="ephemeral", text=error.render(command=invocation.command))
-        return "bad_input"
+        return "bad_input", None
     except NotAllowed as error:
         await invocation.respond(response_type="ephemeral", text=error.message)
-        return "refused"
+        return "refused", None
     except ServiceError as error:
         await invocation.respond(response_type="ephemeral", text=error.message)
-        return "error"
+        return "error", None
     except Exception:
         reference = secrets.token_hex(4)
         log.exception("command %r failed (ref %s)", entry.spec.name, reference)
@@ -139,8 +156,33 @@ async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> str
             text=f"Something went wrong on our side while answering `{entry.spec.name}`. "
             f"It has been logged (ref `{reference}`); please try again in a minute.",
         )
-        return "failed"
-    return "ok"
+        return "failed", None
+
+
+async def share(invocation: Invocation) -> str:
+    """Re-run a shareable command for the person who clicked, and post the answer in the channel."""
+    try:
+        parsed = parse_command(invocation.text)
+    except UserInputError:
+        return "bad_input"
+    entry = _ROUTES.get(type(parsed))
+    if entry is None or entry.spec.name not in SHAREABLE or entry.handler is None:
+        await invocation.respond(
+            response_type="ephemeral", replace_original=False, text="This answer cannot be shared."
+        )
+        return "refused"
+    outcome, reply = await run_deferred(invocation, entry, parsed)
+    if reply is None:
+        return outcome
+    shared_by = context(f"Shared by <@{invocation.user_id}> · `{invocation.command} {invocation.text}`")
+    await invocation.respond(
+        response_type="in_channel",
+        replace_original=False,
+        text=reply.text,
+        blocks=[*reply.blocks[:49], shared_by],
+    )
+    await invocation.respond(delete_original=True)
+    return outcome
 
 
 def _first_word(text: str) -> str:

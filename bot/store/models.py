@@ -102,6 +102,7 @@ class UsageBucket(SQLModel, table=True):
     __tablename__ = "usage_buckets"
     __table_args__ = (
         Index("ix_usage_buckets_connection_user", "connection_id", "user_email", "bucket_start"),
+        {"sqlite_with_rowid": False},
     )
 
     connection_id: int = _connection_fk()
@@ -116,6 +117,7 @@ class UsageTeamBucket(SQLModel, table=True):
     """The whole team's spend in one quarter hour: local-day series (charts, ``by day``) stay cheap."""
 
     __tablename__ = "usage_team_buckets"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     connection_id: int = _connection_fk()
     bucket_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
@@ -124,14 +126,47 @@ class UsageTeamBucket(SQLModel, table=True):
 
 
 class UsageDay(SQLModel, table=True):
-    """Spend in one whole UTC day by one person on one model: the rollup most queries read."""
+    """Spend in one whole UTC day by one person on one model: the rollup exports and per-person views read."""
 
     __tablename__ = "usage_days"
-    __table_args__ = (Index("ix_usage_days_connection_day", "connection_id", "day"),)
+    __table_args__ = (
+        Index("ix_usage_days_connection_user", "connection_id", "user_email", "day"),
+        {"sqlite_with_rowid": False},
+    )
 
     connection_id: int = _connection_fk()
     day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
     user_email: str = Field(default="", primary_key=True, max_length=254)
+    model: str = Field(default="", primary_key=True, max_length=120)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+
+
+class UsageUserDay(SQLModel, table=True):
+    """Spend in one whole UTC day by one person, all models together: what ``by user`` and ``top`` read.
+
+    Without a rowid on SQLite the primary key holds the amounts, so a month of a large team is one
+    ordered scan of the key.
+    """
+
+    __tablename__ = "usage_user_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    connection_id: int = _connection_fk()
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
+    user_email: str = Field(default="", primary_key=True, max_length=254)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+
+
+class UsageModelDay(SQLModel, table=True):
+    """Spend in one whole UTC day on one model, everyone together: what ``by model`` reads."""
+
+    __tablename__ = "usage_model_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    connection_id: int = _connection_fk()
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
     model: str = Field(default="", primary_key=True, max_length=120)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
@@ -280,6 +315,9 @@ class AlertState(SQLModel, table=True):
     cycle: str = Field(max_length=40)
     status: str = Field(default="ok", max_length=16)  # ok | firing
     notified: bool = False
+    episode: int = 0  # how many times it fired in this cycle: part of the posts' idempotency keys
+    reminders: int = 0  # reminders posted in the current episode
+    last_value: str | None = Field(default=None, max_length=64)  # the last reading, for change-based rules
     fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -289,6 +327,17 @@ class AlertState(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     summary: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChartFile(SQLModel, table=True):
+    """A chart uploaded to a workspace once, then shown in every digest that needs it that day."""
+
+    __tablename__ = "chart_files"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    chart_key: str = Field(primary_key=True, max_length=200)
+    file_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

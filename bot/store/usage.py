@@ -24,7 +24,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import execute
-from bot.store.models import UsageBucket, UsageDay, UsageTeamBucket
+from bot.store.models import UsageBucket, UsageDay, UsageModelDay, UsageTeamBucket, UsageUserDay
 from bot.vendors.models import SpendRow
 
 _DAY = timedelta(days=1)
@@ -93,36 +93,42 @@ async def replace_buckets(
 
 
 async def rebuild_day_rollups(session: AsyncSession, connection_id: int, first: date, last: date) -> None:
-    """Recompute the rollups of days ``first..last`` from their buckets, in SQL."""
-    await execute(
-        session,
-        delete(UsageDay).where(
-            col(UsageDay.connection_id) == connection_id,
-            col(UsageDay.day) >= first,
-            col(UsageDay.day) <= last,
-        ),
+    """Recompute the day rollups (by person and model, by person, by model) of ``first..last``, in SQL."""
+    in_days = (
+        col(UsageBucket.connection_id) == connection_id,
+        col(UsageBucket.bucket_start) >= day_start(first),
+        col(UsageBucket.bucket_start) < day_start(last) + _DAY,
     )
     bucket_day = _bucket_day(session)
-    summed = (
-        select(
-            literal(connection_id),
-            bucket_day,
-            col(UsageBucket.user_email),
-            col(UsageBucket.model),
-            func.sum(col(UsageBucket.amount)),
-            func.sum(col(UsageBucket.requests)),
+    groupings: list[tuple[type[Any], list[Any]]] = [
+        (UsageDay, [col(UsageBucket.user_email), col(UsageBucket.model)]),
+        (UsageUserDay, [col(UsageBucket.user_email)]),
+        (UsageModelDay, [col(UsageBucket.model)]),
+    ]
+    for table, keys in groupings:
+        await _delete_days(session, table, connection_id, first, last)
+        summed = (
+            select(
+                literal(connection_id),
+                bucket_day,
+                *keys,
+                func.sum(col(UsageBucket.amount)),
+                func.sum(col(UsageBucket.requests)),
+            )
+            .where(*in_days)
+            .group_by(bucket_day, *keys)
         )
-        .where(
-            col(UsageBucket.connection_id) == connection_id,
-            col(UsageBucket.bucket_start) >= day_start(first),
-            col(UsageBucket.bucket_start) < day_start(last) + _DAY,
-        )
-        .group_by(bucket_day, col(UsageBucket.user_email), col(UsageBucket.model))
-    )
+        columns = ["connection_id", "day", *(key.key for key in keys), "amount", "requests"]
+        await execute(session, insert(table).from_select(columns, summed))
+
+
+async def _delete_days(
+    session: AsyncSession, table: type[Any], connection_id: int, first: date, last: date
+) -> None:
     await execute(
         session,
-        insert(UsageDay).from_select(
-            ["connection_id", "day", "user_email", "model", "amount", "requests"], summed
+        delete(table).where(
+            col(table.connection_id) == connection_id, col(table.day) >= first, col(table.day) <= last
         ),
     )
 
@@ -131,32 +137,52 @@ async def replace_days(
     session: AsyncSession, connection_id: int, first: date, last: date, rows: Iterable[SpendRow]
 ) -> None:
     """Make days ``first..last`` hold exactly ``rows`` (whole-UTC-day rows, e.g. Windsurf credits)."""
-    await execute(
-        session,
-        delete(UsageDay).where(
-            col(UsageDay.connection_id) == connection_id,
-            col(UsageDay.day) >= first,
-            col(UsageDay.day) <= last,
-        ),
-    )
     totals: dict[tuple[date, str, str], list[Decimal]] = {}
     for row in rows:
         total = totals.setdefault((row.day, row.user_email or "", row.model or ""), [ZERO, ZERO])
         total[0] += row.amount
         total[1] += row.requests
-    values = [
-        {
-            "connection_id": connection_id,
-            "day": day,
-            "user_email": user,
-            "model": model,
-            "amount": a,
-            "requests": r,
-        }
-        for (day, user, model), (a, r) in totals.items()
+    by_user: dict[tuple[date, str], list[Decimal]] = {}
+    by_model: dict[tuple[date, str], list[Decimal]] = {}
+    for (day, user, model), (amount, requests) in totals.items():
+        for target, key in ((by_user, (day, user)), (by_model, (day, model))):
+            total = target.setdefault(key, [ZERO, ZERO])
+            total[0] += amount
+            total[1] += requests
+    tables: list[tuple[type[Any], list[dict[str, Any]]]] = [
+        (
+            UsageDay,
+            [
+                {
+                    "connection_id": connection_id,
+                    "day": day,
+                    "user_email": user,
+                    "model": model,
+                    "amount": a,
+                    "requests": r,
+                }
+                for (day, user, model), (a, r) in totals.items()
+            ],
+        ),
+        (
+            UsageUserDay,
+            [
+                {"connection_id": connection_id, "day": day, "user_email": user, "amount": a, "requests": r}
+                for (day, user), (a, r) in by_user.items()
+            ],
+        ),
+        (
+            UsageModelDay,
+            [
+                {"connection_id": connection_id, "day": day, "model": model, "amount": a, "requests": r}
+                for (day, model), (a, r) in by_model.items()
+            ],
+        ),
     ]
-    if values:
-        await execute(session, insert(UsageDay), values)
+    for table, values in tables:
+        await _delete_days(session, table, connection_id, first, last)
+        if values:
+            await execute(session, insert(table), values)
 
 
 @dataclass(frozen=True)
@@ -194,15 +220,23 @@ async def usage_totals(
     totals: dict[str | None, list[Decimal]] = {}
     days = whole_days(start, end)
     if days is not None:
-        key = {"user": col(UsageDay.user_email), "model": col(UsageDay.model)}.get(by or "")
+        # The smallest rollup that holds the answer: per person, per model, or per person and model.
+        table: type[Any] = UsageDay
+        if user_email is None and by == "user":
+            table = UsageUserDay
+        elif user_email is None and by == "model":
+            table = UsageModelDay
+        elif user_email is None:
+            table = UsageModelDay  # fewest rows per day, and the same totals
+        key = col(getattr(table, {"user": "user_email", "model": "model"}[by])) if by else None
         query = select(
             key if key is not None else literal(None),
-            func.sum(col(UsageDay.amount)),
-            func.sum(col(UsageDay.requests)),
+            func.sum(col(table.amount)),
+            func.sum(col(table.requests)),
         ).where(
-            col(UsageDay.connection_id).in_(connection_ids),
-            col(UsageDay.day) >= days[0],
-            col(UsageDay.day) <= days[1],
+            col(table.connection_id).in_(connection_ids),
+            col(table.day) >= days[0],
+            col(table.day) <= days[1],
         )
         if user_email is not None:
             query = query.where(col(UsageDay.user_email) == user_email)
@@ -233,6 +267,23 @@ async def usage_totals(
     return [
         UsageTotal(key, amount, requests) for key, (amount, requests) in totals.items() if amount or requests
     ]
+
+
+async def team_total(
+    session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
+) -> UsageTotal:
+    """The whole team's total over ``[start, end)`` from the per-team quarter-hour rows.
+
+    Exact for any local period (quarter-hour bounds) and cheap whatever the team size: 96 rows a day.
+    Only sources with timestamps (Cursor) have these rows.
+    """
+    query = select(func.sum(col(UsageTeamBucket.amount)), func.sum(col(UsageTeamBucket.requests))).where(
+        col(UsageTeamBucket.connection_id).in_(connection_ids),
+        col(UsageTeamBucket.bucket_start) >= start,
+        col(UsageTeamBucket.bucket_start) < end,
+    )
+    row: Any = (await execute(session, query)).one()
+    return UsageTotal(None, row[0] or ZERO, row[1] or ZERO)
 
 
 def _accumulate(totals: dict[str | None, list[Decimal]], rows: Iterable[Any]) -> None:
@@ -324,6 +375,7 @@ async def requests_by_utc_day(
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
     """Drop usage history older than ``cutoff`` (the retention setting)."""
-    for table in (UsageBucket, UsageTeamBucket):
-        await execute(session, delete(table).where(col(table.bucket_start) < cutoff))
-    await execute(session, delete(UsageDay).where(col(UsageDay.day) < cutoff.date()))
+    for bucket_table in (UsageBucket, UsageTeamBucket):
+        await execute(session, delete(bucket_table).where(col(bucket_table.bucket_start) < cutoff))
+    for day_table in (UsageDay, UsageUserDay, UsageModelDay):
+        await execute(session, delete(day_table).where(col(day_table.day) < cutoff.date()))

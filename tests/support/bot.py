@@ -27,9 +27,11 @@ class BotThread:
         *,
         mode: RunMode = RunMode.HTTP,
         services_factory: Callable[[Settings], Services] | None = None,
+        scheduler_enabled: bool = False,
     ) -> None:
         self.settings = settings
         self.mode = mode
+        self.scheduler_enabled = scheduler_enabled
         self._services_factory = services_factory or Services.create
         self.services: Services | None = None
         self.port = 0
@@ -63,6 +65,7 @@ class BotThread:
                 services=self.services,
                 stop=self._stop,
                 started=started,
+                scheduler_enabled=self.scheduler_enabled,
             )
 
         try:

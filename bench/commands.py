@@ -1,0 +1,193 @@
+"""Command latency: from a signed slash command to the answer posted on its response_url.
+
+A 5,000-user Cursor team is synced into a fresh data folder first (rate limits off, not measured),
+then ``spendbot run --mode http`` serves that folder in its own process while this one plays Slack:
+it sends signed ``spend 30d by user`` and ``top 10 30d`` requests one after another and times each
+until the fake Slack receives the answer. The data is fresh, so no vendor call is on the measured
+path (the simulator's request counter is checked before and after).
+
+    python bench/commands.py [--users 5000] [--days 62] [--requests 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import cursor_process  # noqa: E402 - the bench folder's own helper, beside this script
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-test-token"
+ADMIN = "UBENCHADMIN"
+FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="  # a fixed bench key: the data folder is thrown away
+
+
+async def prepare(url: str, key: str, data_dir: str, days: int) -> float:
+    """Sync the team into ``data_dir`` like the bot would (limits off); returns how long it took."""
+    from bot.services.container import Services
+    from bot.settings import Settings
+    from bot.vendors import LimiterRegistry
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=Path(data_dir),
+        cursor_api_key=key,
+        cursor_api_url=url,
+        secret_key=FERNET,
+        log_level="WARNING",
+    )
+    services = Services.create(settings, limiters=LimiterRegistry(time_scale=1000.0))
+    started = time.perf_counter()
+    try:
+        await services.start(identify_workspace=False)
+        await services.use_env_team("T0001")
+        connection = (await services.connections.for_team("T0001"))[0]
+        report = await services.sync.sync(connection, backfill=timedelta(days=days))
+        if not report.ok:
+            raise RuntimeError("; ".join(report.errors))
+    finally:
+        await services.close()
+    return time.perf_counter() - started
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=62)
+    parser.add_argument("--requests", type=int, default=60, help="measured requests per command")
+    options = parser.parse_args()
+
+    from bot.simulators.serving import free_port, served
+    from bot.simulators.slack import FakeSlack, SignedRequests
+
+    simulator, sim_url = cursor_process.start(options.users, options.days, 1000.0, limits=False)
+    fake = FakeSlack(team_id="T0001")
+    fake.add_user(ADMIN, name="bench", email="bench@example.com", tz="America/New_York", is_admin=True)
+    try:
+        with served(fake.app) as slack, tempfile.TemporaryDirectory() as data_dir:
+            fake.bind(slack.url)
+            info = cursor_process.info(sim_url, cursor_process.NOW - timedelta(days=options.days))
+            took = asyncio.run(prepare(sim_url, info["key"], data_dir, options.days))
+            events = info["events"]
+            print(f"{options.users} users, {events:,} usage events in {options.days} days")
+            print(f"synced in {took:.0f}s (not measured)")
+            port = free_port()
+            env = {
+                **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")},
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                "SPENDBOT_DATA_DIR": data_dir,
+                "SPENDBOT_SECRET_KEY": FERNET,
+                "CURSOR_API_KEY": info["key"],
+                "CURSOR_API_URL": sim_url,
+                "LOG_LEVEL": "WARNING",
+            }
+            bot = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "run",
+                    "--mode",
+                    "http",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                cwd=ROOT,
+            )
+            try:
+                _wait_healthy(port)
+                signed = SignedRequests(SECRET, fake=fake)
+                vendor_before = cursor_process.info(sim_url, cursor_process.NOW)["requests"]
+                results = {}
+                for text in ("spend 30d by user", "top 10 30d"):
+                    _measure(
+                        port, fake, signed, text, 5
+                    )  # warm-up: users.info cache, connections, SQLite pages
+                    results[text] = _measure(port, fake, signed, text, options.requests)
+                vendor_after = cursor_process.info(sim_url, cursor_process.NOW)["requests"]
+            finally:
+                bot.terminate()
+                bot.wait(timeout=30)
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+
+    print(f"vendor requests on the measured path: {vendor_after - vendor_before}")
+    print(f"{'command':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'mean ms':>9}")
+    for text, durations in results.items():
+        print(
+            f"{text:<22}{_percentile(durations, 0.5):>9.1f}{_percentile(durations, 0.95):>9.1f}"
+            f"{_percentile(durations, 0.99):>9.1f}{max(durations) * 1000:>9.1f}"
+            f"{statistics.fmean(durations) * 1000:>9.1f}"
+        )
+
+
+def _wait_healthy(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the bot did not become healthy")
+
+
+def _measure(port: int, fake: object, signed: object, text: str, count: int) -> list[float]:
+    """Send ``count`` commands one after another; each is timed until its response_url post lands."""
+    from bot.simulators.slack import FakeSlack, SignedRequests
+
+    assert isinstance(fake, FakeSlack)
+    assert isinstance(signed, SignedRequests)
+    durations = []
+    with httpx.Client() as client:
+        for _ in range(count):
+            response_url = fake.new_response_url()
+            hook = response_url.rsplit("/", 1)[1]
+            body, headers = signed.command(text, user_id=ADMIN, response_url=response_url)
+            started = time.time()
+            response = client.post(f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}")
+            deadline = time.monotonic() + 30
+            while True:
+                posts = [post for post in fake.response_posts() if post["hook"] == hook]
+                if posts:
+                    if "*" not in str(posts[0].get("blocks")):
+                        raise RuntimeError(f"unexpected answer: {str(posts[0])[:300]}")
+                    durations.append(posts[0]["at"] - started)
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no answer to {text!r}")
+                time.sleep(0.001)
+    return durations
+
+
+if __name__ == "__main__":
+    main()

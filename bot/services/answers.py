@@ -1,0 +1,257 @@
+"""What the read commands answer, as plain values: the Slack layer and the console render these.
+
+Amounts carry their unit (``usd_cents`` or ``credits``); times are aware UTC and are converted to the
+reader's zone only when rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+USD = "usd_cents"
+CREDITS = "credits"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How recent one source's data is, and what went wrong fetching newer data."""
+
+    connection: str
+    vendor: str
+    as_of: datetime | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceTotal:
+    """One connection's total for the period and the previous equal period, in its own unit."""
+
+    connection: str
+    vendor: str
+    unit: str
+    amount: Decimal
+    previous: Decimal
+    requests: Decimal
+    utc_days: bool = False  # Windsurf reports whole UTC days
+    usd_cents: Decimal | None = None  # the amount in dollars when it can be counted in them
+    previous_usd_cents: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    label: str
+    amount: Decimal
+    unit: str
+    requests: Decimal = Decimal(0)
+    previous: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Rows of a breakdown by user, model or day, largest first (days in order)."""
+
+    by: str
+    rows: tuple[BreakdownRow, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SpendAnswer:
+    period_label: str
+    previous_label: str
+    tz: ZoneInfo
+    sources: tuple[SourceTotal, ...]
+    total_usd_cents: Decimal | None
+    previous_total_usd_cents: Decimal | None
+    left_out: tuple[str, ...]
+    breakdowns: tuple[Breakdown, ...]
+    freshness: tuple[Freshness, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonTotal:
+    email: str
+    name: str | None
+    amount: Decimal
+    unit: str
+    previous: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """People ranked by spend within one unit (dollars, or credits when no price is set)."""
+
+    unit: str
+    sources: tuple[str, ...]
+    people: tuple[PersonTotal, ...]
+    total_people: int
+
+
+@dataclass(frozen=True)
+class TopAnswer:
+    period_label: str
+    tz: ZoneInfo
+    n: int
+    rankings: tuple[Ranking, ...]
+    freshness: tuple[Freshness, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonSource:
+    """One person's figures on one connection."""
+
+    connection: str
+    vendor: str
+    unit: str
+    amount: Decimal
+    previous: Decimal
+    cycle_total: Decimal | None = None
+    limit: Decimal | None = None
+    utc_days: bool = False
+
+
+@dataclass(frozen=True)
+class UserAnswer:
+    email: str
+    name: str | None
+    period_label: str
+    tz: ZoneInfo
+    sources: tuple[PersonSource, ...]
+    models: tuple[BreakdownRow, ...]
+    freshness: tuple[Freshness, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    size: Decimal
+    used: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.size - self.used, Decimal(0))
+
+
+@dataclass(frozen=True)
+class CreditView:
+    """A credit source: its pools, what is left, the runway at the recent burn, and the cycle."""
+
+    connection: str
+    vendor: str
+    unit: str
+    pools: tuple[Pool, ...]
+    remaining: Decimal
+    size: Decimal
+    burn_per_day: Decimal
+    days_left: Decimal | None
+    runs_out_at: datetime | None
+    top_up_by: date | None
+    cycle_end: datetime | None
+    observed_at: datetime | None
+
+    @property
+    def percent_left(self) -> Decimal | None:
+        return None if self.size <= 0 else self.remaining / self.size * 100
+
+
+@dataclass(frozen=True)
+class NearLimit:
+    email: str
+    name: str | None
+    spent_cents: Decimal
+    limit_cents: Decimal
+
+    @property
+    def percent(self) -> Decimal:
+        return self.spent_cents / self.limit_cents * 100 if self.limit_cents > 0 else Decimal(100)
+
+
+@dataclass(frozen=True)
+class LimitWatch:
+    """Cursor people at or above a share of their own spend limit (names only for those who may see them)."""
+
+    connection: str
+    threshold_percent: Decimal
+    people: tuple[NearLimit, ...]
+    count: int
+    names_hidden: bool
+    with_limits: int
+
+
+@dataclass(frozen=True)
+class TrackedView:
+    connection: str
+    field: str
+    value: Decimal
+    observed_at: datetime
+    previous: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CreditsAnswer:
+    tz: ZoneInfo
+    credits: tuple[CreditView, ...]
+    limits: tuple[LimitWatch, ...]
+    tracked: tuple[TrackedView, ...]
+    freshness: tuple[Freshness, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """One rate-limit window of a connection: what the vendor said, or our own count, and what we met."""
+
+    scope: str
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+    window_seconds: int | None
+    rate_limited_total: int
+    waited_seconds_total: float
+    observed_at: datetime
+
+    @property
+    def percent_left(self) -> Decimal | None:
+        if self.limit is None or self.remaining is None or self.limit <= 0:
+            return None
+        return Decimal(self.remaining) / Decimal(self.limit) * 100
+
+
+@dataclass(frozen=True)
+class LimitsAnswer:
+    tz: ZoneInfo
+    connections: tuple[tuple[str, str, tuple[WindowView, ...]], ...]  # (name, vendor, windows)
+
+
+@dataclass(frozen=True)
+class StatusCard:
+    """One connection at a glance."""
+
+    connection: str
+    vendor: str
+    origin: str
+    status: str
+    status_detail: str | None
+    unit: str
+    cycle_spent: Decimal | None
+    cycle_start: datetime | None
+    cycle_end: datetime | None
+    credit: CreditView | None
+    near_limit: int | None
+    tracked: TrackedView | None
+    windows: tuple[WindowView, ...]
+    freshness: Freshness
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    tz: ZoneInfo
+    cards: tuple[StatusCard, ...]
+    notes: tuple[str, ...] = ()

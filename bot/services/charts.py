@@ -1,0 +1,166 @@
+"""The digest's 30-day spend chart: rendered once per workspace, set of sources and day, then reused.
+
+Rendering (matplotlib, Agg) runs in a thread so the event loop never waits on it. The PNG is kept in
+``SPENDBOT_DATA_DIR/charts`` and uploaded to the workspace once with files v2; every digest that day
+shows the same file by its id. Days are UTC days, so one chart serves every channel's time zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+
+from bot.services.clock import Clock
+from bot.services.slack_api import SlackApi, SlackUnavailable
+from bot.settings import Settings
+from bot.store import usage as usage_store
+from bot.store.db import Database
+from bot.store.models import ChartFile, Connection
+
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 30
+_render_lock = asyncio.Lock()  # matplotlib's pyplot state is global: one rendering at a time
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of the chart: a source's daily amounts in its unit."""
+
+    label: str
+    unit: str
+    points: dict[date, Decimal]
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    path: Path
+    first: date
+    last: date
+
+
+def chart_key(team_id: str, connections: Sequence[Connection], last: date) -> str:
+    names = ",".join(sorted(f"{row.vendor}:{row.name}" for row in connections))
+    digest = hashlib.sha256(f"{team_id}|{names}".encode()).hexdigest()[:12]
+    return f"spend30-{last.isoformat()}-{digest}"
+
+
+def render_png(series: Sequence[Series], first: date, last: date, path: Path) -> Path:
+    """Draw the chart to ``path`` (blocking: call it in a thread). Dollars on the left axis, credits right."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    x = mdates.date2num(days)  # type: ignore[no-untyped-call]
+    figure, dollars_axis = plt.subplots(figsize=(8, 3.2), dpi=110)
+    credits_axis = None
+    try:
+        for index, line in enumerate(series):
+            values = [float(line.points.get(day, Decimal(0))) for day in days]
+            if line.unit == "usd_cents":
+                dollars_axis.plot(
+                    x, [value / 100 for value in values], marker=".", linewidth=1.6, label=line.label
+                )
+            else:
+                credits_axis = credits_axis or dollars_axis.twinx()
+                credits_axis.plot(
+                    x,
+                    values,
+                    linestyle="--",
+                    linewidth=1.4,
+                    color=f"C{index + 3}",
+                    label=f"{line.label} (credits)",
+                )
+                credits_axis.set_ylabel("credits")
+        dollars_axis.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
+        dollars_axis.set_ylabel("US$ per day")
+        dollars_axis.set_title(f"Spend per UTC day, {first:%b} {first.day} – {last:%b} {last.day}")
+        dollars_axis.grid(alpha=0.3)
+        handles, labels = dollars_axis.get_legend_handles_labels()
+        if credits_axis is not None:
+            more_handles, more_labels = credits_axis.get_legend_handles_labels()
+            handles, labels = handles + more_handles, labels + more_labels
+        if handles:
+            dollars_axis.legend(handles, labels, loc="upper left", fontsize=8)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+    return path
+
+
+class ChartService:
+    """Renders, caches and uploads the 30-day chart."""
+
+    def __init__(self, settings: Settings, db: Database, slack: SlackApi, *, clock: Clock) -> None:
+        self._settings = settings
+        self._db = db
+        self._slack = slack
+        self._clock = clock
+        self._directory = settings.data_dir / "charts"
+
+    async def render(self, team_id: str, connections: Sequence[Connection], last: date) -> Chart | None:
+        """The chart of the 30 UTC days ending ``last``, rendered once and reused from disk after."""
+        usable = [row for row in connections if row.vendor in ("cursor", "windsurf") and row.id is not None]
+        if not usable:
+            return None
+        key = chart_key(team_id, usable, last)
+        path = self._directory / f"{team_id}-{key}.png"
+        first = last - timedelta(days=CHART_DAYS - 1)
+        if path.exists():
+            return Chart(key, path, first, last)
+        series = []
+        async with self._db.session() as session:
+            for connection in usable:
+                assert connection.id is not None
+                points = await usage_store.usage_by_utc_day(session, [connection.id], first, last)
+                unit = "credits" if connection.vendor == "windsurf" else "usd_cents"
+                series.append(Series(connection.name, unit, points))
+        async with _render_lock:
+            if not path.exists():
+                await asyncio.to_thread(render_png, series, first, last, path)
+        return Chart(key, path, first, last)
+
+    async def file_id(self, team_id: str, chart: Chart) -> str | None:
+        """The chart's Slack file id for this workspace: uploaded the first time, remembered after."""
+        async with self._db.session() as session:
+            row = await session.get(ChartFile, (team_id, chart.key))
+        if row is not None:
+            return row.file_id
+        try:
+            content = await asyncio.to_thread(chart.path.read_bytes)
+            response = await self._slack.upload_file(
+                team_id, None, filename=chart.path.name, content=content, title="Spend, last 30 days"
+            )
+        except (SlackApiError, SlackUnavailable, OSError) as error:
+            log.warning("could not upload the digest chart: %s", error)
+            return None
+        file = response.get("file") or (response.get("files") or [{}])[0]
+        file_id = str(file.get("id") or "")
+        if not file_id:
+            return None
+        try:
+            async with self._db.write() as session:
+                session.add(
+                    ChartFile(team_id=team_id, chart_key=chart.key, file_id=file_id, created_at=self._clock())
+                )
+        except IntegrityError:
+            async with self._db.session() as session:
+                other = await session.get(ChartFile, (team_id, chart.key))
+            return other.file_id if other is not None else file_id
+        return file_id

@@ -1,0 +1,377 @@
+"""The delivery ledger: every scheduled post is claimed in the database before Slack is called.
+
+A post's idempotency key (workspace, channel, subscription, kind, period or level) is inserted under a
+unique constraint first; only the process whose insert succeeds posts, so a restart or a second
+replica never posts twice. Slack takes no idempotency key, so the message carries the key in its
+metadata; a row left ``posting`` by a crash is settled later by looking for that metadata in the
+channel's recent history: found means sent (we record its ``ts``), not found means post it now. A kill
+between Slack's answer and our commit therefore neither loses nor doubles a post.
+
+Posting is paced under Slack's limits (about one message a second per channel, and a per-workspace
+rate), honours ``Retry-After``, and pauses a subscription whose channel is gone, archived or closed
+to the bot instead of retrying for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from bot.metrics import Metrics
+from bot.services.clock import Clock
+from bot.services.slack_api import PERMANENT_ERRORS, SlackApi, SlackUnavailable
+from bot.slack.blocks import Message
+from bot.store.db import Database
+from bot.store.models import Delivery, Subscription
+from bot.vendors.limiter import LimiterRegistry, RatePolicy
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "spendbot_delivery"
+PAUSING_ERRORS = {
+    "channel_not_found": "the channel no longer exists",
+    "not_in_channel": "the bot is not in the channel (invite it with /invite @spendbot)",
+    "is_archived": "the channel is archived",
+}
+MAX_ATTEMPTS = 3
+SETTLE_AFTER = timedelta(seconds=45)  # longer than any post can take (Slack calls time out at 30 s)
+WORKSPACE_POSTS_PER_MINUTE = 300
+CHANNEL_POSTS_PER_SECOND = 1
+
+
+class DeliveryState:
+    POSTING = "posting"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key to post, and what to post under it."""
+
+    key: str
+    team_id: str
+    channel_id: str
+    subscription_id: int | None
+    kind: str
+    period: str
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class PostResult:
+    ok: bool
+    ts: str | None = None
+    error: str | None = None
+    paused: bool = False
+
+
+def key_for(team_id: str, channel_id: str, subscription_id: int | None, kind: str, period: str) -> str:
+    """The idempotency key of a scheduled post (kept under the column's 255 characters)."""
+    key = f"{team_id}:{channel_id}:{subscription_id or '-'}:{kind}:{period}"
+    return key if len(key) <= 255 else key[:200] + ":" + str(abs(hash(key)))
+
+
+class DeliveryLedger:
+    """Claims, posts and settles scheduled posts; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        slack: SlackApi,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        pacing: LimiterRegistry | None = None,
+        settle_after: timedelta = SETTLE_AFTER,
+        workspace_per_minute: int = WORKSPACE_POSTS_PER_MINUTE,
+    ) -> None:
+        self._db = db
+        self._slack = slack
+        self._clock = clock
+        self._metrics = metrics
+        self._pacing = pacing or LimiterRegistry()
+        self._settle_after = settle_after
+        self._workspace_policy = RatePolicy(workspace_per_minute, timedelta(minutes=1))
+        self._channel_policy = RatePolicy(CHANNEL_POSTS_PER_SECOND, timedelta(seconds=1))
+
+    # ----- claiming ----------------------------------------------------------------------------------
+
+    async def claim(
+        self, claim: Claim, message: Message, *, keys: Sequence[str] | None = None
+    ) -> Delivery | None:
+        """Insert the ledger row for ``claim``; None when the key was claimed before (by anyone)."""
+        now = self._clock()
+        row = Delivery(
+            idempotency_key=claim.key,
+            team_id=claim.team_id,
+            channel_id=claim.channel_id,
+            subscription_id=claim.subscription_id,
+            kind=claim.kind,
+            period=claim.period,
+            state=DeliveryState.POSTING,
+            late=claim.late,
+            created_at=now,
+            updated_at=now,
+            payload={"text": message.text, "blocks": message.blocks, "keys": list(keys or [claim.key])},
+        )
+        try:
+            async with self._db.write() as session:
+                session.add(row)
+        except IntegrityError:
+            return None
+        return row
+
+    async def skip(self, claim: Claim, reason: str) -> None:
+        """Record a post that will not be made (a digest missed while down), so ``deliveries`` shows it."""
+        message = Message(reason, [])
+        row = await self.claim(claim, message)
+        if row is None:
+            return
+        async with self._db.write() as session:
+            stored = await session.get(Delivery, row.id)
+            if stored is not None:
+                stored.state = DeliveryState.SKIPPED
+                stored.error = reason[:500]
+                session.add(stored)
+        self._metrics.deliveries.labels(kind=claim.kind, outcome="skipped").inc()
+
+    async def retry(self, row: Delivery, message: Message) -> None:
+        """Put a failed row back to ``posting`` with a new message (the caller posts it next)."""
+        async with self._db.write() as session:
+            stored = await session.get(Delivery, row.id)
+            if stored is not None:
+                payload = dict(stored.payload or {})
+                payload.update(text=message.text, blocks=message.blocks)
+                stored.payload = payload
+                stored.state = DeliveryState.POSTING
+                stored.updated_at = self._clock()
+                session.add(stored)
+
+    async def find(self, key: str) -> Delivery | None:
+        async with self._db.session() as session:
+            return (await session.exec(select(Delivery).where(Delivery.idempotency_key == key))).first()
+
+    # ----- posting -----------------------------------------------------------------------------------
+
+    async def post(
+        self, rows: Sequence[Delivery], message: Message, *, thread_ts: str | None = None
+    ) -> PostResult:
+        """Post one message for the claimed ``rows`` (several alerts may share it) and record the outcome."""
+        if not rows:
+            return PostResult(False, error="nothing claimed")
+        first = rows[0]
+        keys = [row.idempotency_key for row in rows]
+        arguments: dict[str, Any] = {
+            "channel": first.channel_id,
+            "text": message.text,
+            "blocks": message.blocks,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"keys": keys}},
+            "unfurl_links": False,
+        }
+        if thread_ts is not None:
+            arguments["thread_ts"] = thread_ts
+        await self._pace(first.team_id, first.channel_id)
+        try:
+            response = await self._slack.call(first.team_id, "chat.postMessage", **arguments)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+            return await self._failed(rows, code)
+        except SlackUnavailable as error:
+            return await self._failed(rows, str(error))
+        ts = str(response.get("ts"))
+        await self._sent(rows, ts)
+        return PostResult(True, ts=ts)
+
+    async def _pace(self, team_id: str, channel_id: str) -> None:
+        await self._pacing.get(f"slack:{team_id}", "workspace", self._workspace_policy).take()
+        await self._pacing.get(f"slack:{team_id}", f"channel:{channel_id}", self._channel_policy).take()
+
+    async def _sent(self, rows: Sequence[Delivery], ts: str) -> None:
+        now = self._clock()
+        async with self._db.write() as session:
+            for row in rows:
+                stored = await session.get(Delivery, row.id)
+                if stored is None:
+                    continue
+                stored.state = DeliveryState.SENT
+                stored.message_ts = ts
+                stored.attempts += 1
+                stored.error = None
+                stored.updated_at = now
+                session.add(stored)
+                self._metrics.deliveries.labels(kind=stored.kind, outcome="sent").inc()
+
+    async def _failed(self, rows: Sequence[Delivery], code: str) -> PostResult:
+        now = self._clock()
+        reason = PAUSING_ERRORS.get(code)
+        async with self._db.write() as session:
+            for row in rows:
+                stored = await session.get(Delivery, row.id)
+                if stored is None:
+                    continue
+                stored.attempts += 1
+                stored.error = code[:500]
+                stored.updated_at = now
+                # Permanent errors, and transient ones that kept failing, end the attempt for good.
+                stored.state = DeliveryState.FAILED
+                session.add(stored)
+                self._metrics.deliveries.labels(kind=stored.kind, outcome="failed").inc()
+                if reason is not None and stored.subscription_id is not None:
+                    subscription = await session.get(Subscription, stored.subscription_id)
+                    if subscription is not None and subscription.paused_reason is None:
+                        subscription.paused_reason = reason
+                        subscription.paused_at = now
+                        session.add(subscription)
+        log.warning("a scheduled post to %s failed: %s", rows[0].channel_id, code)
+        return PostResult(False, error=code, paused=reason is not None)
+
+    async def update(self, team_id: str, channel_id: str, ts: str, message: Message) -> bool:
+        """Edit a posted message (an alert resolved in place); False when Slack refused."""
+        try:
+            await self._slack.call(
+                team_id, "chat.update", channel=channel_id, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except (SlackApiError, SlackUnavailable) as error:
+            log.warning("could not update message %s in %s: %s", ts, channel_id, error)
+            return False
+        return True
+
+    async def retry_transient(self) -> int:
+        """Post again the failed rows whose error was transient, a bounded number of times."""
+        async with self._db.session() as session:
+            rows = (
+                await session.exec(
+                    select(Delivery).where(
+                        Delivery.state == DeliveryState.FAILED, col(Delivery.attempts) < MAX_ATTEMPTS
+                    )
+                )
+            ).all()
+        retried = 0
+        for row in rows:
+            if (row.error or "") in PERMANENT_ERRORS or not row.payload:
+                continue
+            await self._mark_posting(row)
+            await self.post([row], _message_of(row))
+            retried += 1
+        return retried
+
+    async def _mark_posting(self, row: Delivery) -> None:
+        async with self._db.write() as session:
+            stored = await session.get(Delivery, row.id)
+            if stored is not None:
+                stored.state = DeliveryState.POSTING
+                stored.updated_at = self._clock()
+                session.add(stored)
+
+    # ----- settling after a crash --------------------------------------------------------------------
+
+    async def settle(self, *, older_than: timedelta | None = None) -> int:
+        """Settle rows left ``posting`` (by a crash): found in the channel's history → sent, else post now.
+
+        Only rows untouched for ``older_than`` are settled, so a live replica's post in progress is left
+        alone. Rows that shared one message are settled together.
+        """
+        cutoff = self._clock() - (self._settle_after if older_than is None else older_than)
+        async with self._db.session() as session:
+            rows = list(
+                (
+                    await session.exec(
+                        select(Delivery)
+                        .where(Delivery.state == DeliveryState.POSTING, col(Delivery.updated_at) <= cutoff)
+                        .order_by(col(Delivery.id))
+                    )
+                ).all()
+            )
+        settled = 0
+        groups: dict[tuple[str, str, tuple[str, ...]], list[Delivery]] = {}
+        for row in rows:
+            keys = tuple((row.payload or {}).get("keys") or [row.idempotency_key])
+            groups.setdefault((row.team_id, row.channel_id, keys), []).append(row)
+        for (team_id, channel_id, keys), members in groups.items():
+            if not await self._take_over(members):
+                continue  # another replica is settling them
+            found = await self._find_in_history(team_id, channel_id, set(keys), members[0].created_at)
+            if found is not None:
+                await self._sent(members, found)
+                log.info(
+                    "settled %d delivery(ies) in %s: already posted as %s", len(members), channel_id, found
+                )
+            else:
+                await self.post(members, _message_of(members[0]))
+                log.info("settled %d delivery(ies) in %s: posted now", len(members), channel_id)
+            settled += len(members)
+        return settled
+
+    async def _take_over(self, rows: Sequence[Delivery]) -> bool:
+        """Claim the settling of ``rows`` (compare-and-set on ``updated_at``), so one process settles them."""
+        now = self._clock()
+        async with self._db.write() as session:
+            for row in rows:
+                stored = await session.get(Delivery, row.id)
+                if (
+                    stored is None
+                    or stored.state != DeliveryState.POSTING
+                    or stored.updated_at != row.updated_at
+                ):
+                    return False
+                stored.updated_at = now
+                session.add(stored)
+        return True
+
+    async def _find_in_history(
+        self, team_id: str, channel_id: str, keys: set[str], since: datetime
+    ) -> str | None:
+        """The ``ts`` of a message in the channel whose metadata carries one of ``keys``, if any."""
+        oldest = f"{since.timestamp() - 120:.6f}"
+        cursor: str | None = None
+        for _ in range(10):
+            arguments: dict[str, Any] = {
+                "channel": channel_id,
+                "oldest": oldest,
+                "limit": 200,
+                "include_all_metadata": True,
+            }
+            if cursor:
+                arguments["cursor"] = cursor
+            try:
+                response = await self._slack.call(team_id, "conversations.history", **arguments)
+            except (SlackApiError, SlackUnavailable) as error:
+                log.warning("could not read the history of %s to settle deliveries: %s", channel_id, error)
+                return None
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") != METADATA_EVENT:
+                    continue
+                carried = set((metadata.get("event_payload") or {}).get("keys") or [])
+                if carried & keys:
+                    return str(message.get("ts"))
+            cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
+            if not response.get("has_more") or not cursor:
+                return None
+        return None
+
+    # ----- reading -----------------------------------------------------------------------------------
+
+    async def recent(self, team_id: str, limit: int = 20) -> list[Delivery]:
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(Delivery)
+                .where(Delivery.team_id == team_id)
+                .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+                .limit(limit)
+            )
+            return list(rows.all())
+
+
+def _message_of(row: Delivery) -> Message:
+    payload = row.payload or {}
+    return Message(str(payload.get("text") or ""), list(payload.get("blocks") or []))

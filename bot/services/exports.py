@@ -1,0 +1,124 @@
+"""``export``: the period's usage as a CSV file, sent to the person who asked by direct message.
+
+Rows come from the whole-UTC-day rollups (one row per day, person, model and connection), so the file
+says its days are UTC days. Amounts are in each connection's unit, with a dollar column when the
+amount can be counted in dollars.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlmodel import col, select
+
+from bot.domain.commands import Export
+from bot.services.access import Access
+from bot.services.errors import NotAllowed
+from bot.services.queries import QueryService
+from bot.services.slack_api import SlackApi
+from bot.store.db import Database
+from bot.store.models import UsageDay
+
+HEADER = (
+    "utc_day",
+    "connection",
+    "vendor",
+    "user_email",
+    "model",
+    "amount",
+    "unit",
+    "amount_usd",
+    "requests",
+)
+UNIT_NAMES = {"usd_cents": "USD", "credits": "credits"}
+
+
+@dataclass(frozen=True)
+class SentExport:
+    filename: str
+    rows: int
+    period_label: str
+
+
+class ExportService:
+    """Builds the CSV from the store and delivers it with files v2."""
+
+    def __init__(self, db: Database, queries: QueryService, access: Access, slack: SlackApi) -> None:
+        self._db = db
+        self._queries = queries
+        self._access = access
+        self._slack = slack
+
+    async def build(self, team_id: str, user_id: str, command: Export) -> tuple[str, str, int, str]:
+        """(filename, CSV text, data rows, period label) for the period and sources asked."""
+        viewer = await self._queries.viewer(team_id, user_id)
+        if not viewer.may_see_people:
+            raise NotAllowed(self._access.people_refusal())
+        connections = await self._queries.sources(team_id, command.source, vendors=("cursor", "windsurf"))
+        await self._queries.freshen(connections)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        rows = 0
+        label = first_day = last_day = ""
+        for connection in connections:
+            assert connection.id is not None
+            period = await self._queries.period_for(connection, command.period, viewer)
+            label = label or period.label
+            first, last = period.start.date(), (period.end - timedelta(microseconds=1)).date()
+            if connection.vendor == "windsurf":
+                first, last = period.first_day, period.last_day
+            first_day = min(first_day or first.isoformat(), first.isoformat())
+            last_day = max(last_day or last.isoformat(), last.isoformat())
+            unit = self._queries.unit_of(connection)
+            async with self._db.session() as session:
+                found = await session.exec(
+                    select(UsageDay)
+                    .where(
+                        UsageDay.connection_id == connection.id,
+                        col(UsageDay.day) >= first,
+                        col(UsageDay.day) <= last,
+                    )
+                    .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
+                )
+                for row in found.all():
+                    in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
+                    usd = self._queries.usd_cents(connection, row.amount)
+                    writer.writerow(
+                        (
+                            row.day.isoformat(),
+                            connection.name,
+                            connection.vendor,
+                            row.user_email,
+                            row.model,
+                            _plain(in_unit),
+                            UNIT_NAMES[unit],
+                            "" if usd is None else _plain((usd / 100).quantize(Decimal("0.000001"))),
+                            _plain(row.requests),
+                        )
+                    )
+                    rows += 1
+        filename = f"spend-{first_day}-to-{last_day}.csv"
+        return filename, out.getvalue(), rows, label
+
+    async def send(self, team_id: str, user_id: str, command: Export) -> SentExport:
+        filename, content, rows, label = await self.build(team_id, user_id, command)
+        channel = await self._slack.open_dm(team_id, user_id)
+        await self._slack.upload_file(
+            team_id,
+            channel,
+            filename=filename,
+            content=content,
+            title=f"Spend export, {label}",
+            comment=f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).",
+        )
+        return SentExport(filename, rows, label)
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: what a spreadsheet reads back exactly."""
+    return format(value.normalize(), "f")

@@ -1,0 +1,266 @@
+"""Scheduled work: due digests, alert checks, syncs, settling and purging, each safe to run on replicas.
+
+Every method here is what one scheduler tick does, and is also what tests call with a hand-moved
+clock. Work is claimed with a database lease (so two replicas do not both do it) and every post goes
+through the delivery ledger (so nothing is posted twice even if two did).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import col, delete
+
+from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
+from bot.metrics import Metrics
+from bot.services.alerts import AlertService
+from bot.services.clock import Clock
+from bot.services.connections import ConnectionRegistry
+from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, PostResult, key_for
+from bot.services.digest import DigestOptions, DigestService
+from bot.services.leases import Leases
+from bot.services.subscriptions import SubscriptionService, schedule_of
+from bot.services.sync import SyncService
+from bot.settings import Settings
+from bot.slack.blocks import Message
+from bot.store import usage as usage_store
+from bot.store.db import Database, execute
+from bot.store.models import ChartFile, CreditSnapshot, Delivery, Subscription, TrackedFigure
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(minutes=10)  # a digest posted later than this after its time says it is late
+DIGEST_LEASE = timedelta(minutes=10)
+SYNC_LEASE = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    posted: int = 0
+    skipped: int = 0
+
+
+class Publisher:
+    """Runs the scheduled work; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        connections: ConnectionRegistry,
+        sync: SyncService,
+        subscriptions: SubscriptionService,
+        digests: DigestService,
+        alerts: AlertService,
+        ledger: DeliveryLedger,
+        leases: Leases,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._connections = connections
+        self._sync = sync
+        self._subscriptions = subscriptions
+        self._digests = digests
+        self._alerts = alerts
+        self._ledger = ledger
+        self._leases = leases
+        self._clock = clock
+        self._metrics = metrics
+
+    # ----- digests ------------------------------------------------------------------------------------
+
+    async def run_due_digests(self) -> DigestRun:
+        """Post every digest whose time has come; one missed while down goes out late, if its day goes on."""
+        now = self._clock()
+        posted = skipped = 0
+        for subscription in await self._subscriptions.due_digests(now):
+            assert subscription.id is not None and subscription.next_due_at is not None
+            schedule = schedule_of(subscription, self._settings.timezone)
+            stored_due = subscription.next_due_at
+            latest = previous_digest_at(
+                weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, at_or_before=now
+            )
+            due = max(latest, stored_due)
+            day = due.astimezone(schedule.tz).date()
+            following = next_digest_at(weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now)
+            if not await self._leases.claim(f"digest:{subscription.id}:{day.isoformat()}", DIGEST_LEASE):
+                continue  # another replica has it
+            if local_day_ended(day, now, schedule.tz):
+                await self._record_skip(subscription, day, "missed: the bot was not running that day")
+                skipped += 1
+            elif await self.deliver_digest(subscription, day, late=now - due > LATE_AFTER):
+                posted += 1
+            await self._subscriptions.set_next_due(subscription.id, following, previous=stored_due)
+        return DigestRun(posted, skipped)
+
+    async def deliver_digest(self, subscription: Subscription, day: date, *, late: bool) -> bool:
+        """Claim, build and post one digest; False when it was posted (or claimed) before."""
+        schedule = schedule_of(subscription, self._settings.timezone)
+        key = key_for(
+            subscription.team_id, subscription.channel_id, subscription.id, "digest", day.isoformat()
+        )
+        if await self._ledger.find(key) is not None:
+            return False
+        options = DigestOptions(
+            tz=schedule.tz,
+            no_names=schedule.no_names,
+            weekly=schedule.cadence == "weekly",
+            late=late,
+            channel_id=subscription.channel_id,
+        )
+        built = await self._digests.build(subscription.team_id, day, options)
+        claim = Claim(
+            key,
+            subscription.team_id,
+            subscription.channel_id,
+            subscription.id,
+            "digest",
+            day.isoformat(),
+            late,
+        )
+        result = await self._post_claimed(claim, built.message)
+        return result.ok
+
+    async def _post_claimed(self, claim: Claim, message: Message) -> PostResult:
+        row = await self._ledger.claim(claim, message)
+        if row is None:
+            return PostResult(False, error="already claimed")
+        result = await self._ledger.post([row], message)
+        if not result.ok and result.error == "invalid_blocks" and _has_image(message):
+            # The chart's file could not be shown (Slack refused the block): post the digest without it.
+            plain = Message(message.text, [block for block in message.blocks if block.get("type") != "image"])
+            await self._ledger.retry(row, plain)
+            result = await self._ledger.post([row], plain)
+        return result
+
+    async def _record_skip(self, subscription: Subscription, day: date, reason: str) -> None:
+        key = key_for(
+            subscription.team_id, subscription.channel_id, subscription.id, "digest", day.isoformat()
+        )
+        claim = Claim(
+            key, subscription.team_id, subscription.channel_id, subscription.id, "digest", day.isoformat()
+        )
+        await self._ledger.skip(claim, reason)
+
+    async def digest_now(self, team_id: str, channel_id: str, token: str) -> PostResult:
+        """``digest now``: today's digest for this channel (its subscription's options, or the defaults)."""
+        rows = [row for row in await self._subscriptions.listing(team_id, channel_id) if row.kind == "digest"]
+        if rows:
+            schedule = schedule_of(rows[0], self._settings.timezone)
+            options = DigestOptions(
+                tz=schedule.tz,
+                no_names=schedule.no_names,
+                weekly=schedule.cadence == "weekly",
+                channel_id=channel_id,
+            )
+            subscription_id = rows[0].id
+        else:
+            options = DigestOptions(tz=self._settings.default_zone, channel_id=channel_id)
+            subscription_id = None
+        day = self._clock().astimezone(options.tz).date()
+        built = await self._digests.build(team_id, day, options)
+        key = key_for(team_id, channel_id, subscription_id, "digest-now", token)
+        return await self._post_claimed(
+            Claim(key, team_id, channel_id, subscription_id, "digest-now", day.isoformat()), built.message
+        )
+
+    async def send_tests(self, team_id: str, channel_id: str, token: str) -> int:
+        """``test``: one sample of each kind this channel subscribes to, each marked as a test."""
+        rows = await self._subscriptions.listing(team_id, channel_id)
+        posted = 0
+        for row in rows:
+            if row.kind == "digest":
+                schedule = schedule_of(row, self._settings.timezone)
+                options = DigestOptions(
+                    tz=schedule.tz, no_names=schedule.no_names, test=True, channel_id=channel_id
+                )
+                message = (
+                    await self._digests.build(team_id, self._clock().astimezone(schedule.tz).date(), options)
+                ).message
+            else:
+                message = await self._alerts.sample(row)
+            key = key_for(team_id, channel_id, row.id, "test", token)
+            result = await self._post_claimed(Claim(key, team_id, channel_id, row.id, "test", token), message)
+            posted += int(result.ok)
+        return posted
+
+    # ----- alerts and syncs ---------------------------------------------------------------------------
+
+    async def check_alerts(self) -> int:
+        """Refresh the cheap live figures, then step every alert of every workspace that has alerts."""
+        posted = 0
+        ttl = timedelta(seconds=self._settings.check_interval * 0.8)
+        for team_id in await self._subscriptions.teams_with_alerts():
+            if not await self._leases.claim(f"check:{team_id}", ttl):
+                continue
+            for connection in await self._connections.for_team(team_id):
+                if connection.vendor in ("windsurf", "rest") and await self._leases.claim(
+                    f"live:{connection.id}", ttl
+                ):
+                    await self._sync.sync_live(connection)
+            report = await self._alerts.check_team(team_id)
+            posted += report.posted + report.resolved
+        return posted
+
+    async def run_syncs(self) -> int:
+        """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``."""
+        now = self._clock()
+        interval = timedelta(seconds=self._settings.sync_interval)
+        done = 0
+        for connection in await self._connections.every():
+            assert connection.id is not None
+            states = await self._sync.states(connection.id)
+            attempts = [
+                state.last_attempt_at for state in states.values() if state.last_attempt_at is not None
+            ]
+            if attempts and now - min(attempts) < interval:
+                continue
+            if not await self._leases.claim(f"sync:{connection.id}", SYNC_LEASE):
+                continue
+            try:
+                await self._sync.sync(connection)
+                done += 1
+            finally:
+                await self._leases.release(f"sync:{connection.id}")
+        return done
+
+    # ----- housekeeping -------------------------------------------------------------------------------
+
+    async def settle(self) -> int:
+        """Settle posts left half-done by a crash, and retry the ones that failed for a passing reason."""
+        return await self._ledger.settle() + await self._ledger.retry_transient()
+
+    async def purge(self) -> None:
+        """Drop history older than ``SPENDBOT_RETENTION_DAYS`` (and yesterday's chart files)."""
+        cutoff = self._clock() - timedelta(days=self._settings.retention_days)
+        async with self._db.write() as session:
+            await usage_store.purge_before(session, cutoff)
+            await execute(session, delete(CreditSnapshot).where(col(CreditSnapshot.observed_at) < cutoff))
+            await execute(session, delete(TrackedFigure).where(col(TrackedFigure.observed_at) < cutoff))
+            await execute(
+                session,
+                delete(Delivery).where(
+                    col(Delivery.created_at) < cutoff, col(Delivery.state) != DeliveryState.POSTING
+                ),
+            )
+            await execute(
+                session,
+                delete(ChartFile).where(col(ChartFile.created_at) < self._clock() - timedelta(days=2)),
+            )
+        await self._leases.purge_expired()
+        charts = self._settings.data_dir / "charts"
+        if charts.exists():
+            oldest = (self._clock() - timedelta(days=2)).timestamp()
+            for path in charts.glob("*.png"):
+                if path.stat().st_mtime < oldest:
+                    path.unlink(missing_ok=True)
+        log.info("purged history older than %s", cutoff.date())
+
+
+def _has_image(message: Message) -> bool:
+    return any(block.get("type") == "image" for block in message.blocks)

@@ -1,0 +1,381 @@
+"""Channel subscriptions: a digest on a schedule, or one family of alerts, with its parameters.
+
+Subscriptions belong to a channel of a workspace and survive restarts (they are rows). A digest's next
+due time is stored, computed with the design's DST rules, so a restart knows what it missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from bot.domain.commands import (
+    SourceFilter,
+    SubscribeBudget,
+    SubscribeCreditLow,
+    SubscribeDigest,
+    SubscribeHealth,
+    SubscribeRateLimit,
+)
+from bot.domain.money import format_amount
+from bot.domain.schedule import next_digest_at
+from bot.services.clock import Clock
+from bot.services.errors import NotFound, ServiceError
+from bot.services.slack_api import SlackApi, SlackUnavailable
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.models import AlertState, Connection, Subscription
+
+log = logging.getLogger(__name__)
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Subscribe = SubscribeDigest | SubscribeCreditLow | SubscribeBudget | SubscribeRateLimit | SubscribeHealth
+KIND_OF: dict[type, str] = {
+    SubscribeDigest: "digest",
+    SubscribeCreditLow: "credit-low",
+    SubscribeBudget: "budget",
+    SubscribeRateLimit: "rate-limit",
+    SubscribeHealth: "health",
+}
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    weekdays: frozenset[int]
+    at: time
+    tz: ZoneInfo
+    no_names: bool
+    cadence: str
+
+
+def schedule_of(subscription: Subscription, default_tz: str) -> DigestSchedule:
+    params = subscription.params or {}
+    hour, minute = (int(part) for part in str(params.get("at", "09:00")).split(":"))
+    return DigestSchedule(
+        weekdays=frozenset(int(day) for day in params.get("weekdays", range(7))),
+        at=time(hour, minute),
+        tz=ZoneInfo(str(params.get("tz") or default_tz)),
+        no_names=bool(params.get("no_names")),
+        cadence=str(params.get("cadence") or "daily"),
+    )
+
+
+def source_of(subscription: Subscription) -> SourceFilter | None:
+    raw = (subscription.params or {}).get("source")
+    if not raw:
+        return None
+    return SourceFilter(vendor=raw.get("vendor"), connection=raw.get("connection"))
+
+
+def describe(subscription: Subscription, default_tz: str) -> str:
+    """One line saying what a subscription does, as a person would type it."""
+    params = subscription.params or {}
+    kind = subscription.kind
+    if kind == "digest":
+        schedule = schedule_of(subscription, default_tz)
+        days = (
+            "daily"
+            if len(schedule.weekdays) == 7
+            else "weekly"
+            if schedule.weekdays == frozenset({0}) and schedule.cadence == "weekly"
+            else ",".join(DAY_NAMES[day].lower() for day in sorted(schedule.weekdays))
+        )
+        text = f"digest {days} at {schedule.at:%H:%M} {schedule.tz.key}"
+        if schedule.no_names:
+            text += " no-names"
+        return text
+    if kind == "credit-low":
+        if params.get("below_percent"):
+            return f"credit-low below {params['below_percent']}%"
+        if params.get("below_amount"):
+            return f"credit-low below {params['below_amount']}"
+        return "credit-low (runway shorter than the cycle or under 20% left; Cursor: people at 90% of limit)"
+    if kind == "budget":
+        source = source_of(subscription)
+        unit = str(params.get("unit") or "usd_cents")
+        amount = format_amount(Decimal(str(params.get("amount", "0"))), unit)
+        return f"budget {amount}" + (f" {source.token}" if source else "")
+    if kind == "rate-limit":
+        return f"rate-limit below {params.get('below_percent', '10')}%"
+    return kind
+
+
+class SubscriptionService:
+    """Creates, lists, pauses and removes subscriptions; finds the digests that are due."""
+
+    def __init__(
+        self, settings: Settings, db: Database, slack: SlackApi, audit: Any, *, clock: Clock
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._slack = slack
+        self._audit = audit
+        self._clock = clock
+
+    async def subscribe(
+        self, team_id: str, channel_id: str, user_id: str, command: Subscribe
+    ) -> Subscription:
+        """Add a subscription to this channel (the caller checked the admin right)."""
+        await self._check_channel(team_id, channel_id)
+        kind = KIND_OF[type(command)]
+        params = await self._params(team_id, command)
+        async with self._db.session() as session:
+            existing = (
+                await session.exec(
+                    select(Subscription).where(
+                        Subscription.team_id == team_id,
+                        Subscription.channel_id == channel_id,
+                        Subscription.kind == kind,
+                    )
+                )
+            ).all()
+        for row in existing:
+            if row.params == params:
+                if row.paused_reason is not None:
+                    return await self._resume(row, user_id)
+                raise ServiceError(
+                    f"This channel already has that subscription "
+                    f"(#{row.id}: {describe(row, self._settings.timezone)})."
+                )
+        now = self._clock()
+        row = Subscription(
+            team_id=team_id,
+            channel_id=channel_id,
+            kind=kind,
+            params=params,
+            created_by=user_id,
+            created_at=now,
+        )
+        if isinstance(command, SubscribeDigest):
+            schedule = schedule_of(row, self._settings.timezone)
+            row.next_due_at = next_digest_at(
+                weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
+            )
+        async with self._db.write() as session:
+            session.add(row)
+            await session.flush()
+            self._audit.add(session, team_id, user_id, "subscribe", f"#{row.id} {kind} in {channel_id}", "ok")
+        return row
+
+    async def _check_channel(self, team_id: str, channel_id: str) -> None:
+        """The bot must be able to post here; say how to fix it when it cannot."""
+        if channel_id.startswith("D"):
+            return
+        try:
+            response = await self._slack.call(team_id, "conversations.info", channel=channel_id)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code in ("channel_not_found", "not_in_channel"):
+                raise ServiceError(
+                    "I cannot see this channel. Invite me first (`/invite @spendbot`), then subscribe again."
+                ) from None
+            log.warning("conversations.info failed for %s: %s", channel_id, code)
+            return
+        except SlackUnavailable:
+            return
+        channel = response.get("channel") or {}
+        if channel.get("is_archived"):
+            raise ServiceError("This channel is archived; subscribe in another one.")
+        if channel.get("is_member") is False:
+            raise ServiceError(
+                "I am not in this channel yet. Invite me (`/invite @spendbot`), then subscribe again."
+            )
+
+    async def _params(self, team_id: str, command: Subscribe) -> dict[str, Any]:
+        if isinstance(command, SubscribeDigest):
+            return {
+                "weekdays": sorted(command.weekdays),
+                "at": command.at.strftime("%H:%M"),
+                "tz": command.tz or self._settings.timezone,
+                "no_names": command.no_names,
+                "cadence": command.cadence,
+            }
+        if isinstance(command, SubscribeCreditLow):
+            return {
+                "below_percent": None if command.below_percent is None else str(command.below_percent),
+                "below_amount": None if command.below_amount is None else str(command.below_amount),
+            }
+        if isinstance(command, SubscribeBudget):
+            return await self._budget_params(team_id, command)
+        if isinstance(command, SubscribeRateLimit):
+            return {"below_percent": str(command.below_percent)}
+        return {}
+
+    async def _budget_params(self, team_id: str, command: SubscribeBudget) -> dict[str, Any]:
+        """A budget in its source's unit: dollars (kept as cents), or credits for Windsurf."""
+        source = command.source
+        params: dict[str, Any] = {"source": None}
+        if source is not None:
+            params["source"] = {"vendor": source.vendor, "connection": source.connection}
+        async with self._db.session() as session:
+            rows = (await session.exec(select(Connection).where(Connection.team_id == team_id))).all()
+        if source is not None and source.connection is not None:
+            matching = [row for row in rows if row.name == source.connection]
+            if not matching:
+                raise NotFound(f"There is no connection named `{source.connection}` in this workspace.")
+            vendors = {matching[0].vendor}
+        elif source is not None:
+            vendors = {str(source.vendor)}
+        else:
+            vendors = {"cursor", "rest"}
+        credits = vendors == {"windsurf"} and not command.dollar_sign
+        if vendors == {"windsurf"} and command.dollar_sign and self._settings.windsurf_credit_price is None:
+            raise ServiceError(
+                "Windsurf counts credits; a dollar budget needs `WINDSURF_CREDIT_PRICE`. "
+                "Give the budget in credits (e.g. `subscribe budget 20000 windsurf`)."
+            )
+        if credits:
+            params.update(amount=str(command.amount), unit="credits")
+        else:
+            params.update(amount=str(command.amount * 100), unit="usd_cents")
+        return params
+
+    async def unsubscribe(
+        self, team_id: str, channel_id: str, user_id: str, target: int | str
+    ) -> list[Subscription]:
+        """Remove a subscription by id (anywhere in the workspace) or every one of a kind in this channel."""
+        async with self._db.write() as session:
+            if isinstance(target, int):
+                row = await session.get(Subscription, target)
+                rows = [row] if row is not None and row.team_id == team_id else []
+                if not rows:
+                    raise NotFound(
+                        f"There is no subscription #{target} in this workspace. "
+                        "`subscriptions all` lists them."
+                    )
+            else:
+                rows = list(
+                    (
+                        await session.exec(
+                            select(Subscription).where(
+                                Subscription.team_id == team_id,
+                                Subscription.channel_id == channel_id,
+                                Subscription.kind == target,
+                            )
+                        )
+                    ).all()
+                )
+                if not rows:
+                    raise NotFound(
+                        f"This channel has no `{target}` subscription. `subscriptions` lists them."
+                    )
+            for row in rows:
+                await session.delete(row)
+                self._audit.add(session, team_id, user_id, "unsubscribe", f"#{row.id} {row.kind}", "ok")
+        return rows
+
+    async def listing(self, team_id: str, channel_id: str | None) -> list[Subscription]:
+        """This channel's subscriptions, or every channel's when ``channel_id`` is None."""
+        query = select(Subscription).where(Subscription.team_id == team_id)
+        if channel_id is not None:
+            query = query.where(Subscription.channel_id == channel_id)
+        async with self._db.session() as session:
+            return list((await session.exec(query.order_by(col(Subscription.id)))).all())
+
+    async def get(self, team_id: str, subscription_id: int) -> Subscription:
+        async with self._db.session() as session:
+            row = await session.get(Subscription, subscription_id)
+        if row is None or row.team_id != team_id:
+            raise NotFound(f"There is no subscription #{subscription_id} in this workspace.")
+        return row
+
+    async def snooze(
+        self,
+        team_id: str,
+        user_id: str,
+        subscription_id: int,
+        duration: timedelta | None,
+        until_resolved: bool,
+    ) -> Subscription:
+        """Hold back a subscription's alerts for a while, or until each resolves (recoveries still post)."""
+        row = await self.get(team_id, subscription_id)
+        if row.kind == "digest":
+            raise ServiceError("Digests cannot be snoozed; use `unsubscribe` to stop one.")
+        now = self._clock()
+        async with self._db.write() as session:
+            stored = await session.get(Subscription, subscription_id)
+            assert stored is not None
+            states = (
+                await session.exec(select(AlertState).where(AlertState.subscription_id == subscription_id))
+            ).all()
+            if until_resolved:
+                stored.muted_until_resolved = True
+                for state in states:
+                    if state.status == "firing":
+                        state.muted_until_resolved = True
+                        session.add(state)
+                what = "until resolved"
+            else:
+                assert duration is not None
+                stored.snoozed_until = now + duration
+                for state in states:
+                    state.snoozed_until = stored.snoozed_until
+                    session.add(state)
+                what = f"until {stored.snoozed_until:%Y-%m-%d %H:%M} UTC"
+            session.add(stored)
+            self._audit.add(session, team_id, user_id, "snooze", f"#{subscription_id} {what}", "ok")
+        return stored
+
+    async def _resume(self, row: Subscription, user_id: str) -> Subscription:
+        """Subscribing again to a paused subscription resumes it (the channel problem was fixed)."""
+        now = self._clock()
+        async with self._db.write() as session:
+            stored = await session.get(Subscription, row.id)
+            assert stored is not None
+            stored.paused_reason = None
+            stored.paused_at = None
+            if stored.kind == "digest":
+                schedule = schedule_of(stored, self._settings.timezone)
+                stored.next_due_at = next_digest_at(
+                    weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
+                )
+            session.add(stored)
+            self._audit.add(session, stored.team_id, user_id, "resume", f"#{stored.id} {stored.kind}", "ok")
+        return stored
+
+    async def alert_subscriptions(self, team_id: str) -> list[Subscription]:
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(Subscription)
+                .where(Subscription.team_id == team_id, Subscription.kind != "digest")
+                .order_by(col(Subscription.id))
+            )
+            return list(rows.all())
+
+    async def due_digests(self, now: datetime) -> list[Subscription]:
+        """Digests whose next due time has come (every workspace), paused ones left out."""
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(Subscription)
+                .where(
+                    Subscription.kind == "digest",
+                    col(Subscription.next_due_at) <= now,
+                    col(Subscription.paused_reason).is_(None),
+                )
+                .order_by(col(Subscription.next_due_at), col(Subscription.id))
+            )
+            return list(rows.all())
+
+    async def set_next_due(self, subscription_id: int, due: datetime, *, previous: datetime | None) -> bool:
+        """Move a digest's next due time forward (only from ``previous``, so replicas move it once)."""
+        async with self._db.write() as session:
+            stored = await session.get(Subscription, subscription_id)
+            if stored is None or stored.next_due_at != previous:
+                return False
+            stored.next_due_at = due
+            session.add(stored)
+        return True
+
+    async def teams_with_alerts(self) -> list[str]:
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(Subscription.team_id).where(Subscription.kind != "digest").distinct()
+            )
+            return list(rows.all())

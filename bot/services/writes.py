@@ -1,0 +1,224 @@
+"""The two writes: a Cursor user's spend limit and a Windsurf add-on credit cap.
+
+A write is planned first (which connection, whose, from what to what) and shown for confirmation; it
+is applied only when an admin confirms, and the admin right is checked again then. Every attempt is
+audited with its outcome and the vendor's own answer, never a key. The plan is carried by the confirm
+button, so it is treated as untrusted input when it comes back: validated again, and its connection
+looked up within the clicking person's workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.services.clock import Clock
+from bot.services.connections import ConnectionRegistry
+from bot.services.errors import NotFound, ServiceError, SourceUnavailable
+from bot.services.sync import SyncService
+from bot.store.db import Database
+from bot.store.models import Connection, CycleSpend, Member
+from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
+
+log = logging.getLogger(__name__)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_DOLLARS = 1_000_000
+MAX_CREDITS = 1_000_000_000
+
+
+class InvalidWrite(ServiceError):
+    """A write plan that does not hold together (a forged or stale button)."""
+
+
+@dataclass(frozen=True)
+class LimitChange:
+    """Set (or remove, with ``dollars`` None) the spend limit of ``email`` on a Cursor connection."""
+
+    connection: str
+    email: str
+    dollars: int | None
+    current_cents: Decimal | None = None
+    known_limit: bool = False
+
+    op = "set-limit"
+
+
+@dataclass(frozen=True)
+class CapChange:
+    """Set (or clear, with ``credits`` None) the add-on credit cap on Windsurf, per person or team-wide."""
+
+    connection: str
+    scope: str  # an email, or "team"
+    credits: int | None
+    current: Decimal | None = None
+    known_current: bool = False
+
+    op = "set-cap"
+
+
+Change = LimitChange | CapChange
+
+
+def encode(change: Change) -> dict[str, Any]:
+    """What the confirm button carries: the plan, without what was read for display."""
+    data = {
+        key: value
+        for key, value in asdict(change).items()
+        if key in ("connection", "email", "dollars", "scope", "credits")
+    }
+    return {"op": change.op, **data}
+
+
+def decode(data: Any) -> Change:
+    """The plan from a button value, validated as untrusted input."""
+    if not isinstance(data, dict):
+        raise InvalidWrite("This confirmation is not valid any more. Please run the command again.")
+    op = data.get("op")
+    connection = data.get("connection")
+    if not isinstance(connection, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", connection):
+        raise InvalidWrite("This confirmation names no valid connection. Please run the command again.")
+    if op == "set-limit":
+        email = data.get("email")
+        dollars = data.get("dollars")
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            raise InvalidWrite("This confirmation names no valid email. Please run the command again.")
+        if dollars is not None and (
+            not isinstance(dollars, int) or isinstance(dollars, bool) or not 0 <= dollars <= MAX_DOLLARS
+        ):
+            raise InvalidWrite("This confirmation has no valid amount. Please run the command again.")
+        return LimitChange(connection, email.lower(), dollars)
+    if op == "set-cap":
+        scope = data.get("scope")
+        credits = data.get("credits")
+        if not isinstance(scope, str) or not (scope == "team" or _EMAIL.match(scope)):
+            raise InvalidWrite("This confirmation names no valid scope. Please run the command again.")
+        if credits is not None and (
+            not isinstance(credits, int) or isinstance(credits, bool) or not 0 <= credits <= MAX_CREDITS
+        ):
+            raise InvalidWrite("This confirmation has no valid amount. Please run the command again.")
+        return CapChange(connection, scope.lower(), credits)
+    raise InvalidWrite("This confirmation is not valid any more. Please run the command again.")
+
+
+def describe_error(connection: str, error: VendorError) -> str:
+    """A vendor failure as a sentence for the admin who asked."""
+    if error.kind == "key rejected":
+        return f"`{connection}` rejected its key ({error.message}). An admin should reconnect it."
+    if error.kind == "key lacks a permission or plan":
+        return f"`{connection}`'s key may not do this ({error.message}): it needs a write permission or plan."
+    if error.kind == "request rejected":
+        return f"`{connection}` refused the change: {error.message}"
+    if error.kind == "rate limited":
+        return f"`{connection}` is throttling us right now; try again in a minute."
+    return f"`{connection}` could not be reached ({error.message}); nothing was changed, try again later."
+
+
+class WriteService:
+    """Plans and applies the writes; the Slack layer only asks and confirms."""
+
+    def __init__(
+        self, db: Database, connections: ConnectionRegistry, sync: SyncService, audit: Any, *, clock: Clock
+    ) -> None:
+        self._db = db
+        self._connections = connections
+        self._sync = sync
+        self._audit = audit
+        self._clock = clock
+        self._refreshes: set[asyncio.Task[Any]] = set()
+
+    async def _vendor_connection(
+        self, team_id: str, vendor: str, name: str | None, email: str | None
+    ) -> Connection:
+        every = [row for row in await self._connections.for_team(team_id) if row.vendor == vendor]
+        label = {"cursor": "Cursor", "windsurf": "Windsurf"}[vendor]
+        if name is not None:
+            chosen = [row for row in every if row.name == name]
+            if not chosen:
+                raise NotFound(f"There is no {label} connection named `{name}` in this workspace.")
+            return chosen[0]
+        if not every:
+            raise NotFound(
+                f"There is no {label} connection yet. An admin can add one with `connect {vendor}`."
+            )
+        if len(every) == 1 or email is None:
+            return every[0]
+        async with self._db.session() as session:
+            ids = [row.id for row in every]
+            rows = await session.exec(
+                select(Member.connection_id).where(col(Member.connection_id).in_(ids), Member.email == email)
+            )
+            holders = set(rows.all())
+        matching = [row for row in every if row.id in holders]
+        if len(matching) == 1:
+            return matching[0]
+        names = ", ".join(f"`{row.name}`" for row in every)
+        raise NotFound(f"`{email}` is not on exactly one {label} connection ({names}); I cannot tell which.")
+
+    async def plan_limit(self, team_id: str, email: str, dollars: int | None) -> LimitChange:
+        connection = await self._vendor_connection(team_id, "cursor", None, email)
+        assert connection.id is not None
+        async with self._db.session() as session:
+            member = await session.get(Member, (connection.id, email))
+            row = (
+                await session.exec(
+                    select(CycleSpend)
+                    .where(CycleSpend.connection_id == connection.id, CycleSpend.user_email == email)
+                    .order_by(col(CycleSpend.cycle_start).desc())
+                    .limit(1)
+                )
+            ).first()
+        if member is None and row is None:
+            raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")
+        return LimitChange(connection.name, email, dollars, row.limit_cents if row else None, row is not None)
+
+    async def plan_cap(self, team_id: str, scope: str, credits: int | None) -> CapChange:
+        email = None if scope == "team" else scope
+        connection = await self._vendor_connection(team_id, "windsurf", None, email)
+        client = self._connections.client(connection)
+        assert isinstance(client, WindsurfClient)
+        try:
+            with interactive():
+                if email is None:
+                    current = await client.get_usage_config(team=True)
+                else:
+                    current = await client.get_usage_config(user_email=email)
+        except VendorError as error:
+            raise SourceUnavailable(describe_error(connection.name, error)) from None
+        return CapChange(connection.name, scope, credits, current, True)
+
+    async def apply(self, team_id: str, user_id: str, change: Change) -> str:
+        """Make the change at the vendor (the caller checked the admin right); returns the vendor's answer."""
+        vendor = "cursor" if isinstance(change, LimitChange) else "windsurf"
+        connection = await self._vendor_connection(team_id, vendor, change.connection, None)
+        client = self._connections.client(connection)
+        target = change.email if isinstance(change, LimitChange) else change.scope
+        value = change.dollars if isinstance(change, LimitChange) else change.credits
+        detail = f"{connection.name}: {target} -> {'none' if value is None else value}"
+        try:
+            with interactive():
+                if isinstance(change, LimitChange):
+                    assert isinstance(client, CursorClient)
+                    answer = await client.set_user_spend_limit(change.email, change.dollars)
+                else:
+                    assert isinstance(client, WindsurfClient)
+                    scope = {"team": True} if change.scope == "team" else {"user_email": change.scope}
+                    await client.set_usage_config(change.credits, **scope)
+                    answer = "Windsurf accepted the new cap."
+        except VendorError as error:
+            await self._audit.record(
+                team_id, user_id, change.op, detail, "failed", f"{error.kind}: {error.message}"
+            )
+            raise SourceUnavailable(describe_error(connection.name, error)) from None
+        await self._audit.record(team_id, user_id, change.op, detail, "ok", answer)
+        if isinstance(change, LimitChange):
+            task = asyncio.create_task(self._sync.sync(connection, datasets=["cycle_spend"]))
+            self._refreshes.add(task)
+            task.add_done_callback(self._refreshes.discard)
+        return answer

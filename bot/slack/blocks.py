@@ -1,0 +1,189 @@
+"""Block Kit builders: pure functions from answers to messages, within Slack's limits.
+
+The limits live here and nowhere else: at most 50 blocks a message (100 in a view), 3,000 characters
+a section text, 10 fields a section (2,000 characters each), 150 characters a header, 10 elements a
+context. What does not fit is cut with a "+N more" line, never by Slack refusing the message. Every
+message also has a plain ``text`` fallback for notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.money import format_amount, format_change, format_percent, format_runway
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_VALUE = 2000
+VENDOR_NAMES = {"cursor": "Cursor", "windsurf": "Windsurf", "rest": "REST"}
+
+
+@dataclass
+class Message:
+    """What to post: a plain-text fallback and the blocks."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn gives a meaning to."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len("… (+ more characters)") - len(str(len(text))))
+    return f"{text[:room]}… (+{len(text) - room} more characters)"
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER), "emoji": True}}
+
+
+def section(text: str, *, accessory: Block | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_TEXT)}}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(pairs: Sequence[tuple[str, str]]) -> list[Block]:
+    """Sections of label/value fields, ten at most each."""
+    items = [
+        {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", MAX_FIELD_TEXT)} for label, value in pairs
+    ]
+    return [
+        {"type": "section", "fields": items[i : i + MAX_FIELDS]} for i in range(0, len(items), MAX_FIELDS)
+    ]
+
+
+def context(*texts: str) -> Block:
+    shown = [text for text in texts if text][:MAX_CONTEXT_ELEMENTS]
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(text, MAX_TEXT)} for text in shown],
+    }
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, 75), "emoji": True},
+        "action_id": action_id,
+        "value": value[:MAX_BUTTON_VALUE],
+    }
+    if style is not None:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def lines_sections(lines: Sequence[str], *, max_lines: int = 25, total: int | None = None) -> list[Block]:
+    """A list as few sections as the 3,000-character limit allows; past ``max_lines``, a "+N more" line.
+
+    ``total`` is how many items the list has when the caller formatted only the first ones.
+    """
+    shown = list(lines[:max_lines])
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in shown:
+        line = clip(line, MAX_TEXT)
+        if chunk and size + len(line) + 1 > MAX_TEXT:
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    hidden = (len(lines) if total is None else total) - len(shown)
+    if hidden > 0:
+        blocks.append(context(f"+{hidden} more"))
+    return blocks
+
+
+def fit(blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> list[Block]:
+    """Keep a message within ``limit`` blocks: past it, the tail is replaced by one "+N more" line."""
+    if len(blocks) <= limit:
+        return list(blocks)
+    kept = list(blocks[: limit - 1])
+    kept.append(context(f"+{len(blocks) - len(kept)} more sections not shown (Slack allows {limit} blocks)"))
+    return kept
+
+
+def message(text: str, blocks: Iterable[Block]) -> Message:
+    return Message(text=clip(text, MAX_TEXT), blocks=fit(list(blocks)))
+
+
+# ----- shared phrases ----------------------------------------------------------------------------------
+
+
+def vendor_name(vendor: str) -> str:
+    return VENDOR_NAMES.get(vendor, vendor)
+
+
+def amount(value: Decimal, unit: str) -> str:
+    return format_amount(value, unit)
+
+
+def change(current: Decimal, previous: Decimal, unit: str) -> str:
+    return format_change(current, previous, unit)
+
+
+def percent(value: Decimal | float) -> str:
+    return format_percent(value)
+
+
+def runway_text(days_left: Decimal | None) -> str:
+    return format_runway(days_left)
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """``09:12`` today, ``Nov 20 09:12`` on another day, in the reader's zone."""
+    if moment is None:
+        return "never"
+    local = moment.astimezone(tz)
+    today = (now or datetime.now(tz)).astimezone(tz).date()
+    clock = local.strftime("%H:%M")
+    return clock if local.date() == today else f"{local.strftime('%b')} {local.day} {clock}"
+
+
+def local_date(moment: datetime | None, tz: ZoneInfo) -> str:
+    if moment is None:
+        return "unknown"
+    local = moment.astimezone(tz)
+    return f"{local.strftime('%b')} {local.day}"
+
+
+def utc_when(moment: datetime) -> str:
+    """``Nov 20 09:12 UTC``: for times that belong to no reader in particular (schedules, the ledger)."""
+    moment = moment.astimezone(ZoneInfo("UTC"))
+    return f"{moment:%b} {moment.day} {moment:%H:%M} UTC"

@@ -1,0 +1,371 @@
+"""The App Home tab: a workspace at a glance, published when opened and re-published after each sync.
+
+What it shows comes from :class:`~bot.services.home.HomeService` (the store only); :func:`home_view` is
+a pure builder within Slack's view limits. Admins also get a "Connect" button per vendor, which opens
+the same connect modal as ``/spend connect``; the click is checked again with the admin gate.
+
+To keep an open Home current without polling, the people who opened it in the last day are remembered
+per workspace (in memory, bounded) and their Home is re-published shortly after a sync of one of the
+workspace's connections. A failure to publish is logged and never reaches the sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services.container import Services
+from bot.services.errors import NotAllowed
+from bot.services.home import AlertLine, DeliveryLine, HomeModel, HomeService, SubscriptionLine
+from bot.services.sync import SyncReport
+from bot.slack.blocks import (
+    MAX_VIEW_BLOCKS,
+    Block,
+    actions,
+    amount,
+    button,
+    context,
+    divider,
+    escape,
+    fields,
+    fit,
+    header,
+    lines_sections,
+    local_time,
+    section,
+    vendor_name,
+)
+from bot.slack.connections import connect_modal, notice_view, payload_identity
+from bot.slack.render import credit_lines, status_card
+from bot.store.models import Connection
+
+log = logging.getLogger(__name__)
+
+CONNECT_ACTION = "spendbot_home_connect"
+"""Prefix of the Connect buttons' action ids: ``spendbot_home_connect_cursor`` and so on."""
+CONNECT_VENDORS = (
+    ("cursor", "Connect Cursor"),
+    ("windsurf", "Connect Windsurf"),
+    ("rest", "Connect a REST API"),
+)
+SUBSCRIBE_EXAMPLES = (
+    "subscribe digest daily at 09:00",
+    "subscribe credit-low",
+    "subscribe budget 5000 cursor",
+    "subscribe rate-limit",
+    "subscribe health",
+)
+REMEMBER_SECONDS = 24 * 3600
+MAX_REMEMBERED_PER_TEAM = 200
+REFRESH_DELAY_SECONDS = 1.0
+"""A sync of several connections ends in a burst: wait a moment so one publish covers them all."""
+_DELIVERY_MARKS = {
+    "sent": ":white_check_mark:",
+    "failed": ":x:",
+    "posting": ":hourglass_flowing_sand:",
+    "skipped": ":fast_forward:",
+}
+
+
+# ---------------------------------------------------------------------------------------------- the view
+
+
+def home_view(model: HomeModel) -> dict[str, Any]:
+    """One person's Home: connections, spend this cycle, credits, subscriptions, deliveries, alerts."""
+    tz = model.tz
+    zone = getattr(tz, "key", str(tz))
+    blocks: list[Block] = [
+        header("spendbot"),
+        context(
+            f"Updated {local_time(model.now, tz, model.now)} · times in {zone} · "
+            f"`{model.command} help` lists every command"
+        ),
+    ]
+    blocks += _connections(model)
+    blocks += _spend(model)
+    blocks += _credits(model)
+    blocks += _subscriptions(model)
+    blocks += _deliveries(model)
+    blocks += _alerts(model)
+    admin = _admin(model) if model.is_admin else [divider(), context("Workspace admins connect tools here.")]
+    # The admin controls go last but must survive the block limit: cut the middle, never them.
+    body = fit(blocks, MAX_VIEW_BLOCKS - len(admin))
+    return {"type": "home", "blocks": [*body, *admin]}
+
+
+def _connections(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Connections")]
+    if not model.status.cards:
+        hint = (
+            "Connect one below." if model.is_admin else "An admin can connect Cursor, Windsurf or a REST API."
+        )
+        blocks.append(section(f"No connections yet. {hint}"))
+        return blocks
+    for card in model.status.cards:
+        blocks += status_card(card, model.tz)
+    return blocks
+
+
+def _spend(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Spend this cycle")]
+    if not model.spend:
+        blocks.append(context("No spend recorded yet: it appears after the first sync."))
+        return blocks
+    pairs = []
+    for tool in model.spend:
+        names = ", ".join(f"`{name}`" for name in tool.connections)
+        pairs.append((vendor_name(tool.vendor), f"{amount(tool.amount, tool.unit)}\n{names}"))
+    blocks += fields(pairs)
+    blocks.append(context("Each connection's own billing cycle."))
+    return blocks
+
+
+def _credits(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Credits")]
+    if not model.credits:
+        blocks.append(context("No credit pools yet (Windsurf reports its pools; Cursor has spend limits)."))
+        return blocks
+    for view in model.credits:
+        title = vendor_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
+        blocks.append(section(f"*{title}*\n" + "\n".join(credit_lines(view, model.tz))))
+    return blocks
+
+
+def describe_subscription(line: SubscriptionLine) -> str:
+    """``<#C1> · digest · at 09:00 · tz Europe/Paris``: the kind and its parameters as stored."""
+    params = " · ".join(
+        f"{key.replace('_', ' ')} {_param(value)}"
+        for key, value in line.params.items()
+        if value not in (None, "", [], {}, False)
+    )
+    text = f"<#{line.channel_id}> · *{escape(line.kind)}*" + (f" · {escape(params)}" if params else "")
+    text += f" · id {line.id}"
+    if line.paused_reason:
+        text += f" · :double_vertical_bar: paused: {escape(line.paused_reason)}"
+    if line.muted:
+        text += " · muted until resolved"
+    elif line.snoozed_until is not None:
+        text += " · snoozed"
+    return text
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def _subscriptions(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Subscriptions")]
+    if not model.subscriptions:
+        blocks.append(context("No channel subscribes to anything yet."))
+        return blocks
+    lines = [describe_subscription(line) for line in model.subscriptions]
+    return blocks + lines_sections(lines, max_lines=25)
+
+
+def describe_delivery(line: DeliveryLine, model: HomeModel) -> str:
+    mark = _DELIVERY_MARKS.get(line.state, ":grey_question:")
+    text = f"{mark} {local_time(line.at, model.tz, model.now)} · {escape(line.kind)} · <#{line.channel_id}>"
+    text += f" · {escape(line.period)} · {escape(line.state)}" + (" (late)" if line.late else "")
+    if line.error:
+        text += f" — {escape(line.error[:150])}"
+    return text
+
+
+def _deliveries(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Last deliveries")]
+    if not model.deliveries:
+        blocks.append(context("Nothing posted on schedule yet."))
+        return blocks
+    return blocks + lines_sections([describe_delivery(line, model) for line in model.deliveries])
+
+
+def describe_alert(line: AlertLine, model: HomeModel) -> str:
+    where = f"<#{line.channel_id}>" if line.channel_id else "no channel"
+    what = escape(line.summary) if line.summary else f"{escape(line.metric)} ({escape(line.threshold)})"
+    text = f":rotating_light: *{escape(line.kind)}* · {where} · {what}"
+    if line.fired_at is not None:
+        text += f" · since {local_time(line.fired_at, model.tz, model.now)}"
+    if line.muted:
+        text += " · muted until resolved"
+    elif line.snoozed_until is not None and line.snoozed_until > model.now:
+        text += f" · snoozed until {local_time(line.snoozed_until, model.tz, model.now)}"
+    return text
+
+
+def _alerts(model: HomeModel) -> list[Block]:
+    blocks: list[Block] = [header("Open alerts")]
+    if not model.alerts:
+        blocks.append(context(":white_check_mark: No alert is firing."))
+        return blocks
+    return blocks + lines_sections([describe_alert(line, model) for line in model.alerts])
+
+
+def _admin(model: HomeModel) -> list[Block]:
+    commands = "\n".join(f"`{model.command} {example}`" for example in SUBSCRIBE_EXAMPLES)
+    return [
+        divider(),
+        header("Admin"),
+        section(
+            "*Connect a tool.* The key is tried with one live call before anything is saved, then stored "
+            "encrypted; nobody sees it again."
+        ),
+        actions(
+            *(
+                button(label, f"{CONNECT_ACTION}_{vendor}", vendor, style="primary" if index == 0 else None)
+                for index, (vendor, label) in enumerate(CONNECT_VENDORS)
+            ),
+            block_id="spendbot_home_connect",
+        ),
+        section(f"*Subscribe a channel:* type one of these in that channel.\n{commands}"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- publishing
+
+
+class HomePublisher:
+    """Publishes Homes, and re-publishes them after syncs for the people who opened them recently."""
+
+    def __init__(
+        self,
+        services: Services,
+        home: HomeService,
+        *,
+        remember_seconds: float = REMEMBER_SECONDS,
+        max_per_team: int = MAX_REMEMBERED_PER_TEAM,
+        refresh_delay: float = REFRESH_DELAY_SECONDS,
+    ) -> None:
+        self._services = services
+        self._home = home
+        self._remember = remember_seconds
+        self._max_per_team = max_per_team
+        self._delay = refresh_delay
+        self._opened: dict[str, OrderedDict[str, float]] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+
+    def remember(self, team_id: str, user_id: str) -> None:
+        """Note that ``user_id`` looked at their Home, so a sync refreshes it for a day."""
+        users = self._opened.setdefault(team_id, OrderedDict())
+        users.pop(user_id, None)
+        users[user_id] = time.monotonic()
+        while len(users) > self._max_per_team:
+            users.popitem(last=False)
+
+    def recent(self, team_id: str) -> list[str]:
+        """Who opened their Home in ``team_id`` within the last day (forgetting the others)."""
+        users = self._opened.get(team_id)
+        if not users:
+            return []
+        cutoff = time.monotonic() - self._remember
+        for user_id in [user for user, opened in users.items() if opened < cutoff]:
+            del users[user_id]
+        if not users:
+            del self._opened[team_id]
+            return []
+        return list(users)
+
+    async def publish(self, team_id: str, user_id: str) -> None:
+        """Build and publish one person's Home; raises what Slack or the store raise."""
+        model = await self._home.gather(team_id, user_id)
+        await self._services.slack.call(team_id, "views.publish", user_id=user_id, view=home_view(model))
+
+    async def publish_quietly(self, team_id: str, user_id: str) -> bool:
+        try:
+            await self.publish(team_id, user_id)
+        except Exception:
+            log.exception("could not publish the App Home of %s in %s", user_id, team_id)
+            return False
+        return True
+
+    def on_sync(self, connection: Connection, _report: SyncReport) -> None:
+        """A SyncService listener: schedule one refresh of the workspace's open Homes."""
+        team_id = connection.team_id
+        if not self.recent(team_id):
+            return
+        pending = self._pending.get(team_id)
+        if pending is not None and not pending.done():
+            return  # a refresh is already on its way and will read this sync's data
+        self._pending[team_id] = asyncio.create_task(self._refresh(team_id), name=f"home-refresh-{team_id}")
+
+    async def _refresh(self, team_id: str) -> None:
+        await asyncio.sleep(self._delay)
+        for user_id in self.recent(team_id):
+            await self.publish_quietly(team_id, user_id)
+        self._pending.pop(team_id, None)
+
+
+# ---------------------------------------------------------------------------------------------- listeners
+
+
+def register(app: AsyncApp, services: Services) -> HomePublisher:
+    """Publish the Home on ``app_home_opened``, refresh it after syncs, and handle its Connect buttons."""
+    home = HomeService(
+        services.settings, services.db, services.queries, services.access, clock=services.clock
+    )
+    publisher = HomePublisher(services, home)
+    services.sync.add_listener(publisher.on_sync)
+
+    @app.event("app_home_opened")
+    async def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") != "home":
+            return  # the Messages tab: nothing to draw
+        team_id = str(body.get("team_id") or event.get("view", {}).get("team_id") or "")
+        user_id = str(event.get("user") or "")
+        if not team_id or not user_id:
+            return
+        publisher.remember(team_id, user_id)
+        await publisher.publish_quietly(team_id, user_id)
+
+    vendors = "|".join(vendor for vendor, _ in CONNECT_VENDORS)
+
+    @app.action(re.compile(rf"^{CONNECT_ACTION}_({vendors})$"))
+    async def on_connect_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        team_id, user_id = payload_identity(body)
+        trigger_id = str(body.get("trigger_id") or "")
+        action = (body.get("actions") or [{}])[0]
+        vendor = str(action.get("action_id") or "").removeprefix(f"{CONNECT_ACTION}_")
+        try:
+            await services.access.require_admin(team_id, user_id, "connect")
+        except NotAllowed as error:
+            await _open(client, trigger_id, notice_view("Not allowed", error.message))
+            return
+        name = await free_name(services, team_id, vendor)
+        view = connect_modal(
+            vendor, channel_id="", values={"name": name}, default_base_url=_default_base_url(services, vendor)
+        )
+        await _open(client, trigger_id, view)
+
+    return publisher
+
+
+async def free_name(services: Services, team_id: str, vendor: str) -> str:
+    """The vendor's name, or ``vendor-2``, ``-3``… when the workspace already uses it."""
+    taken = {row.name for row in await services.connections.for_team(team_id)}
+    if vendor not in taken:
+        return vendor
+    number = 2
+    while f"{vendor}-{number}" in taken:
+        number += 1
+    return f"{vendor}-{number}"
+
+
+async def _open(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except Exception:
+        log.exception("could not open a view from the App Home")
+
+
+def _default_base_url(services: Services, vendor: str) -> str:
+    settings = services.settings
+    return {"cursor": settings.cursor_api_url, "windsurf": settings.windsurf_api_url}.get(vendor, "")

@@ -1,0 +1,88 @@
+"""The read commands: ask a service for the answer, render it. Nothing here talks to a vendor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
+from bot.services.container import Services
+from bot.slack.blocks import Message, context, message, section
+from bot.slack.render import (
+    credits_message,
+    limits_message,
+    spend_message,
+    status_message,
+    top_message,
+    user_message,
+)
+from bot.slack.router import SHARE_ACTION, Invocation, route, share
+
+
+@route(Status)
+async def answer_status(invocation: Invocation, command: Status) -> Message:
+    return status_message(await invocation.services.queries.status(invocation.team_id, invocation.user_id))
+
+
+@route(Spend)
+async def answer_spend(invocation: Invocation, command: Spend) -> Message:
+    return spend_message(
+        await invocation.services.queries.spend(invocation.team_id, invocation.user_id, command)
+    )
+
+
+@route(Top)
+async def answer_top(invocation: Invocation, command: Top) -> Message:
+    return top_message(await invocation.services.queries.top(invocation.team_id, invocation.user_id, command))
+
+
+@route(UserQuery)
+async def answer_user(invocation: Invocation, command: UserQuery) -> Message:
+    return user_message(
+        await invocation.services.queries.user(invocation.team_id, invocation.user_id, command)
+    )
+
+
+@route(Credits)
+async def answer_credits(invocation: Invocation, command: Credits) -> Message:
+    return credits_message(await invocation.services.queries.credits(invocation.team_id, invocation.user_id))
+
+
+@route(Limits)
+async def answer_limits(invocation: Invocation, command: Limits) -> Message:
+    return limits_message(await invocation.services.queries.limits(invocation.team_id, invocation.user_id))
+
+
+@route(Export)
+async def answer_export(invocation: Invocation, command: Export) -> Message:
+    sent = await invocation.services.exports.send(invocation.team_id, invocation.user_id, command)
+    text = f":page_facing_up: Sent you `{sent.filename}` by direct message: {sent.rows:,} rows, "
+    text += f"{sent.period_label}."
+    return message(
+        text, [section(text), context("Days in the file are UTC days; amounts in each row's unit.")]
+    )
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """The "Share in channel" button of read answers: re-run the command, post it for everyone."""
+
+    @app.action(SHARE_ACTION)
+    async def on_share(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        invocation = Invocation(
+            services=services,
+            client=client,
+            respond=respond,
+            command=services.settings.command,
+            text=str(action.get("value") or ""),
+            team_id=str((body.get("team") or {}).get("id") or ""),
+            user_id=str((body.get("user") or {}).get("id") or ""),
+            channel_id=str((body.get("channel") or body.get("container") or {}).get("id") or ""),
+        )
+        outcome = await share(invocation)
+        services.metrics.commands.labels(name="share", outcome=outcome).inc()

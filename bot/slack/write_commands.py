@@ -1,0 +1,117 @@
+"""``set-limit`` and ``set-cap``: show what will change, then apply it when an admin confirms.
+
+The confirm button carries the plan; its click is checked like a typed command (the admin gate runs
+again, the plan is validated again, the connection is looked up in the clicker's workspace).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.domain.commands import SetCap, SetLimit
+from bot.domain.money import format_amount
+from bot.services.container import Services
+from bot.services.errors import NotAllowed, ServiceError
+from bot.services.writes import CapChange, LimitChange, decode, encode
+from bot.slack.blocks import Message, actions, button, context, escape, message, section
+from bot.slack.router import Invocation, route
+
+log = logging.getLogger(__name__)
+
+CONFIRM_ACTION = "write_confirm"
+CANCEL_ACTION = "write_cancel"
+
+
+def _limit_text(cents: Any) -> str:
+    return "no limit" if cents is None else format_amount(cents, "usd_cents")
+
+
+def confirmation(change: LimitChange | CapChange) -> Message:
+    """The question an admin answers before anything is written."""
+    if isinstance(change, LimitChange):
+        new = "no limit" if change.dollars is None else f"${change.dollars:,}"
+        current = _limit_text(change.current_cents) if change.known_limit else "unknown"
+        text = (
+            f"Set the Cursor spend limit of *{escape(change.email)}* on `{change.connection}` to *{new}*?\n"
+            f"Current limit: {current}."
+        )
+    else:
+        who = "every person (team-wide)" if change.scope == "team" else f"*{escape(change.scope)}*"
+        new = "no cap" if change.credits is None else f"{change.credits:,} credits"
+        current = "no cap" if change.current is None else f"{change.current:,} credits"
+        text = (
+            f"Set the Windsurf add-on credit cap for {who} on `{change.connection}` to *{new}*?\n"
+            f"Current cap: {current}. The cap applies to each person, not to a shared pool."
+        )
+    value = json.dumps(encode(change))
+    return message(
+        text.replace("*", ""),
+        [
+            section(text),
+            actions(
+                button("Confirm", CONFIRM_ACTION, value, style="primary"),
+                button("Cancel", CANCEL_ACTION, value),
+            ),
+            context("Nothing changes until an admin confirms. The change is recorded in `audit`."),
+        ],
+    )
+
+
+@route(SetLimit)
+async def plan_set_limit(invocation: Invocation, command: SetLimit) -> Message:
+    change = await invocation.services.writes.plan_limit(invocation.team_id, command.email, command.dollars)
+    return confirmation(change)
+
+
+@route(SetCap)
+async def plan_set_cap(invocation: Invocation, command: SetCap) -> Message:
+    change = await invocation.services.writes.plan_cap(invocation.team_id, command.scope, command.credits)
+    return confirmation(change)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """The confirm and cancel buttons of the write confirmations."""
+
+    @app.action(CONFIRM_ACTION)
+    async def on_confirm(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        team_id = str((body.get("team") or {}).get("id") or "")
+        user_id = str((body.get("user") or {}).get("id") or "")
+        try:
+            value = json.loads(str((body.get("actions") or [{}])[0].get("value") or "null"))
+            change = decode(value)
+            await services.access.require_admin(team_id, user_id, change.op)
+            answer = await services.writes.apply(team_id, user_id, change)
+        except NotAllowed as error:
+            await respond(response_type="ephemeral", replace_original=False, text=error.message)
+            return
+        except ServiceError as error:
+            await respond(replace_original=True, text=f":x: {error.message}")
+            return
+        except json.JSONDecodeError:
+            await respond(replace_original=True, text="This confirmation is not valid any more.")
+            return
+        target = change.email if isinstance(change, LimitChange) else change.scope
+        done = f":white_check_mark: Done by <@{user_id}>: `{change.op}` for {escape(target)}"
+        done += f" on `{change.connection}`."
+        await respond(
+            replace_original=True,
+            text=done,
+            blocks=[section(done), context(f"The vendor said: {escape(answer)}")],
+        )
+
+    @app.action(CANCEL_ACTION)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        team_id = str((body.get("team") or {}).get("id") or "")
+        user_id = str((body.get("user") or {}).get("id") or "")
+        try:
+            await services.access.require_admin(team_id, user_id, "cancel a write")
+        except NotAllowed as error:
+            await respond(response_type="ephemeral", replace_original=False, text=error.message)
+            return
+        await respond(replace_original=True, text="Cancelled: nothing was changed.")

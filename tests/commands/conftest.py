@@ -1,0 +1,189 @@
+"""A whole world for the slash commands: vendor simulators, a fake Slack with people in several time
+zones, and the real bot in HTTP mode whose clock is the simulators' clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.services.container import Services
+from bot.settings import Settings
+from bot.simulators.cursor import CursorSimulator
+from bot.simulators.rest import RestSimulator
+from bot.simulators.serving import served
+from bot.simulators.slack import FakeSlack, SignedRequests
+from bot.simulators.windsurf import WindsurfSimulator
+from bot.vendors import LimiterRegistry
+from tests.support.bot import BotThread
+
+NOW = datetime(2026, 11, 20, 15, 37, tzinfo=UTC)
+SCALE = 120.0
+ADMIN = "UADMIN01"
+MEMBER = "UMEMBER1"
+OUTSIDER = "UOUTSIDE"
+
+
+@dataclass
+class World:
+    fake: FakeSlack
+    signed: SignedRequests
+    bot: BotThread
+    cursor: CursorSimulator
+    windsurf: WindsurfSimulator
+    rest: RestSimulator
+    member_email: str
+
+    def ask(
+        self, text: str, user: str = ADMIN, channel: str = "C0001", timeout: float = 20.0
+    ) -> dict[str, Any]:
+        """Send ``/spend text`` signed, and return the answer posted to its response_url (or the ack)."""
+        response_url = self.fake.new_response_url()
+        hook = response_url.rsplit("/", 1)[1]
+        body, headers = self.signed.command(text, user_id=user, channel_id=channel, response_url=response_url)
+        response = httpx.post(f"{self.bot.url}/slack/events", content=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        if response.content and response.json().get("text"):
+            return dict(response.json())
+        return asyncio.run(self._wait(hook, timeout))
+
+    async def _wait(self, hook: str, timeout: float) -> dict[str, Any]:
+        posts = await self.fake.wait_for(
+            lambda fake: [post for post in fake.responses if post["hook"] == hook], timeout=timeout
+        )
+        return dict(posts[0])
+
+    def click(
+        self, action_id: str, value: str, user: str = ADMIN, hook: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Click a button of an ephemeral answer (signed block_actions); return the posts it made."""
+        response_url = self.fake.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0001", "domain": "acme"},
+            "user": {"id": user, "team_id": "T0001"},
+            "api_app_id": "AAPP0001",
+            "container": {"type": "message", "is_ephemeral": True, "channel_id": "C0001"},
+            "channel": {"id": "C0001", "name": "general"},
+            "trigger_id": "T.trigger.click",
+            "response_url": response_url,
+            "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value}],
+        }
+        body, headers = self.signed.interactive(payload)
+        response = httpx.post(f"{self.bot.url}/slack/events", content=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        hook_id = response_url.rsplit("/", 1)[1]
+        return asyncio.run(self._wait_all(hook_id))
+
+    async def _wait_all(self, hook: str) -> list[dict[str, Any]]:
+        await self.fake.wait_for(
+            lambda fake: any(post["hook"] == hook for post in fake.responses), timeout=20
+        )
+        await asyncio.sleep(0.3)  # a click may answer twice (share: post, then delete the original)
+        return [post for post in self.fake.response_posts() if post["hook"] == hook]
+
+
+def text_of(answer: dict[str, Any]) -> str:
+    """Everything a person would read in an answer: its text and every text of its blocks."""
+    parts = [str(answer.get("text") or "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(answer.get("blocks") or [])
+    return "\n".join(parts)
+
+
+def button_value(answer: dict[str, Any], action_id: str) -> str:
+    for block in answer.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} button in {json.dumps(answer)[:500]}")
+
+
+@pytest.fixture
+def world(tmp_path: Path, fake_slack: FakeSlack, signed: SignedRequests) -> Iterator[World]:
+    cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
+    windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE)
+    rest = RestSimulator(plan="pro", now=NOW, time_scale=SCALE)
+    member_email = cursor.dataset.members[3].email
+    fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
+    fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
+    fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")
+    with (
+        served(cursor.app) as cursor_server,
+        served(windsurf.app) as windsurf_server,
+        served(rest.app) as rest_server,
+    ):
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            slack_bot_token="xoxb-test-token",
+            slack_signing_secret="test-signing-secret",
+            slack_api_url=fake_slack.api_url,
+            data_dir=tmp_path / "data",
+            database_url=f"sqlite:///{tmp_path / 'data' / 'spendbot.db'}",
+            cursor_api_key=cursor.api_key,
+            cursor_api_url=cursor_server.url,
+            windsurf_service_key=windsurf.service_key,
+            windsurf_api_url=windsurf_server.url + "/api/v1",
+            windsurf_requests_per_minute=600,
+            rest_api_key=rest.api_key,
+            rest_api_url=rest_server.url + "/v1",
+            rest_probe_path="/account",
+            rest_per_minute=300,
+            rest_per_day=50000,
+            rest_track="/usage#data.credits_remaining",
+        )
+
+        def services(settings: Settings) -> Services:
+            return Services.create(
+                settings, clock=lambda: cursor.now, limiters=LimiterRegistry(time_scale=SCALE)
+            )
+
+        with BotThread(settings, services_factory=services) as bot:
+            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email)
+
+
+@pytest.fixture
+def synced(world: World) -> World:
+    """The world after every connection's first sync (as a command would trigger it)."""
+    assert world.bot.services is not None
+    services = world.bot.services
+
+    async def sync_all() -> None:
+        for connection in await services.connections.for_team("T0001"):
+            report = await services.sync.sync(connection)
+            assert report.ok, report.errors
+
+    world.bot.call(sync_all(), timeout=60)
+    return world
+
+
+def local_bounds(first: Any, last: Any, tz: str) -> tuple[datetime, datetime]:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone).astimezone(UTC)
+    after = last + timedelta(days=1)
+    end = datetime(after.year, after.month, after.day, tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+MakeWorld = Callable[..., World]

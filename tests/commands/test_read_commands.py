@@ -1,0 +1,209 @@
+"""Every read command end to end (signed request → bot → response_url), against figures computed in the
+test from the simulators' own data, for readers in different time zones."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import httpx
+
+from bot.domain.money import format_change, format_credits, format_usd
+from bot.simulators.slack import FakeSlack, SignedRequests
+from tests.commands.conftest import ADMIN, MEMBER, OUTSIDER, World, button_value, local_bounds, text_of
+from tests.support.bot import BotThread
+
+TODAY = date(2026, 11, 20)
+
+
+def _cursor_total(world: World, first: date, last: date, tz: str, email: str | None = None) -> Decimal:
+    start, end = local_bounds(first, last, tz)
+    return world.cursor.dataset.total_cost(start, end, email)
+
+
+def _windsurf_total(world: World, first: date, last: date) -> Decimal:
+    return sum(world.windsurf.dataset.credits_by_day(first, last).values(), Decimal(0))
+
+
+def test_spend_7d_is_exact_in_each_readers_time_zone(synced: World) -> None:
+    first, last = TODAY - timedelta(days=6), TODAY
+    for user, tz in ((ADMIN, "America/Los_Angeles"), (MEMBER, "Asia/Kolkata")):
+        text = text_of(synced.ask("spend 7d", user=user))
+        cursor = _cursor_total(synced, first, last, tz)
+        previous = _cursor_total(synced, first - timedelta(days=7), first - timedelta(days=1), tz)
+        assert format_usd(cursor) in text, (tz, format_usd(cursor))
+        assert format_change(cursor, previous, "usd_cents") in text
+        assert format_credits(_windsurf_total(synced, first, last)) in text
+        assert "UTC day" in text  # Windsurf's figures are by UTC day and say so
+        assert "Cursor data as of" in text
+        assert "`windsurf`" in text and "WINDSURF_CREDIT_PRICE" in text  # left out of the dollar total
+    la, kolkata = (_cursor_total(synced, first, last, tz) for tz in ("America/Los_Angeles", "Asia/Kolkata"))
+    assert la != kolkata  # the two readers really asked about different instants
+
+
+def test_spend_a_date_range_includes_both_days(synced: World) -> None:
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 cursor", user=OUTSIDER))
+    expected = _cursor_total(synced, date(2026, 11, 2), date(2026, 11, 8), "Europe/Berlin")
+    assert format_usd(expected) in text
+    assert "Windsurf" not in text.split("Cursor data as of")[0].split("Spend")[1]
+
+
+def test_spend_by_user_lists_people_for_admins_only(synced: World) -> None:
+    first = TODAY.replace(day=1)
+    text = text_of(synced.ask("spend mtd by user cursor"))
+    people = {
+        member.email: _cursor_total(synced, first, TODAY, "America/Los_Angeles", member.email)
+        for member in synced.cursor.dataset.members
+    }
+    ranked = sorted(((amount, email) for email, amount in people.items() if amount > 0), reverse=True)
+    for amount, email in ranked[:5]:
+        assert f"{email} — *{format_usd(amount)}*" in text
+    refused = text_of(synced.ask("spend mtd by user", user=MEMBER))
+    assert "admins" in refused and "$" not in refused
+
+
+def test_spend_by_day_follows_local_days(synced: World) -> None:
+    text = text_of(synced.ask("spend 7d by day cursor", user=MEMBER))
+    for offset in range(7):
+        day = TODAY - timedelta(days=offset)
+        amount = _cursor_total(synced, day, day, "Asia/Kolkata")
+        assert f"{day.isoformat()} — *{format_usd(amount)}*" in text
+
+
+def test_top_ranks_people_by_dollars_and_credits_separately(synced: World) -> None:
+    first = TODAY - timedelta(days=29)
+    text = text_of(synced.ask("top 3 30d"))
+    people = sorted(
+        (
+            (_cursor_total(synced, first, TODAY, "America/Los_Angeles", member.email), member.email)
+            for member in synced.cursor.dataset.members
+        ),
+        reverse=True,
+    )
+    for rank, (amount, email) in enumerate(people[:3], start=1):
+        assert f"{rank}. " in text and email in text and format_usd(amount) in text
+    credits = synced.windsurf.dataset.credits_by_user(first, TODAY)
+    best = max(credits.items(), key=lambda item: item[1])
+    assert f"*{format_credits(best[1])}*" in text
+    assert "admins" in text_of(synced.ask("top", user=MEMBER))
+
+
+def test_user_shows_a_person_across_tools_and_to_themselves(synced: World) -> None:
+    email = synced.member_email
+    first = TODAY - timedelta(days=6)
+    own = text_of(synced.ask(f"user <@{MEMBER}> 7d", user=MEMBER))
+    assert format_usd(_cursor_total(synced, first, TODAY, "Asia/Kolkata", email)) in own
+    assert format_usd(synced.cursor.dataset.cycle_spend(email)) in own
+    assert "admins" in text_of(synced.ask(f"user {email}", user=OUTSIDER))
+    by_admin = text_of(synced.ask(f"user <mailto:{email}|{email}> 7d"))
+    assert format_usd(_cursor_total(synced, first, TODAY, "America/Los_Angeles", email)) in by_admin
+
+
+def test_user_unknown_to_every_vendor_is_a_readable_answer(synced: World) -> None:
+    text = text_of(synced.ask("user nobody@elsewhere.example"))
+    assert "No connection has any data for `nobody@elsewhere.example`" in text
+
+
+def test_credits_gives_pools_runway_and_people_near_their_limit(synced: World) -> None:
+    text = text_of(synced.ask("credits"))
+    data = synced.windsurf.dataset
+    balance = data.balance()
+    prompt_left = max(Decimal(data.prompt_credit_pool) - data.credits_used_in_cycle(), Decimal(0))
+    remaining = prompt_left + balance["addOnCreditsAvailable"] - balance["addOnCreditsUsed"]
+    size = Decimal(data.prompt_credit_pool + balance["addOnCreditsAvailable"])
+    assert f"*{format_credits(remaining)}* left of {format_credits(size)}" in text
+    burn = _windsurf_total(synced, TODAY - timedelta(days=7), TODAY - timedelta(days=1)) / 7
+    assert f"({format_credits(burn)}/day)" in text
+    cursor = synced.cursor.dataset
+    near = [
+        member.email
+        for member in cursor.members
+        if (limit := cursor.limit_dollars(member.email)) is not None
+        and cursor.cycle_spend(member.email) * 100 >= 90 * limit * 100
+    ]
+    if near:
+        assert f"*{len(near)}* " in text
+    else:
+        assert "Nobody is at 90%" in text
+    figure = synced.rest.dataset.credits_remaining()
+    assert f"= *{figure:,}*" in text
+
+
+def test_limits_shows_each_connections_headroom(synced: World) -> None:
+    text = text_of(synced.ask("limits"))
+    assert "vendor headers:" in text and "of 300 left" in text
+    assert "admin" in text and "usage events" in text  # Cursor's own counts per endpoint class
+
+
+def test_status_has_one_card_per_connection(synced: World) -> None:
+    text = text_of(synced.ask("status", user=MEMBER))
+    cursor_cycle = sum(
+        (synced.cursor.dataset.cycle_spend(m.email) for m in synced.cursor.dataset.members), Decimal(0)
+    )
+    assert f"This cycle: *{format_usd(cursor_cycle)}*" in text
+    assert "Cursor" in text and "Windsurf" in text and "REST" in text
+    assert "(environment)" in text
+
+
+def test_export_sends_a_csv_by_direct_message(synced: World) -> None:
+    answer = text_of(synced.ask("export 7d cursor"))
+    assert "Sent you `spend-" in answer
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    assert upload["channel"] == "D" + ADMIN.lstrip("U")
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+    start, end = local_bounds(TODAY - timedelta(days=6), TODAY, "America/Los_Angeles")
+    days_start = start.replace(hour=0, minute=0)
+    days_end = end.replace(hour=0, minute=0) + timedelta(days=1)
+    assert total == synced.cursor.dataset.total_cost(days_start, days_end) / 100
+    assert {row["unit"] for row in rows} == {"USD"}
+    assert "admins" in text_of(synced.ask("export 7d", user=MEMBER))
+
+
+def test_share_in_channel_reposts_the_answer_publicly(synced: World) -> None:
+    answer = synced.ask("spend 7d cursor")
+    posts = synced.click("share_answer", button_value(answer, "share_answer"))
+    shared = next(post for post in posts if post.get("response_type") == "in_channel")
+    assert format_usd(
+        _cursor_total(synced, TODAY - timedelta(days=6), TODAY, "America/Los_Angeles")
+    ) in text_of(shared)
+    assert f"Shared by <@{ADMIN}>" in text_of(shared)
+    assert any(post.get("delete_original") for post in posts)
+
+
+def test_a_vendor_that_is_down_is_named_and_the_stored_data_is_used(world: World) -> None:
+    world.cursor.faults.fail(status=503, times=None)
+    text = text_of(world.ask("spend 7d cursor"))
+    assert "showing what is stored" in text
+    assert "$0.00" in text
+
+
+def test_a_rejected_key_is_named(world: World) -> None:
+    world.cursor.revoke_key()
+    text = text_of(world.ask("status"))
+    assert "Invalid API key" in text
+
+
+def test_no_connection_yet_says_how_to_add_one(
+    bot: BotThread, fake_slack: FakeSlack, signed: SignedRequests
+) -> None:
+    fake_slack.add_user(ADMIN, is_admin=True, tz="UTC")
+    for text in ("spend", "status", "credits", "top"):
+        response_url = fake_slack.new_response_url()
+        body, headers = signed.command(text, user_id=ADMIN, response_url=response_url)
+        httpx.post(f"{bot.url}/slack/events", content=body, headers=headers)
+        posts = asyncio.run(
+            fake_slack.wait_for(
+                lambda fake, url=response_url: [p for p in fake.responses if url.endswith(p["hook"])]
+            )
+        )
+        assert "no connection yet" in posts[0]["text"].lower()
+        assert "/spend connect cursor" in posts[0]["text"]
+
+
+def test_an_unknown_source_lists_the_connections(synced: World) -> None:
+    text = text_of(synced.ask("spend 7d nosuchthing"))
+    assert "`nosuchthing`" in text and "`cursor`" in text

@@ -1,0 +1,295 @@
+"""App Home: published when opened, with every section; Connect for admins only; refreshed after syncs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot.domain.money import format_usd
+from bot.services.answers import Freshness, StatusAnswer, StatusCard
+from bot.services.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
+from bot.slack.blocks import MAX_VIEW_BLOCKS
+from bot.slack.home import CONNECT_ACTION, home_view
+from bot.store.models import AlertState, Delivery, Subscription
+from tests.commands.conftest import ADMIN, MEMBER, NOW, World, text_of
+
+SECTIONS = [
+    "spendbot",
+    "Connections",
+    "Spend this cycle",
+    "Credits",
+    "Subscriptions",
+    "Last deliveries",
+    "Open alerts",
+]
+
+
+def _published(world: World, user: str) -> list[dict[str, Any]]:
+    return [
+        record["view"]
+        for record in world.fake.views
+        if record["method"] == "views.publish" and record.get("user_id") == user
+    ]
+
+
+def _wait_for_publish(world: World, user: str, count: int = 1) -> dict[str, Any]:
+    async def wait() -> list[dict[str, Any]]:
+        return list(
+            await world.fake.wait_for(
+                lambda fake: len(_published(world, user)) >= count and _published(world, user)
+            )
+        )
+
+    return asyncio.run(wait())[-1]
+
+
+def _open_home(world: World, user: str) -> dict[str, Any]:
+    before = len(_published(world, user))
+    body, headers = world.signed.event(
+        {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}
+    )
+    response = httpx.post(f"{world.bot.url}/slack/events", content=body, headers=headers, timeout=10)
+    assert response.status_code == 200
+    return _wait_for_publish(world, user, before + 1)
+
+
+def _headers(view: dict[str, Any]) -> list[str]:
+    return [block["text"]["text"] for block in view["blocks"] if block["type"] == "header"]
+
+
+def _action_ids(view: dict[str, Any]) -> list[str]:
+    return [
+        element["action_id"]
+        for block in view["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def _seed_subscriptions(world: World) -> None:
+    """A digest and an alert subscription, a delivery of each, and one alert firing."""
+    assert world.bot.services is not None
+    services = world.bot.services
+
+    async def seed() -> None:
+        async with services.db.write() as session:
+            digest = Subscription(
+                team_id="T0001",
+                channel_id="C0FINOPS",
+                kind="digest",
+                params={"days": ["mon", "tue"], "at": "09:00", "tz": "Europe/Paris"},
+                created_at=NOW,
+            )
+            credit = Subscription(
+                team_id="T0001",
+                channel_id="C0ALERTS",
+                kind="credit-low",
+                params={"below": "20%"},
+                created_at=NOW,
+            )
+            session.add_all([digest, credit])
+            await session.flush()
+            assert digest.id is not None and credit.id is not None
+            session.add_all(
+                [
+                    Delivery(
+                        idempotency_key="T0001:C0FINOPS:digest:2026-11-20",
+                        team_id="T0001",
+                        channel_id="C0FINOPS",
+                        subscription_id=digest.id,
+                        kind="digest",
+                        period="2026-11-20",
+                        state="sent",
+                        late=True,
+                        created_at=NOW - timedelta(hours=6),
+                        updated_at=NOW - timedelta(hours=6),
+                    ),
+                    Delivery(
+                        idempotency_key="T0001:C0ALERTS:credit-low:1",
+                        team_id="T0001",
+                        channel_id="C0ALERTS",
+                        subscription_id=credit.id,
+                        kind="credit-low",
+                        period="2026-11",
+                        state="failed",
+                        error="not_in_channel",
+                        created_at=NOW - timedelta(hours=1),
+                        updated_at=NOW - timedelta(hours=1),
+                    ),
+                    AlertState(
+                        subscription_id=credit.id,
+                        metric="windsurf:credits_left",
+                        threshold="20%",
+                        cycle="2026-11-15",
+                        status="firing",
+                        fired_at=NOW - timedelta(hours=2),
+                        channel_id="C0ALERTS",
+                        summary="Windsurf credits: 18% left, ~4 days at the current burn",
+                    ),
+                    AlertState(
+                        subscription_id=credit.id,
+                        metric="windsurf:credits_left",
+                        threshold="50%",
+                        cycle="2026-10-15",
+                        status="ok",
+                        summary="an alert that resolved: not shown",
+                    ),
+                ]
+            )
+
+    world.bot.call(seed())
+
+
+def test_home_is_published_with_every_section_and_connect_for_admins(synced: World) -> None:
+    _seed_subscriptions(synced)
+    view = _open_home(synced, ADMIN)
+    assert view["type"] == "home"
+    assert _headers(view)[: len(SECTIONS)] == SECTIONS
+    assert _headers(view)[-1] == "Admin"
+    text = text_of(view)
+    for name in ("Cursor", "Windsurf", "REST"):
+        assert f"*{name}* _(environment)_" in text
+    assert "Data as of" in text  # freshness
+    cursor_cycle = sum(
+        (synced.cursor.dataset.cycle_spend(m.email) for m in synced.cursor.dataset.members), Decimal(0)
+    )
+    assert f"This cycle: *{format_usd(cursor_cycle)}*" in text  # a connection's card
+    assert f"{format_usd(cursor_cycle)}\n`cursor`" in text  # the spend per tool
+    assert "credits left of" in text and "at the current burn" in text
+    assert "<#C0FINOPS> · *digest* · days mon,tue · at 09:00 · tz Europe/Paris" in text
+    assert "<#C0ALERTS> · *credit-low* · below 20%" in text
+    assert "digest · <#C0FINOPS> · 2026-11-20 · sent (late)" in text
+    assert "failed — not_in_channel" in text
+    assert "Windsurf credits: 18% left" in text and "an alert that resolved" not in text
+    assert sorted(_action_ids(view)) == sorted(
+        f"{CONNECT_ACTION}_{vendor}" for vendor in ("cursor", "windsurf", "rest")
+    )
+    assert "`/spend subscribe digest daily at 09:00`" in text and "`/spend subscribe health`" in text
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+
+
+def test_a_member_sees_the_home_without_the_connect_control(synced: World) -> None:
+    view = _open_home(synced, MEMBER)
+    assert _headers(view)[: len(SECTIONS)] == SECTIONS
+    assert "Admin" not in _headers(view)
+    assert not any(action.startswith(CONNECT_ACTION) for action in _action_ids(view))
+    assert "/spend subscribe" not in text_of(view)
+
+
+def test_the_messages_tab_publishes_nothing(synced: World) -> None:
+    body, headers = synced.signed.event(
+        {"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "messages"}
+    )
+    assert (
+        httpx.post(f"{synced.bot.url}/slack/events", content=body, headers=headers, timeout=10).status_code
+        == 200
+    )
+    _open_home(synced, MEMBER)  # a later event is handled, so the first one has been too
+    assert _published(synced, ADMIN) == []
+
+
+def test_the_home_is_published_again_after_a_sync(synced: World) -> None:
+    _open_home(synced, ADMIN)
+    _open_home(synced, MEMBER)
+    admin_before, member_before = len(_published(synced, ADMIN)), len(_published(synced, MEMBER))
+    services = synced.bot.services
+    assert services is not None
+
+    async def sync_rest() -> None:
+        connection = await services.connections.get("T0001", "rest")
+        assert connection is not None
+        await services.sync.sync(connection)
+
+    synced.bot.call(sync_rest())
+    _wait_for_publish(synced, ADMIN, admin_before + 1)
+    _wait_for_publish(synced, MEMBER, member_before + 1)
+
+
+def _click_connect(world: World, user: str, vendor: str) -> dict[str, Any]:
+    before = len(world.fake.views)
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001", "domain": "acme"},
+        "user": {"id": user, "team_id": "T0001"},
+        "api_app_id": "AAPP0001",
+        "container": {"type": "view", "view_id": "V1"},
+        "trigger_id": "T.trigger.home",
+        "view": {"id": "V1", "type": "home"},
+        "actions": [
+            {"action_id": f"{CONNECT_ACTION}_{vendor}", "block_id": "b", "type": "button", "value": vendor}
+        ],
+    }
+    body, headers = world.signed.interactive(payload)
+    response = httpx.post(f"{world.bot.url}/slack/events", content=body, headers=headers, timeout=10)
+    assert response.status_code == 200
+
+    async def wait() -> dict[str, Any]:
+        views = await world.fake.wait_for(
+            lambda fake: [v for v in fake.views[before:] if v["method"] == "views.open"], timeout=10
+        )
+        return dict(views[0]["view"])
+
+    return asyncio.run(wait())
+
+
+def test_connect_opens_the_connect_modal_for_admins_only(synced: World) -> None:
+    modal = _click_connect(synced, ADMIN, "cursor")
+    assert modal["callback_id"] == "spendbot_connect"
+    assert json.loads(modal["private_metadata"])["vendor"] == "cursor"
+    name = next(block for block in modal["blocks"] if block.get("block_id") == "name")
+    assert name["element"]["initial_value"] == "cursor-2"  # "cursor" is the environment's
+
+    refused = _click_connect(synced, MEMBER, "windsurf")
+    assert refused.get("callback_id") != "spendbot_connect"
+    assert "only a workspace admin or owner" in text_of(refused)
+
+
+def _card(name: str) -> StatusCard:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    return StatusCard(
+        connection=name,
+        vendor="cursor",
+        origin="slack",
+        status="ok",
+        status_detail=None,
+        unit="usd_cents",
+        cycle_spent=Decimal(1000),
+        cycle_start=now - timedelta(days=10),
+        cycle_end=now + timedelta(days=20),
+        credit=None,
+        near_limit=0,
+        tracked=None,
+        windows=(),
+        freshness=Freshness(name, "cursor", now),
+    )
+
+
+def test_a_crowded_home_stays_within_slacks_limit_and_keeps_the_admin_controls() -> None:
+    tz = ZoneInfo("UTC")
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    cards = tuple(_card(f"cursor-{index}") for index in range(120))
+    model = HomeModel(
+        team_id="T1",
+        user_id="U1",
+        is_admin=True,
+        tz=tz,
+        now=now,
+        command="/spend",
+        status=StatusAnswer(tz, cards),
+        spend=(ToolSpend("cursor", "usd_cents", Decimal(120_000), tuple(card.connection for card in cards)),),
+        credits=(),
+        subscriptions=tuple(SubscriptionLine(i, f"C{i}", "health", {}) for i in range(300)),
+        deliveries=tuple(DeliveryLine("C1", "digest", "2026-11-20", "sent", False, now) for _ in range(10)),
+        alerts=tuple(AlertLine(1, "C1", "health", "m", "t", "down", now) for _ in range(100)),
+    )
+    view = home_view(model)
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+    assert _headers(view)[-1] == "Admin"
+    assert any("more sections not shown" in text_of({"blocks": [block]}) for block in view["blocks"])
+    assert all(len(json.dumps(block)) < 3500 for block in view["blocks"])

@@ -1,0 +1,147 @@
+"""Digests with a hand-moved clock: the right local time (DST included), exactly once, late but once after
+downtime, never for a day that has ended, and Slack's refusals handled without endless retries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
+from bot.domain.commands import SubscribeDigest
+from bot.services.container import Services
+from tests.scheduling.conftest import ADMIN, TEAM, Rig, build_services
+
+EVERY_DAY = frozenset(range(7))
+
+
+async def _walk(rig: Rig, until: datetime, step: timedelta = timedelta(minutes=5)) -> list[datetime]:
+    """Move the clock in steps, running the digest tick at each; returns the clock times posts were made."""
+    posted_at = []
+    while rig.clock() < until:
+        rig.clock.advance(step)
+        before = len(rig.fake.all_messages())
+        await rig.services.publisher.run_due_digests()
+        if len(rig.fake.all_messages()) > before:
+            posted_at.append(rig.clock())
+    return posted_at
+
+
+async def test_a_daily_digest_posts_once_a_day_at_its_local_time(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 19, 23, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(9, 0), tz="Europe/Paris", weekdays=EVERY_DAY)
+    )
+    posted = await _walk(rig, datetime(2026, 11, 22, 23, 0, tzinfo=UTC))
+    # 09:00 in Paris is 08:00 UTC in November; a tick every 5 minutes posts within 5 minutes of it.
+    assert [moment.replace(minute=0) for moment in posted] == [
+        datetime(2026, 11, day, 8, 0, tzinfo=UTC) for day in (20, 21, 22)
+    ]
+    assert all(moment.minute <= 5 for moment in posted)
+    messages = rig.top_level("C1")
+    assert len(messages) == 3
+    assert "Daily digest" in messages[0].text and "late" not in messages[0].text
+
+
+async def test_dst_gap_and_fold_post_once_at_the_right_time(rig: Rig) -> None:
+    # 02:30 does not exist in New York on 2026-03-08: the digest goes at the first valid minute, 03:00 EDT.
+    rig.clock.set(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(2, 30), tz="America/New_York", weekdays=EVERY_DAY)
+    )
+    posted = await _walk(rig, datetime(2026, 3, 9, 12, 0, tzinfo=UTC), step=timedelta(minutes=1))
+    assert posted == [
+        datetime(2026, 3, 8, 7, 0, tzinfo=UTC),  # 03:00 EDT, the first valid minute after the gap
+        datetime(2026, 3, 9, 6, 30, tzinfo=UTC),  # 02:30 EDT
+    ]
+
+
+async def test_a_repeated_hour_posts_once_at_its_first_occurrence(rig: Rig) -> None:
+    # 01:30 happens twice in New York on 2026-11-01: the digest goes at the first one (EDT) only.
+    rig.clock.set(datetime(2026, 10, 31, 12, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C2", ADMIN, SubscribeDigest(at=time(1, 30), tz="America/New_York", weekdays=EVERY_DAY)
+    )
+    posted = await _walk(rig, datetime(2026, 11, 2, 12, 0, tzinfo=UTC), step=timedelta(minutes=1))
+    assert posted == [
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT, the first of the two 01:30s
+        datetime(2026, 11, 2, 6, 30, tzinfo=UTC),  # 01:30 EST the day after
+    ]
+
+
+async def test_a_digest_missed_while_down_goes_out_once_late_if_its_day_goes_on(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(9, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    # The bot is down from 06:00 to 11:00: the 09:00 digest goes out at start, once, marked late.
+    rig.clock.set(datetime(2026, 11, 20, 11, 0, tzinfo=UTC))
+    services = await rig.restart()
+    await services.publisher.run_due_digests()
+    await services.publisher.run_due_digests()
+    (late,) = rig.top_level("C1")
+    assert "(late)" in late.text
+    # Down again over a whole day: that day's digest is skipped (its day ended), the next one is on time.
+    rig.clock.set(datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
+    services = await rig.restart()
+    await services.publisher.run_due_digests()
+    assert len(rig.top_level("C1")) == 1
+    rows = await services.ledger.recent(TEAM)
+    assert [row.state for row in rows if row.period == "2026-11-21"] == ["skipped"]
+    await _walk(rig, datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
+    assert len(rig.top_level("C1")) == 2
+    assert "(late)" not in rig.top_level("C1")[1].text
+
+
+async def test_two_processes_on_one_database_post_each_digest_once(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    for index in range(12):
+        channel = f"CREP{index:03d}"
+        rig.fake.add_channel(channel)
+        await rig.services.subscriptions.subscribe(
+            TEAM, channel, ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+        )
+    other: Services = build_services(rig.settings, rig.clock)
+    await other.start(identify_workspace=False)
+    try:
+        rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+        for _ in range(3):
+            await asyncio.gather(rig.services.publisher.run_due_digests(), other.publisher.run_due_digests())
+    finally:
+        await other.close()
+    for index in range(12):
+        assert len(rig.top_level(f"CREP{index:03d}")) == 1
+
+
+async def test_slack_429_is_waited_out_and_the_digest_posted_once(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.rate_limit("chat.postMessage", retry_after=1, times=1)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    assert len(rig.top_level("C1")) == 1
+    assert len(rig.fake.calls("chat.postMessage")) == 2  # the 429, then the post after Retry-After
+
+
+async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    subscription = await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.remove_bot("C1")
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    await rig.services.publisher.settle()
+    rig.clock.advance(timedelta(days=1))
+    await rig.services.publisher.run_due_digests()
+    assert len(rig.fake.calls("chat.postMessage")) == 1  # tried once, not again and again
+    (row,) = await rig.services.subscriptions.listing(TEAM, "C1")
+    assert row.paused_reason == "the bot is not in the channel (invite it with /invite @spendbot)"
+    (delivery,) = await rig.services.ledger.recent(TEAM)
+    assert delivery.state == "failed" and delivery.error == "not_in_channel"
+    # Invited back and subscribed again: resumed, with its next due time recomputed.
+    rig.fake.add_channel("C1")
+    resumed = await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    assert resumed.id == subscription.id and resumed.paused_reason is None

@@ -1,0 +1,184 @@
+"""Real ``spendbot run`` processes: killed with SIGKILL mid fan-out, and two replicas on one PostgreSQL
+database. Every channel must end with exactly one digest, and the alert must be posted once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from bot.domain.commands import SubscribeDigest, SubscribeHealth
+from bot.services.container import Services
+from bot.settings import Settings
+from bot.simulators.rest import RestSimulator
+from bot.simulators.serving import free_port, served
+from bot.simulators.slack import FakeSlack
+from bot.store.models import Subscription
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+
+FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="
+TEAM = "T0001"
+ADMIN = "UADMIN01"
+
+
+def _env(database_url: str, data_dir: Path, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "PYTHONPATH", "TMPDIR")
+    return {
+        **{name: value for name, value in os.environ.items() if name in keep},
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "SPENDBOT_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "SPENDBOT_SECRET_KEY": FERNET,
+        "SPENDBOT_ADMINS": ADMIN,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextmanager
+def _bot(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
+    port = free_port()
+    log = (cwd / f"bot-{port}.log").open("w")  # a file, not a pipe: a full pipe would stall the bot
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--mode", "http", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=log,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        log.close()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def _subscribe_due_digests(settings: Settings, channels: list[str], **alerts: Any) -> None:
+    """Create digest subscriptions (and any alert ones) as an admin would, all due right now."""
+    services = Services.create(settings)
+    await services.start(identify_workspace=False)
+    await services.use_env_team(TEAM)
+    try:
+        for channel in channels:
+            await services.subscriptions.subscribe(
+                TEAM, channel, ADMIN, SubscribeDigest(at=datetime.now(UTC).time(), tz="UTC")
+            )
+        if alerts.get("health_channel"):
+            await services.subscriptions.subscribe(TEAM, alerts["health_channel"], ADMIN, SubscribeHealth())
+        async with services.db.write() as session:
+            await session.exec(  # type: ignore[call-overload]
+                update(Subscription)
+                .where(Subscription.kind == "digest")
+                .values(next_due_at=datetime.now(UTC) - timedelta(seconds=5))
+            )
+    finally:
+        await services.close()
+
+
+def _settings(database_url: str, data_dir: Path, fake: FakeSlack, **extra: Any) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=FERNET,
+        admins=(ADMIN,),
+        **extra,
+    )
+
+
+def _digests(fake: FakeSlack, channel: str) -> int:
+    return sum(1 for message in fake.channel_messages(channel) if "digest" in message.text.lower())
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_200_channel_fan_out_leaves_exactly_one_digest_per_channel(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    channels = [f"CFAN{index:03d}" for index in range(200)]
+    for channel in channels:
+        fake_slack.add_channel(channel)
+    database_url = f"sqlite:///{tmp_path / 'data' / 'spendbot.db'}"
+    settings = _settings(database_url, tmp_path / "data", fake_slack)
+    asyncio.run(_subscribe_due_digests(settings, channels))
+    fake_slack.slow("chat.postMessage", 0.05)  # a post takes a while: the kill lands mid-post
+    env = _env(database_url, tmp_path / "data", fake_slack)
+    with _bot(env, tmp_path) as first:
+        _wait(lambda: len(fake_slack.all_messages()) >= 40, 60, "the fan-out to start")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    killed_at = len(fake_slack.all_messages())
+    assert killed_at < 200, "the fan-out finished before the kill; the test proves nothing"
+    with _bot(env, tmp_path):
+        _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 150, "every digest")
+        time.sleep(3)  # anything posted twice would show up now
+    assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
+
+
+@pytest.mark.slow
+def test_two_replicas_on_postgresql_post_every_digest_and_alert_exactly_once(
+    pg_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    channels = [f"CREP{index:03d}" for index in range(60)]
+    for channel in [*channels, "CALERT"]:
+        fake_slack.add_channel(channel)
+    rest = RestSimulator(plan="pro")
+    rest.revoke_key()  # the health alert: the key is rejected
+    with served(rest.app) as server:
+        rest_url = server.url + "/v1"
+        settings = _settings(
+            pg_url,
+            tmp_path / "data",
+            fake_slack,
+            rest_api_url=rest_url,
+            rest_api_key=rest.api_key,
+            rest_probe_path="/account",
+        )
+        asyncio.run(_subscribe_due_digests(settings, channels, health_channel="CALERT"))
+        fake_slack.slow("chat.postMessage", 0.02)
+        env = _env(
+            pg_url,
+            tmp_path / "data",
+            fake_slack,
+            REST_API_URL=rest_url,
+            REST_API_KEY=rest.api_key,
+            REST_PROBE_PATH="/account",
+            SPENDBOT_CHECK_INTERVAL="20",
+        )
+        with _bot(env, tmp_path), _bot(env, tmp_path):
+            _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 90, "every digest")
+            _wait(lambda: fake_slack.channel_messages("CALERT"), 90, "the health alert")
+            time.sleep(25)  # both replicas have had their next check and digest ticks by now
+    assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
+    alerts = [message for message in fake_slack.channel_messages("CALERT") if message.thread_ts is None]
+    assert len(alerts) == 1 and "cannot fetch data" in alerts[0].text
