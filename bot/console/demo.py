@@ -5,7 +5,8 @@ their clock at the current minute, their rate-limit windows and our limiters bot
 never slows the demo). One connection of each kind is declared against them as the environment would
 declare it, in a data folder of the demo's own, rebuilt at every run, so the operator's database is
 never touched. Everything is synced with progress bars, then the demo prints what Slack would show (the
-``status`` answer, the daily digest and the open alerts) and opens the console.
+``status`` answer, the alerts that the scheduled check posts to a subscribed channel, and the daily
+digest) and opens the console.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from rich.text import Text
 
 from bot.console.progress import summary_line, sync_with_progress
 from bot.console.session import ConsoleSession, LineReader
+from bot.domain.grammar import parse_command
+from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import ServedApp, serve_in_thread
 from bot.simulators.windsurf import WindsurfSimulator
-from bot.slack.blocks import Message
 from bot.vendors import LimiterRegistry
 
 DEMO_TEAM = "TDEMO"
@@ -42,6 +44,14 @@ WINDSURF_PEOPLE = 25
 HISTORY_DAYS = 60
 WINDSURF_BURN = 2.0
 """Twice the simulator's usual burn: the credit pool runs out before the cycle resets, as alerts exist for."""
+DEMO_SUBSCRIPTIONS = (
+    "subscribe digest daily at 09:00",
+    "subscribe credit-low",
+    "subscribe budget 500 cursor",
+    "subscribe rate-limit below 10%",
+    "subscribe health",
+)
+"""What the demo subscribes its channel to: the Cursor budget is set so that the team forecasts past it."""
 
 
 class DemoError(Exception):
@@ -179,53 +189,43 @@ async def run_demo(
                 console.print(Rule(Text("What Slack would show", style="bold"), style="magenta"))
                 console.print(Text(f"{settings.command} status", style="bold"))
                 await session.command("status")
-                await show_digest_and_alerts(session)
+                await subscribe_console(session)
+                await show_alerts_and_digest(session)
             console.print(Rule(Text("Console", style="bold"), style="magenta"))
             return await session.repl()
     finally:
         await asyncio.to_thread(simulators.stop)
 
 
-async def show_digest_and_alerts(session: ConsoleSession) -> None:
-    """Print the daily digest and the open alerts as Slack would show them, with the chart's file path.
-
-    Both come from the services that post them on schedule (``services.digests.preview`` and
-    ``services.alerts.preview``, for the session's workspace); a service this build lacks is skipped.
-    """
-    services = session.services
-    for title, attribute in (("The daily digest", "digests"), ("Open alerts", "alerts")):
-        service = getattr(services, attribute, None)
-        preview = getattr(service, "preview", None)
-        if preview is None:
-            continue
-        session.console.print(Text(title, style="bold"))
-        found = previews(await preview(session.team_id))
-        if not found:
-            session.console.print(Text("Nothing to show.", style="dim"))
-            session.console.print()
-        for message, chart in found:
-            session.show_message(message)
-            if chart is not None:
-                session.console.print(
-                    Text(f"Chart saved as {chart.resolve()}", style="green"), soft_wrap=True
-                )
-                session.console.print()
+async def subscribe_console(session: ConsoleSession) -> None:
+    """Subscribe the console's channel to the digest and every alert, as an admin would in Slack."""
+    for text in DEMO_SUBSCRIPTIONS:
+        command = parse_command(text)
+        assert isinstance(command, Subscribe)
+        await session.services.subscriptions.subscribe(
+            session.team_id, session.channel_id, session.user_id, command
+        )
+    session.console.print(
+        Text.assemble(
+            ("Subscriptions of #console", "bold"),
+            f" (as `{session.settings.command} subscribe …` would make them): ",
+            " · ".join(text.removeprefix("subscribe ") for text in DEMO_SUBSCRIPTIONS),
+        )
+    )
+    session.console.print()
 
 
-def previews(value: Any) -> list[tuple[Message, Path | None]]:
-    """The messages a preview returned, each with the chart file it refers to.
-
-    A preview is a :class:`Message`, None, or a sequence of messages in which a chart (a path, or an
-    object with a ``path``) follows the message it belongs to, as in ``(message, chart)``.
-    """
-    found: list[tuple[Message, Path | None]] = []
-    for item in value if isinstance(value, list | tuple) else [value]:
-        if isinstance(item, Message):
-            found.append((item, None))
-        elif isinstance(item, list | tuple):
-            found.extend(previews(item))
-        elif item is not None and found:
-            path = item if isinstance(item, Path) else getattr(item, "path", None)
-            if isinstance(path, str | Path):
-                found[-1] = (found[-1][0], Path(path))
-    return found
+async def show_alerts_and_digest(session: ConsoleSession) -> None:
+    """Run the alert check the scheduler runs, show what it posted, then the daily digest and its chart."""
+    console = session.console
+    console.print(Text("Alerts posted by the scheduled check", style="bold"))
+    turn = await session.scheduled(session.services.publisher.check_alerts())
+    if not turn.shown:
+        console.print(Text("No alert holds right now.", style="dim"))
+        console.print()
+    console.print(Text("The daily digest", style="bold"))
+    message, chart = await session.services.digests.preview(session.team_id)
+    session.show_message(message)
+    if chart is not None:
+        console.print(Text(f"Chart saved as {chart.path.resolve()}", style="green"), soft_wrap=True)
+        console.print()

@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -431,6 +431,14 @@ class ConsoleSession:
     def _trigger(self) -> str:
         self._triggers += 1
         return f"console.trigger.{self._triggers}"
+
+    async def scheduled(self, work: Awaitable[object]) -> Turn:
+        """Run scheduled work (an alert check, a due digest) and show what it posted, as Slack would."""
+        mark = self._mark()
+        await work
+        turn = Turn()
+        await self._collect(mark, turn)
+        return self._finish(turn)
 
     def show_message(self, message: Message | Mapping[str, Any], *, label: str | None = None) -> Turn:
         """Draw a message the app built outside a request (a digest or alert preview), buttons numbered."""

@@ -111,8 +111,8 @@ class DigestService:
                 f"*{value}* · {int(now_total.requests):,} requests",
                 f"{format_change(now_total.amount, prior.amount, unit)} on the "
                 + ("week before" if options.weekly else "day before"),
-                f"7 days: {format_amount(this_week.amount, unit)} "
-                f"({format_change(this_week.amount, last_week.amount, unit)})",
+                f"7 days: {format_amount(this_week.amount, unit)}, "
+                f"{format_change(this_week.amount, last_week.amount, unit)} on the 7 before",
             ]
             if connection.vendor == "windsurf":
                 lines.append("_UTC days_")
@@ -129,7 +129,7 @@ class DigestService:
         who_lines = await self._top_lines(usage_sources, period, options.no_names)
         if who_lines:
             blocks.append(divider())
-            blocks.extend(lines_sections(who_lines, max_lines=2 * TOP + 4))
+            blocks.extend(lines_sections(who_lines, max_lines=len(who_lines)))  # each table is cut at TOP
 
         credit_blocks = await self._credit_lines(connections, tz)
         if credit_blocks:
@@ -229,7 +229,7 @@ class DigestService:
                 ranked = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:TOP]
                 if not ranked:
                     continue
-                lines.append(f"*{title}*" + (" (credits)" if group == "credits" else ""))
+                lines.append(f"*{title}* (" + ("credits" if group == "credits" else "dollars") + ")")
                 lines.extend(
                     f"{index}. {escape(name)} — {format_amount(amount, group)}"
                     for index, (name, amount) in enumerate(ranked, start=1)

@@ -374,9 +374,12 @@ class QueryService:
         """(cycle bounds, spent so far in the connection's unit, the last 7 whole UTC days), or None.
 
         Cursor's figure is the vendor's own cycle total; Windsurf's is the credits used in the cycle's UTC
-        days; REST's is the tracked figure read as dollars.
+        days. A REST connection has none: its tracked figure is a reading (often a balance), shown with
+        the credits, never added to spend or measured against a budget.
         """
         assert connection.id is not None
+        if connection.vendor not in ("cursor", "windsurf"):
+            return None
         span = await self.cycle_of(connection)
         if span is None:
             return None
@@ -387,12 +390,9 @@ class QueryService:
             )
             if connection.vendor == "cursor":
                 spent = await self.cursor_cycle_total(connection.id) or ZERO
-            elif connection.vendor == "windsurf":
+            else:
                 rows = await usage_store.usage_totals(session, [connection.id], span[0], span[1])
                 spent = rows[0].amount if rows else ZERO
-            else:
-                figure = await self.tracked_view(connection)
-                spent = figure.value * 100 if figure is not None else ZERO
         recent = [series.get(today - timedelta(days=offset), ZERO) for offset in range(7, 0, -1)]
         return span, spent, recent
 

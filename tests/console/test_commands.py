@@ -62,6 +62,13 @@ def test_the_demo_reaches_its_console_prompt_offline_and_exits_cleanly_on_eof(tm
     assert MONEY.search(status)
     assert "[1] Share in channel" in status
     assert "The daily digest" in status and "Open alerts" in status
+    # The scheduled check posts real alerts to the subscribed channel: the demo's Windsurf pool burns
+    # out before its cycle resets, and the Cursor team forecasts past the demo's $500 budget.
+    alerts = status.split("Alerts posted by the scheduled check", 1)[1].split("The daily digest", 1)[0]
+    assert "Posted in #console" in alerts
+    assert "Windsurf: credits running low" in alerts and "Top up by" in alerts
+    assert "Budget $500.00 (cursor): forecast to be exceeded" in alerts
+    assert "Snooze 24h" in alerts
     chart = re.search(r"^Chart saved as (\S+\.png)$", status, re.MULTILINE)
     assert chart is not None and Path(chart.group(1)).is_file()
     assert out.rstrip().endswith("/spend>")  # the console's prompt, then EOF
