@@ -646,18 +646,25 @@ class _Words:
         return value
 
     def amount(self, word: _Word, what: str, *, slot: str = "amount") -> Decimal | None:
-        if not word.lower[:1].isascii() or not (word.lower[:1].isdigit() or word.lower.startswith("$")):
+        # A minus sign before a figure (`-5`, `-$5`) makes a negative amount, not a connection name.
+        negative = word.lower[:1] == "-" and _starts_an_amount(word.lower[1:])
+        text = word.lower[1:] if negative else word.lower
+        if not _starts_an_amount(text):
             return None
         self.fill(slot, word, f"{what}s")
         try:
-            value = parse_amount(word.lower)
+            value = parse_amount(text)
         except ValueError:
             raise self.error(
                 f"{word.quoted} is not an amount: write it like `5000`, `5,000`, `$5,000` or `5000.50`."
             ) from None
-        if value <= 0:
+        if negative or value <= 0:
             raise self.error(f"{word.quoted}: the {what} must be more than zero.")
         return value
+
+
+def _starts_an_amount(word: str) -> bool:
+    return word[:1].isascii() and (word[:1].isdigit() or word.startswith("$"))
 
 
 def _is_connection_name(word: str) -> bool:

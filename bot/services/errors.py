@@ -8,10 +8,16 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A problem the person can understand and usually fix; ``message`` is Slack mrkdwn."""
+    """A problem the person can understand and usually fix; ``message`` is Slack mrkdwn.
 
-    def __init__(self, message: str) -> None:
+    ``wrong_input`` marks a problem with what the person typed (an id that names nothing, a digest
+    asked to snooze): the Slack layer answers it like a parse error, with the command's right form
+    and an example.
+    """
+
+    def __init__(self, message: str, *, wrong_input: bool = False) -> None:
         self.message = message
+        self.wrong_input = wrong_input
         super().__init__(message)
 
 

@@ -161,7 +161,10 @@ class SubscriptionService:
         async with self._db.write() as session:
             session.add(row)
             await session.flush()
-            self._audit.add(session, team_id, user_id, "subscribe", f"#{row.id} {kind} in {channel_id}", "ok")
+            what = describe(row, self._settings.timezone)
+            self._audit.add(
+                session, team_id, user_id, "subscribe", f"#{row.id} {kind} in {channel_id}", "ok", what
+            )
         return row
 
     async def _check_channel(self, team_id: str, channel_id: str) -> None:
@@ -219,12 +222,22 @@ class SubscriptionService:
         if source is not None and source.connection is not None:
             matching = [row for row in rows if row.name == source.connection]
             if not matching:
-                raise NotFound(f"There is no connection named `{source.connection}` in this workspace.")
+                raise NotFound(
+                    f"There is no connection named `{source.connection}` in this workspace.",
+                    wrong_input=True,
+                )
             vendors = {matching[0].vendor}
         elif source is not None:
             vendors = {str(source.vendor)}
         else:
-            vendors = {"cursor", "rest"}
+            vendors = {"cursor"}
+        if vendors == {"rest"}:
+            raise ServiceError(
+                "A REST connection reports a tracked figure and its rate limits, not spend per cycle, so "
+                "it has no budget. Watch its figure with `subscribe credit-low below N`, or budget "
+                "`cursor` or `windsurf`.",
+                wrong_input=True,
+            )
         credits = vendors == {"windsurf"} and not command.dollar_sign
         if vendors == {"windsurf"} and command.dollar_sign and self._settings.windsurf_credit_price is None:
             raise ServiceError(
@@ -248,7 +261,8 @@ class SubscriptionService:
                 if not rows:
                     raise NotFound(
                         f"There is no subscription #{target} in this workspace. "
-                        "`subscriptions all` lists them."
+                        "`subscriptions all` lists them.",
+                        wrong_input=True,
                     )
             else:
                 rows = list(
@@ -264,11 +278,14 @@ class SubscriptionService:
                 )
                 if not rows:
                     raise NotFound(
-                        f"This channel has no `{target}` subscription. `subscriptions` lists them."
+                        f"This channel has no `{target}` subscription. `subscriptions` lists them.",
+                        wrong_input=True,
                     )
             for row in rows:
                 await session.delete(row)
-                self._audit.add(session, team_id, user_id, "unsubscribe", f"#{row.id} {row.kind}", "ok")
+                what = describe(row, self._settings.timezone)
+                target_text = f"#{row.id} {row.kind} in {row.channel_id}"
+                self._audit.add(session, team_id, user_id, "unsubscribe", target_text, "ok", what)
         return rows
 
     async def listing(self, team_id: str, channel_id: str | None) -> list[Subscription]:
@@ -283,7 +300,11 @@ class SubscriptionService:
         async with self._db.session() as session:
             row = await session.get(Subscription, subscription_id)
         if row is None or row.team_id != team_id:
-            raise NotFound(f"There is no subscription #{subscription_id} in this workspace.")
+            raise NotFound(
+                f"There is no subscription #{subscription_id} in this workspace. "
+                "`subscriptions all` lists them.",
+                wrong_input=True,
+            )
         return row
 
     async def snooze(
@@ -297,7 +318,11 @@ class SubscriptionService:
         """Hold back a subscription's alerts for a while, or until each resolves (recoveries still post)."""
         row = await self.get(team_id, subscription_id)
         if row.kind == "digest":
-            raise ServiceError("Digests cannot be snoozed; use `unsubscribe` to stop one.")
+            raise ServiceError(
+                f"#{subscription_id} is a digest, and digests cannot be snoozed; "
+                f"`unsubscribe {subscription_id}` stops it.",
+                wrong_input=True,
+            )
         now = self._clock()
         async with self._db.write() as session:
             stored = await session.get(Subscription, subscription_id)

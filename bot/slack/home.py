@@ -43,7 +43,7 @@ from bot.slack.blocks import (
     vendor_name,
 )
 from bot.slack.connections import connect_modal, notice_view, payload_identity
-from bot.slack.render import credit_lines, status_card
+from bot.slack.render import credit_lines, delivery_line, status_card
 from bot.store.models import Connection
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,6 @@ REMEMBER_SECONDS = 24 * 3600
 MAX_REMEMBERED_PER_TEAM = 200
 REFRESH_DELAY_SECONDS = 1.0
 """A sync of several connections ends in a burst: wait a moment so one publish covers them all."""
-_DELIVERY_MARKS = {
-    "sent": ":white_check_mark:",
-    "failed": ":x:",
-    "posting": ":hourglass_flowing_sand:",
-    "skipped": ":fast_forward:",
-}
-
 
 # ---------------------------------------------------------------------------------------------- the view
 
@@ -172,12 +165,10 @@ def _subscriptions(model: HomeModel) -> list[Block]:
 
 
 def describe_delivery(line: DeliveryLine, model: HomeModel) -> str:
-    mark = _DELIVERY_MARKS.get(line.state, ":grey_question:")
-    text = f"{mark} {local_time(line.at, model.tz, model.now)} · {escape(line.kind)} · <#{line.channel_id}>"
-    text += f" · {escape(line.period)} · {escape(line.state)}" + (" (late)" if line.late else "")
-    if line.error:
-        text += f" — {escape(line.error[:150])}"
-    return text
+    when = local_time(line.at, model.tz, model.now)
+    return delivery_line(
+        when, line.kind, line.period, line.channel_id, line.state, late=line.late, error=line.error
+    )
 
 
 def _deliveries(model: HomeModel) -> list[Block]:

@@ -315,3 +315,31 @@ def status_message(answer: StatusAnswer) -> Message:
     bad = [card.connection for card in answer.cards if card.status in ("failing", "rejected")]
     fallback = f"{len(answer.cards)} connections" + (f", failing: {', '.join(bad)}" if bad else ", all fine")
     return message(fallback, blocks)
+
+
+DELIVERY_MARKS = {
+    "sent": ":white_check_mark:",
+    "failed": ":x:",
+    "posting": ":hourglass_flowing_sand:",
+    "skipped": ":fast_forward:",
+}
+ALERT_STEPS = {"fire": "fired", "remind": "reminder", "resolve": "resolved"}
+
+
+def delivery_subject(kind: str, period: str) -> str:
+    """What a scheduled post was, for people: an alert's ledger period is a key, not a label."""
+    if kind == "alert":
+        metric, threshold, _cycle, step, *_ = [*period.split("|"), "", "", "", ""]
+        return f"alert {escape(metric)} {escape(threshold)} ({ALERT_STEPS.get(step, escape(step))})"
+    return f"{escape(kind)} {escape(period)}"
+
+
+def delivery_line(
+    when: str, kind: str, period: str, channel_id: str, state: str, *, late: bool, error: str | None
+) -> str:
+    """One scheduled post and its outcome, as ``deliveries`` and the App Home list them."""
+    text = f"{DELIVERY_MARKS.get(state, ':grey_question:')} {when} · {delivery_subject(kind, period)}"
+    text += f" · <#{channel_id}> · {escape(state)}" + (" (late)" if late else "")
+    if error:
+        text += f" — {escape(error[:150])}"
+    return text

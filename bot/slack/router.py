@@ -146,6 +146,10 @@ async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> tup
         await invocation.respond(response_type="ephemeral", text=error.message)
         return "refused", None
     except ServiceError as error:
+        if error.wrong_input:
+            wrong = UserInputError(error.message, entry.spec.usage, entry.spec.examples[0])
+            await invocation.respond(response_type="ephemeral", text=wrong.render(command=invocation.command))
+            return "bad_input", None
         await invocation.respond(response_type="ephemeral", text=error.message)
         return "error", None
     except Exception:

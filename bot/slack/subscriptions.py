@@ -25,18 +25,13 @@ from bot.domain.commands import (
 from bot.services.alerts import MUTE_ACTION, SNOOZE_ACTION
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
-from bot.services.subscriptions import describe
+from bot.services.subscriptions import describe, schedule_of
 from bot.slack.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
+from bot.slack.render import delivery_line
 from bot.slack.router import Invocation, route
+from bot.store.models import Subscription
 
 log = logging.getLogger(__name__)
-
-OUTCOME_ICONS = {
-    "sent": ":white_check_mark:",
-    "failed": ":x:",
-    "skipped": ":fast_forward:",
-    "posting": ":hourglass:",
-}
 
 
 @route(SubscribeDigest)
@@ -52,8 +47,17 @@ async def subscribe(invocation: Invocation, command: Any) -> Message:
     what = describe(row, services.settings.timezone)
     text = f":white_check_mark: Subscribed this channel: *#{row.id}* {escape(what)}."
     if row.next_due_at is not None:
-        text += f"\nFirst digest: {utc_when(row.next_due_at)}."
+        text += f"\nFirst digest: {_local_when(row, services.settings.timezone)}."
     return message(text, [section(text), context(f"`{invocation.command} unsubscribe {row.id}` removes it.")])
+
+
+def _local_when(row: Subscription, default_tz: str) -> str:
+    """``Mon Nov 23 08:30 Europe/Paris (Nov 23 07:30 UTC)``: a digest's next time, as its channel reads it."""
+    assert row.next_due_at is not None
+    zone = schedule_of(row, default_tz).tz
+    local = row.next_due_at.astimezone(zone)
+    when = f"{local:%a %b} {local.day} {local:%H:%M} {zone.key}"
+    return when if zone.key == "UTC" else f"{when} ({utc_when(local)})"
 
 
 @route(Unsubscribe)
@@ -124,12 +128,15 @@ async def digest_now(invocation: Invocation, command: DigestNow) -> Message:
 @route(SendTest)
 async def send_test(invocation: Invocation, command: SendTest) -> Message:
     token = invocation.trigger_id or secrets.token_hex(6)
-    posted = await invocation.services.publisher.send_tests(invocation.team_id, invocation.channel_id, token)
-    if posted == 0:
+    run = await invocation.services.publisher.send_tests(invocation.team_id, invocation.channel_id, token)
+    if not run.posted and not run.failed:
         text = f"This channel has no subscription to test. `{invocation.command} help subscribe` shows how."
     else:
-        plural = "s" if posted != 1 else ""
-        text = f"Posted {posted} test message{plural} here, one per subscription, each marked [TEST]."
+        plural = "s" if len(run.posted) != 1 else ""
+        text = f"Posted {len(run.posted)} test message{plural} here, one per kind subscribed"
+        text += f" ({', '.join(run.posted)}), each marked [TEST]." if run.posted else "."
+        for kind, error in run.failed:
+            text += f"\nThe `{kind}` sample could not be posted: `{escape(error)}`."
     return message(text, [section(text)])
 
 
@@ -138,14 +145,18 @@ async def list_deliveries(invocation: Invocation, command: Deliveries) -> Messag
     rows = await invocation.services.ledger.recent(invocation.team_id, limit=20)
     if not rows:
         return message("No scheduled posts yet.", [header("Deliveries"), section("No scheduled posts yet.")])
-    lines = []
-    for row in rows:
-        icon = OUTCOME_ICONS.get(row.state, "")
-        line = f"{icon} {utc_when(row.created_at)} · {row.kind} {escape(row.period)} · <#{row.channel_id}>"
-        line += f" · {row.state}" + (" (late)" if row.late else "")
-        if row.error:
-            line += f": {escape(row.error)}"
-        lines.append(line)
+    lines = [
+        delivery_line(
+            utc_when(row.created_at),
+            row.kind,
+            row.period,
+            row.channel_id,
+            row.state,
+            late=row.late,
+            error=row.error,
+        )
+        for row in rows
+    ]
     return message(
         f"Last {len(rows)} deliveries", [header("Last deliveries"), *lines_sections(lines, max_lines=20)]
     )

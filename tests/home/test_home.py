@@ -164,7 +164,7 @@ def test_home_is_published_with_every_section_and_connect_for_admins(synced: Wor
     assert "credits left of" in text and "at the current burn" in text
     assert "<#C0FINOPS> · *digest* · days mon,tue · at 09:00 · tz Europe/Paris" in text
     assert "<#C0ALERTS> · *credit-low* · below 20%" in text
-    assert "digest · <#C0FINOPS> · 2026-11-20 · sent (late)" in text
+    assert "digest 2026-11-20 · <#C0FINOPS> · sent (late)" in text
     assert "failed — not_in_channel" in text
     assert "Windsurf credits: 18% left" in text and "an alert that resolved" not in text
     assert sorted(_action_ids(view)) == sorted(
