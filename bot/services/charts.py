@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,7 +31,9 @@ from bot.store.models import ChartFile, Connection
 log = logging.getLogger(__name__)
 
 CHART_DAYS = 30
-_render_lock = asyncio.Lock()  # matplotlib's pyplot state is global: one rendering at a time
+# pyplot's state is global to the process: one rendering at a time, whichever event loop asked for it
+# (an asyncio.Lock here would be bound to the first loop that waited on it).
+_render_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,18 @@ def render_png(series: Sequence[Series], first: date, last: date, path: Path) ->
         figure.autofmt_xdate()
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="png")
+        partial = path.with_name(path.stem + ".partial.png")  # purged with the others if left behind
+        figure.savefig(partial, format="png")
+        os.replace(partial, path)  # whole or absent: a reader never sees half a file, nor after a crash
     finally:
         plt.close(figure)
     return path
+
+
+def _render_once(series: Sequence[Series], first: date, last: date, path: Path) -> None:
+    with _render_lock:
+        if not path.exists():
+            render_png(series, first, last, path)
 
 
 class ChartService:
@@ -113,6 +125,7 @@ class ChartService:
         self._slack = slack
         self._clock = clock
         self._directory = settings.data_dir / "charts"
+        self._upload_lock = asyncio.Lock()  # digests built at once upload their shared chart once
 
     async def render(self, team_id: str, connections: Sequence[Connection], last: date) -> Chart | None:
         """The chart of the 30 UTC days ending ``last``, rendered once and reused from disk after."""
@@ -131,17 +144,23 @@ class ChartService:
                 points = await usage_store.usage_by_utc_day(session, [connection.id], first, last)
                 unit = "credits" if connection.vendor == "windsurf" else "usd_cents"
                 series.append(Series(connection.name, unit, points))
-        async with _render_lock:
-            if not path.exists():
-                await asyncio.to_thread(render_png, series, first, last, path)
+        await asyncio.to_thread(_render_once, series, first, last, path)
         return Chart(key, path, first, last)
 
     async def file_id(self, team_id: str, chart: Chart) -> str | None:
         """The chart's Slack file id for this workspace: uploaded the first time, remembered after."""
+        known = await self._known_file_id(team_id, chart)
+        if known is not None:
+            return known
+        async with self._upload_lock:
+            return await self._known_file_id(team_id, chart) or await self._upload(team_id, chart)
+
+    async def _known_file_id(self, team_id: str, chart: Chart) -> str | None:
         async with self._db.session() as session:
             row = await session.get(ChartFile, (team_id, chart.key))
-        if row is not None:
-            return row.file_id
+        return row.file_id if row is not None else None
+
+    async def _upload(self, team_id: str, chart: Chart) -> str | None:
         try:
             content = await asyncio.to_thread(chart.path.read_bytes)
             response = await self._slack.upload_file(

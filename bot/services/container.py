@@ -63,7 +63,10 @@ class Services:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         limiters: LimiterRegistry | None = None,
+        slack_pacing: LimiterRegistry | None = None,
     ) -> Services:
+        """Build every service. ``limiters`` paces vendor calls and ``slack_pacing`` scheduled Slack posts
+        (each a registry of its own by default; tests and benchmarks pass time-scaled ones)."""
         clock = clock or system_clock
         metrics = metrics or Metrics()
         db = Database(settings.database_url)
@@ -74,7 +77,7 @@ class Services:
         access = AuditedAccess(settings, slack, audit)
         queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
         subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
-        ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics)
+        ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
         alerts = AlertService(
             settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics
         )

@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from bot.metrics import Metrics
 from bot.services.clock import Clock
-from bot.services.slack_api import PERMANENT_ERRORS, SlackApi, SlackUnavailable
+from bot.services.slack_api import PERMANENT_ERRORS, SlackApi, SlackOutcomeUnknown, SlackUnavailable
 from bot.slack.blocks import Message
 from bot.store.db import Database
 from bot.store.models import Delivery, Subscription
@@ -41,7 +41,11 @@ PAUSING_ERRORS = {
     "is_archived": "the channel is archived",
 }
 MAX_ATTEMPTS = 3
-SETTLE_AFTER = timedelta(seconds=45)  # longer than any post can take (Slack calls time out at 30 s)
+POST_WAIT_SECONDS = 45.0
+"""The most a post waits out Slack's 429s before it is left to ``retry_transient``."""
+SETTLE_AFTER = timedelta(seconds=100)
+"""Longer than any post can take (its waits, then one attempt of at most 30 s), so a live post is never
+settled by another process."""
 WORKSPACE_POSTS_PER_MINUTE = 300
 CHANNEL_POSTS_PER_SECOND = 1
 
@@ -181,10 +185,14 @@ class DeliveryLedger:
             arguments["thread_ts"] = thread_ts
         await self._pace(first.team_id, first.channel_id)
         try:
-            response = await self._slack.call(first.team_id, "chat.postMessage", **arguments)
+            response = await self._slack.call(
+                first.team_id, "chat.postMessage", once=True, within=POST_WAIT_SECONDS, **arguments
+            )
         except SlackApiError as error:
             code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
             return await self._failed(rows, code)
+        except SlackOutcomeUnknown as error:
+            return await self._unknown(rows, str(error))
         except SlackUnavailable as error:
             return await self._failed(rows, str(error))
         ts = str(response.get("ts"))
@@ -233,6 +241,23 @@ class DeliveryLedger:
                         session.add(subscription)
         log.warning("a scheduled post to %s failed: %s", rows[0].channel_id, code)
         return PostResult(False, error=code, paused=reason is not None)
+
+    async def _unknown(self, rows: Sequence[Delivery], reason: str) -> PostResult:
+        """Slack may have posted: the rows stay ``posting`` and :meth:`settle` looks in the history later."""
+        now = self._clock()
+        async with self._db.write() as session:
+            for row in rows:
+                stored = await session.get(Delivery, row.id)
+                if stored is None:
+                    continue
+                stored.attempts += 1
+                stored.error = reason[:500]
+                stored.updated_at = now
+                session.add(stored)
+        log.warning(
+            "a scheduled post to %s may not have gone out (%s); settling it later", rows[0].channel_id, reason
+        )
+        return PostResult(False, error=reason)
 
     async def update(self, team_id: str, channel_id: str, ts: str, message: Message) -> bool:
         """Edit a posted message (an alert resolved in place); False when Slack refused."""
@@ -299,7 +324,12 @@ class DeliveryLedger:
         for (team_id, channel_id, keys), members in groups.items():
             if not await self._take_over(members):
                 continue  # another replica is settling them
-            found = await self._find_in_history(team_id, channel_id, set(keys), members[0].created_at)
+            try:
+                found = await self._find_in_history(team_id, channel_id, set(keys), members[0].created_at)
+            except (SlackApiError, SlackUnavailable) as error:
+                # Not knowing is not "not posted": leave them for the next settle rather than risk a double.
+                log.warning("could not read the history of %s to settle deliveries: %s", channel_id, error)
+                continue
             if found is not None:
                 await self._sent(members, found)
                 log.info(
@@ -330,7 +360,10 @@ class DeliveryLedger:
     async def _find_in_history(
         self, team_id: str, channel_id: str, keys: set[str], since: datetime
     ) -> str | None:
-        """The ``ts`` of a message in the channel whose metadata carries one of ``keys``, if any."""
+        """The ``ts`` of a message in the channel whose metadata carries one of ``keys``, if any.
+
+        Raises when the history cannot be read: the caller must not take that for "not posted".
+        """
         oldest = f"{since.timestamp() - 120:.6f}"
         cursor: str | None = None
         for _ in range(10):
@@ -342,11 +375,7 @@ class DeliveryLedger:
             }
             if cursor:
                 arguments["cursor"] = cursor
-            try:
-                response = await self._slack.call(team_id, "conversations.history", **arguments)
-            except (SlackApiError, SlackUnavailable) as error:
-                log.warning("could not read the history of %s to settle deliveries: %s", channel_id, error)
-                return None
+            response = await self._slack.call(team_id, "conversations.history", **arguments)
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 if metadata.get("event_type") != METADATA_EVENT:

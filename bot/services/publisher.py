@@ -7,9 +7,10 @@ through the delivery ledger (so nothing is posted twice even if two did).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import col, delete
 
@@ -32,14 +33,26 @@ from bot.store.models import ChartFile, CreditSnapshot, Delivery, Subscription, 
 log = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=10)  # a digest posted later than this after its time says it is late
-DIGEST_LEASE = timedelta(minutes=10)
+DIGEST_LEASE = timedelta(minutes=1)
+"""Keeps a second replica from building the same digest meanwhile (the ledger's key stops a double post).
+Short, because a process killed between the lease and the ledger claim holds back that digest until it
+expires."""
 SYNC_LEASE = timedelta(minutes=30)
+DIGEST_CONCURRENCY = 8  # digests built and posted at once; the ledger keeps every post under Slack's limits
 
 
 @dataclass(frozen=True)
 class DigestRun:
     posted: int = 0
     skipped: int = 0
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """What ``test`` did: the kinds whose sample was posted, and the ones Slack refused (with why)."""
+
+    posted: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
 
 
 class Publisher:
@@ -75,28 +88,49 @@ class Publisher:
     # ----- digests ------------------------------------------------------------------------------------
 
     async def run_due_digests(self) -> DigestRun:
-        """Post every digest whose time has come; one missed while down goes out late, if its day goes on."""
+        """Post every digest whose time has come; one missed while down goes out late, if its day goes on.
+
+        Up to ``DIGEST_CONCURRENCY`` digests are built and posted at once, taken in due order: a fan-out to
+        many channels is then held by Slack's rate (the ledger paces every post under the workspace's and
+        each channel's limit) rather than by each post's round trip and build time. One digest failing
+        does not stop the others; it stays due and is tried again at the next tick.
+        """
         now = self._clock()
-        posted = skipped = 0
-        for subscription in await self._subscriptions.due_digests(now):
-            assert subscription.id is not None and subscription.next_due_at is not None
-            schedule = schedule_of(subscription, self._settings.timezone)
-            stored_due = subscription.next_due_at
-            latest = previous_digest_at(
-                weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, at_or_before=now
-            )
-            due = max(latest, stored_due)
-            day = due.astimezone(schedule.tz).date()
-            following = next_digest_at(weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now)
-            if not await self._leases.claim(f"digest:{subscription.id}:{day.isoformat()}", DIGEST_LEASE):
-                continue  # another replica has it
-            if local_day_ended(day, now, schedule.tz):
-                await self._record_skip(subscription, day, "missed: the bot was not running that day")
-                skipped += 1
-            elif await self.deliver_digest(subscription, day, late=now - due > LATE_AFTER):
-                posted += 1
-            await self._subscriptions.set_next_due(subscription.id, following, previous=stored_due)
-        return DigestRun(posted, skipped)
+        due = await self._subscriptions.due_digests(now)
+        queue = iter(due)
+        outcomes: list[str] = []
+
+        async def work() -> None:
+            for subscription in queue:  # one iterator shared by the workers: each subscription once
+                try:
+                    outcomes.append(await self._run_due_digest(subscription, now))
+                except Exception:
+                    log.exception("the digest of subscription %s failed; it stays due", subscription.id)
+
+        await asyncio.gather(*(work() for _ in range(min(DIGEST_CONCURRENCY, len(due)))))
+        return DigestRun(outcomes.count("posted"), outcomes.count("skipped"))
+
+    async def _run_due_digest(self, subscription: Subscription, now: datetime) -> str:
+        """One due digest: posted, skipped (its local day ended) or nothing (another replica, or posted)."""
+        assert subscription.id is not None and subscription.next_due_at is not None
+        schedule = schedule_of(subscription, self._settings.timezone)
+        stored_due = subscription.next_due_at
+        latest = previous_digest_at(
+            weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, at_or_before=now
+        )
+        due = max(latest, stored_due)
+        day = due.astimezone(schedule.tz).date()
+        following = next_digest_at(weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now)
+        if not await self._leases.claim(f"digest:{subscription.id}:{day.isoformat()}", DIGEST_LEASE):
+            return "leased"  # another replica has it
+        outcome = "none"
+        if local_day_ended(day, now, schedule.tz):
+            await self._record_skip(subscription, day, "missed: the bot was not running that day")
+            outcome = "skipped"
+        elif await self.deliver_digest(subscription, day, late=now - due > LATE_AFTER):
+            outcome = "posted"
+        await self._subscriptions.set_next_due(subscription.id, following, previous=stored_due)
+        return outcome
 
     async def deliver_digest(self, subscription: Subscription, day: date, *, late: bool) -> bool:
         """Claim, build and post one digest; False when it was posted (or claimed) before."""
@@ -169,25 +203,38 @@ class Publisher:
             Claim(key, team_id, channel_id, subscription_id, "digest-now", day.isoformat()), built.message
         )
 
-    async def send_tests(self, team_id: str, channel_id: str, token: str) -> int:
-        """``test``: one sample of each kind this channel subscribes to, each marked as a test."""
-        rows = await self._subscriptions.listing(team_id, channel_id)
-        posted = 0
-        for row in rows:
-            if row.kind == "digest":
+    async def send_tests(self, team_id: str, channel_id: str, token: str) -> SampleRun:
+        """``test``: one sample of each kind this channel subscribes to, each marked as a test.
+
+        A kind subscribed to twice (two budgets, two digests) gets one sample, from its first
+        subscription: the samples would say the same.
+        """
+        first_of_kind: dict[str, Subscription] = {}
+        for row in await self._subscriptions.listing(team_id, channel_id):
+            first_of_kind.setdefault(row.kind, row)
+        posted: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for kind, row in first_of_kind.items():
+            if kind == "digest":
                 schedule = schedule_of(row, self._settings.timezone)
                 options = DigestOptions(
-                    tz=schedule.tz, no_names=schedule.no_names, test=True, channel_id=channel_id
+                    tz=schedule.tz,
+                    no_names=schedule.no_names,
+                    weekly=schedule.cadence == "weekly",
+                    test=True,
+                    channel_id=channel_id,
                 )
-                message = (
-                    await self._digests.build(team_id, self._clock().astimezone(schedule.tz).date(), options)
-                ).message
+                day = self._clock().astimezone(schedule.tz).date()
+                message = (await self._digests.build(team_id, day, options)).message
             else:
                 message = await self._alerts.sample(row)
-            key = key_for(team_id, channel_id, row.id, "test", token)
-            result = await self._post_claimed(Claim(key, team_id, channel_id, row.id, "test", token), message)
-            posted += int(result.ok)
-        return posted
+            key = key_for(team_id, channel_id, row.id, "test", f"{kind}:{token}")
+            result = await self._post_claimed(Claim(key, team_id, channel_id, row.id, "test", kind), message)
+            if result.ok:
+                posted.append(kind)
+            else:
+                failed.append((kind, result.error or "unknown error"))
+        return SampleRun(tuple(posted), tuple(failed))
 
     # ----- alerts and syncs ---------------------------------------------------------------------------
 

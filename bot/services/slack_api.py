@@ -63,6 +63,10 @@ class SlackUnavailable(Exception):
     """Slack could not be reached, or kept throttling us, after the retries."""
 
 
+class SlackOutcomeUnknown(SlackUnavailable):
+    """A call that must not be repeated blindly (a post) timed out or met a 5xx: it may have happened."""
+
+
 class SlackApi:
     """Web API access for services; one instance per process."""
 
@@ -118,34 +122,54 @@ class SlackApi:
             raise SlackUnavailable(f"no bot token for workspace {team_id}")
         return AsyncWebClient(token=token, base_url=self._settings.slack_api_url, session=self.session)
 
-    async def call(self, team_id: str, method: str, **kwargs: Any) -> AsyncSlackResponse:
-        """Call a Web API method with the retry policy; permanent errors raise ``SlackApiError`` at once."""
+    async def call(
+        self, team_id: str, method: str, *, once: bool = False, within: float | None = None, **kwargs: Any
+    ) -> AsyncSlackResponse:
+        """Call a Web API method with the retry policy; permanent errors raise ``SlackApiError`` at once.
+
+        ``once`` is for calls that must not be repeated blindly (a scheduled post): a 429 is retried,
+        since Slack did nothing, but a timeout, network error or 5xx raises ``SlackOutcomeUnknown``.
+        ``within`` bounds the seconds spent waiting between attempts.
+        """
         client = await self.client_for(team_id)
-        return await self.with_retries(lambda: client.api_call(method, json=kwargs), method)
+        return await self.with_retries(
+            lambda: client.api_call(method, json=kwargs), method, once=once, within=within
+        )
 
     async def with_retries(
-        self, attempt: Callable[[], Awaitable[AsyncSlackResponse]], what: str
+        self,
+        attempt: Callable[[], Awaitable[AsyncSlackResponse]],
+        what: str,
+        *,
+        once: bool = False,
+        within: float | None = None,
     ) -> AsyncSlackResponse:
-        """Run ``attempt`` until it succeeds, a permanent error comes back, or attempts run out."""
+        """Run ``attempt`` until it succeeds, a permanent error comes back, or attempts or time run out."""
+        waited = 0.0
         for number in range(1, self._max_attempts + 1):
+            last = number == self._max_attempts
             try:
                 return await attempt()
             except SlackApiError as error:
                 status = error.response.status_code
                 code = str(error.response.get("error", ""))
-                if (
-                    code in PERMANENT_ERRORS
-                    or (status < 500 and status != 429)
-                    or number == self._max_attempts
-                ):
-                    raise
+                if once and status >= 500:
+                    raise SlackOutcomeUnknown(f"Slack {what} answered HTTP {status}") from error
                 wait = _retry_after(error.response) if status == 429 else _backoff(number)
-                log.warning("slack %s: %s (HTTP %s); retrying in %.1fs", what, code or "error", status, wait)
-                await self._sleep(wait)
+                out_of_time = within is not None and waited + wait > within
+                if code in PERMANENT_ERRORS or (status < 500 and status != 429) or last or out_of_time:
+                    raise
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
-                if number == self._max_attempts:
-                    raise SlackUnavailable(f"Slack {what} failed: {type(error).__name__}") from error
-                await self._sleep(_backoff(number))
+                reason = f"Slack {what} failed: {type(error).__name__}"
+                if once:
+                    raise SlackOutcomeUnknown(reason) from error
+                wait = _backoff(number)
+                if last or (within is not None and waited + wait > within):
+                    raise SlackUnavailable(reason) from error
+                code, status = type(error).__name__, 0
+            log.warning("slack %s: %s (HTTP %s); retrying in %.1fs", what, code or "error", status, wait)
+            waited += wait
+            await self._sleep(wait)
         raise SlackUnavailable(f"Slack {what} failed")  # pragma: no cover - the loop always returns or raises
 
     async def identify_bot_workspace(self) -> tuple[str, str | None]:

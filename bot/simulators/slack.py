@@ -92,11 +92,17 @@ class _Fault:
     error: str | None = None
     retry_after: float | None = None
     channel: str | None = None
+    applied: bool = False  # the call takes effect first; only its answer is the fault
 
 
-@dataclass
+@dataclass(frozen=True)
 class PostLimits:
-    """Slack's posting limits: about one message a second per channel, and a workspace-wide cap."""
+    """Slack's posting limits: about one message a second per channel, and a workspace-wide cap.
+
+    Both windows are divided by ``time_scale``. A refused post gets 429 with ``Retry-After`` in whole
+    wall-clock seconds (at least one, as Slack's header is an integer), so a client that knows nothing of
+    the scale waits long enough.
+    """
 
     per_channel_per_second: float = 1.0
     per_workspace_per_minute: int = 300
@@ -239,11 +245,18 @@ class FakeSlack:
         status: int = 200,
         times: int = 1,
         channel: str | None = None,
+        applied: bool = False,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``ok: false, error`` or an HTTP ``status``."""
+        """Answer the next ``times`` calls of ``method`` with ``ok: false, error`` or an HTTP ``status``.
+
+        With ``applied`` the call takes effect and only its answer is the fault, as when Slack posts a
+        message and then fails (or times out) before answering.
+        """
         with self._lock:
             self._faults.append(
-                _Fault(method=method, times=times, status=status, error=error, channel=channel)
+                _Fault(
+                    method=method, times=times, status=status, error=error, channel=channel, applied=applied
+                )
             )
 
     def rate_limit(self, method: str, *, retry_after: float = 1, times: int = 1) -> None:
@@ -264,7 +277,7 @@ class FakeSlack:
             self._faults.clear()
             self._delays.clear()
 
-    def enforce_post_limits(self, limits: PostLimits | None = PostLimits()) -> None:  # noqa: B008 - frozen default
+    def enforce_post_limits(self, limits: PostLimits | None = PostLimits()) -> None:
         """Enforce Slack's per-channel and per-workspace posting limits on ``chat.postMessage``."""
         with self._lock:
             self.post_limits = limits
@@ -389,7 +402,7 @@ class FakeSlack:
             team_id = self.tokens.get(token or "")
             self.calls_log.append(Call(method, args, token, team_id, time.time()))
             fault = self._take_fault(method, args)
-        if fault is not None:
+        if fault is not None and not fault.applied:
             return _fault_response(fault)
         if method == "apps.connections.open":
             if token not in self.app_tokens:
@@ -413,7 +426,8 @@ class FakeSlack:
                         status_code=429,
                         headers={"Retry-After": limited},
                     )
-            return handler(self, args, team_id)
+            answer = handler(self, args, team_id)
+        return answer if fault is None else _fault_response(fault)
 
     async def _response_url(self, request: Request) -> Response:
         body = await request.body()

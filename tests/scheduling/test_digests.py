@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+
 from bot.domain.commands import SubscribeDigest
 from bot.services.container import Services
 from tests.scheduling.conftest import ADMIN, TEAM, Rig, build_services
@@ -121,6 +123,38 @@ async def test_slack_429_is_waited_out_and_the_digest_posted_once(rig: Rig) -> N
     await rig.services.publisher.run_due_digests()
     assert len(rig.top_level("C1")) == 1
     assert len(rig.fake.calls("chat.postMessage")) == 2  # the 429, then the post after Retry-After
+
+
+@pytest.mark.parametrize("posted", [True, False], ids=["slack-posted", "slack-did-not-post"])
+async def test_a_post_whose_answer_is_lost_is_settled_from_history_never_repeated_blindly(
+    rig: Rig, posted: bool
+) -> None:
+    """A 5xx (or a timeout) leaves the outcome unknown: no blind retry; the settle looks in the history."""
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", status=503, applied=posted)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    assert len(rig.fake.calls("chat.postMessage")) == 1  # not retried on the spot
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "posting" and "503" in (row.error or "")
+
+    # The history cannot be read: not knowing is not "not posted", so nothing is posted yet.
+    rig.clock.advance(timedelta(minutes=2))
+    rig.fake.fail("conversations.history", status=500, times=10)
+    await rig.services.publisher.settle()
+    assert len(rig.fake.calls("chat.postMessage")) == 1
+    assert (await rig.services.ledger.recent(TEAM))[0].state == "posting"
+
+    rig.fake.clear_faults()
+    rig.clock.advance(timedelta(minutes=2))
+    await rig.services.publisher.settle()
+    assert len(rig.top_level("C1")) == 1  # exactly one digest, whichever way the first post went
+    assert len(rig.fake.calls("chat.postMessage")) == (1 if posted else 2)
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "sent" and row.message_ts == rig.top_level("C1")[0].ts
 
 
 async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig) -> None:
