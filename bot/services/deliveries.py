@@ -204,60 +204,54 @@ class DeliveryLedger:
         await self._pacing.get(f"slack:{team_id}", f"channel:{channel_id}", self._channel_policy).take()
 
     async def _sent(self, rows: Sequence[Delivery], ts: str) -> None:
-        now = self._clock()
-        async with self._db.write() as session:
-            for row in rows:
-                stored = await session.get(Delivery, row.id)
-                if stored is None:
-                    continue
-                stored.state = DeliveryState.SENT
-                stored.message_ts = ts
-                stored.attempts += 1
-                stored.error = None
-                stored.updated_at = now
-                session.add(stored)
-                self._metrics.deliveries.labels(kind=stored.kind, outcome="sent").inc()
+        await self._record(rows, DeliveryState.SENT, ts=ts)
 
     async def _failed(self, rows: Sequence[Delivery], code: str) -> PostResult:
-        now = self._clock()
+        """Permanent errors, and passing ones that outlasted the retries, end this attempt."""
         reason = PAUSING_ERRORS.get(code)
-        async with self._db.write() as session:
-            for row in rows:
-                stored = await session.get(Delivery, row.id)
-                if stored is None:
-                    continue
-                stored.attempts += 1
-                stored.error = code[:500]
-                stored.updated_at = now
-                # Permanent errors, and transient ones that kept failing, end the attempt for good.
-                stored.state = DeliveryState.FAILED
-                session.add(stored)
-                self._metrics.deliveries.labels(kind=stored.kind, outcome="failed").inc()
-                if reason is not None and stored.subscription_id is not None:
-                    subscription = await session.get(Subscription, stored.subscription_id)
-                    if subscription is not None and subscription.paused_reason is None:
-                        subscription.paused_reason = reason
-                        subscription.paused_at = now
-                        session.add(subscription)
+        await self._record(rows, DeliveryState.FAILED, error=code, pause=reason)
         log.warning("a scheduled post to %s failed: %s", rows[0].channel_id, code)
         return PostResult(False, error=code, paused=reason is not None)
 
     async def _unknown(self, rows: Sequence[Delivery], reason: str) -> PostResult:
         """Slack may have posted: the rows stay ``posting`` and :meth:`settle` looks in the history later."""
+        await self._record(rows, DeliveryState.POSTING, error=reason)
+        log.warning(
+            "a scheduled post to %s may not have gone out (%s); settling it later", rows[0].channel_id, reason
+        )
+        return PostResult(False, error=reason)
+
+    async def _record(
+        self,
+        rows: Sequence[Delivery],
+        state: str,
+        *,
+        ts: str | None = None,
+        error: str | None = None,
+        pause: str | None = None,
+    ) -> None:
+        """Record one attempt's outcome on ``rows``; ``pause`` stops their subscriptions with that reason."""
         now = self._clock()
         async with self._db.write() as session:
             for row in rows:
                 stored = await session.get(Delivery, row.id)
                 if stored is None:
                     continue
+                stored.state = state
                 stored.attempts += 1
-                stored.error = reason[:500]
+                stored.error = None if error is None else error[:500]
                 stored.updated_at = now
+                if ts is not None:
+                    stored.message_ts = ts
                 session.add(stored)
-        log.warning(
-            "a scheduled post to %s may not have gone out (%s); settling it later", rows[0].channel_id, reason
-        )
-        return PostResult(False, error=reason)
+                if state != DeliveryState.POSTING:
+                    self._metrics.deliveries.labels(kind=stored.kind, outcome=state).inc()
+                if pause is not None and stored.subscription_id is not None:
+                    subscription = await session.get(Subscription, stored.subscription_id)
+                    if subscription is not None and subscription.paused_reason is None:
+                        subscription.paused_reason = pause
+                        subscription.paused_at = now
+                        session.add(subscription)
 
     async def update(self, team_id: str, channel_id: str, ts: str, message: Message) -> bool:
         """Edit a posted message (an alert resolved in place); False when Slack refused."""

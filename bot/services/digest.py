@@ -24,7 +24,7 @@ from bot.services.queries import QueryService, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.settings import Settings
 from bot.slack.blocks import Block, Message, context, divider, escape, fields, header, lines_sections, section
-from bot.slack.render import credit_lines, freshness_line, window_line
+from bot.slack.render import credit_lines, freshness_line, requests_part, window_line
 from bot.store.models import Connection
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class DigestService:
             last_week = await self._queries.period_total(connection, week_before)
             value = format_amount(now_total.amount, unit)
             lines = [
-                f"*{value}* · {int(now_total.requests):,} requests",
+                f"*{value}*" + requests_part(connection.vendor, now_total.requests),
                 f"{format_change(now_total.amount, prior.amount, unit)} on the "
                 + ("week before" if options.weekly else "day before"),
                 f"7 days: {format_amount(this_week.amount, unit)}, "

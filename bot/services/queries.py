@@ -224,14 +224,7 @@ class QueryService:
         assert connection.id is not None
         async with self._db.session() as session:
             if connection.vendor == "cursor":
-                row = (
-                    await session.exec(
-                        select(CycleSpend)
-                        .where(CycleSpend.connection_id == connection.id)
-                        .order_by(col(CycleSpend.cycle_start).desc())
-                        .limit(1)
-                    )
-                ).first()
+                row = await usage_store.latest_cycle_spend(session, connection.id)
                 if row is not None and row.cycle_end is not None:
                     return row.cycle_start, row.cycle_end
                 return None
@@ -551,14 +544,7 @@ class QueryService:
                 by_model = await usage_store.usage_totals(
                     session, [connection.id], start, end, by="model", user_email=email
                 )
-                cycle = (
-                    await session.exec(
-                        select(CycleSpend)
-                        .where(CycleSpend.connection_id == connection.id, CycleSpend.user_email == email)
-                        .order_by(col(CycleSpend.cycle_start).desc())
-                        .limit(1)
-                    )
-                ).first()
+                cycle = await usage_store.latest_cycle_spend(session, connection.id, email)
             if member is None and not now_rows and not before and cycle is None:
                 continue
             known = True

@@ -22,8 +22,9 @@ from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
+from bot.store import usage as usage_store
 from bot.store.db import Database
-from bot.store.models import Connection, CycleSpend, Member
+from bot.store.models import Connection, Member
 from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
 
 log = logging.getLogger(__name__)
@@ -166,14 +167,7 @@ class WriteService:
         assert connection.id is not None
         async with self._db.session() as session:
             member = await session.get(Member, (connection.id, email))
-            row = (
-                await session.exec(
-                    select(CycleSpend)
-                    .where(CycleSpend.connection_id == connection.id, CycleSpend.user_email == email)
-                    .order_by(col(CycleSpend.cycle_start).desc())
-                    .limit(1)
-                )
-            ).first()
+            row = await usage_store.latest_cycle_spend(session, connection.id, email)
         if member is None and row is None:
             raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")
         return LimitChange(connection.name, email, dollars, row.limit_cents if row else None, row is not None)

@@ -74,6 +74,13 @@ def _breakdown_lines(breakdown: Breakdown, total: Decimal, limit: int) -> list[s
     return lines
 
 
+def requests_part(vendor: str, requests: Decimal) -> str:
+    """`` · 1,234 requests``, or nothing where the vendor's per-person figures carry no count (Windsurf)."""
+    if vendor == "windsurf" and not requests:
+        return ""
+    return f" · {int(requests):,} requests"
+
+
 def spend_message(answer: SpendAnswer) -> Message:
     blocks: list[Block] = [header(f"Spend · {answer.period_label}")]
     summary = []
@@ -93,7 +100,9 @@ def spend_message(answer: SpendAnswer) -> Message:
     pairs = []
     for source in answer.sources:
         value = amount(source.amount, source.unit)
-        detail = f"{change(source.amount, source.previous, source.unit)} · {int(source.requests):,} requests"
+        detail = change(source.amount, source.previous, source.unit) + requests_part(
+            source.vendor, source.requests
+        )
         if source.utc_days:
             detail += " · UTC days"
         pairs.append((_source_label(source.connection, source.vendor), f"{value}\n{detail}"))
