@@ -41,6 +41,9 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/ack.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/commands.py
+	$(BIN)/python bench/fanout.py
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv && .lockvenv/bin/pip install --quiet .
