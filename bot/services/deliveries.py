@@ -329,6 +329,9 @@ class DeliveryLedger:
                 log.info(
                     "settled %d delivery(ies) in %s: already posted as %s", len(members), channel_id, found
                 )
+            elif min(row.attempts for row in members) >= MAX_ATTEMPTS:
+                # Slack kept failing without posting: stop here, visibly, as for any other failure.
+                await self._failed(members, members[0].error or "no answer from Slack")
             else:
                 await self.post(members, _message_of(members[0]))
                 log.info("settled %d delivery(ies) in %s: posted now", len(members), channel_id)

@@ -157,6 +157,23 @@ async def test_a_post_whose_answer_is_lost_is_settled_from_history_never_repeate
     assert row.state == "sent" and row.message_ts == rig.top_level("C1")[0].ts
 
 
+async def test_a_slack_that_keeps_failing_ends_in_a_visible_failure_not_endless_posts(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", status=500, times=100)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    for _ in range(5):
+        rig.clock.advance(timedelta(minutes=2))
+        await rig.services.publisher.settle()
+    assert len(rig.fake.calls("chat.postMessage")) == 3  # MAX_ATTEMPTS, each after a look at the history
+    assert not rig.top_level("C1")
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "failed" and "HTTP 500" in (row.error or "")
+
+
 async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig) -> None:
     rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     subscription = await rig.services.subscriptions.subscribe(
