@@ -11,16 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as columns
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.services.access import Access
 from bot.services.answers import CreditView, StatusAnswer, StatusCard
 from bot.services.clock import Clock
 from bot.services.queries import QueryService
+from bot.services.subscriptions import describe
 from bot.settings import Settings
 from bot.store.db import Database, execute
 from bot.store.models import AlertState, Delivery, Subscription
@@ -45,7 +45,7 @@ class SubscriptionLine:
     id: int
     channel_id: str
     kind: str
-    params: dict[str, Any]
+    summary: str  # as ``subscriptions`` words it: "digest daily at 09:00 Europe/Paris"
     paused_reason: str | None = None
     snoozed_until: datetime | None = None
     muted: bool = False
@@ -143,41 +143,31 @@ class HomeService:
             alerts=await self.open_alerts(team_id),
         )
 
-    # Each read names its columns: the Home needs few, and other features add columns of their own.
-
     async def subscriptions(self, team_id: str) -> tuple[SubscriptionLine, ...]:
-        """The workspace's subscriptions, by channel then id."""
+        """The workspace's subscriptions, by channel then id, each worded as ``subscriptions`` words it."""
         async with self._db.session() as session:
-            found = (
-                await execute(
-                    session,
-                    columns(
-                        col(Subscription.id),
-                        col(Subscription.channel_id),
-                        col(Subscription.kind),
-                        col(Subscription.params),
-                        col(Subscription.paused_reason),
-                        col(Subscription.snoozed_until),
-                        col(Subscription.muted_until_resolved),
-                    )
+            rows = (
+                await session.exec(
+                    select(Subscription)
                     .where(col(Subscription.team_id) == team_id)
                     .order_by(col(Subscription.channel_id), col(Subscription.id))
-                    .limit(MAX_SUBSCRIPTIONS),
+                    .limit(MAX_SUBSCRIPTIONS)
                 )
             ).all()
-        rows = [tuple(row) for row in found]
         return tuple(
             SubscriptionLine(
-                id=row_id or 0,
-                channel_id=channel_id,
-                kind=kind,
-                params=dict(params or {}),
-                paused_reason=paused_reason,
-                snoozed_until=snoozed_until,
-                muted=muted,
+                id=row.id or 0,
+                channel_id=row.channel_id,
+                kind=row.kind,
+                summary=describe(row, self._settings.timezone),
+                paused_reason=row.paused_reason,
+                snoozed_until=row.snoozed_until,
+                muted=row.muted_until_resolved,
             )
-            for row_id, channel_id, kind, params, paused_reason, snoozed_until, muted in rows
+            for row in rows
         )
+
+    # The deliveries and alerts reads name their columns: the Home needs few of each table's.
 
     async def deliveries(self, team_id: str, limit: int = LAST_DELIVERIES) -> tuple[DeliveryLine, ...]:
         """The last scheduled posts of the workspace, newest first, with their outcome."""

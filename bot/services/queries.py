@@ -162,7 +162,10 @@ class QueryService:
             chosen = [row for row in every if row.name == source.connection]
             if not chosen:
                 names = ", ".join(f"`{row.name}`" for row in every)
-                raise NotFound(f"There is no connection named `{source.connection}`. Connections: {names}.")
+                raise NotFound(
+                    f"There is no connection named `{source.connection}`. Connections: {names}.",
+                    wrong_input=True,
+                )
         if vendors is not None:
             wanted = set(vendors)
             chosen = [row for row in chosen if row.vendor in wanted]

@@ -132,14 +132,8 @@ def _credits(model: HomeModel) -> list[Block]:
 
 
 def describe_subscription(line: SubscriptionLine) -> str:
-    """``<#C1> · digest · at 09:00 · tz Europe/Paris``: the kind and its parameters as stored."""
-    params = " · ".join(
-        f"{key.replace('_', ' ')} {_param(value)}"
-        for key, value in line.params.items()
-        if value not in (None, "", [], {}, False)
-    )
-    text = f"<#{line.channel_id}> · *{escape(line.kind)}*" + (f" · {escape(params)}" if params else "")
-    text += f" · id {line.id}"
+    """``<#C1> · #4 digest daily at 09:00 Europe/Paris``, with its state when paused, snoozed or muted."""
+    text = f"<#{line.channel_id}> · #{line.id} {escape(line.summary)}"
     if line.paused_reason:
         text += f" · :double_vertical_bar: paused: {escape(line.paused_reason)}"
     if line.muted:
@@ -147,12 +141,6 @@ def describe_subscription(line: SubscriptionLine) -> str:
     elif line.snoozed_until is not None:
         text += " · snoozed"
     return text
-
-
-def _param(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value)
-    return str(value)
 
 
 def _subscriptions(model: HomeModel) -> list[Block]:

@@ -207,3 +207,4 @@ def test_no_connection_yet_says_how_to_add_one(
 def test_an_unknown_source_lists_the_connections(synced: World) -> None:
     text = text_of(synced.ask("spend 7d nosuchthing"))
     assert "`nosuchthing`" in text and "`cursor`" in text
+    assert "/spend spend [period] [source]" in text  # the right form follows what was wrong
