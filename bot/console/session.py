@@ -41,7 +41,7 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.serving import ServedApp, serve_in_loop
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
-from bot.slack.blocks import Message
+from bot.slack.blocks import Message, readable_texts
 from bot.store.models import Workspace
 from bot.vendors import LimiterRegistry
 
@@ -117,21 +117,7 @@ class Turn:
     @property
     def texts(self) -> str:
         """Every text a person would read in this turn (for tests and logs)."""
-        parts: list[str] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, Mapping):
-                for key, value in node.items():
-                    if key == "text" and isinstance(value, str):
-                        parts.append(value)
-                    else:
-                        walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(self.shown)
-        return "\n".join(parts)
+        return "\n".join(readable_texts(self.shown))
 
 
 @dataclass

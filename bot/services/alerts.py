@@ -36,7 +36,7 @@ from bot.services.sync import FRESH_FOR, SyncService
 from bot.settings import Settings
 from bot.slack.blocks import Block, Message, actions, button, context, escape, header, section
 from bot.store.db import Database
-from bot.store.models import AlertState, Connection, Delivery, Subscription
+from bot.store.models import AlertState, Connection, Delivery, Subscription, TrackedFigure
 from bot.vendors.models import Vendor
 
 log = logging.getLogger(__name__)
@@ -267,8 +267,6 @@ class AlertService:
         return found
 
     async def _tracked_peak(self, connection: Connection) -> Decimal:
-        from bot.store.models import TrackedFigure
-
         start = self._clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         async with self._db.session() as session:
             rows = await session.exec(

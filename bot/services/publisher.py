@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import col, delete
 
@@ -300,13 +301,17 @@ class Publisher:
                 delete(ChartFile).where(col(ChartFile.created_at) < self._clock() - timedelta(days=2)),
             )
         await self._leases.purge_expired()
-        charts = self._settings.data_dir / "charts"
-        if charts.exists():
-            oldest = (self._clock() - timedelta(days=2)).timestamp()
-            for path in charts.glob("*.png"):
-                if path.stat().st_mtime < oldest:
-                    path.unlink(missing_ok=True)
+        oldest = (self._clock() - timedelta(days=2)).timestamp()
+        await asyncio.to_thread(_remove_files_older_than, self._settings.data_dir / "charts", oldest)
         log.info("purged history older than %s", cutoff.date())
+
+
+def _remove_files_older_than(folder: Path, oldest: float) -> None:
+    """Chart files not touched since ``oldest`` (a timestamp); file I/O, so run it in a thread."""
+    if folder.exists():
+        for path in folder.glob("*.png"):
+            if path.stat().st_mtime < oldest:
+                path.unlink(missing_ok=True)
 
 
 def _has_image(message: Message) -> bool:

@@ -8,7 +8,7 @@ message also has a plain ``text`` fallback for notifications and screen readers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +44,18 @@ class Message:
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn gives a meaning to."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def readable_texts(node: Any) -> list[str]:
+    """Every ``text`` string of a message, view or list of blocks, in order: what a person reads of it."""
+    if isinstance(node, Mapping):
+        found: list[str] = []
+        for key, value in node.items():
+            found.extend([value] if key == "text" and isinstance(value, str) else readable_texts(value))
+        return found
+    if isinstance(node, list):
+        return [text for item in node for text in readable_texts(item)]
+    return []
 
 
 def clip(text: str, limit: int) -> str:

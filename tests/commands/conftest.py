@@ -21,6 +21,7 @@ from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
 from bot.simulators.slack import FakeSlack, SignedRequests
 from bot.simulators.windsurf import WindsurfSimulator
+from bot.slack.blocks import readable_texts
 from bot.vendors import LimiterRegistry
 from tests.support.bot import BotThread
 
@@ -92,21 +93,7 @@ class World:
 
 def text_of(answer: dict[str, Any]) -> str:
     """Everything a person would read in an answer: its text and every text of its blocks."""
-    parts = [str(answer.get("text") or "")]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(answer.get("blocks") or [])
-    return "\n".join(parts)
+    return "\n".join([str(answer.get("text") or ""), *readable_texts(answer.get("blocks") or [])])
 
 
 def button_value(answer: dict[str, Any], action_id: str) -> str:

@@ -4,6 +4,7 @@ downtime, never for a day that has ended, and Slack's refusals handled without e
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -196,3 +197,16 @@ async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig)
         TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
     )
     assert resumed.id == subscription.id and resumed.paused_reason is None
+
+
+async def test_the_daily_purge_drops_chart_files_older_than_two_days_and_keeps_the_rest(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 3, 17, tzinfo=UTC))
+    charts = rig.settings.data_dir / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    old, fresh = charts / "T0001-old.png", charts / "T0001-fresh.png"
+    for path, age in ((old, timedelta(days=3)), (fresh, timedelta(hours=5))):
+        path.write_bytes(b"png")
+        stamp = (rig.clock() - age).timestamp()
+        os.utime(path, (stamp, stamp))
+    await rig.services.publisher.purge()
+    assert not old.exists() and fresh.exists()
