@@ -108,6 +108,7 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
             user_id=str(body.get("user_id") or ""),
             channel_id=str(body.get("channel_id") or ""),
             trigger_id=body.get("trigger_id"),
+            channel_name=body.get("channel_name"),
         )
         name, outcome = await dispatch(invocation, ack)
         metrics.commands.labels(name=name, outcome=outcome).inc()

@@ -34,7 +34,19 @@ from bot.services.queries import QueryService, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.sync import FRESH_FOR, SyncService
 from bot.settings import Settings
-from bot.slack.blocks import Block, Message, actions, button, context, escape, header, section
+from bot.slack.blocks import (
+    MAX_TEXT,
+    Block,
+    Message,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    fit_groups,
+    header,
+    section,
+)
 from bot.store.db import Database
 from bot.store.models import AlertState, Connection, Delivery, Subscription, TrackedFigure
 from bot.vendors.models import Vendor
@@ -47,6 +59,24 @@ DEFAULT_CREDIT_PERCENT = Decimal(20)
 NEAR_LIMIT_PERCENT = Decimal(90)
 BUDGET_LEVELS = (50, 80, 100)
 ZERO = Decimal(0)
+ALERT_BLOCK = "alert"
+ALERT_ACTIONS_BLOCK = "alert-actions"
+
+
+def alert_block_id(kind: str, place: int, state_id: int | None) -> str:
+    """``alert-<place>-<state>``: unique in its message by the alert's place (Slack refuses a repeated
+    ``block_id``, and samples share state 0), and naming the alert state it shows."""
+    return f"{kind}-{place}-{state_id or 0}"
+
+
+def alert_of_block(block_id: str) -> tuple[str, int] | None:
+    """(kind, alert state id) of an alert block; also reads ``alert-<state>`` of messages posted before
+    the place was part of the id."""
+    for kind in (ALERT_ACTIONS_BLOCK, ALERT_BLOCK):
+        if block_id.startswith(kind + "-"):
+            tail = block_id[len(kind) + 1 :].split("-")
+            return (kind, int(tail[-1])) if tail[-1].isdigit() and len(tail) <= 2 else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -635,13 +665,13 @@ class AlertService:
         payload = dict(deliveries[0].payload)
         blocks: list[Block] = []
         for block in payload.get("blocks") or []:
-            block_id = block.get("block_id")
-            if block_id == f"alert-actions-{row.id}":
+            block_id = str(block.get("block_id") or "")
+            if alert_of_block(block_id) == (ALERT_ACTIONS_BLOCK, row.id):
                 continue
-            if block_id == f"alert-{row.id}":
+            if alert_of_block(block_id) == (ALERT_BLOCK, row.id):
                 when = f"{now:%b} {now.day} {now:%H:%M} UTC"
                 block = section(f":white_check_mark: ~{reading.title}~ — *resolved* {when}")
-                block["block_id"] = f"alert-{row.id}"
+                block["block_id"] = block_id
             blocks.append(block)
         payload["blocks"] = blocks
         if await self._ledger.update(
@@ -657,29 +687,40 @@ class AlertService:
     # ----- messages ----------------------------------------------------------------------------------
 
     def alert_message(self, items: list[_Due], *, test: bool = False) -> Message:
-        """One message for the alerts due together in a channel, each in its own section with buttons."""
-        blocks: list[Block] = [header(("[TEST] " if test else "") + "spendbot alert")]
+        """One message for the alerts due together in a channel, each in its own section with buttons.
+
+        Past Slack's 50 blocks the last alerts are counted in a "+N more alerts" line; each is still
+        recorded as posted, in this message.
+        """
+        groups: list[list[Block]] = []
         titles = []
-        for item in items:
+        for place, item in enumerate(items):
             prefix = ":hourglass: Still: " if item.action is AlertAction.REMIND else ":rotating_light: "
             block = section(f"{prefix}*{item.reading.title}*\n{item.reading.detail}")
-            block["block_id"] = f"alert-{item.row.id}"
-            blocks.append(block)
+            block["block_id"] = alert_block_id(ALERT_BLOCK, place, item.row.id)
+            group = [block]
             if not test:
-                buttons = actions(
-                    button("Snooze 24h", SNOOZE_ACTION, str(item.row.id)),
-                    button("Mute until resolved", MUTE_ACTION, str(item.row.id)),
-                    block_id=f"alert-actions-{item.row.id}",
+                group.append(
+                    actions(
+                        button("Snooze 24h", SNOOZE_ACTION, str(item.row.id)),
+                        button("Mute until resolved", MUTE_ACTION, str(item.row.id)),
+                        block_id=alert_block_id(ALERT_ACTIONS_BLOCK, place, item.row.id),
+                    )
                 )
-                blocks.append(buttons)
+            groups.append(group)
             titles.append(item.reading.title)
         note = (
             "This is a test: nothing is wrong."
             if test
             else f"Reminders at most every {self._settings.remind_hours:g} h."
         )
-        blocks.append(context(note))
-        return Message(("[TEST] " if test else "") + "; ".join(titles), blocks[:50])
+        blocks = fit_groups(
+            groups,
+            head=[header(("[TEST] " if test else "") + "spendbot alert")],
+            tail=[context(note)],
+            noun="alerts",
+        )
+        return Message(clip(("[TEST] " if test else "") + "; ".join(titles), MAX_TEXT), blocks)
 
     async def sample(self, subscription: Subscription) -> Message:
         """A test message showing what this subscription's alerts look like, from the current readings."""
@@ -723,15 +764,17 @@ class AlertService:
         open_alerts = await self.open_alerts(team_id)
         if not open_alerts:
             return None
-        blocks: list[Block] = [header(f"Open alerts ({len(open_alerts)})")]
-        for subscription, state in open_alerts[:40]:
-            blocks.append(
+        groups = [
+            [
                 section(
                     f":rotating_light: {state.summary or state.metric}\n"
                     f"_#{subscription.id} {subscription.kind} in <#{subscription.channel_id}>_"
                 )
-            )
-        return Message(f"{len(open_alerts)} open alerts", blocks[:50])
+            ]
+            for subscription, state in open_alerts
+        ]
+        blocks = fit_groups(groups, head=[header(f"Open alerts ({len(open_alerts)})")], noun="alerts")
+        return Message(f"{len(open_alerts)} open alerts", blocks)
 
     # ----- buttons -----------------------------------------------------------------------------------
 

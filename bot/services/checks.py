@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from bot.services.connect import PROBE_TIMEOUT, KeyCheckFailure, explain
 from bot.services.connections import ConnectionRegistry, declared_connections
 from bot.services.secrets import KEY_FILE_NAME
-from bot.services.slack_api import SlackApi, SlackUnavailable
+from bot.services.slack_api import SlackApi, SlackUnavailable, error_code
 from bot.settings import Settings
 from bot.store.db import Database, alembic_config, async_url, is_sqlite
 from bot.store.models import Connection
@@ -118,7 +118,7 @@ class Checks:
         try:
             team_id, team_name = await self._slack.identify_bot_workspace()
         except SlackApiError as error:
-            code = str(error.response.get("error") or "error")
+            code = error_code(error) or "error"
             return CheckResult(False, "slack", f"Slack refused the bot token ({code}); check SLACK_BOT_TOKEN")
         except SlackUnavailable as error:
             return CheckResult(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -26,7 +26,13 @@ from sqlmodel import col, select
 
 from bot.metrics import Metrics
 from bot.services.clock import Clock
-from bot.services.slack_api import PERMANENT_ERRORS, SlackApi, SlackOutcomeUnknown, SlackUnavailable
+from bot.services.slack_api import (
+    PERMANENT_ERRORS,
+    SlackApi,
+    SlackOutcomeUnknown,
+    SlackUnavailable,
+    error_code,
+)
 from bot.slack.blocks import Message
 from bot.store.db import Database
 from bot.store.models import Delivery, Subscription
@@ -48,6 +54,14 @@ SETTLE_AFTER = timedelta(seconds=100)
 settled by another process."""
 WORKSPACE_POSTS_PER_MINUTE = 300
 CHANNEL_POSTS_PER_SECOND = 1
+HISTORY_POLICY = RatePolicy(1, timedelta(minutes=1))
+"""``conversations.history`` for an app outside the Slack Marketplace (every self-hosted spendbot): one call
+a minute per workspace since 2025, shared by every settle of the workspace in this process."""
+HISTORY_PAGE = 15
+"""The most (and the default) ``limit`` Slack gives such an app."""
+HISTORY_PAGES = 10
+CLOCK_SKEW = timedelta(seconds=120)
+"""Slack's clock against ours, on each side of the window a post can be in."""
 
 
 class DeliveryState:
@@ -189,7 +203,7 @@ class DeliveryLedger:
                 first.team_id, "chat.postMessage", once=True, within=POST_WAIT_SECONDS, **arguments
             )
         except SlackApiError as error:
-            code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+            code = error_code(error) or f"HTTP {error.response.status_code}"
             return await self._failed(rows, code)
         except SlackOutcomeUnknown as error:
             return await self._unknown(rows, str(error))
@@ -319,7 +333,7 @@ class DeliveryLedger:
             if not await self._take_over(members):
                 continue  # another replica is settling them
             try:
-                found = await self._find_in_history(team_id, channel_id, set(keys), members[0].created_at)
+                found = await self._find_in_history(team_id, channel_id, set(keys), members)
             except (SlackApiError, SlackUnavailable) as error:
                 # Not knowing is not "not posted": leave them for the next settle rather than risk a double.
                 log.warning("could not read the history of %s to settle deliveries: %s", channel_id, error)
@@ -355,23 +369,30 @@ class DeliveryLedger:
         return True
 
     async def _find_in_history(
-        self, team_id: str, channel_id: str, keys: set[str], since: datetime
+        self, team_id: str, channel_id: str, keys: set[str], rows: Sequence[Delivery]
     ) -> str | None:
         """The ``ts`` of a message in the channel whose metadata carries one of ``keys``, if any.
 
-        Raises when the history cannot be read: the caller must not take that for "not posted".
+        Only the few minutes a post of these rows can be in are read: from ``SETTLE_AFTER`` before the
+        rows were last touched (an answer lost after a post of up to that long) to ``SETTLE_AFTER`` after
+        (a crash during the post that followed), never before the claim, 15 messages a page, each page
+        paced at the workspace's one call a minute. Raises when the history cannot be read, or holds
+        more than we read: the caller must not take that for "not posted".
         """
-        oldest = f"{since.timestamp() - 120:.6f}"
-        cursor: str | None = None
-        for _ in range(10):
-            arguments: dict[str, Any] = {
-                "channel": channel_id,
-                "oldest": oldest,
-                "limit": 200,
-                "include_all_metadata": True,
-            }
-            if cursor:
-                arguments["cursor"] = cursor
+        touched = [row.updated_at for row in rows]
+        start = max(min(row.created_at for row in rows), min(touched) - self._settle_after)
+        end = min(self._clock(), max(touched) + self._settle_after)
+        arguments: dict[str, Any] = {
+            "channel": channel_id,
+            "oldest": f"{(start - CLOCK_SKEW).timestamp():.6f}",
+            "latest": f"{(end + CLOCK_SKEW).timestamp():.6f}",
+            "inclusive": True,
+            "limit": HISTORY_PAGE,
+            "include_all_metadata": True,
+        }
+        pacer = self._pacing.get(f"slack:{team_id}", "conversations.history", HISTORY_POLICY)
+        for _ in range(HISTORY_PAGES):
+            await pacer.take()
             response = await self._slack.call(team_id, "conversations.history", **arguments)
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
@@ -383,7 +404,8 @@ class DeliveryLedger:
             cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
             if not response.get("has_more") or not cursor:
                 return None
-        return None
+            arguments["cursor"] = cursor
+        raise SlackUnavailable(f"more than {HISTORY_PAGES * HISTORY_PAGE} messages to look through")
 
     # ----- reading -----------------------------------------------------------------------------------
 

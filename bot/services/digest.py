@@ -23,7 +23,18 @@ from bot.services.errors import NotFound
 from bot.services.queries import QueryService, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.settings import Settings
-from bot.slack.blocks import Block, Message, context, divider, escape, fields, header, lines_sections, section
+from bot.slack.blocks import (
+    Block,
+    Message,
+    context,
+    divider,
+    escape,
+    fields,
+    fit,
+    header,
+    lines_sections,
+    section,
+)
 from bot.slack.render import credit_lines, freshness_line, requests_part, window_line
 from bot.store.models import Connection
 
@@ -160,7 +171,7 @@ class DigestService:
         freshness = tuple([await self._queries.freshness(row, {}) for row in connections])
         blocks.append(context(freshness_line(freshness, tz)))
         text = f"{title} {label}{tags}: " + (", ".join(summary_parts) or "no spend sources")
-        return BuiltDigest(Message(text, blocks[:50]), chart)
+        return BuiltDigest(Message(text, fit(blocks)), chart)
 
     async def _cycle_lines(
         self, team_id: str, connections: list[Connection], options: DigestOptions

@@ -1,22 +1,41 @@
 """The one choke point for the Slack Web API calls that services make (not Bolt's own replies).
 
 It picks the workspace's bot token (the configured one, or the OAuth installation's), caches
-``users.info`` briefly, and applies one retry policy: honour ``Retry-After`` on 429, back off with
-jitter on 5xx and network errors, never retry a permanent error such as ``channel_not_found``.
+``users.info`` briefly, and sends every method through slack_sdk's own wrapper for it: each wrapper
+sends its method the way Slack takes it (``users.info``, ``conversations.info`` and
+``conversations.history`` accept only form or query arguments; a JSON body is silently ignored and
+Slack answers ``user_not_found`` / ``channel_not_found``).
+
+Retries are slack_sdk's retry handlers, under one of two policies:
+
+- **retryable** (reads, views, ephemeral answers, edits, files): all of slack_sdk's handlers, so a
+  dropped connection, a 429 (after ``Retry-After``) and a 500/503 are tried again;
+- **once** (a post that must not be repeated blindly): only the rate-limit handler, since on a 429
+  Slack did nothing. A dropped connection, a timeout or a 5xx may have posted: it raises
+  :class:`SlackOutcomeUnknown` and the delivery ledger settles it from the channel's history.
+
+Permanent errors such as ``channel_not_found`` are never retried.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -26,6 +45,10 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 USER_CACHE_SECONDS = 60.0
+RATE_LIMIT_RETRIES = 3
+"""429s waited out per call (each after its ``Retry-After``)."""
+TRANSIENT_RETRIES = 2
+"""Dropped connections and 500/503s tried again per retryable call."""
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -40,6 +63,8 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
         "msg_too_long",
         "invalid_blocks",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
         "no_text",
     }
 )
@@ -67,21 +92,64 @@ class SlackOutcomeUnknown(SlackUnavailable):
     """A call that must not be repeated blindly (a post) timed out or met a 5xx: it may have happened."""
 
 
+def is_direct_conversation(channel_id: str, channel_name: str | None = None) -> bool:
+    """A direct message or a group DM, as far as its id and the name Slack gave it tell.
+
+    DM ids start with ``D``; a slash command names a DM ``directmessage`` and a group DM ``mpdm-…``.
+    ``conversations.info`` says it too (``is_im`` / ``is_mpim``) when the bot may read it.
+    """
+    name = channel_name or ""
+    return channel_id.startswith("D") or name == "directmessage" or name.startswith("mpdm-")
+
+
+class _BudgetedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (it sleeps ``Retry-After``), giving up when the waits would pass ``budget``."""
+
+    def __init__(self, max_retry_count: int, budget: float | None) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._budget = budget
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
+            return False
+        if self._budget is None or response is None:
+            return True
+        values = state.custom_values if state.custom_values is not None else {}
+        state.custom_values = values
+        wait = _retry_after(response.headers)
+        if float(values.get("waited", 0.0)) + wait > self._budget:
+            return False
+        values["waited"] = float(values.get("waited", 0.0)) + wait
+        return True
+
+
+def retry_handlers(*, once: bool, within: float | None = None) -> list[AsyncRetryHandler]:
+    """The two policies (see the module docstring); ``within`` bounds the seconds spent on 429s."""
+    rate_limit = _BudgetedRateLimitHandler(RATE_LIMIT_RETRIES, within)
+    if once:
+        return [rate_limit]
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=TRANSIENT_RETRIES),
+        rate_limit,
+        AsyncServerErrorRetryHandler(max_retry_count=TRANSIENT_RETRIES),
+    ]
+
+
 class SlackApi:
     """Web API access for services; one instance per process."""
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        installation_store: AsyncInstallationStore | None = None,
-        max_attempts: int = 4,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, settings: Settings, *, installation_store: AsyncInstallationStore | None = None
     ) -> None:
         self._settings = settings
         self._installation_store = installation_store
-        self._max_attempts = max_attempts
-        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._users: dict[tuple[str, str], tuple[float, SlackUser]] = {}
         self._tokens: dict[str, str] = {}
@@ -116,76 +184,67 @@ class SlackApi:
         for key in [key for key in self._users if key[0] == team_id]:
             del self._users[key]
 
-    async def client_for(self, team_id: str) -> AsyncWebClient:
+    async def client_for(
+        self, team_id: str, *, once: bool = False, within: float | None = None
+    ) -> AsyncWebClient:
+        """A client on the shared session with the workspace's token and the retry policy asked for."""
         token = await self.token_for(team_id)
         if token is None:
             raise SlackUnavailable(f"no bot token for workspace {team_id}")
-        return AsyncWebClient(token=token, base_url=self._settings.slack_api_url, session=self.session)
+        return self._client(token, once=once, within=within)
+
+    def _client(self, token: str, *, once: bool, within: float | None) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=token,
+            base_url=self._settings.slack_api_url,
+            session=self.session,
+            retry_handlers=retry_handlers(once=once, within=within),
+        )
 
     async def call(
         self, team_id: str, method: str, *, once: bool = False, within: float | None = None, **kwargs: Any
     ) -> AsyncSlackResponse:
-        """Call a Web API method with the retry policy; permanent errors raise ``SlackApiError`` at once.
+        """Call a Web API method through slack_sdk's wrapper for it (``chat.postMessage`` →
+        ``chat_postMessage``); permanent errors raise ``SlackApiError`` at once.
 
         ``once`` is for calls that must not be repeated blindly (a scheduled post): a 429 is retried,
         since Slack did nothing, but a timeout, network error or 5xx raises ``SlackOutcomeUnknown``.
-        ``within`` bounds the seconds spent waiting between attempts.
+        ``within`` bounds the seconds spent waiting out 429s.
         """
-        client = await self.client_for(team_id)
-        return await self.with_retries(
-            lambda: client.api_call(method, json=kwargs), method, once=once, within=within
-        )
+        client = await self.client_for(team_id, once=once, within=within)
+        wrapper = getattr(client, method.replace(".", "_"), None)
+        if wrapper is None:
+            raise ValueError(f"slack_sdk has no method wrapper for {method}")
+        return await self.run(lambda: wrapper(**kwargs), method, once=once)
 
-    async def with_retries(
-        self,
-        attempt: Callable[[], Awaitable[AsyncSlackResponse]],
-        what: str,
-        *,
-        once: bool = False,
-        within: float | None = None,
+    async def run(
+        self, attempt: Callable[[], Awaitable[AsyncSlackResponse]], what: str, *, once: bool = False
     ) -> AsyncSlackResponse:
-        """Run ``attempt`` until it succeeds, a permanent error comes back, or attempts or time run out."""
-        waited = 0.0
-        for number in range(1, self._max_attempts + 1):
-            last = number == self._max_attempts
-            try:
-                return await attempt()
-            except SlackApiError as error:
-                status = error.response.status_code
-                code = str(error.response.get("error", ""))
-                if once and status >= 500:
-                    raise SlackOutcomeUnknown(f"Slack {what} answered HTTP {status}") from error
-                wait = _retry_after(error.response) if status == 429 else _backoff(number)
-                out_of_time = within is not None and waited + wait > within
-                if code in PERMANENT_ERRORS or (status < 500 and status != 429) or last or out_of_time:
-                    raise
-            except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
-                reason = f"Slack {what} failed: {type(error).__name__}"
-                if once:
-                    raise SlackOutcomeUnknown(reason) from error
-                wait = _backoff(number)
-                if last or (within is not None and waited + wait > within):
-                    raise SlackUnavailable(reason) from error
-                code, status = type(error).__name__, 0
-            log.warning("slack %s: %s (HTTP %s); retrying in %.1fs", what, code or "error", status, wait)
-            waited += wait
-            await self._sleep(wait)
-        raise SlackUnavailable(f"Slack {what} failed")  # pragma: no cover - the loop always returns or raises
+        """Run one call (its retries are the client's handlers) and say plainly how it ended."""
+        try:
+            return await attempt()
+        except SlackApiError as error:
+            status = error.response.status_code
+            if status >= 500:
+                reason = f"Slack {what} answered HTTP {status}"
+                raise (SlackOutcomeUnknown if once else SlackUnavailable)(reason) from error
+            log.warning("slack %s: %s (HTTP %s)", what, error_code(error) or "error", status)
+            raise
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            reason = f"Slack {what} failed: {type(error).__name__}"
+            raise (SlackOutcomeUnknown if once else SlackUnavailable)(reason) from error
 
     async def identify_bot_workspace(self) -> tuple[str, str | None]:
         """``auth.test`` with the configured bot token: the (team id, team name) it belongs to."""
         if self._settings.slack_bot_token is None:
             raise SlackUnavailable("no SLACK_BOT_TOKEN to identify the workspace with")
-        client = AsyncWebClient(
-            token=self._settings.slack_bot_token.get_secret_value(),
-            base_url=self._settings.slack_api_url,
-            session=self.session,
-        )
-        response = await self.with_retries(client.auth_test, "auth.test")
+        token = self._settings.slack_bot_token.get_secret_value()
+        client = self._client(token, once=False, within=None)
+        response = await self.run(client.auth_test, "auth.test")
         team_id = str(response.get("team_id") or "")
         if not team_id:
             raise SlackUnavailable("auth.test did not say which workspace the bot token belongs to")
-        self._tokens[team_id] = self._settings.slack_bot_token.get_secret_value()
+        self._tokens[team_id] = token
         return team_id, response.get("team")
 
     async def user(self, team_id: str, user_id: str) -> SlackUser | None:
@@ -198,7 +257,7 @@ class SlackApi:
         try:
             response = await self.call(team_id, "users.info", user=user_id)
         except SlackApiError as error:
-            if error.response.get("error") == "user_not_found":
+            if error_code(error) == "user_not_found":
                 return None
             raise
         data = response.get("user") or {}
@@ -234,7 +293,7 @@ class SlackApi:
     ) -> AsyncSlackResponse:
         """Upload with files v2 (upload URL, bytes, complete), shared in ``channel`` when one is given."""
         client = await self.client_for(team_id)
-        return await self.with_retries(
+        return await self.run(
             lambda: client.files_upload_v2(
                 channel=channel, filename=filename, content=content, title=title, initial_comment=comment
             ),
@@ -246,17 +305,18 @@ class SlackApi:
             await self._session.close()
 
 
-def _retry_after(response: Any) -> float:
-    headers = getattr(response, "headers", {}) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
+def error_code(error: SlackApiError) -> str:
+    """Slack's ``error`` code of a refused call ("" when the answer was no JSON, as from a proxy's 5xx)."""
+    data = error.response.data
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    """Seconds of a ``Retry-After`` header (1 when it is missing or unreadable, as slack_sdk assumes)."""
+    value = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
     if isinstance(value, list):
         value = value[0] if value else None
     try:
-        seconds = float(value) if value is not None else 1.0
+        return max(float(value), 0.0) if value is not None else 1.0
     except ValueError:
-        seconds = 1.0
-    return max(seconds, 0.0) + random.uniform(0, 0.25)
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(2 ** (attempt - 1), 15)) * random.uniform(0.5, 1.0)
+        return 1.0

@@ -28,13 +28,17 @@ from bot.domain.money import format_amount
 from bot.domain.schedule import next_digest_at
 from bot.services.clock import Clock
 from bot.services.errors import NotFound, ServiceError
-from bot.services.slack_api import SlackApi, SlackUnavailable
+from bot.services.slack_api import SlackApi, SlackUnavailable, error_code, is_direct_conversation
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import AlertState, Connection, Subscription
 
 log = logging.getLogger(__name__)
 
+DIRECT_REFUSAL = (
+    "Subscriptions live in channels, not in direct messages. Invite me to a channel "
+    "(`/invite @spendbot`) and subscribe there, for example `{command} subscribe digest daily at 09:00`."
+)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Subscribe = SubscribeDigest | SubscribeCreditLow | SubscribeBudget | SubscribeRateLimit | SubscribeHealth
 KIND_OF: dict[type, str] = {
@@ -120,10 +124,19 @@ class SubscriptionService:
         self._clock = clock
 
     async def subscribe(
-        self, team_id: str, channel_id: str, user_id: str, command: Subscribe
+        self,
+        team_id: str,
+        channel_id: str,
+        user_id: str,
+        command: Subscribe,
+        *,
+        channel_name: str | None = None,
     ) -> Subscription:
-        """Add a subscription to this channel (the caller checked the admin right)."""
-        await self._check_channel(team_id, channel_id)
+        """Add a subscription to this channel (the caller checked the admin right).
+
+        ``channel_name`` is the name the slash command came with (``directmessage`` in a DM).
+        """
+        await self._check_channel(team_id, channel_id, channel_name)
         kind = KIND_OF[type(command)]
         params = await self._params(team_id, command)
         async with self._db.session() as session:
@@ -167,14 +180,18 @@ class SubscriptionService:
             )
         return row
 
-    async def _check_channel(self, team_id: str, channel_id: str) -> None:
-        """The bot must be able to post here; say how to fix it when it cannot."""
-        if channel_id.startswith("D"):
-            return
+    async def _check_channel(self, team_id: str, channel_id: str, channel_name: str | None) -> None:
+        """The bot must be able to post here, and read back its posts; say how to fix it when it cannot.
+
+        DMs and group DMs are refused: the bot has no ``im:history`` / ``mpim:history`` to settle a post
+        from, and a subscription is for a channel's people.
+        """
+        if is_direct_conversation(channel_id, channel_name):
+            raise ServiceError(DIRECT_REFUSAL.format(command=self._settings.command))
         try:
             response = await self._slack.call(team_id, "conversations.info", channel=channel_id)
         except SlackApiError as error:
-            code = str(error.response.get("error") or "")
+            code = error_code(error)
             if code in ("channel_not_found", "not_in_channel"):
                 raise ServiceError(
                     "I cannot see this channel. Invite me first (`/invite @spendbot`), then subscribe again."
@@ -184,6 +201,8 @@ class SubscriptionService:
         except SlackUnavailable:
             return
         channel = response.get("channel") or {}
+        if channel.get("is_im") or channel.get("is_mpim"):
+            raise ServiceError(DIRECT_REFUSAL.format(command=self._settings.command))
         if channel.get("is_archived"):
             raise ServiceError("This channel is archived; subscribe in another one.")
         if channel.get("is_member") is False:

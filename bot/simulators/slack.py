@@ -2,8 +2,15 @@
 
 It is a real HTTP (and WebSocket) server on loopback, so the bot's own slack_sdk clients talk to it
 exactly as they would to Slack. It records every call, keeps the messages it was sent (with their
-metadata, for ``conversations.history``), enforces Slack's posting limits when asked, and answers
-with 429 + ``Retry-After``, 5xx or an ``ok: false`` error on demand.
+metadata, for ``conversations.history``), enforces Slack's posting limits and the ``conversations.history``
+limits of apps outside the Marketplace when asked, and answers with 429 + ``Retry-After``, 5xx or an
+``ok: false`` error on demand.
+
+It is at least as strict as Slack where a lenient fake would hide a bug: the methods whose reference says
+they do not accept ``application/json`` ignore a JSON body's arguments (so Slack answers
+``user_not_found`` / ``channel_not_found``), a message may have at most 50 blocks with unique
+``block_id``s (else ``invalid_blocks``), and ``metadata`` must be an ``event_type`` string with an
+``event_payload`` object.
 
 Tests and benchmarks drive it from another thread: every public method is thread-safe.
 """
@@ -16,10 +23,11 @@ import hmac
 import itertools
 import json
 import math
+import re
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -82,6 +90,7 @@ class FakeChannel:
     is_member: bool = True
     exists: bool = True
     is_private: bool = False
+    is_mpim: bool = False  # a group DM (its name is ``mpdm-…``)
 
 
 @dataclass
@@ -93,6 +102,33 @@ class _Fault:
     retry_after: float | None = None
     channel: str | None = None
     applied: bool = False  # the call takes effect first; only its answer is the fault
+    drop: bool = False  # the connection drops instead of answering
+
+
+class _HoldingApp:
+    """The fake's ASGI app. An HTTP answer is held until the call is done, so that a ``drop`` fault can
+    close the connection instead of answering (the client sees the server disconnect)."""
+
+    def __init__(self, routes: Starlette) -> None:
+        self._routes = routes
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._routes(scope, receive, send)
+            return
+        held: list[MutableMapping[str, Any]] = []
+
+        async def hold(message: MutableMapping[str, Any]) -> None:
+            held.append(message)
+
+        await self._routes(scope, receive, hold)
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if scope.get(_DROP) and transport is not None:
+            transport.close()
+            await asyncio.sleep(0)  # let the server see the connection lost before it thinks of a 500
+            return
+        for message in held:
+            await send(message)
 
 
 @dataclass(frozen=True)
@@ -109,6 +145,19 @@ class PostLimits:
     time_scale: float = 1.0
 
 
+@dataclass(frozen=True)
+class HistoryLimits:
+    """``conversations.history`` for apps not approved for the Slack Marketplace (since May 2025): one
+    call a minute per workspace, and ``limit`` at most (and by default) 15 messages.
+
+    The window is divided by ``time_scale``; a refused call gets 429 with a whole-second ``Retry-After``.
+    """
+
+    per_minute: int = 1
+    max_limit: int = 15
+    time_scale: float = 1.0
+
+
 @dataclass
 class SocketSession:
     """One Socket Mode connection, and the acks the client sent back."""
@@ -121,8 +170,11 @@ class SocketSession:
 class FakeSlack:
     """The fake Slack server. ``app`` is the ASGI app; ``api_url`` is set once it is served."""
 
-    def __init__(self, *, team_id: str = "T0001", team_name: str = "Acme") -> None:
+    def __init__(
+        self, *, team_id: str = "T0001", team_name: str = "Acme", clock: Callable[[], float] = time.time
+    ) -> None:
         self._lock = threading.RLock()
+        self._clock = clock  # Slack's wall clock, for message ``ts`` (tests pin it to theirs)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.base_url = ""
@@ -141,6 +193,8 @@ class FakeSlack:
         self.calls_log: list[Call] = []
         self.rate_limited = 0
         self.post_limits: PostLimits | None = None
+        self.history_limits: HistoryLimits | None = None
+        self._history_calls: dict[str, deque[float]] = defaultdict(deque)
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
         self._channel_posts: dict[str, deque[float]] = defaultdict(deque)
@@ -148,13 +202,15 @@ class FakeSlack:
         self._sockets: list[SocketSession] = []
         self._socket_ready = threading.Event()
         self.add_token("xoxb-test-token", team_id)
-        self.app = Starlette(
-            routes=[
-                Route("/api/{method}", self._api, methods=["GET", "POST"]),
-                Route("/response/{hook}", self._response_url, methods=["POST"]),
-                Route("/upload/{file_id}", self._upload, methods=["POST"]),
-                WebSocketRoute("/socket", self._socket),
-            ]
+        self.app = _HoldingApp(
+            Starlette(
+                routes=[
+                    Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                    Route("/response/{hook}", self._response_url, methods=["POST"]),
+                    Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                    WebSocketRoute("/socket", self._socket),
+                ]
+            )
         )
 
     # ----- configuration (thread-safe) -------------------------------------------------------------
@@ -201,13 +257,21 @@ class FakeSlack:
         return user
 
     def add_channel(
-        self, channel_id: str, *, team_id: str | None = None, name: str | None = None, is_member: bool = True
+        self,
+        channel_id: str,
+        *,
+        team_id: str | None = None,
+        name: str | None = None,
+        is_member: bool = True,
+        is_mpim: bool = False,
     ) -> FakeChannel:
         channel = FakeChannel(
             id=channel_id,
             team_id=team_id or self.default_team,
             name=name or channel_id.lower(),
             is_member=is_member,
+            is_private=is_mpim,
+            is_mpim=is_mpim,
         )
         with self._lock:
             self.channels[channel_id] = channel
@@ -246,16 +310,24 @@ class FakeSlack:
         times: int = 1,
         channel: str | None = None,
         applied: bool = False,
+        drop: bool = False,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` with ``ok: false, error`` or an HTTP ``status``.
 
         With ``applied`` the call takes effect and only its answer is the fault, as when Slack posts a
-        message and then fails (or times out) before answering.
+        message and then fails (or times out) before answering. With ``drop`` there is no answer at all:
+        the connection closes (with ``applied``, after the call took effect).
         """
         with self._lock:
             self._faults.append(
                 _Fault(
-                    method=method, times=times, status=status, error=error, channel=channel, applied=applied
+                    method=method,
+                    times=times,
+                    status=status,
+                    error=error,
+                    channel=channel,
+                    applied=applied,
+                    drop=drop,
                 )
             )
 
@@ -281,6 +353,16 @@ class FakeSlack:
         """Enforce Slack's per-channel and per-workspace posting limits on ``chat.postMessage``."""
         with self._lock:
             self.post_limits = limits
+
+    def enforce_history_limits(self, limits: HistoryLimits | None = HistoryLimits()) -> None:
+        """Enforce the ``conversations.history`` limits of an app outside the Marketplace."""
+        with self._lock:
+            self.history_limits = limits
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Take message timestamps from ``clock`` (seconds since the epoch), as a test's pinned clock."""
+        with self._lock:
+            self._clock = clock
 
     # ----- inspection (thread-safe) ----------------------------------------------------------------
 
@@ -393,7 +475,7 @@ class FakeSlack:
 
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
-        args = await _read_args(request)
+        args = await _read_args(request, json_accepted=method not in FORM_ONLY_METHODS)
         delay = self._delays.get(method)
         if delay:
             await asyncio.sleep(delay)
@@ -402,6 +484,8 @@ class FakeSlack:
             team_id = self.tokens.get(token or "")
             self.calls_log.append(Call(method, args, token, team_id, time.time()))
             fault = self._take_fault(method, args)
+        if fault is not None and fault.drop:
+            request.scope[_DROP] = True
         if fault is not None and not fault.applied:
             return _fault_response(fault)
         if method == "apps.connections.open":
@@ -417,15 +501,16 @@ class FakeSlack:
         if handler is None:
             return _error("unknown_method")
         with self._lock:
+            limited = None
             if method == "chat.postMessage":
                 limited = self._check_post_limits(str(args.get("channel", "")), team_id)
-                if limited is not None:
-                    self.rate_limited += 1
-                    return JSONResponse(
-                        {"ok": False, "error": "ratelimited"},
-                        status_code=429,
-                        headers={"Retry-After": limited},
-                    )
+            elif method == "conversations.history":
+                limited = self._check_history_limits(team_id)
+            if limited is not None:
+                self.rate_limited += 1
+                return JSONResponse(
+                    {"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": limited}
+                )
             answer = handler(self, args, team_id)
         return answer if fault is None else _fault_response(fault)
 
@@ -435,6 +520,9 @@ class FakeSlack:
             payload = json.loads(body or b"{}")
         except json.JSONDecodeError:
             return JSONResponse({"ok": False, "error": "invalid_json"}, status_code=400)
+        problem = _blocks_problem(payload.get("blocks"), MAX_MESSAGE_BLOCKS)
+        if problem is not None:
+            return JSONResponse({"ok": False, "error": problem}, status_code=400)
         with self._lock:
             self.responses.append({"hook": request.path_params["hook"], "at": time.time(), **payload})
         return JSONResponse({"ok": True})
@@ -480,6 +568,20 @@ class FakeSlack:
         team_posts.append(now)
         return None
 
+    def _check_history_limits(self, team_id: str) -> str | None:
+        limits = self.history_limits
+        if limits is None:
+            return None
+        now = time.monotonic()
+        window = 60.0 / limits.time_scale
+        calls = self._history_calls[team_id]
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        if len(calls) >= limits.per_minute:
+            return str(max(1, math.ceil(calls[0] + window - now)))
+        calls.append(now)
+        return None
+
     def _channel(self, channel_id: str) -> FakeChannel:
         channel = self.channels.get(channel_id)
         if channel is None:
@@ -502,7 +604,7 @@ class FakeSlack:
         return None
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        return f"{int(self._clock())}.{next(self._ts):06d}"
 
     def _post(self, args: dict[str, Any], team_id: str) -> Response:
         channel = str(args.get("channel", ""))
@@ -512,53 +614,81 @@ class FakeSlack:
         if not args.get("text") and not args.get("blocks"):
             return _error("no_text")
         blocks = _json_arg(args.get("blocks"))
-        if isinstance(blocks, list) and len(blocks) > 50:
-            return _error("invalid_blocks")
+        problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
+        if problem is not None:
+            return _error(problem)
+        metadata, warning = _metadata(args.get("metadata"))
+        if isinstance(metadata, str):
+            return _error(metadata)
         message = Message(
             channel=channel,
             ts=self._next_ts(),
             text=str(args.get("text") or ""),
             blocks=blocks,
-            metadata=_json_arg(args.get("metadata")),
+            metadata=metadata,
             thread_ts=args.get("thread_ts"),
         )
         self.messages[channel].append(message)
-        return _ok(channel=channel, ts=message.ts, message={"text": message.text, "ts": message.ts})
+        answer: dict[str, Any] = {"channel": channel, "ts": message.ts}
+        answer["message"] = {"text": message.text, "ts": message.ts}
+        if warning is not None:
+            answer["warning"] = warning
+        return _ok(**answer)
 
     def _update(self, args: dict[str, Any], team_id: str) -> Response:
         channel = str(args.get("channel", ""))
+        blocks = _json_arg(args.get("blocks"))
+        problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
+        if problem is not None:
+            return _error(problem)
+        metadata, _ = _metadata(args.get("metadata"))
+        if isinstance(metadata, str):
+            return _error(metadata)
         for message in self.messages.get(channel, []):
             if message.ts == args.get("ts"):
                 message.text = str(args.get("text") or message.text)
-                message.blocks = _json_arg(args.get("blocks")) or message.blocks
-                if args.get("metadata"):
-                    message.metadata = _json_arg(args.get("metadata"))
+                message.blocks = blocks or message.blocks
+                if metadata is not None:
+                    message.metadata = metadata
                 message.edits += 1
                 return _ok(channel=channel, ts=message.ts, text=message.text)
         return _error("message_not_found")
 
     def _ephemeral(self, args: dict[str, Any], team_id: str) -> Response:
         channel = str(args.get("channel", ""))
-        problem = self._postable(channel, team_id)
+        problem = self._postable(channel, team_id) or _blocks_problem(
+            _json_arg(args.get("blocks")), MAX_MESSAGE_BLOCKS
+        )
         if problem:
             return _error(problem)
         self.ephemerals.append(dict(args))
         return _ok(message_ts=self._next_ts())
 
     def _history(self, args: dict[str, Any], team_id: str) -> Response:
+        """Top-level messages newest first, between ``oldest`` and ``latest`` (exclusive unless
+        ``inclusive``), ``limit`` a page, the next page behind ``response_metadata.next_cursor``."""
         channel = str(args.get("channel", ""))
         if self._postable(channel, team_id) == "channel_not_found":
             return _error("channel_not_found")
-        limit = int(args.get("limit") or 100)
+        capped = self.history_limits.max_limit if self.history_limits is not None else 999
+        limit = min(int(args.get("limit") or min(100, capped)), capped)
         oldest = float(args.get("oldest") or 0)
-        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        found = [
-            m
-            for m in reversed(self.messages.get(channel, []))
-            if float(m.ts) >= oldest and m.thread_ts is None
-        ]
+        latest = float(args.get("latest") or math.inf)
+        inclusive = _flag(args.get("inclusive"))
+        with_metadata = _flag(args.get("include_all_metadata"))
+        found = sorted(
+            (
+                m
+                for m in self.messages.get(channel, [])
+                if m.thread_ts is None
+                and (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+            ),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        start = int(args.get("cursor") or 0)
         out = []
-        for message in found[:limit]:
+        for message in found[start : start + limit]:
             item: dict[str, Any] = {
                 "type": "message",
                 "user": message.user,
@@ -570,7 +700,9 @@ class FakeSlack:
             if with_metadata and message.metadata:
                 item["metadata"] = message.metadata
             out.append(item)
-        return _ok(messages=out, has_more=len(found) > limit)
+        more = len(found) > start + limit
+        cursor = str(start + limit) if more else ""
+        return _ok(messages=out, has_more=more, response_metadata={"next_cursor": cursor})
 
     def _users_info(self, args: dict[str, Any], team_id: str) -> Response:
         user = self.users.get(str(args.get("user", "")))
@@ -610,6 +742,10 @@ class FakeSlack:
                 "is_archived": channel.is_archived,
                 "is_member": channel.is_member,
                 "is_private": channel.is_private,
+                "is_channel": not channel.is_private,
+                "is_group": channel.is_private and not channel.is_mpim,
+                "is_im": channel.id.startswith("D"),
+                "is_mpim": channel.is_mpim,
             }
         )
 
@@ -634,12 +770,16 @@ class FakeSlack:
         view = _json_arg(args.get("view")) or {}
         if not args.get("trigger_id"):
             return _error("invalid_trigger_id")
+        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
+            return _error("invalid_arguments")
         view_id = f"V{next(self._ids):06d}"
         self.views.append({"method": "views.open", "id": view_id, "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": view_id})
 
     def _views_update(self, args: dict[str, Any], team_id: str) -> Response:
         view = _json_arg(args.get("view")) or {}
+        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
+            return _error("invalid_arguments")
         self.views.append({"method": "views.update", "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": args.get("view_id", "V0")})
 
@@ -647,12 +787,14 @@ class FakeSlack:
         view = _json_arg(args.get("view")) or {}
         if not args.get("user_id"):
             return _error("invalid_arguments")
-        if isinstance(view.get("blocks"), list) and len(view["blocks"]) > 100:
+        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
             return _error("invalid_arguments")
         self.views.append({"method": "views.publish", "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": f"V{next(self._ids):06d}"})
 
     def _get_upload_url(self, args: dict[str, Any], team_id: str) -> Response:
+        if not args.get("filename") or not args.get("length"):
+            return _error("invalid_arguments")
         file_id = f"F{next(self._ids):08d}"
         self.uploads[file_id] = {
             "filename": args.get("filename"),
@@ -719,13 +861,33 @@ _HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any], str], Response]] = {
 }
 
 
-async def _read_args(request: Request) -> dict[str, Any]:
+FORM_ONLY_METHODS = frozenset(
+    {
+        "conversations.history",
+        "conversations.info",
+        "files.getUploadURLExternal",
+        "users.info",
+        "users.lookupByEmail",
+    }
+)
+"""Methods whose reference says "does not currently accept application/json": Slack ignores the
+arguments of a JSON body to them (and then answers ``user_not_found``, ``channel_not_found``…)."""
+_DROP = "fake_slack.drop"
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+async def _read_args(request: Request, *, json_accepted: bool = True) -> dict[str, Any]:
+    """The call's arguments: query string, then a form body, or a JSON body where the method takes one."""
     args: dict[str, Any] = dict(request.query_params)
     body = await request.body()
     if not body:
         return args
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
+        if not json_accepted:
+            return args
         try:
             data = json.loads(body)
         except json.JSONDecodeError:
@@ -735,6 +897,42 @@ async def _read_args(request: Request) -> dict[str, Any]:
     else:
         args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     return args
+
+
+def _blocks_problem(value: Any, limit: int) -> str | None:
+    """``invalid_blocks`` for more than ``limit`` blocks or a ``block_id`` used twice, as Slack answers."""
+    blocks = _json_arg(value)
+    if not isinstance(blocks, list):
+        return None
+    if len(blocks) > limit:
+        return "invalid_blocks"
+    ids = [block.get("block_id") for block in blocks if isinstance(block, dict) and block.get("block_id")]
+    return "invalid_blocks" if len(ids) != len(set(ids)) else None
+
+
+def _metadata(value: Any) -> tuple[dict[str, Any] | str | None, str | None]:
+    """Message metadata as Slack takes it: (the metadata to keep, or an error code; a warning).
+
+    It must be an object with an ``event_type`` string and an ``event_payload`` object
+    (``invalid_metadata_format`` otherwise); an ``event_type`` with characters other than letters,
+    digits, ``_`` and ``-`` is dropped with an ``invalid_metadata_schema`` warning, the message posted.
+    """
+    if value is None or value == "":
+        return None, None
+    metadata = _json_arg(value)
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        return "invalid_metadata_format", None
+    if not EVENT_TYPE.match(metadata["event_type"]):
+        return None, "invalid_metadata_schema"
+    return metadata, None
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
 
 
 def _bearer(request: Request) -> str | None:
@@ -792,13 +990,18 @@ class SignedRequests:
         *,
         user_id: str = "U0001",
         channel_id: str = "C0001",
+        channel_name: str | None = None,
         command: str = "/spend",
         team_id: str | None = None,
         response_url: str | None = None,
         trigger_id: str = "T.trigger.1",
         timestamp: int | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """A slash-command POST body (form-encoded) and its headers."""
+        """A slash-command POST body (form-encoded) and its headers.
+
+        ``channel_name`` is what Slack sends: ``directmessage`` in a DM (the default for a ``D`` id),
+        ``mpdm-…`` in a group DM, the channel's name elsewhere (``general`` by default).
+        """
         if response_url is None:
             response_url = (
                 self.fake.new_response_url() if self.fake is not None else "http://127.0.0.1:9/response/0"
@@ -808,7 +1011,8 @@ class SignedRequests:
             "team_id": team_id or self.team_id,
             "team_domain": "acme",
             "channel_id": channel_id,
-            "channel_name": "general",
+            "channel_name": channel_name
+            or ("directmessage" if channel_id.startswith("D") else "general"),
             "user_id": user_id,
             "user_name": user_id.lower(),
             "command": command,

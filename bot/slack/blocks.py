@@ -142,13 +142,38 @@ def lines_sections(lines: Sequence[str], *, max_lines: int = 25, total: int | No
     return blocks
 
 
-def fit(blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> list[Block]:
-    """Keep a message within ``limit`` blocks: past it, the tail is replaced by one "+N more" line."""
-    if len(blocks) <= limit:
-        return list(blocks)
-    kept = list(blocks[: limit - 1])
-    kept.append(context(f"+{len(blocks) - len(kept)} more sections not shown (Slack allows {limit} blocks)"))
-    return kept
+def fit(blocks: Sequence[Block], limit: int = MAX_BLOCKS, *, tail: Sequence[Block] = ()) -> list[Block]:
+    """Keep ``blocks`` and then ``tail`` within ``limit`` blocks: past it, the last of ``blocks`` are
+    replaced by one "+N more" line."""
+    return fit_groups([[block] for block in blocks], limit, tail=tail)
+
+
+def fit_groups(
+    groups: Sequence[Sequence[Block]],
+    limit: int = MAX_BLOCKS,
+    *,
+    head: Sequence[Block] = (),
+    tail: Sequence[Block] = (),
+    noun: str = "sections",
+) -> list[Block]:
+    """``head``, as many whole ``groups`` as fit, then ``tail``, within ``limit`` blocks.
+
+    The one fitting rule of every message and view: what does not fit is counted in a "+N more <noun>"
+    line (a group is one thing a person reads, such as an alert and its buttons), never cut silently.
+    """
+    room = limit - len(head) - len(tail)
+    if sum(len(group) for group in groups) <= room:
+        return [*head, *(block for group in groups for block in group), *tail]
+    room -= 1  # the "+N more" line
+    kept: list[Block] = []
+    shown = 0
+    for group in groups:
+        if len(kept) + len(group) > room:
+            break
+        kept.extend(group)
+        shown += 1
+    more = context(f"+{len(groups) - shown} more {noun} not shown (Slack allows {limit} blocks)")
+    return [*head, *kept, more, *tail]
 
 
 def message(text: str, blocks: Iterable[Block]) -> Message:

@@ -20,7 +20,7 @@ from bot.domain.errors import UserInputError
 from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
-from bot.slack.blocks import Message, actions, button, context
+from bot.slack.blocks import Message, actions, button, context, fit
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Invocation:
     user_id: str
     channel_id: str
     trigger_id: str | None = None
+    channel_name: str | None = None  # as Slack named it: ``directmessage`` in a DM, ``mpdm-…`` in a group DM
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,7 +125,9 @@ async def dispatch(invocation: Invocation, ack: AsyncAck) -> tuple[str, str]:
 
 def with_share_button(reply: Message, text: str) -> Message:
     """The answer with a button that re-posts it in the channel (the click re-runs the command)."""
-    return Message(reply.text, [*reply.blocks[:49], actions(button("Share in channel", SHARE_ACTION, text))])
+    return Message(
+        reply.text, fit(reply.blocks, tail=[actions(button("Share in channel", SHARE_ACTION, text))])
+    )
 
 
 async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> tuple[str, Message | None]:
@@ -183,7 +186,7 @@ async def share(invocation: Invocation) -> str:
         response_type="in_channel",
         replace_original=False,
         text=reply.text,
-        blocks=[*reply.blocks[:49], shared_by],
+        blocks=fit(reply.blocks, tail=[shared_by]),
     )
     await invocation.respond(delete_original=True)
     return outcome

@@ -42,7 +42,11 @@ log = logging.getLogger(__name__)
 async def subscribe(invocation: Invocation, command: Any) -> Message:
     services = invocation.services
     row = await services.subscriptions.subscribe(
-        invocation.team_id, invocation.channel_id, invocation.user_id, command
+        invocation.team_id,
+        invocation.channel_id,
+        invocation.user_id,
+        command,
+        channel_name=invocation.channel_name,
     )
     what = describe(row, services.settings.timezone)
     text = f":white_check_mark: Subscribed this channel: *#{row.id}* {escape(what)}."

@@ -50,7 +50,9 @@ _TRIGGERS = itertools.count(1)
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def say(world: World, words: str, *, user: str = ADMIN, channel: str = HERE) -> dict[str, Any]:
+def say(
+    world: World, words: str, *, user: str = ADMIN, channel: str = HERE, channel_name: str | None = None
+) -> dict[str, Any]:
     """Send ``/spend words`` signed, as Slack would (a fresh trigger id each time); return the answer:
     the acknowledgement's, or the one posted to the response URL."""
     response_url = world.fake.new_response_url()
@@ -59,6 +61,7 @@ def say(world: World, words: str, *, user: str = ADMIN, channel: str = HERE) -> 
         words,
         user_id=user,
         channel_id=channel,
+        channel_name=channel_name,
         response_url=response_url,
         trigger_id=f"trigger.subscriptions.{next(_TRIGGERS)}",
     )
@@ -78,9 +81,11 @@ def say(world: World, words: str, *, user: str = ADMIN, channel: str = HERE) -> 
     return dict(answer)
 
 
-def said(world: World, words: str, *, user: str = ADMIN, channel: str = HERE) -> str:
+def said(
+    world: World, words: str, *, user: str = ADMIN, channel: str = HERE, channel_name: str | None = None
+) -> str:
     """What a person reads in the answer: its text, then its blocks (once, when they repeat the text)."""
-    answer = say(world, words, user=user, channel=channel)
+    answer = say(world, words, user=user, channel=channel, channel_name=channel_name)
     head = str(answer.get("text") or "")
     body = text_of({"blocks": answer.get("blocks") or []}).lstrip("\n")
     if not body:
@@ -293,6 +298,24 @@ def test_a_member_is_refused_every_subscription_change_politely_and_nothing_chan
     assert "digest daily at 08:00 UTC" in line_of(listing, digest_id)
     assert "credit-low below 20%" in line_of(listing, credit_id)
     assert "snoozed" not in listing
+
+
+def test_a_direct_message_or_group_dm_cannot_be_subscribed_and_the_answer_says_where_to_go(
+    world: World,
+) -> None:
+    """The bot cannot read a DM's history back (no im:history), so it would never settle a post there."""
+    world.fake.add_channel("GMPIM0001", name="mpdm-admin--member-1", is_mpim=True)
+    for channel, name in (
+        ("D0ADMIN01", None),  # Slack names a DM "directmessage"
+        ("GMPIM0001", "mpdm-admin--member-1"),
+        ("GMPIM0001", "privategroup"),  # named like a private channel: conversations.info says is_mpim
+    ):
+        answer = said(world, "subscribe digest daily", channel=channel, channel_name=name)
+        assert answer == (
+            "Subscriptions live in channels, not in direct messages. Invite me to a channel "
+            "(`/invite @spendbot`) and subscribe there, for example `/spend subscribe digest daily at 09:00`."
+        ), (channel, name)
+    assert stored(world) == {}
 
 
 # ---------------------------------------------------------------------------------------------- wrong input

@@ -50,7 +50,13 @@ class Rig:
 
 
 def build_services(settings: Settings, clock: ManualClock) -> Services:
-    return Services.create(settings, clock=clock, limiters=LimiterRegistry(time_scale=600.0))
+    """Vendor calls and Slack posts and history reads paced at 600 times the documented rates."""
+    return Services.create(
+        settings,
+        clock=clock,
+        limiters=LimiterRegistry(time_scale=600.0),
+        slack_pacing=LimiterRegistry(time_scale=600.0),
+    )
 
 
 def make_settings(
@@ -89,6 +95,7 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     sim, url = rest_sim
     clock = ManualClock(START)
+    fake_slack.set_clock(lambda: clock().timestamp())  # Slack's clock is ours: message ts follow it
     settings = make_settings(tmp_path, fake_slack, url, sim.api_key)
     services = build_services(settings, clock)
     await services.start(identify_workspace=False)

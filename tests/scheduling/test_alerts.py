@@ -111,6 +111,36 @@ async def test_alerts_due_together_share_one_message_and_resolve_separately(rig:
     assert len(rig.replies("C1")) == 1
 
 
+async def test_sixty_alerts_due_together_are_each_shown_or_counted_and_any_resolves_in_place(
+    rig: Rig,
+) -> None:
+    """Slack takes 50 blocks: the alerts past them are counted in a "+N more alerts" line, never dropped."""
+    services = rig.services
+    for threshold in range(500, 560):
+        await services.subscriptions.subscribe(
+            TEAM, "C1", ADMIN, SubscribeCreditLow(below_amount=Decimal(threshold))
+        )
+    await _check(rig, 1000)
+    await _check(rig, 300)
+    (message,) = rig.top_level("C1")
+    blocks = message.blocks or []
+    assert len(blocks) <= 50
+    shown = [b for b in blocks if b["type"] == "section" and str(b.get("block_id")).startswith("alert-")]
+    (more,) = [block for block in blocks if "more alerts not shown" in str(block)]
+    counted = int(str(more["elements"][0]["text"]).split()[0].lstrip("+"))
+    assert len(shown) + counted == 60
+    deliveries = await services.ledger.recent(TEAM, limit=100)
+    assert len([row for row in deliveries if row.state == "sent"]) == 60
+    # The first alert (below 500) clears above 525 (5% hysteresis); the one below 501 still holds at 526.
+    ids = [block.get("block_id") for block in blocks]
+    await _check(rig, 526)
+    edited = rig.top_level("C1")[0].blocks or []
+    resolved = [block for block in edited if "*resolved*" in str(block)]
+    assert [block["block_id"] for block in resolved] == [shown[0]["block_id"]]
+    assert [block.get("block_id") for block in edited] == [i for i in ids if i != ids[2]]  # its buttons went
+    assert len(rig.replies("C1")) == 1
+
+
 async def test_snooze_holds_back_posts_but_not_the_recovery(rig: Rig) -> None:
     services = rig.services
     subscription = await services.subscriptions.subscribe(

@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.commands import SubscribeDigest
 from bot.services.container import Services
+from bot.simulators.slack import HistoryLimits
 from tests.scheduling.conftest import ADMIN, TEAM, Rig, build_services
 
 EVERY_DAY = frozenset(range(7))
@@ -156,6 +157,37 @@ async def test_a_post_whose_answer_is_lost_is_settled_from_history_never_repeate
     assert len(rig.fake.calls("chat.postMessage")) == (1 if posted else 2)
     (row,) = await rig.services.ledger.recent(TEAM)
     assert row.state == "sent" and row.message_ts == rig.top_level("C1")[0].ts
+
+
+async def test_settling_reads_a_narrow_window_paced_as_slack_allows_an_app_outside_the_marketplace(
+    rig: Rig,
+) -> None:
+    """Since 2025: one conversations.history a minute per workspace, 15 messages a call. Three posts
+    whose connection dropped after Slack took them are found, in a busy channel too, with no 429."""
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    for channel in ("C1", "C2", "C3"):
+        await rig.services.subscriptions.subscribe(
+            TEAM, channel, ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+        )
+    rig.fake.fail("chat.postMessage", drop=True, applied=True, times=3)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    assert len(rig.fake.calls("chat.postMessage")) == 3  # each sent once, its answer lost
+    rig.clock.advance(timedelta(seconds=30))
+    for number in range(20):  # people talk in C1 after the digest: it is no longer in the newest 15
+        await rig.services.slack.call(TEAM, "chat.postMessage", channel="C1", text=f"chat {number}")
+    rig.clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))  # settled much later (down for a while)
+    rig.fake.enforce_history_limits(HistoryLimits(time_scale=600.0))
+    await rig.services.publisher.settle()
+    assert rig.fake.rate_limited == 0
+    assert [len(rig.top_level(channel)) for channel in ("C1", "C2", "C3")] == [21, 1, 1]  # none doubled
+    rows = await rig.services.ledger.recent(TEAM)
+    assert sorted(row.state for row in rows) == ["sent"] * 3
+    reads = rig.fake.calls("conversations.history")
+    assert len(reads) == 4  # C1 takes two pages
+    for read in reads:
+        assert int(read.args["limit"]) <= 15
+        assert float(read.args["latest"]) - float(read.args["oldest"]) < 15 * 60  # minutes, not hours
 
 
 async def test_a_slack_that_keeps_failing_ends_in_a_visible_failure_not_endless_posts(rig: Rig) -> None:

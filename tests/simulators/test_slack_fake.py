@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.simulators.serving import served
-from bot.simulators.slack import FakeSlack, PostLimits
+from bot.simulators.slack import FakeSlack, HistoryLimits, PostLimits
 
 TOKEN = "xoxb-test-token"
 OTHER_TOKEN = "xoxb-other-workspace"
@@ -76,3 +76,122 @@ def test_the_workspace_cap_holds_across_channels_and_only_for_that_workspace(
     assert fake.rate_limited == 1
     fake.enforce_post_limits(None)
     assert all(post(client, "C1").json()["ok"] for _ in range(3))
+
+
+# ----- strict where Slack is strict -----------------------------------------------------------------------
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_methods_that_take_no_json_ignore_a_json_body_as_slack_does(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    fake.add_user("U1", is_admin=True)
+    # users.info and conversations.info "do not currently accept application/json": the arguments are lost.
+    assert client.post("users.info", json={"user": "U1"}, headers=AUTH).json() == {
+        "ok": False,
+        "error": "user_not_found",
+    }
+    assert client.post("conversations.info", json={"channel": "C1"}, headers=AUTH).json()["error"] == (
+        "channel_not_found"
+    )
+    history = client.post("conversations.history", json={"channel": "C1"}, headers=AUTH).json()
+    assert history["error"] == "channel_not_found"
+    # The same arguments as a form or a query string are read.
+    assert client.post("users.info", data={"user": "U1"}, headers=AUTH).json()["user"]["is_admin"]
+    assert client.get("conversations.info", params={"channel": "C1"}, headers=AUTH).json()["ok"]
+    # chat.postMessage takes JSON.
+    assert client.post("chat.postMessage", json={"channel": "C1", "text": "hi"}, headers=AUTH).json()["ok"]
+
+
+def test_a_message_may_not_repeat_a_block_id_nor_have_more_than_50_blocks(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    twice = [{"type": "section", "block_id": "alert-0", "text": {"type": "mrkdwn", "text": "x"}}] * 2
+    too_many = [{"type": "divider"}] * 51
+    for blocks in (twice, too_many):
+        for method, extra in (("chat.postMessage", {}), ("chat.postEphemeral", {"user": "U1"})):
+            body = {"channel": "C1", "text": "t", "blocks": blocks, **extra}
+            assert client.post(method, json=body, headers=AUTH).json()["error"] == "invalid_blocks"
+    posted = client.post("chat.postMessage", json={"channel": "C1", "text": "t"}, headers=AUTH).json()
+    update = {"channel": "C1", "ts": posted["ts"], "text": "t", "blocks": twice}
+    assert client.post("chat.update", json=update, headers=AUTH).json()["error"] == "invalid_blocks"
+    response = client.post(fake.new_response_url(), json={"text": "t", "blocks": too_many})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_blocks"
+    assert fake.channel_messages("C1")[0].blocks is None and fake.response_posts() == []
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "not json",
+        {"event_payload": {"keys": ["k"]}},
+        {"event_type": 7, "event_payload": {}},
+        {"event_type": "spendbot_delivery", "event_payload": ["k"]},
+        {"event_type": "spendbot_delivery"},
+    ],
+)
+def test_metadata_must_be_an_event_type_string_and_an_event_payload_object(
+    client: httpx.Client, metadata: object
+) -> None:
+    body = {"channel": "C1", "text": "t", "metadata": metadata}
+    assert client.post("chat.postMessage", json=body, headers=AUTH).json() == {
+        "ok": False,
+        "error": "invalid_metadata_format",
+    }
+
+
+def test_metadata_with_a_malformed_event_type_is_dropped_with_a_warning(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    good = {"event_type": "spendbot_delivery", "event_payload": {"keys": ["k"]}}
+    bad = {"event_type": "spendbot.delivery", "event_payload": {"keys": ["k"]}}
+    assert (
+        "warning"
+        not in client.post(
+            "chat.postMessage", json={"channel": "C1", "text": "a", "metadata": good}, headers=AUTH
+        ).json()
+    )
+    answer = client.post(
+        "chat.postMessage", json={"channel": "C1", "text": "b", "metadata": bad}, headers=AUTH
+    ).json()
+    assert answer["ok"] and answer["warning"] == "invalid_metadata_schema"
+    assert [message.metadata for message in fake.channel_messages("C1")] == [good, None]
+
+
+def test_history_of_an_app_outside_the_marketplace_is_one_call_a_minute_of_15_messages(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    for number in range(20):
+        client.post("chat.postMessage", data={"channel": "C1", "text": f"m{number}"}, headers=AUTH)
+    fake.enforce_history_limits(HistoryLimits(time_scale=60))  # 1 call a second
+    first = client.get("conversations.history", params={"channel": "C1", "limit": 200}, headers=AUTH)
+    page = first.json()
+    assert [message["text"] for message in page["messages"]] == [f"m{n}" for n in range(19, 4, -1)]
+    assert page["has_more"] and page["response_metadata"]["next_cursor"]
+    refused = client.get(
+        "conversations.history",
+        params={"channel": "C2", "cursor": page["response_metadata"]["next_cursor"]},
+        headers=AUTH,
+    )
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert client.get(
+        "conversations.history", params={"channel": "C9"}, headers={"Authorization": f"Bearer {OTHER_TOKEN}"}
+    ).json()["ok"]  # the other workspace has its own budget
+
+
+def test_history_reads_a_window_exclusive_of_its_ends_page_by_page(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    fake.set_clock(lambda: 1_000.0)
+    for number in range(3):
+        client.post("chat.postMessage", data={"channel": "C1", "text": f"early{number}"}, headers=AUTH)
+    fake.set_clock(lambda: 2_000.0)
+    for number in range(4):
+        client.post("chat.postMessage", data={"channel": "C1", "text": f"late{number}"}, headers=AUTH)
+    window = {"channel": "C1", "oldest": "1500", "latest": "3000", "limit": 3}
+    page = client.get("conversations.history", params=window, headers=AUTH).json()
+    assert [message["text"] for message in page["messages"]] == ["late3", "late2", "late1"]
+    cursor = page["response_metadata"]["next_cursor"]
+    rest = client.get("conversations.history", params={**window, "cursor": cursor}, headers=AUTH).json()
+    assert [message["text"] for message in rest["messages"]] == ["late0"] and not rest["has_more"]
