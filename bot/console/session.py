@@ -38,6 +38,7 @@ from bot.console.render import BlockRenderer, Choice, Rendered
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.container import Services
+from bot.services.slack_api import is_direct_conversation
 from bot.settings import Settings
 from bot.simulators.serving import ServedApp, serve_in_loop
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
@@ -512,7 +513,7 @@ class ConsoleSession:
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self.fake.channels.get(channel_id)
-        if channel_id.startswith("D"):
+        if is_direct_conversation(channel_id):
             return "your direct messages"
         return f"#{channel.name}" if channel is not None else f"#{channel_id}"
 

@@ -1011,8 +1011,7 @@ class SignedRequests:
             "team_id": team_id or self.team_id,
             "team_domain": "acme",
             "channel_id": channel_id,
-            "channel_name": channel_name
-            or ("directmessage" if channel_id.startswith("D") else "general"),
+            "channel_name": channel_name or ("directmessage" if channel_id.startswith("D") else "general"),
             "user_id": user_id,
             "user_name": user_id.lower(),
             "command": command,
