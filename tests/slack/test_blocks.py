@@ -12,8 +12,11 @@ from bot.slack.blocks import (
     MAX_FIELDS,
     MAX_TEXT,
     clip,
+    context,
+    divider,
     fields,
     fit,
+    fit_groups,
     header,
     lines_sections,
     local_time,
@@ -92,3 +95,18 @@ def test_freshness_is_shown_in_the_readers_zone() -> None:
     assert local_time(moment, ZoneInfo("Pacific/Auckland"), now) == "03:12"  # Nov 21 there, as is now
     assert local_time(moment - timedelta(days=1), ZoneInfo("Pacific/Auckland"), now) == "Nov 20 03:12"
     assert local_time(None, ZoneInfo("UTC"), now) == "never"
+
+
+def test_groups_are_kept_whole_around_head_and_tail_and_the_rest_counted() -> None:
+    groups = [[section(f"alert {i}"), divider()] for i in range(60)]
+    kept = fit_groups(groups, head=[header("alerts")], tail=[context("note")], noun="alerts")
+    assert len(kept) == MAX_BLOCKS - 1  # 23 whole pairs: a 24th would not leave room for the count
+    assert kept[0]["type"] == "header" and kept[-1]["elements"][0]["text"] == "note"
+    shown = sum(1 for block in kept if block["type"] == "section")
+    assert shown == 23 and "+37 more alerts not shown" in kept[-2]["elements"][0]["text"]
+    assert fit_groups(groups[:3], tail=[context("note")]) == [
+        *groups[0],
+        *groups[1],
+        *groups[2],
+        context("note"),
+    ]
