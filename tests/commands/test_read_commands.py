@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from bot.domain.money import format_change, format_credits, format_usd
 from bot.simulators.slack import FakeSlack, SignedRequests
@@ -161,6 +162,30 @@ def test_export_sends_a_csv_by_direct_message(synced: World) -> None:
     assert total == synced.cursor.dataset.total_cost(days_start, days_end) / 100
     assert {row["unit"] for row in rows} == {"USD"}
     assert "admins" in text_of(synced.ask("export 7d", user=MEMBER))
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"people_visible_to": "admins"}, {"people_visible_to": "everyone"}],
+    ids=["admins", "everyone"],
+)
+def test_export_is_for_admins_and_for_everyone_when_people_are_visible_to_everyone(
+    synced: World, settings_overrides: dict[str, str]
+) -> None:
+    opened = settings_overrides["people_visible_to"] == "everyone"
+    help_line = next(
+        line for line in text_of(synced.ask("help", user=MEMBER)).splitlines() if "/spend export " in line
+    )
+    assert ("_(everyone" in help_line) is opened
+    assert ("_(admins)_" in help_line) is not opened
+    answer = text_of(synced.ask("export 7d cursor", user=MEMBER))
+    uploads = [value for value in synced.fake.uploads.values() if value.get("completed")]
+    if opened:
+        assert "Sent you `spend-" in answer
+        assert [upload["channel"] for upload in uploads] == ["D" + MEMBER.lstrip("U")]
+    else:
+        assert "admins" in answer and "Sent you" not in answer
+        assert uploads == []
 
 
 def test_share_in_channel_reposts_the_answer_publicly(synced: World) -> None:
