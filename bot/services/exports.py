@@ -3,12 +3,16 @@
 Rows come from the whole-UTC-day rollups (one row per day, person, model and connection), so the file
 says its days are UTC days. Amounts are in each connection's unit, with a dollar column when the
 amount can be counted in dollars.
+
+The file is opened in spreadsheets, and its text comes from vendors and people (emails, model names,
+connection names), so it is written against CSV injection as OWASP describes: every text cell is quoted
+(a doubled quote inside), and one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading single quote, so no spreadsheet reads it as a formula. Numbers are ours (Decimal
+amounts and counts): they are written bare and untouched, so ``-12.5`` stays a number.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -35,6 +39,10 @@ HEADER = (
     "requests",
 )
 UNIT_NAMES = {"usd_cents": "USD", "credits": "credits"}
+#: What a spreadsheet takes as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | Decimal | None
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,7 @@ class ExportService:
             raise NotAllowed(self._access.people_refusal())
         connections = await self._queries.sources(team_id, command.source, vendors=("cursor", "windsurf"))
         await self._queries.freshen(connections)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(HEADER)
+        lines = [csv_row(HEADER)]
         rows = 0
         label = first_day = last_day = ""
         for connection in connections:
@@ -88,22 +94,24 @@ class ExportService:
                 for row in found.all():
                     in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
                     usd = self._queries.usd_cents(connection, row.amount)
-                    writer.writerow(
-                        (
-                            row.day.isoformat(),
-                            connection.name,
-                            connection.vendor,
-                            row.user_email,
-                            row.model,
-                            _plain(in_unit),
-                            UNIT_NAMES[unit],
-                            "" if usd is None else _plain((usd / 100).quantize(Decimal("0.000001"))),
-                            _plain(row.requests),
+                    lines.append(
+                        csv_row(
+                            (
+                                row.day.isoformat(),
+                                connection.name,
+                                connection.vendor,
+                                row.user_email,
+                                row.model,
+                                in_unit,
+                                UNIT_NAMES[unit],
+                                None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
+                                row.requests,
+                            )
                         )
                     )
                     rows += 1
         filename = f"spend-{first_day}-to-{last_day}.csv"
-        return filename, out.getvalue(), rows, label
+        return filename, "".join(lines), rows, label
 
     async def send(self, team_id: str, user_id: str, command: Export) -> SentExport:
         filename, content, rows, label = await self.build(team_id, user_id, command)
@@ -117,6 +125,24 @@ class ExportService:
             comment=f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).",
         )
         return SentExport(filename, rows, label)
+
+
+def csv_row(cells: tuple[Cell, ...]) -> str:
+    """One CSV record: text cells quoted and neutralised, numbers bare, None as an empty cell."""
+    return ",".join(_cell(cell) for cell in cells) + "\n"
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return '"' + neutralise(value).replace('"', '""') + '"'
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never evaluates: a formula start gets a leading quote."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _plain(value: Decimal) -> str:

