@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from bot.domain.commands import Export
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
-from bot.services.queries import QueryService
+from bot.services.queries import QueryService, people_unavailable_note
 from bot.services.slack_api import SlackApi
 from bot.store.db import Database
 from bot.store.models import UsageDay
@@ -50,6 +50,7 @@ class SentExport:
     filename: str
     rows: int
     period_label: str
+    notes: tuple[str, ...] = ()
 
 
 class ExportService:
@@ -61,14 +62,21 @@ class ExportService:
         self._access = access
         self._slack = slack
 
-    async def build(self, team_id: str, user_id: str, command: Export) -> tuple[str, str, int, str]:
-        """(filename, CSV text, data rows, period label) for the period and sources asked."""
+    async def build(
+        self, team_id: str, user_id: str, command: Export
+    ) -> tuple[str, str, int, str, tuple[str, ...]]:
+        """(filename, CSV text, data rows, period label, notes) for the period and sources asked.
+
+        A note says when a connection's rows for some days are team totals (no email): its per-person
+        figures did not add up to them (see :func:`people_unavailable_note`).
+        """
         viewer = await self._queries.viewer(team_id, user_id)
         if not viewer.may_see_people:
             raise NotAllowed(self._access.people_refusal())
         connections = await self._queries.sources(team_id, command.source, vendors=("cursor", "windsurf"))
         await self._queries.freshen(connections)
         lines = [csv_row(HEADER)]
+        notes: list[str] = []
         rows = 0
         label = first_day = last_day = ""
         for connection in connections:
@@ -91,7 +99,10 @@ class ExportService:
                     )
                     .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
                 )
-                for row in found.all():
+                found_rows = found.all()
+                if any(not row.user_email and row.amount for row in found_rows):
+                    notes.append(people_unavailable_note(connection))
+                for row in found_rows:
                     in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
                     usd = self._queries.usd_cents(connection, row.amount)
                     lines.append(
@@ -111,10 +122,10 @@ class ExportService:
                     )
                     rows += 1
         filename = f"spend-{first_day}-to-{last_day}.csv"
-        return filename, "".join(lines), rows, label
+        return filename, "".join(lines), rows, label, tuple(notes)
 
     async def send(self, team_id: str, user_id: str, command: Export) -> SentExport:
-        filename, content, rows, label = await self.build(team_id, user_id, command)
+        filename, content, rows, label, notes = await self.build(team_id, user_id, command)
         channel = await self._slack.open_dm(team_id, user_id)
         await self._slack.upload_file(
             team_id,
@@ -122,9 +133,11 @@ class ExportService:
             filename=filename,
             content=content,
             title=f"Spend export, {label}",
-            comment=f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).",
+            comment=" ".join(
+                (f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).", *notes)
+            ),
         )
-        return SentExport(filename, rows, label)
+        return SentExport(filename, rows, label, notes)
 
 
 def csv_row(cells: tuple[Cell, ...]) -> str:

@@ -240,6 +240,60 @@ def test_export_neutralises_formula_cells_and_keeps_numbers(synced: World) -> No
         assert Decimal(row["amount_usd"]) == Decimal(row["amount"]) * Decimal("0.04")
 
 
+UNAVAILABLE = "per-person figures are unavailable"
+
+
+def _windsurf_card(text: str) -> str:
+    return text[text.index("*Windsurf*") :].split("_Data as of")[0]
+
+
+@pytest.mark.parametrize("windsurf_options", [{"cascade_data": "none"}], ids=["no-per-person-rows"])
+def test_windsurf_without_per_person_rows_shows_team_totals_that_agree_with_the_balance(
+    synced: World,
+) -> None:
+    data = synced.windsurf.dataset
+    card = _windsurf_card(text_of(synced.ask("status")))
+    balance = data.balance()
+    size = Decimal(data.prompt_credit_pool + balance["addOnCreditsAvailable"])
+    prompt_left = max(Decimal(data.prompt_credit_pool) - data.credits_used_in_cycle(), Decimal(0))
+    remaining = prompt_left + balance["addOnCreditsAvailable"] - balance["addOnCreditsUsed"]
+    used = size - remaining
+    assert used > 0 and balance["addOnCreditsUsed"] == 0  # the world's cycle is within its prompt pool
+    assert f"This cycle: *{format_credits(used)}*" in card
+    assert f"*{format_credits(remaining)}* left of {format_credits(size)}" in card
+    burn = _windsurf_total(synced, TODAY - timedelta(days=7), TODAY - timedelta(days=1)) / 7
+    assert burn > 0 and f"({format_credits(burn)}/day)" in card
+    assert "Nothing spent" not in card
+    assert UNAVAILABLE in card.lower()
+    by_user = text_of(synced.ask("spend 7d windsurf by user"))
+    assert format_credits(_windsurf_total(synced, TODAY - timedelta(days=6), TODAY)) in by_user
+    assert UNAVAILABLE in by_user.lower()
+    assert UNAVAILABLE in text_of(synced.ask("top 30d windsurf")).lower()
+    assert UNAVAILABLE in text_of(synced.ask("export 7d windsurf")).lower()
+
+
+@pytest.mark.parametrize("windsurf_options", [{"cascade_data": "partial"}], ids=["partial-per-person-rows"])
+def test_windsurf_per_person_rows_that_disagree_lose_to_team_totals(synced: World) -> None:
+    first = TODAY - timedelta(days=6)
+    team = _windsurf_total(synced, first, TODAY)
+    spend = text_of(synced.ask("spend 7d windsurf by user"))
+    assert format_credits(team) in spend
+    assert UNAVAILABLE in spend.lower()
+    email = synced.windsurf.dataset.members[1].email  # one of the people the partial source leaves out
+    assert UNAVAILABLE in text_of(synced.ask(f"user {email} 7d")).lower()
+    card = _windsurf_card(text_of(synced.ask("status")))
+    assert f"This cycle: *{format_credits(synced.windsurf.dataset.credits_used_in_cycle())}*" in card
+    assert UNAVAILABLE in card.lower()
+
+
+def test_windsurf_per_person_rows_that_add_up_are_used_without_a_warning(synced: World) -> None:
+    text = text_of(synced.ask("spend 7d windsurf by user")) + text_of(synced.ask("status"))
+    assert UNAVAILABLE not in text.lower()
+    credits = synced.windsurf.dataset.credits_by_user(TODAY - timedelta(days=6), TODAY)
+    best = max(credits.items(), key=lambda item: item[1])
+    assert f"{best[0]} — *{format_credits(best[1])}*" in text
+
+
 def test_share_in_channel_reposts_the_answer_publicly(synced: World) -> None:
     answer = synced.ask("spend 7d cursor")
     posts = synced.click("share_answer", button_value(answer, "share_answer"))
