@@ -270,6 +270,10 @@ def test_windsurf_without_per_person_rows_shows_team_totals_that_agree_with_the_
     assert UNAVAILABLE in by_user.lower()
     assert UNAVAILABLE in text_of(synced.ask("top 30d windsurf")).lower()
     assert UNAVAILABLE in text_of(synced.ask("export 7d windsurf")).lower()
+    assert synced.bot.services is not None
+    digests = synced.bot.services.digests
+    message, _ = synced.bot.call(digests.preview("T0001"), timeout=60)
+    assert UNAVAILABLE in text_of(message.payload()).lower()
 
 
 @pytest.mark.parametrize("windsurf_options", [{"cascade_data": "partial"}], ids=["partial-per-person-rows"])
