@@ -7,14 +7,24 @@ declare it, in a data folder of the demo's own, rebuilt at every run, so the ope
 never touched. Everything is synced with progress bars, then the demo prints what Slack would show (the
 ``status`` answer, the alerts that the scheduled check posts to a subscribed channel, and the daily
 digest) and opens the console.
+
+The demo promises every alert on any day it is run (README's Quickstart): its data is shaped around
+the day, not the calendar. Each vendor's billing cycle is anchored so that the demo day is always
+about ``DEMO_CYCLE_AGE_DAYS`` into it, whatever the month, so the Windsurf pool (burning
+``WINDSURF_BURN`` times the usual rate) is always running dry before its reset and the Cursor team is
+always forecast past the demo's budget. The world is frozen at the minute the demo starts (the bot
+reads the simulators' clock), so what it shows depends on that minute alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +34,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from bot.console.progress import summary_line, sync_with_progress
-from bot.console.session import ConsoleSession, LineReader
+from bot.console.session import ConsoleSession, LineReader, Turn
 from bot.domain.grammar import parse_command
 from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
@@ -47,11 +57,26 @@ WINDSURF_BURN = 2.0
 DEMO_SUBSCRIPTIONS = (
     "subscribe digest daily at 09:00",
     "subscribe credit-low",
-    "subscribe budget 500 cursor",
+    "subscribe budget {budget} cursor",
     "subscribe rate-limit below 10%",
     "subscribe health",
 )
-"""What the demo subscribes its channel to: the Cursor budget is set so that the team forecasts past it."""
+"""What the demo subscribes its channel to; ``{budget}`` is :func:`demo_budget_dollars`."""
+BUDGET_HEADROOM = Decimal("1.5")
+"""The demo's Cursor budget is this many times the cycle's spend so far: not yet reached, but passed by
+the forecast (about 2.5 times the spend so far, the cycle being some 12 of 30 days old)."""
+DEMO_CYCLE_AGE_DAYS = 12
+"""How far into its billing cycle each vendor is on the demo day: far enough for a steady burn and a
+forecast, early enough that the Windsurf pool runs dry before the reset."""
+
+
+def demo_cycle_day(now: datetime, age_days: int = DEMO_CYCLE_AGE_DAYS) -> int:
+    """The cycle anchor (1-28, as the simulators take it) that puts ``now`` about ``age_days`` into a cycle.
+
+    A cycle cannot start on the 29th to 31st, so on those days it starts on the 28th: one to three days
+    older, still mid-cycle.
+    """
+    return min((now - timedelta(days=age_days)).day, 28)
 
 
 class DemoError(Exception):
@@ -69,8 +94,14 @@ class DemoSimulators:
 
     @classmethod
     def start(cls, now: datetime) -> DemoSimulators:
+        cycle_day = demo_cycle_day(now)
         cursor = CursorSimulator(
-            team_size=CURSOR_PEOPLE, days=HISTORY_DAYS, seed=7, now=now, time_scale=DEMO_SCALE
+            team_size=CURSOR_PEOPLE,
+            days=HISTORY_DAYS,
+            seed=7,
+            now=now,
+            time_scale=DEMO_SCALE,
+            cycle_day=cycle_day,
         )
         windsurf = WindsurfSimulator(
             team_size=WINDSURF_PEOPLE,
@@ -79,6 +110,7 @@ class DemoSimulators:
             now=now,
             time_scale=DEMO_SCALE,
             burn_multiplier=WINDSURF_BURN,
+            cycle_day=cycle_day,
         )
         rest = RestSimulator(plan="pro", seed=9, now=now, time_scale=DEMO_SCALE)
         served: list[ServedApp] = []
@@ -147,10 +179,39 @@ def prepare_folder(data_dir: Path) -> Path:
     return folder
 
 
+@dataclass
+class DemoShown:
+    """What the demo showed as Slack would have it: the status answer, the alerts posted, the digest."""
+
+    status: Turn
+    alerts: Turn
+    digest: Turn
+
+
 async def run_demo(
-    base: Settings, console: Console, *, reader: LineReader | None = None, show_answers: bool = True
+    base: Settings,
+    console: Console,
+    *,
+    reader: LineReader | None = None,
+    show_answers: bool = True,
+    now: datetime | None = None,
 ) -> int:
-    """Run the demo (``show_answers``) or the demo console, and return the exit code (0)."""
+    """Run the demo (``show_answers``) or the demo console, and return the exit code (0).
+
+    ``now`` is the demo's minute (the current one by default).
+    """
+    async with demo_session(base, console, reader=reader, now=now) as session:
+        if show_answers:
+            await show_what_slack_shows(session)
+        console.print(Rule(Text("Console", style="bold"), style="magenta"))
+        return await session.repl()
+
+
+@asynccontextmanager
+async def demo_session(
+    base: Settings, console: Console, *, reader: LineReader | None = None, now: datetime | None = None
+) -> AsyncIterator[ConsoleSession]:
+    """The simulators started, a console session on them, every connection synced; stopped on exit."""
     folder = await asyncio.to_thread(prepare_folder, base.data_dir)
     console.print(
         Text.assemble(
@@ -163,8 +224,8 @@ async def run_demo(
     console.print(
         Text(f"Data folder: {folder.resolve()} (rebuilt at every demo run)", style="dim"), soft_wrap=True
     )
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    simulators = await asyncio.to_thread(DemoSimulators.start, now)
+    moment = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    simulators = await asyncio.to_thread(DemoSimulators.start, moment)
     try:
         settings = simulators.settings(base, folder)
         session = await ConsoleSession.open(
@@ -172,6 +233,7 @@ async def run_demo(
             console=console,
             reader=reader,
             subscriptions_enabled=True,
+            clock=lambda: simulators.cursor.now,
             limiters=LimiterRegistry(time_scale=DEMO_SCALE),
         )
         async with session:
@@ -184,22 +246,38 @@ async def run_demo(
             reports = await sync_with_progress(session.services.sync, connections, console)
             for report in reports:
                 console.print(summary_line(report), style="green" if report.ok else "red")
-            if show_answers:
-                console.print()
-                console.print(Rule(Text("What Slack would show", style="bold"), style="magenta"))
-                console.print(Text(f"{settings.command} status", style="bold"))
-                await session.command("status")
-                await subscribe_console(session)
-                await show_alerts_and_digest(session)
-            console.print(Rule(Text("Console", style="bold"), style="magenta"))
-            return await session.repl()
+            yield session
     finally:
         await asyncio.to_thread(simulators.stop)
 
 
+async def show_what_slack_shows(session: ConsoleSession) -> DemoShown:
+    """The ``status`` answer, then the channel's subscriptions, the alerts they post and the digest."""
+    console = session.console
+    console.print()
+    console.print(Rule(Text("What Slack would show", style="bold"), style="magenta"))
+    console.print(Text(f"{session.settings.command} status", style="bold"))
+    status = await session.command("status")
+    await subscribe_console(session)
+    alerts, digest = await show_alerts_and_digest(session)
+    return DemoShown(status, alerts, digest)
+
+
+async def demo_budget_dollars(session: ConsoleSession) -> int:
+    """A Cursor budget in whole tens of dollars the synced team has not reached but is forecast to pass."""
+    spent = Decimal(0)
+    for connection in await session.services.connections.for_team(session.team_id):
+        if connection.vendor == "cursor" and connection.id is not None:
+            spent += await session.services.queries.cursor_cycle_total(connection.id) or Decimal(0)
+    tens = (spent / 100 * BUDGET_HEADROOM / 10).to_integral_value(rounding=ROUND_CEILING)
+    return max(int(tens), 1) * 10
+
+
 async def subscribe_console(session: ConsoleSession) -> None:
     """Subscribe the console's channel to the digest and every alert, as an admin would in Slack."""
-    for text in DEMO_SUBSCRIPTIONS:
+    budget = await demo_budget_dollars(session)
+    texts = [text.format(budget=budget) for text in DEMO_SUBSCRIPTIONS]
+    for text in texts:
         command = parse_command(text)
         assert isinstance(command, Subscribe)
         await session.services.subscriptions.subscribe(
@@ -209,13 +287,13 @@ async def subscribe_console(session: ConsoleSession) -> None:
         Text.assemble(
             ("Subscriptions of #console", "bold"),
             f" (as `{session.settings.command} subscribe …` would make them): ",
-            " · ".join(text.removeprefix("subscribe ") for text in DEMO_SUBSCRIPTIONS),
+            " · ".join(text.removeprefix("subscribe ") for text in texts),
         )
     )
     session.console.print()
 
 
-async def show_alerts_and_digest(session: ConsoleSession) -> None:
+async def show_alerts_and_digest(session: ConsoleSession) -> tuple[Turn, Turn]:
     """Run the alert check the scheduler runs, show what it posted, then the daily digest and its chart."""
     console = session.console
     console.print(Text("Alerts posted by the scheduled check", style="bold"))
@@ -225,7 +303,8 @@ async def show_alerts_and_digest(session: ConsoleSession) -> None:
         console.print()
     console.print(Text("The daily digest", style="bold"))
     message, chart = await session.services.digests.preview(session.team_id)
-    session.show_message(message)
+    digest = session.show_message(message)
     if chart is not None:
         console.print(Text(f"Chart saved as {chart.path.resolve()}", style="green"), soft_wrap=True)
         console.print()
+    return turn, digest

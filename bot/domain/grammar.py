@@ -83,6 +83,8 @@ from bot.domain.periods import (
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME, WEEKLY
 
 Group: TypeAlias = Literal["read", "configure", "write"]
+#: ``SPENDBOT_PEOPLE_VISIBLE_TO``: who may see figures about named people.
+PeopleVisibleTo: TypeAlias = Literal["admins", "everyone"]
 
 
 MAX_TOP = 100
@@ -180,7 +182,9 @@ class CommandSpec:
 
     ``usage`` and ``examples`` are written without the slash command. ``admin_only`` follows the design's
     "who" column; ``people_figures`` marks commands whose answer names people, which follow
-    ``SPENDBOT_PEOPLE_VISIBLE_TO`` instead (``spend ... by user`` is checked on the parsed command).
+    ``SPENDBOT_PEOPLE_VISIBLE_TO`` instead (``spend ... by user`` is checked on the parsed command):
+    admins always, everyone when people are visible to everyone. ``own_figures`` marks those a person may
+    also run about themselves (``user``).
     """
 
     name: str
@@ -190,6 +194,7 @@ class CommandSpec:
     group: Group
     admin_only: bool = False
     people_figures: bool = False
+    own_figures: bool = False
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -223,6 +228,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("user alice@example.com 30d",),
         "read",
         people_figures=True,
+        own_figures=True,
     ),
     CommandSpec("credits", "credits", "Credit pools and runway.", ("credits",), "read"),
     CommandSpec(
@@ -1109,20 +1115,30 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
 
 
 def render_help(
-    command: str = DEFAULT_COMMAND, available: Collection[str] | None = None, *, topic: str | None = None
+    command: str = DEFAULT_COMMAND,
+    available: Collection[str] | None = None,
+    *,
+    topic: str | None = None,
+    people_visible_to: PeopleVisibleTo = "admins",
 ) -> str:
     """The help text (Slack mrkdwn), generated from ``COMMANDS``: ``help_sections`` joined by blank lines."""
-    return "\n\n".join(help_sections(command, available, topic=topic))
+    return "\n\n".join(help_sections(command, available, topic=topic, people_visible_to=people_visible_to))
 
 
 def help_sections(
-    command: str = DEFAULT_COMMAND, available: Collection[str] | None = None, *, topic: str | None = None
+    command: str = DEFAULT_COMMAND,
+    available: Collection[str] | None = None,
+    *,
+    topic: str | None = None,
+    people_visible_to: PeopleVisibleTo = "admins",
 ) -> tuple[str, ...]:
     """The help text in sections (Read / Configure / Write, then notes), each short enough for one block.
 
     ``command`` is the slash command as installed; ``available`` the names of the sub-commands to list
     (those this person may run, those built so far), all when None. With ``topic`` (a sub-command, or
     ``subscribe`` for all the subscriptions) only those are shown, one section each, with every example.
+    ``people_visible_to`` (``SPENDBOT_PEOPLE_VISIBLE_TO``) decides who the commands that name people are
+    marked for, so help says what the access check will do.
     """
     specs = [spec for spec in COMMANDS if available is None or spec.name in available]
     if topic is not None:
@@ -1130,10 +1146,14 @@ def help_sections(
         if not specs:
             listing = code_span(f"{command} help")
             return (f"There is no sub-command {code_span(topic)} here. {listing} lists them.",)
-        return tuple(_describe(spec, command, every_example=True) for spec in specs)
+        return tuple(_describe(spec, command, people_visible_to, every_example=True) for spec in specs)
     sections = []
     for group, title in _GROUP_TITLES.items():
-        lines = [_describe(spec, command, every_example=False) for spec in specs if spec.group == group]
+        lines = [
+            _describe(spec, command, people_visible_to, every_example=False)
+            for spec in specs
+            if spec.group == group
+        ]
         if lines:
             sections.append(f"*{title}*\n" + "\n".join(lines))
     sections.append(
@@ -1145,8 +1165,21 @@ def help_sections(
     return tuple(sections)
 
 
-def _describe(spec: CommandSpec, command: str, *, every_example: bool) -> str:
-    who = " _(admins)_" if spec.admin_only else ""
+def _who(spec: CommandSpec, people_visible_to: PeopleVisibleTo) -> str:
+    """Who may run ``spec``, as help marks it: nothing when everyone always may."""
+    if spec.admin_only:
+        return " _(admins)_"
+    if not spec.people_figures:
+        return ""
+    if people_visible_to == "everyone":
+        return " _(everyone: people's figures are open to all here)_"
+    return " _(admins, or the person themselves)_" if spec.own_figures else " _(admins)_"
+
+
+def _describe(
+    spec: CommandSpec, command: str, people_visible_to: PeopleVisibleTo, *, every_example: bool
+) -> str:
+    who = _who(spec, people_visible_to)
     examples = spec.examples if every_example else spec.examples[:1]
     examples = tuple(example for example in examples if example != spec.usage)
     shown = ", ".join(code_span(f"{command} {example}") for example in examples)

@@ -248,6 +248,8 @@ class StatusCard:
     windows: tuple[WindowView, ...]
     freshness: Freshness
     errors: tuple[str, ...] = field(default_factory=tuple)
+    people_unavailable: bool = False
+    """Part of the cycle's spend is only known as team totals (per-person figures did not add up)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label
+from bot.services.queries import QueryService, connection_label, has_unattributed, people_unavailable_note
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.settings import Settings
 from bot.slack.blocks import (
@@ -215,6 +215,7 @@ class DigestService:
     async def _top_lines(self, connections: list[Connection], period: Period, no_names: bool) -> list[str]:
         people: dict[str, dict[str, Decimal]] = {}
         models: dict[str, dict[str, Decimal]] = {}
+        notes: list[str] = []
         for connection in connections:
             unit = self._queries.unit_of(connection)
             group = "usd_cents" if self._queries.usd_cents(connection, ZERO) is not None else unit
@@ -226,7 +227,10 @@ class DigestService:
                 target[row.key or "(unknown)"] = target.get(row.key or "(unknown)", ZERO) + (amount or ZERO)
             if no_names:
                 continue
-            for row in await self._queries.period_breakdown(connection, period, "user"):
+            by_user = await self._queries.period_breakdown(connection, period, "user")
+            if has_unattributed(by_user):
+                notes.append(f"_{people_unavailable_note(connection)}_")
+            for row in by_user:
                 if not row.key:
                     continue
                 amount = (
@@ -247,7 +251,7 @@ class DigestService:
                 )
         if no_names and lines:
             lines.append("_People are not named in this channel (no-names)._")
-        return lines
+        return lines + notes
 
     async def _credit_lines(self, connections: list[Connection], tz: ZoneInfo) -> list[str]:
         lines = []

@@ -3,12 +3,16 @@
 Rows come from the whole-UTC-day rollups (one row per day, person, model and connection), so the file
 says its days are UTC days. Amounts are in each connection's unit, with a dollar column when the
 amount can be counted in dollars.
+
+The file is opened in spreadsheets, and its text comes from vendors and people (emails, model names,
+connection names), so it is written against CSV injection as OWASP describes: every text cell is quoted
+(a doubled quote inside), and one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading single quote, so no spreadsheet reads it as a formula. Numbers are ours (Decimal
+amounts and counts): they are written bare and untouched, so ``-12.5`` stays a number.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -18,7 +22,7 @@ from sqlmodel import col, select
 from bot.domain.commands import Export
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
-from bot.services.queries import QueryService
+from bot.services.queries import QueryService, people_unavailable_note
 from bot.services.slack_api import SlackApi
 from bot.store.db import Database
 from bot.store.models import UsageDay
@@ -35,6 +39,10 @@ HEADER = (
     "requests",
 )
 UNIT_NAMES = {"usd_cents": "USD", "credits": "credits"}
+#: What a spreadsheet takes as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | Decimal | None
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class SentExport:
     filename: str
     rows: int
     period_label: str
+    notes: tuple[str, ...] = ()
 
 
 class ExportService:
@@ -53,16 +62,21 @@ class ExportService:
         self._access = access
         self._slack = slack
 
-    async def build(self, team_id: str, user_id: str, command: Export) -> tuple[str, str, int, str]:
-        """(filename, CSV text, data rows, period label) for the period and sources asked."""
+    async def build(
+        self, team_id: str, user_id: str, command: Export
+    ) -> tuple[str, str, int, str, tuple[str, ...]]:
+        """(filename, CSV text, data rows, period label, notes) for the period and sources asked.
+
+        A note says when a connection's rows for some days are team totals (no email): its per-person
+        figures did not add up to them (see :func:`people_unavailable_note`).
+        """
         viewer = await self._queries.viewer(team_id, user_id)
         if not viewer.may_see_people:
             raise NotAllowed(self._access.people_refusal())
         connections = await self._queries.sources(team_id, command.source, vendors=("cursor", "windsurf"))
         await self._queries.freshen(connections)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(HEADER)
+        lines = [csv_row(HEADER)]
+        notes: list[str] = []
         rows = 0
         label = first_day = last_day = ""
         for connection in connections:
@@ -85,28 +99,33 @@ class ExportService:
                     )
                     .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
                 )
-                for row in found.all():
+                found_rows = found.all()
+                if any(not row.user_email and row.amount for row in found_rows):
+                    notes.append(people_unavailable_note(connection))
+                for row in found_rows:
                     in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
                     usd = self._queries.usd_cents(connection, row.amount)
-                    writer.writerow(
-                        (
-                            row.day.isoformat(),
-                            connection.name,
-                            connection.vendor,
-                            row.user_email,
-                            row.model,
-                            _plain(in_unit),
-                            UNIT_NAMES[unit],
-                            "" if usd is None else _plain((usd / 100).quantize(Decimal("0.000001"))),
-                            _plain(row.requests),
+                    lines.append(
+                        csv_row(
+                            (
+                                row.day.isoformat(),
+                                connection.name,
+                                connection.vendor,
+                                row.user_email,
+                                row.model,
+                                in_unit,
+                                UNIT_NAMES[unit],
+                                None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
+                                row.requests,
+                            )
                         )
                     )
                     rows += 1
         filename = f"spend-{first_day}-to-{last_day}.csv"
-        return filename, out.getvalue(), rows, label
+        return filename, "".join(lines), rows, label, tuple(notes)
 
     async def send(self, team_id: str, user_id: str, command: Export) -> SentExport:
-        filename, content, rows, label = await self.build(team_id, user_id, command)
+        filename, content, rows, label, notes = await self.build(team_id, user_id, command)
         channel = await self._slack.open_dm(team_id, user_id)
         await self._slack.upload_file(
             team_id,
@@ -114,9 +133,29 @@ class ExportService:
             filename=filename,
             content=content,
             title=f"Spend export, {label}",
-            comment=f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).",
+            comment=" ".join(
+                (f"Here is the export you asked for: {label}, {rows:,} rows (UTC days).", *notes)
+            ),
         )
-        return SentExport(filename, rows, label)
+        return SentExport(filename, rows, label, notes)
+
+
+def csv_row(cells: tuple[Cell, ...]) -> str:
+    """One CSV record: text cells quoted and neutralised, numbers bare, None as an empty cell."""
+    return ",".join(_cell(cell) for cell in cells) + "\n"
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return '"' + neutralise(value).replace('"', '""') + '"'
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never evaluates: a formula start gets a leading quote."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _plain(value: Decimal) -> str:

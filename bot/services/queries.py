@@ -98,6 +98,27 @@ def connection_label(connection: Connection) -> str:
     return vendor if connection.name == connection.vendor else f"{vendor} `{connection.name}`"
 
 
+def people_unavailable_note(connection: Connection) -> str:
+    """What every view by person says when part of a connection's spend is only known as team totals.
+
+    Sync keeps a day's per-person figures only when they add up to the team's total
+    (:mod:`bot.domain.reconcile`); other days are stored as team totals, under no one.
+    """
+    return (
+        f"{connection_label(connection)}: per-person figures are unavailable for some of these days (its "
+        "per-person data did not add up to its team totals), so that spend counts in the totals but under "
+        "no one."
+    )
+
+
+def has_unattributed(rows: Iterable[usage_store.UsageTotal]) -> bool:
+    """Whether totals by user hold spend under no one (team totals, see :func:`people_unavailable_note`)."""
+    return any(not row.key and row.amount for row in rows)
+
+
+NOT_BY_PERSON = "(team total, not by person)"
+
+
 class QueryService:
     """Answers ``spend``, ``top``, ``user``, ``credits``, ``limits`` and ``status``."""
 
@@ -297,10 +318,12 @@ class QueryService:
                 group = USD if self.usd_cents(connection, ZERO) is not None else unit
                 if command.by in ("user", "model"):
                     rows = await usage_store.usage_totals(session, [connection.id], start, end, by=command.by)
+                    if command.by == "user" and has_unattributed(rows):
+                        notes.append(people_unavailable_note(connection))
                     part = breakdown_parts.setdefault(group, {})
                     for row in rows:
                         value = self._in_group(connection, row.amount)
-                        key = row.key or "(unknown)"
+                        key = row.key or (NOT_BY_PERSON if command.by == "user" else "(unknown)")
                         existing = part.get(key)
                         part[key] = BreakdownRow(
                             key,
@@ -457,6 +480,7 @@ class QueryService:
         freshness = await self._prepared(connections)
         groups: dict[str, dict[str, Decimal]] = {}
         group_sources: dict[str, list[str]] = {}
+        notes: list[str] = []
         label = ""
         for connection in connections:
             assert connection.id is not None
@@ -468,6 +492,8 @@ class QueryService:
                 rows = await usage_store.usage_totals(session, [connection.id], start, end, by="user")
             target = groups.setdefault(group, {})
             group_sources.setdefault(group, []).append(connection.name)
+            if has_unattributed(rows):
+                notes.append(people_unavailable_note(connection))
             for row in rows:
                 if row.key:
                     target[row.key] = target.get(row.key, ZERO) + self._in_group(connection, row.amount)
@@ -490,7 +516,7 @@ class QueryService:
                     total_people=len([item for item in ordered if item[1] > 0]),
                 )
             )
-        return TopAnswer(label, viewer.tz, command.n, tuple(rankings), freshness)
+        return TopAnswer(label, viewer.tz, command.n, tuple(rankings), freshness, tuple(notes))
 
     async def _names(self, connection_ids: Sequence[int], emails: Iterable[str]) -> dict[str, str]:
         """Display names of the people shown (never the whole roster of a large team)."""
@@ -528,6 +554,7 @@ class QueryService:
         freshness = await self._prepared(connections)
         sources: list[PersonSource] = []
         models: dict[str, BreakdownRow] = {}
+        notes: list[str] = []
         label = ""
         known = False
         for connection in connections:
@@ -548,9 +575,14 @@ class QueryService:
                     session, [connection.id], start, end, by="model", user_email=email
                 )
                 cycle = await usage_store.latest_cycle_spend(session, connection.id, email)
+                unattributed = has_unattributed(
+                    await usage_store.usage_totals(session, [connection.id], start, end, by="user")
+                )
             if member is None and not now_rows and not before and cycle is None:
                 continue
             known = True
+            if unattributed:
+                notes.append(people_unavailable_note(connection))
             name = name or (member.name if member else None) or (cycle.name if cycle else None)
             unit = self.unit_of(connection)
             sources.append(
@@ -584,6 +616,7 @@ class QueryService:
             sources=tuple(sources),
             models=tuple(sorted(models.values(), key=lambda row: (-row.amount, row.label))),
             freshness=freshness,
+            notes=tuple(notes),
         )
 
     # ----- credits, limits, status -----------------------------------------------------------------------
@@ -774,6 +807,7 @@ class QueryService:
             credit = None
             near = None
             tracked = None
+            unattributed = False
             if connection.vendor == "cursor":
                 spent = await self.cursor_cycle_total(connection.id)
                 near = (await self.limit_watch(connection, show_names=False)).count
@@ -781,8 +815,11 @@ class QueryService:
                 credit = await self.credit_view(connection, viewer.tz)
                 if cycle is not None:
                     async with self._db.session() as session:
-                        rows = await usage_store.usage_totals(session, [connection.id], cycle[0], cycle[1])
-                    spent = rows[0].amount if rows else ZERO
+                        rows = await usage_store.usage_totals(
+                            session, [connection.id], cycle[0], cycle[1], by="user"
+                        )
+                    spent = sum((row.amount for row in rows), ZERO)
+                    unattributed = has_unattributed(rows)
             else:
                 tracked = await self.tracked_view(connection)
             states = await self._sync.states(connection.id)
@@ -808,6 +845,7 @@ class QueryService:
                     windows=await self.windows(connection),
                     freshness=await self.freshness(connection, problems),
                     errors=errors,
+                    people_unavailable=unattributed,
                 )
             )
         return StatusAnswer(viewer.tz, tuple(cards))

@@ -18,11 +18,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
 from sqlmodel import col, select
 
+from bot.domain.reconcile import per_person_days
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
@@ -45,7 +47,7 @@ from bot.vendors import (
     VendorError,
     WindsurfClient,
 )
-from bot.vendors.models import RateLimitStatus, Vendor
+from bot.vendors.models import RateLimitStatus, SpendRow, Vendor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -467,14 +469,16 @@ class SyncService:
             first = state.watermark.date() - timedelta(days=WINDSURF_LOOKBACK_DAYS)
         written = 0
         for window_first, window_last in _day_windows(first, today, days=30):
+            team = await client.team_daily_credits(window_first, window_last)
             try:
-                rows = await client.user_daily_credits(window_first, window_last)
+                people = await client.user_daily_credits(window_first, window_last)
             except VendorError as error:
                 if error.status not in (400, 404, 422):
                     raise
                 # The per-person source is undocumented; without it, the team's daily figures still count.
                 log.info("windsurf per-person credits unavailable (%s); using team totals", error.message)
-                rows = await client.team_daily_credits(window_first, window_last)
+                people = []
+            rows = _reconciled_windsurf_rows(people, team)
             async with self._db.write() as session:
                 await usage_store.replace_days(session, connection_id, window_first, window_last, rows)
             written += len(rows)
@@ -732,6 +736,34 @@ async def _note_coverage(
 
 def _month_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _reconciled_windsurf_rows(people: list[SpendRow], team: list[SpendRow]) -> list[SpendRow]:
+    """Per-person rows for the days that add up to the team's totals, the team's rows for the others.
+
+    The rule is :func:`bot.domain.reconcile.per_person_days`; a team row has no email, which is how every
+    view by person knows that day's figures are not by person.
+    """
+    trusted = per_person_days(_credits_per_day(people), _credits_per_day(team))
+    kept = [row for row in people if row.day in trusted]
+    fallback = [row for row in team if row.day not in trusted]
+    if fallback:
+        days = sorted({row.day for row in fallback})
+        log.info(
+            "windsurf per-person credits do not add up to the team totals on %d day(s) from %s to %s; "
+            "using team totals there",
+            len(days),
+            days[0],
+            days[-1],
+        )
+    return kept + fallback
+
+
+def _credits_per_day(rows: list[SpendRow]) -> dict[date, Decimal]:
+    totals: dict[date, Decimal] = {}
+    for row in rows:
+        totals[row.day] = totals.get(row.day, Decimal(0)) + row.amount
+    return totals
 
 
 def _day_windows(first: date, last: date, *, days: int) -> list[tuple[date, date]]:

@@ -22,7 +22,7 @@ import hmac
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -58,6 +58,9 @@ from bot.simulators._common import (
 )
 
 Schema = Literal["old", "new"]
+#: What the undocumented per-person CASCADE_DATA source of /Analytics answers: every row, no row at all
+#: (as for a team without individual-level analytics), or only every other person's rows.
+CascadeData = Literal["complete", "none", "partial"]
 Array = npt.NDArray[Any]
 
 ALL_PERMISSIONS = frozenset({"Teams Read-Only", "Analytics Read", "Billing Read", "Billing Write"})
@@ -73,7 +76,6 @@ MODELS: tuple[tuple[str, int], ...] = (
     ("Claude Opus 4.1", 2000),
     ("SWE-1.5", 0),
 )
-_MODEL_NAMES = [name for name, _ in MODELS]
 _MODEL_RATE = np.array([rate for _, rate in MODELS], dtype=np.int64)
 _PROFILES = np.array(
     [
@@ -259,6 +261,8 @@ class WindsurfDataset:
         add_on_credits: int | None,
         cycle_day: int,
         late_minutes: int,
+        people: Sequence[tuple[str, str]] = (),
+        model_names: Mapping[str, str] | None = None,
     ) -> None:
         if team_size < 1 or days < 1:
             raise ValueError("team_size and days must be >= 1")
@@ -268,21 +272,24 @@ class WindsurfDataset:
         self.prompt_credits_per_seat = prompt_credits_per_seat
         self.cycle_day = cycle_day
         self.late_minutes = late_minutes
+        renamed = model_names or {}
+        self.model_names = tuple(renamed.get(name, name) for name, _ in MODELS)
         self.first_day = clock.today - timedelta(days=days - 1)
         self._lock = threading.RLock()
         self._raw: dict[int, _Day] = {}
         self._final: dict[int, _Day] = {}
         self._caps: dict[tuple[str, str], int] = {}
-        self._build_members(team_size)
+        self._build_members(team_size, people)
         self.num_seats = sum(1 for m in self.members if m.status == STATUS_APPROVED)
         pool = self.num_seats * prompt_credits_per_seat
         self.add_on_credits_available = (
             add_on_credits if add_on_credits is not None else round(pool * 0.3, -2)
         )
 
-    def _build_members(self, team_size: int) -> None:
+    def _build_members(self, team_size: int, chosen: Sequence[tuple[str, str]]) -> None:
         rng = random.Random(derive_seed("windsurf-members", self.seed))
         people = make_people(team_size, self.seed, "example.org")
+        people[: len(chosen)] = list(chosen)[:team_size]
         self.groups = tuple(
             WindsurfGroup("grp_" + hashlib.sha256(f"{self.seed}:{name}".encode()).hexdigest()[:12], name)
             for name in _GROUPS[: max(1, min(len(_GROUPS), team_size // 5))]
@@ -497,7 +504,7 @@ class WindsurfDataset:
                     WindsurfRun(
                         day=date.fromordinal(ordinal),
                         email=self.members[u].email,
-                        model=_MODEL_NAMES[int(day.model[i])],
+                        model=self.model_names[int(day.model[i])],
                         mode=MODES[int(day.mode[i])],
                         ide=IDE_TYPES[int(day.ide[i])],
                         messages=int(day.messages[i]),
@@ -523,7 +530,7 @@ class WindsurfDataset:
             sums = np.bincount(day.model[:k][mask], weights=day.credits[:k][mask], minlength=len(MODELS))
             for j, value in enumerate(sums.round().astype(np.int64).tolist()):
                 if value:
-                    out[(date.fromordinal(ordinal), _MODEL_NAMES[j])] = _credits(value)
+                    out[(date.fromordinal(ordinal), self.model_names[j])] = _credits(value)
         return out
 
     def _user_sums(self, first: date, last: date, which: str = "credits") -> Array:
@@ -894,7 +901,14 @@ class WindsurfSimulator:
         add_on_credits: int | None = None,
         cycle_day: int = 15,
         late_minutes: int = 0,
+        people: Sequence[tuple[str, str]] = (),
+        model_names: Mapping[str, str] | None = None,
+        cascade_data: CascadeData = "complete",
     ) -> None:
+        """``people`` replaces the first generated (display name, email) pairs, ``model_names`` renames
+        models of :data:`MODELS` (vendor-controlled text, e.g. to test what an export does with it), and
+        ``cascade_data`` decides what the per-person CASCADE_DATA source answers (see :data:`CascadeData`).
+        """
         if schema not in ("old", "new"):
             raise ValueError(f"unknown schema {schema!r}")
         self.schema: Schema = schema
@@ -916,7 +930,10 @@ class WindsurfSimulator:
             add_on_credits=add_on_credits,
             cycle_day=cycle_day,
             late_minutes=late_minutes,
+            people=people,
+            model_names=model_names,
         )
+        self.cascade_data: CascadeData = cascade_data
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self.requests_per_minute = requests_per_minute
@@ -1080,7 +1097,7 @@ class WindsurfSimulator:
                     ):
                         row = {
                             "day": stamp,
-                            "model": _MODEL_NAMES[model],
+                            "model": ds.model_names[model],
                             "mode": MODES[mode],
                             "messagesSent": str(msgs),
                             "cascadeId": str(uuid.UUID(int=(cid[0] << 64) | cid[1])),
@@ -1213,6 +1230,11 @@ class WindsurfSimulator:
                         "num_bytes_accepted": nbytes,
                     }
         elif source == "QUERY_DATA_SOURCE_CASCADE_DATA":
+            if self.cascade_data == "none":
+                return
+            if self.cascade_data == "partial":
+                every_other = {m.index for m in ds.members if m.index % 2 == 0}
+                users = every_other if users is None else users & every_other
             for ordinal in ds._days_between(first, last):
                 day, k, _ = ds._visible(ordinal)
                 iso = date.fromordinal(ordinal).isoformat()
@@ -1234,7 +1256,7 @@ class WindsurfSimulator:
                     yield {
                         "api_key": ds.members[u].api_key,
                         "date": iso,
-                        "model": _MODEL_NAMES[model],
+                        "model": ds.model_names[model],
                         "ide": IDE_TYPES[ide],
                         "prompts_used": prompts,
                         "flex_credits_used": flex,

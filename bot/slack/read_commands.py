@@ -61,7 +61,8 @@ async def answer_export(invocation: Invocation, command: Export) -> Message:
     text = f":page_facing_up: Sent you `{sent.filename}` by direct message: {sent.rows:,} rows, "
     text += f"{sent.period_label}."
     return message(
-        text, [section(text), context("Days in the file are UTC days; amounts in each row's unit.")]
+        text,
+        [section(text), context("Days in the file are UTC days; amounts in each row's unit.", *sent.notes)],
     )
 
 

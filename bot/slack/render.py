@@ -297,6 +297,8 @@ def status_card(card: StatusCard, tz: ZoneInfo) -> list[Block]:
         if card.cycle_start is not None and card.cycle_end is not None:
             cycle = f" ({local_date(card.cycle_start, tz)} – {local_date(card.cycle_end, tz)})"
         lines.append(f"This cycle: *{amount(card.cycle_spent, card.unit)}*{cycle}")
+    if card.people_unavailable:
+        lines.append("_Per-person figures are unavailable for part of this cycle: these are team totals._")
     if card.credit is not None:
         lines.extend(credit_lines(card.credit, tz)[:1] + credit_lines(card.credit, tz)[-2:])
     if card.near_limit:

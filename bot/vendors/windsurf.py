@@ -449,8 +449,8 @@ class WindsurfClient:
         ``prompts_used`` and of ``flex_credits_used`` (both hundredths; Windsurf's own samples report
         them as two separate kinds of credit, so a row's amount is their sum) grouped by api_key, date
         and model. Users are named by joining api_key to ``/UserPageAnalytics``; a key no user has is
-        reported as ``unknown``. Raises RequestRejected when the vendor refuses the source; callers
-        then fall back to :meth:`team_daily_credits`.
+        reported as ``unknown``. Raises RequestRejected when the vendor refuses the source. Sync uses
+        these rows only for the days they add up to :meth:`team_daily_credits` (``bot.domain.reconcile``).
         """
 
         def total(name: str) -> dict[str, str]:

@@ -105,9 +105,27 @@ def button_value(answer: dict[str, Any], action_id: str) -> str:
 
 
 @pytest.fixture
-def world(tmp_path: Path, fake_slack: FakeSlack, signed: SignedRequests) -> Iterator[World]:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test changes on the world's bot: parametrize this name to override (e.g. visibility)."""
+    return {}
+
+
+@pytest.fixture
+def windsurf_options() -> dict[str, Any]:
+    """Options of the world's Windsurf simulator: parametrize this name to change its data."""
+    return {}
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    signed: SignedRequests,
+    settings_overrides: dict[str, Any],
+    windsurf_options: dict[str, Any],
+) -> Iterator[World]:
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
-    windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE)
+    windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
     rest = RestSimulator(plan="pro", now=NOW, time_scale=SCALE)
     member_email = cursor.dataset.members[3].email
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
@@ -136,6 +154,7 @@ def world(tmp_path: Path, fake_slack: FakeSlack, signed: SignedRequests) -> Iter
             rest_per_minute=300,
             rest_per_day=50000,
             rest_track="/usage#data.credits_remaining",
+            **settings_overrides,
         )
 
         def services(settings: Settings) -> Services:

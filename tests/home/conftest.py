@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.commands.conftest import synced, world
+from tests.commands.conftest import settings_overrides, synced, windsurf_options, world
 
-__all__ = ["synced", "world"]
+__all__ = ["settings_overrides", "synced", "windsurf_options", "world"]
