@@ -141,7 +141,14 @@ class SlackDriver:
         return await self.post(body, headers), view_id
 
     async def click(
-        self, action_id: str, value: str, *, user: str, team: str = "T0001", channel: str = "C0001"
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        team: str = "T0001",
+        channel: str = "C0001",
+        status: int = 200,
     ) -> dict[str, Any] | None:
         """Click a button (or forge the click); returns what the bot posted to the response URL, if any."""
         response_url = self.fake.new_response_url()
@@ -172,15 +179,19 @@ class SlackDriver:
         }
         body, headers = self.signed.interactive(payload)
         response = await self.post(body, headers)
-        assert response.status_code == 200, response.text
+        assert response.status_code == status, response.text
+        if status != 200:
+            return None
         posts = await self.fake.wait_for(
             lambda fake: [post for post in fake.responses if post["hook"] == hook], timeout=10
         )
         found: dict[str, Any] = posts[0]
         return found
 
-    async def confirm_disconnect(self, name: str, *, user: str, team: str = "T0001") -> dict[str, Any] | None:
-        return await self.click(CONFIRM_DISCONNECT, name, user=user, team=team)
+    async def confirm_disconnect(
+        self, name: str, *, user: str, team: str = "T0001", status: int = 200
+    ) -> dict[str, Any] | None:
+        return await self.click(CONFIRM_DISCONNECT, name, user=user, team=team, status=status)
 
     async def cancel_disconnect(self, name: str, *, user: str, team: str = "T0001") -> dict[str, Any] | None:
         return await self.click(CANCEL_DISCONNECT, name, user=user, team=team)
