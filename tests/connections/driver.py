@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.services.confirmations import new_token
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
-from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT, CONNECT_VIEW
+from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT, CONNECT_VIEW, disconnect_value
 
 _TRIGGERS = itertools.count(1)
 _VIEWS = itertools.count(1)
@@ -189,12 +190,14 @@ class SlackDriver:
         return found
 
     async def confirm_disconnect(
-        self, name: str, *, user: str, team: str = "T0001", status: int = 200
+        self, name: str, *, user: str, team: str = "T0001", value: str | None = None, status: int = 200
     ) -> dict[str, Any] | None:
-        return await self.click(CONFIRM_DISCONNECT, name, user=user, team=team, status=status)
+        """Click "Disconnect" on buttons asking about ``name`` (a fresh confirmation unless ``value``)."""
+        value = value if value is not None else disconnect_value(name, new_token())
+        return await self.click(CONFIRM_DISCONNECT, value, user=user, team=team, status=status)
 
     async def cancel_disconnect(self, name: str, *, user: str, team: str = "T0001") -> dict[str, Any] | None:
-        return await self.click(CANCEL_DISCONNECT, name, user=user, team=team)
+        return await self.click(CANCEL_DISCONNECT, disconnect_value(name, new_token()), user=user, team=team)
 
     async def event(self, event: dict[str, Any], *, team: str = "T0001") -> httpx.Response:
         body, headers = self.signed.event(event, team_id=team)
