@@ -27,7 +27,14 @@ KIND_LETTERS = {
     SlackIdKind.USER: "UW",  # W: Enterprise Grid users
     SlackIdKind.CHANNEL: "CGD",  # public, private (legacy G), direct message
 }
-_SHAPES = {kind: re.compile(f"[{letters}]{ID_BODY}") for kind, letters in KIND_LETTERS.items()}
+
+
+def id_pattern(kind: SlackIdKind) -> str:
+    """The regular expression (unanchored) of an id of ``kind``, for parsers that find ids in text."""
+    return f"[{KIND_LETTERS[kind]}]{ID_BODY}"
+
+
+_SHAPES = {kind: re.compile(id_pattern(kind)) for kind in SlackIdKind}
 
 
 class InvalidSlackId(ValueError):
