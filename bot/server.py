@@ -68,18 +68,19 @@ def build_web_app(
     async def events(request: Request) -> Response:
         """Slack's endpoint: the edge checks (``bot.slack.edge``), then Bolt dispatches."""
         started = time.perf_counter()
-        body = b""
+        body: bytes | None = None
         try:
             body = await read_body(request)
             headers = request.headers
             signature.check(headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"), body)
             verified = bolt_request(request, body)
         except Refused as refusal:
-            log.info("refused a request to /slack/events: %s (%d bytes read)", refusal.reason, len(body))
+            size = "body not read" if body is None else f"{len(body)} bytes"
+            log.info("refused a request to /slack/events: %s (%s)", refusal.reason, size)
             response: Response = JSONResponse({"error": refusal.reason}, status_code=refusal.status)
         else:
             response = to_starlette_response(await bolt_app.async_dispatch(verified))
-        kind = _request_kind(body)
+        kind = _request_kind(body or b"")
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
         metrics.slack_requests.labels(kind=kind, status=str(response.status_code)).inc()
         return response
