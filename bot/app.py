@@ -21,6 +21,7 @@ from bot.slack import events as workspace_events
 from bot.slack import home as home_listeners
 from bot.slack import read_commands, write_commands
 from bot.slack import subscriptions as subscription_listeners
+from bot.slack.gate import WorkspaceGate
 from bot.slack.router import Invocation, dispatch
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ def create_app(
         "signing_secret": signing_secret,
         "logger": logging.getLogger("spendbot.bolt"),
         "process_before_response": process_before_response,
+        # HTTP requests are verified at the edge (bot.slack.edge) before Bolt parses them; Bolt's own
+        # check would run after its parsing and log every refused body whole.
+        "request_verification_enabled": False,
     }
     # --- OAuth (multi-workspace): installations and states live in our database, scoped by team id
     if settings.oauth_enabled:
@@ -81,6 +85,7 @@ def create_app(
         services.slack.set_installation_store(installation_store)
     # --- end OAuth
     app = AsyncApp(**options)
+    app.use(WorkspaceGate(services).middleware)  # ids by shape, and only the bot token's workspace
     # Bolt copies base_url and retry handlers from this client into the client of every request.
     app.client.base_url = settings.slack_api_url
     app.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))

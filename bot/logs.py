@@ -1,5 +1,9 @@
 """Logging: human-readable or JSON lines (``LOG_FORMAT``), through structlog, with secrets scrubbed.
 
+Every record is one line, whatever its message holds: the console format escapes line breaks and
+control characters (a traceback included), and JSON escapes them by itself. So a value someone typed
+can neither forge a record nor split one.
+
 Code is written so that keys never reach a log call; scrubbing is the second line of defence. Every
 secret the process knows (Slack tokens, vendor keys as they are decrypted) is registered here, and any
 log line containing one, or anything shaped like a Slack token or a Cursor key, has it replaced.
@@ -59,13 +63,51 @@ class ScrubbingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not hide the rest of the log
             message = str(record.msg)
-        record.msg = scrub(message)
+        record.msg = _clip(scrub(message))
         record.args = None
         return True
 
 
+MAX_FIELD_CHARS = 16_000
+"""Longest text kept in one field of a record (a long traceback fits): a log never grows with input."""
+
+
 def _scrub_event(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
-    return {key: scrub(value) if isinstance(value, str) else value for key, value in event.items()}
+    return {key: _clip(scrub(value)) if isinstance(value, str) else value for key, value in event.items()}
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_FIELD_CHARS:
+        return text
+    return f"{text[:MAX_FIELD_CHARS]}… ({len(text) - MAX_FIELD_CHARS} more characters)"
+
+
+# Line breaks (\n, \r, \v, \f, NEL, U+2028/9) and every other control character: what could end a
+# record early, forge a new one, or drive a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and control characters escaped (``\\n``, ``\\x1b``), so it stays one line."""
+    return _CONTROL.sub(_escape_control, text)
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match[0]
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def _one_line_event(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Console format: every text field escaped, and a traceback kept as a field on the same line.
+
+    (The JSON renderer escapes control characters by itself, so a JSON record is one line already.)
+    """
+    lines = dict(event)
+    for multiline in ("stack", "exception"):  # ConsoleRenderer would print these on lines of their own
+        if isinstance(lines.get(multiline), str):
+            lines["event"] = f"{lines.get('event', '')}\n{lines.pop(multiline)}"
+    return {key: one_line(value) if isinstance(value, str) else value for key, value in lines.items()}
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -85,6 +127,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _scrub_event,
+            *([] if fmt == "json" else [_one_line_event]),
             renderer,
         ],
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -33,6 +33,7 @@ from bot.scheduler import Scheduler
 from bot.services.container import Services
 from bot.settings import RunMode, Settings
 from bot.simulators.serving import QuietServer
+from bot.slack.edge import Refused, SlackSignature, bolt_request, read_body
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,25 @@ def build_web_app(
     """The ASGI app: Slack's endpoint (HTTP mode), the OAuth pages (when configured), health and metrics."""
     handler = AsyncSlackRequestHandler(bolt_app)
     metrics = services.metrics
+    secret = services.settings.slack_signing_secret
+    signature = SlackSignature(secret.get_secret_value() if secret is not None else "")
 
     async def events(request: Request) -> Response:
+        """Slack's endpoint: the edge checks (``bot.slack.edge``), then Bolt dispatches."""
         started = time.perf_counter()
-        body = await request.body()
-        response = await handler.handle(request)
-        kind = _request_kind(body)
+        body: bytes | None = None
+        try:
+            body = await read_body(request)
+            headers = request.headers
+            signature.check(headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"), body)
+            verified = bolt_request(request, body)
+        except Refused as refusal:
+            size = "body not read" if body is None else f"{len(body)} bytes"
+            log.info("refused a request to /slack/events: %s (%s)", refusal.reason, size)
+            response: Response = JSONResponse({"error": refusal.reason}, status_code=refusal.status)
+        else:
+            response = to_starlette_response(await bolt_app.async_dispatch(verified))
+        kind = _request_kind(body or b"")
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
         metrics.slack_requests.labels(kind=kind, status=str(response.status_code)).inc()
         return response
@@ -175,8 +189,14 @@ async def serve_bot(
             serve_events=mode is RunMode.HTTP,
             socket_connected=socket_handler.connected if socket_handler is not None else None,
         )
+        # log_config=None: uvicorn's records go through our handler (one line each, scrubbed), not its own.
         config = uvicorn.Config(
-            web, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+            web,
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
         )
         server = QuietServer(config)
         server_task = asyncio.create_task(server.serve(sockets=[sock]))

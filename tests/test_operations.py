@@ -45,6 +45,47 @@ def test_json_logs_are_one_object_per_line(capsys: pytest.CaptureFixture[str]) -
         assert record["timestamp"].endswith("Z") and record["logger"] == "bot.test"
 
 
+FORGED = "help\n2026-12-02T00:00:00Z [error    ] forged line [bot.server]\r\x1b[2J\u2028end"
+
+
+def _log_forgeries() -> None:
+    logging.getLogger("bot.test").info("command text %r then %s", "a\nb", FORGED)
+    structlog.get_logger("bot.test").warning("typed", text=FORGED)
+    try:
+        raise ValueError(FORGED)
+    except ValueError:
+        logging.getLogger("bot.test").exception("failed on %s", "x\ny")
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_a_record_stays_one_line_whatever_its_text_holds(
+    fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", fmt)
+    _log_forgeries()
+    err = capsys.readouterr().err
+    lines = err.split("\n")
+    assert lines[-1] == "" and len(lines) == 4, err  # three records, three lines
+    assert not any(char in err for char in "\r\x1b\u2028")
+    assert sum("forged line" in line for line in lines) == 3  # still there, inside each record
+    if fmt == "json":
+        first, second, third = (json.loads(line) for line in lines[:3])
+        assert FORGED in first["event"] and second["text"] == FORGED
+        assert "ValueError" in third["exception"] and "Traceback" in third["exception"]
+    else:
+        assert "\\n2026-12-02T00:00:00Z [error" in lines[0]
+        assert "Traceback" in lines[2] and "ValueError" in lines[2]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_huge_message_is_clipped_not_written_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "console")
+    logging.getLogger("bot.test").warning("unhandled request %s", "x" * 5_000_000)
+    err = capsys.readouterr().err
+    assert len(err) < 20_000 and "more characters" in err and err.count("\n") == 1
+
+
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value

@@ -81,6 +81,7 @@ from bot.domain.periods import (
     parse_period,
 )
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME, WEEKLY
+from bot.domain.slack_ids import ID_BODY, SlackIdKind, id_pattern
 
 Group: TypeAlias = Literal["read", "configure", "write"]
 #: ``SPENDBOT_PEOPLE_VISIBLE_TO``: who may see figures about named people.
@@ -94,9 +95,9 @@ MAX_LIMIT_DOLLARS = 1_000_000
 MAX_CAP_CREDITS = 1_000_000_000
 
 _CONNECTION_NAME = re.compile(r"[a-z0-9_-]{1,40}")
-_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^>]*)?>")
+_SLACK_USER = re.compile(rf"<@({id_pattern(SlackIdKind.USER)})(?:\|[^>]*)?>")
 _SLACK_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>", re.IGNORECASE)
-_SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]{1,30})(?:\|([^>]*))?>")
+_SLACK_CHANNEL = re.compile(rf"<#([CG]{ID_BODY})(?:\|([^>]*))?>")  # a channel one can subscribe: no DM
 _EMAIL = re.compile(r"[^\s@<>|,;:\"()\[\]]{1,64}@[^\s@<>|,;:\"()\[\]]{1,189}\.[^\s@<>|,;:\"()\[\].]{2,63}")
 _WORD = re.compile(r"<[^<>]*>|[^\s<>]+|[<>]")
 _INTEGER = re.compile(r"#?([0-9]{1,12})")

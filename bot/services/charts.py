@@ -21,6 +21,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.slack_ids import SlackIdKind, require_slack_id
 from bot.services.clock import Clock
 from bot.services.slack_api import SlackApi, SlackUnavailable
 from bot.settings import Settings
@@ -129,6 +130,7 @@ class ChartService:
 
     async def render(self, team_id: str, connections: Sequence[Connection], last: date) -> Chart | None:
         """The chart of the 30 UTC days ending ``last``, rendered once and reused from disk after."""
+        team_id = require_slack_id(SlackIdKind.TEAM, team_id)  # it becomes part of a file name
         usable = [row for row in connections if row.vendor in ("cursor", "windsurf") and row.id is not None]
         if not usable:
             return None

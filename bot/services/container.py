@@ -11,6 +11,7 @@ from bot.services.alerts import AlertService
 from bot.services.audit import AuditedAccess, AuditLog
 from bot.services.charts import ChartService
 from bot.services.clock import Clock, system_clock
+from bot.services.confirmations import Confirmations
 from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
 from bot.services.deliveries import DeliveryLedger
@@ -51,6 +52,7 @@ class Services:
     alerts: AlertService
     digests: DigestService
     publisher: Publisher
+    confirmations: Confirmations
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = system_clock
     env_team_id: str | None = None
@@ -74,6 +76,7 @@ class Services:
         connections = ConnectionRegistry(settings, db, clock=clock, limiters=limiters, observer=metrics)
         sync = SyncService(db, connections, clock=clock, metrics=metrics)
         audit = AuditLog(db, clock=clock)
+        confirmations = Confirmations(db, clock=clock)
         access = AuditedAccess(settings, slack, audit)
         queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
         subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
@@ -107,12 +110,13 @@ class Services:
             connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
             queries=queries,
             exports=ExportService(db, queries, access, slack),
-            writes=WriteService(db, connections, sync, audit, clock=clock),
+            writes=WriteService(db, connections, sync, audit, confirmations, clock=clock),
             subscriptions=subscriptions,
             ledger=ledger,
             alerts=alerts,
             digests=digests,
             publisher=publisher,
+            confirmations=confirmations,
             metrics=metrics,
             clock=clock,
         )

@@ -4,12 +4,14 @@ A write is planned first (which connection, whose, from what to what) and shown 
 is applied only when an admin confirms, and the admin right is checked again then. Every attempt is
 audited with its outcome and the vendor's own answer, never a key. The plan is carried by the confirm
 button, so it is treated as untrusted input when it comes back: validated again, and its connection
-looked up within the clicking person's workspace.
+looked up within the clicking person's workspace. The button also carries a confirmation token,
+claimed before the vendor call (:mod:`bot.services.confirmations`), so each confirmation applies once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from dataclasses import asdict, dataclass
@@ -18,7 +20,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.services.clock import Clock
+from bot.services.confirmations import AlreadyConfirmed, Confirmations, is_token, new_token
 from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
@@ -47,6 +51,7 @@ class LimitChange:
     dollars: int | None
     current_cents: Decimal | None = None
     known_limit: bool = False
+    token: str = ""
 
     op = "set-limit"
 
@@ -60,6 +65,7 @@ class CapChange:
     credits: int | None
     current: Decimal | None = None
     known_current: bool = False
+    token: str = ""
 
     op = "set-cap"
 
@@ -67,20 +73,29 @@ class CapChange:
 Change = LimitChange | CapChange
 
 
-def encode(change: Change) -> dict[str, Any]:
-    """What the confirm button carries: the plan, without what was read for display."""
+MAX_VALUE_CHARS = 2000
+"""Slack's limit for a button value; anything longer was not made by us."""
+
+
+def encode(change: Change) -> str:
+    """What the confirm button carries: the plan and its token, without what was read for display."""
     data = {
         key: value
         for key, value in asdict(change).items()
-        if key in ("connection", "email", "dollars", "scope", "credits")
+        if key in ("connection", "email", "dollars", "scope", "credits", "token")
     }
-    return {"op": change.op, **data}
+    return json.dumps({"op": change.op, **data})
 
 
-def decode(data: Any) -> Change:
-    """The plan from a button value, validated as untrusted input."""
-    if not isinstance(data, dict):
+def decode(value: str) -> Change:
+    """The plan from a button value, read within bounds and validated as untrusted input."""
+    try:
+        data = loads_bounded(value, max_chars=MAX_VALUE_CHARS, max_depth=2)
+    except UnreadableValue:
+        data = None
+    if not isinstance(data, dict) or not is_token(data.get("token")):
         raise InvalidWrite("This confirmation is not valid any more. Please run the command again.")
+    token = str(data["token"])
     op = data.get("op")
     connection = data.get("connection")
     if not isinstance(connection, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", connection):
@@ -94,7 +109,7 @@ def decode(data: Any) -> Change:
             not isinstance(dollars, int) or isinstance(dollars, bool) or not 0 <= dollars <= MAX_DOLLARS
         ):
             raise InvalidWrite("This confirmation has no valid amount. Please run the command again.")
-        return LimitChange(connection, email.lower(), dollars)
+        return LimitChange(connection, email.lower(), dollars, token=token)
     if op == "set-cap":
         scope = data.get("scope")
         credits = data.get("credits")
@@ -104,7 +119,7 @@ def decode(data: Any) -> Change:
             not isinstance(credits, int) or isinstance(credits, bool) or not 0 <= credits <= MAX_CREDITS
         ):
             raise InvalidWrite("This confirmation has no valid amount. Please run the command again.")
-        return CapChange(connection, scope.lower(), credits)
+        return CapChange(connection, scope.lower(), credits, token=token)
     raise InvalidWrite("This confirmation is not valid any more. Please run the command again.")
 
 
@@ -125,9 +140,17 @@ class WriteService:
     """Plans and applies the writes; the Slack layer only asks and confirms."""
 
     def __init__(
-        self, db: Database, connections: ConnectionRegistry, sync: SyncService, audit: Any, *, clock: Clock
+        self,
+        db: Database,
+        connections: ConnectionRegistry,
+        sync: SyncService,
+        audit: Any,
+        confirmations: Confirmations,
+        *,
+        clock: Clock,
     ) -> None:
         self._db = db
+        self._confirmations = confirmations
         self._connections = connections
         self._sync = sync
         self._audit = audit
@@ -170,7 +193,9 @@ class WriteService:
             row = await usage_store.latest_cycle_spend(session, connection.id, email)
         if member is None and row is None:
             raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")
-        return LimitChange(connection.name, email, dollars, row.limit_cents if row else None, row is not None)
+        return LimitChange(
+            connection.name, email, dollars, row.limit_cents if row else None, row is not None, new_token()
+        )
 
     async def plan_cap(self, team_id: str, scope: str, credits: int | None) -> CapChange:
         email = None if scope == "team" else scope
@@ -185,16 +210,27 @@ class WriteService:
                     current = await client.get_usage_config(user_email=email)
         except VendorError as error:
             raise SourceUnavailable(describe_error(connection.name, error)) from None
-        return CapChange(connection.name, scope, credits, current, True)
+        return CapChange(connection.name, scope, credits, current, True, new_token())
 
     async def apply(self, team_id: str, user_id: str, change: Change) -> str:
-        """Make the change at the vendor (the caller checked the admin right); returns the vendor's answer."""
+        """Make the change at the vendor (the caller checked the admin right); returns the vendor's answer.
+
+        The confirmation's token is claimed first: a second click (a replay, a double click, another
+        replica) raises ``AlreadyConfirmed`` and the vendor is not called again.
+        """
         vendor = "cursor" if isinstance(change, LimitChange) else "windsurf"
         connection = await self._vendor_connection(team_id, vendor, change.connection, None)
         client = self._connections.client(connection)
         target = change.email if isinstance(change, LimitChange) else change.scope
         value = change.dollars if isinstance(change, LimitChange) else change.credits
         detail = f"{connection.name}: {target} -> {'none' if value is None else value}"
+        try:
+            await self._confirmations.claim(change.token, team_id, user_id, change.op)
+        except AlreadyConfirmed:
+            await self._audit.record(
+                team_id, user_id, change.op, detail, "refused", "confirmation already used"
+            )
+            raise
         try:
             with interactive():
                 if isinstance(change, LimitChange):
@@ -206,6 +242,7 @@ class WriteService:
                     await client.set_usage_config(change.credits, **scope)
                     answer = "Windsurf accepted the new cap."
         except VendorError as error:
+            await self._confirmations.release(change.token)  # nothing changed: the button may be retried
             await self._audit.record(
                 team_id, user_id, change.op, detail, "failed", f"{error.kind}: {error.message}"
             )

@@ -39,6 +39,7 @@ class QuietServer(uvicorn.Server):
 def _config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
     options.setdefault("log_level", "warning")
     options.setdefault("access_log", False)
+    options.setdefault("log_config", None)  # records go through the process's own logging setup
     options.setdefault("lifespan", "off")
     return uvicorn.Config(app, host=host, port=port, **options)
 

@@ -23,8 +23,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.domain.errors import code_span
 from bot.domain.grammar import Audit, Connect, Connections, Disconnect
+from bot.services.confirmations import is_token, new_token
 from bot.services.connect import (
     ConnectForm,
     ConnectionSummary,
@@ -175,14 +177,24 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_confirm_disconnect(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         team_id, user_id = payload_identity(body)
-        name = action_value(body)
+        token, name = read_disconnect_value(raw_action_value(body))
+        claimed = False
         try:
             await services.access.require_admin(team_id, user_id, "disconnect")
             if not is_connection_name(name):
-                await services.audit.record(team_id, user_id, "disconnect", name, "failed", "not a name")
-                raise NotFound(f"{code_span(name)} is not a connection name.")
+                await services.audit.record(team_id, user_id, "disconnect", name[:64], "failed", "not a name")
+                raise NotFound(f"{code_span(name[:64])} is not a connection name.")
+            if token is None:
+                raise ServiceError(
+                    "This confirmation is not valid any more. "
+                    f"Run {code_span(services.settings.command + ' disconnect ' + name)} again."
+                )
+            await services.confirmations.claim(token, team_id, user_id, "disconnect")
+            claimed = True
             removed = await admin.remove(team_id, user_id, name)
         except ServiceError as error:
+            if claimed:  # nothing was removed: the button may be used again
+                await services.confirmations.release(token or "")
             await _reply(respond, body, text=error.message, replace_original=False)
             return
         await _reply(
@@ -202,7 +214,7 @@ def register(app: AsyncApp, services: Services) -> None:
         except NotAllowed as error:
             await _reply(respond, body, text=error.message, replace_original=False)
             return
-        name = action_value(body)
+        _, name = read_disconnect_value(raw_action_value(body))
         shown = code_span(name) if is_connection_name(name) else "the connection"
         await _reply(
             respond, body, replace_original=True, text=f"Nothing was changed: {shown} stays connected."
@@ -278,13 +290,27 @@ def payload_identity(body: Mapping[str, Any]) -> tuple[str, str]:
     return (team_id if isinstance(team_id, str) else "", user_id if isinstance(user_id, str) else "")
 
 
-def action_value(body: Mapping[str, Any]) -> str:
+def raw_action_value(body: Mapping[str, Any]) -> str:
+    """The clicked button's value as sent ("" when the payload has none: a forged one may have any shape)."""
     actions = body.get("actions")
     if isinstance(actions, list) and actions and isinstance(actions[0], Mapping):
         value = actions[0].get("value")
         if isinstance(value, str):
-            return value.strip().lower()[:64]
+            return value
     return ""
+
+
+def disconnect_value(name: str, token: str) -> str:
+    """What the disconnect buttons carry: the confirmation token and the connection name."""
+    return f"{token}:{name}"
+
+
+def read_disconnect_value(value: str) -> tuple[str | None, str]:
+    """(token, name) from a disconnect button; the token is None when the value carries none."""
+    token, sep, name = value.strip()[:200].partition(":")
+    if not sep or not is_token(token):
+        return None, value.strip().lower()[:64]
+    return token, name.strip().lower()
 
 
 def submitted_values(body: Mapping[str, Any]) -> dict[str, str | None]:
@@ -307,8 +333,8 @@ def _metadata(body: Mapping[str, Any]) -> dict[str, Any]:
     view = body.get("view")
     raw = view.get("private_metadata") if isinstance(view, Mapping) else None
     try:
-        parsed = json.loads(raw) if isinstance(raw, str) and raw else {}
-    except json.JSONDecodeError:
+        parsed = loads_bounded(raw, max_depth=2) if isinstance(raw, str) and raw else {}
+    except UnreadableValue:
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
@@ -462,7 +488,8 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
 
 
 def confirm_blocks(connection: ConnectionSummary) -> list[dict[str, Any]]:
-    """The question ``disconnect`` asks, with the two buttons; the button carries only the name."""
+    """The question ``disconnect`` asks, with the two buttons; they carry the name and a fresh token."""
+    value = disconnect_value(connection.name, new_token())
     added = f", added by <@{connection.created_by}>" if connection.created_by else ""
     return [
         _section(
@@ -479,13 +506,13 @@ def confirm_blocks(connection: ConnectionSummary) -> list[dict[str, Any]]:
                     "action_id": CONFIRM_DISCONNECT,
                     "text": _plain("Disconnect"),
                     "style": "danger",
-                    "value": connection.name,
+                    "value": value,
                 },
                 {
                     "type": "button",
                     "action_id": CANCEL_DISCONNECT,
                     "text": _plain("Cancel"),
-                    "value": connection.name,
+                    "value": value,
                 },
             ],
         },

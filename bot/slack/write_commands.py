@@ -6,7 +6,6 @@ again, the plan is validated again, the connection is looked up in the clicker's
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -14,10 +13,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import SetCap, SetLimit
 from bot.domain.money import format_amount
+from bot.services.confirmations import AlreadyConfirmed
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.writes import CapChange, LimitChange, decode, encode
 from bot.slack.blocks import Message, actions, button, context, escape, message, section
+from bot.slack.connections import raw_action_value
 from bot.slack.router import Invocation, route
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def confirmation(change: LimitChange | CapChange) -> Message:
             f"Set the Windsurf add-on credit cap for {who} on `{change.connection}` to *{new}*?\n"
             f"Current cap: {current}. The cap applies to each person, not to a shared pool."
         )
-    value = json.dumps(encode(change))
+    value = encode(change)
     return message(
         text.replace("*", ""),
         [
@@ -82,18 +83,15 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id = str((body.get("team") or {}).get("id") or "")
         user_id = str((body.get("user") or {}).get("id") or "")
         try:
-            value = json.loads(str((body.get("actions") or [{}])[0].get("value") or "null"))
-            change = decode(value)
+            change = decode(raw_action_value(body))
             await services.access.require_admin(team_id, user_id, change.op)
             answer = await services.writes.apply(team_id, user_id, change)
-        except NotAllowed as error:
+        except (NotAllowed, AlreadyConfirmed) as error:
+            # Said to the clicker alone: the message keeps showing what was done, or can still be used.
             await respond(response_type="ephemeral", replace_original=False, text=error.message)
             return
         except ServiceError as error:
             await respond(replace_original=True, text=f":x: {error.message}")
-            return
-        except json.JSONDecodeError:
-            await respond(replace_original=True, text="This confirmation is not valid any more.")
             return
         target = change.email if isinstance(change, LimitChange) else change.scope
         done = f":white_check_mark: Done by <@{user_id}>: `{change.op}` for {escape(target)}"

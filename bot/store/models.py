@@ -364,3 +364,16 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConfirmationUse(SQLModel, table=True):
+    """A confirm button that was used. Its token is claimed (a unique insert) before the change is made,
+    so a replayed or double click finds it taken and changes nothing."""
+
+    __tablename__ = "confirmation_uses"
+
+    token: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    used_at: datetime = Field(sa_type=UTCDateTime)

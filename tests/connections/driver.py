@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.services.confirmations import new_token
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
-from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT, CONNECT_VIEW
+from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT, CONNECT_VIEW, disconnect_value
 
 _TRIGGERS = itertools.count(1)
 _VIEWS = itertools.count(1)
@@ -141,7 +142,14 @@ class SlackDriver:
         return await self.post(body, headers), view_id
 
     async def click(
-        self, action_id: str, value: str, *, user: str, team: str = "T0001", channel: str = "C0001"
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        team: str = "T0001",
+        channel: str = "C0001",
+        status: int = 200,
     ) -> dict[str, Any] | None:
         """Click a button (or forge the click); returns what the bot posted to the response URL, if any."""
         response_url = self.fake.new_response_url()
@@ -172,18 +180,24 @@ class SlackDriver:
         }
         body, headers = self.signed.interactive(payload)
         response = await self.post(body, headers)
-        assert response.status_code == 200, response.text
+        assert response.status_code == status, response.text
+        if status != 200:
+            return None
         posts = await self.fake.wait_for(
             lambda fake: [post for post in fake.responses if post["hook"] == hook], timeout=10
         )
         found: dict[str, Any] = posts[0]
         return found
 
-    async def confirm_disconnect(self, name: str, *, user: str, team: str = "T0001") -> dict[str, Any] | None:
-        return await self.click(CONFIRM_DISCONNECT, name, user=user, team=team)
+    async def confirm_disconnect(
+        self, name: str, *, user: str, team: str = "T0001", value: str | None = None, status: int = 200
+    ) -> dict[str, Any] | None:
+        """Click "Disconnect" on buttons asking about ``name`` (a fresh confirmation unless ``value``)."""
+        value = value if value is not None else disconnect_value(name, new_token())
+        return await self.click(CONFIRM_DISCONNECT, value, user=user, team=team, status=status)
 
     async def cancel_disconnect(self, name: str, *, user: str, team: str = "T0001") -> dict[str, Any] | None:
-        return await self.click(CANCEL_DISCONNECT, name, user=user, team=team)
+        return await self.click(CANCEL_DISCONNECT, disconnect_value(name, new_token()), user=user, team=team)
 
     async def event(self, event: dict[str, Any], *, team: str = "T0001") -> httpx.Response:
         body, headers = self.signed.event(event, team_id=team)

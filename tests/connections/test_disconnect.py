@@ -32,11 +32,12 @@ async def test_disconnect_asks_then_an_admin_click_removes_the_key_and_its_histo
     asked = await slack.command("disconnect team-cursor", user=OWNER)
     buttons = asked["blocks"][1]["elements"]
     assert [button["action_id"] for button in buttons] == [CONFIRM_DISCONNECT, CANCEL_DISCONNECT]
-    assert {button["value"] for button in buttons} == {"team-cursor"}
+    (value,) = {button["value"] for button in buttons}
+    assert value.endswith(":team-cursor")  # a confirmation token, then the name
     assert "cannot be undone" in answer_text(asked)
     assert [row.name for row in rows(running)] == ["team-cursor"]  # asking changes nothing
 
-    done = await slack.confirm_disconnect("team-cursor", user=LISTED)
+    done = await slack.confirm_disconnect("team-cursor", user=LISTED, value=value)
     assert done is not None and done["replace_original"] is True
     assert "Disconnected `team-cursor`" in done["text"]
     assert rows(running) == []
@@ -45,8 +46,22 @@ async def test_disconnect_asks_then_an_admin_click_removes_the_key_and_its_histo
         ("connect", ADMIN, "ok"),
         ("disconnect", LISTED, "ok"),
     ]
-    again = await slack.confirm_disconnect("team-cursor", user=ADMIN)  # a second click on the same buttons
-    assert "There is no connection `team-cursor`" in answer_text(again)
+    again = await slack.confirm_disconnect("team-cursor", user=ADMIN, value=value)  # the same buttons again
+    assert "Already done" in answer_text(again)
+
+
+async def test_an_old_disconnect_click_replayed_after_a_reconnect_removes_nothing(
+    slack: SlackDriver, running: BotThread, cursor_sim: CursorSimulator
+) -> None:
+    await slack.submit(cursor_form(cursor_sim), user=ADMIN)
+    asked = await slack.command("disconnect cursor", user=ADMIN)
+    value = asked["blocks"][1]["elements"][0]["value"]
+    assert "Disconnected" in answer_text(await slack.confirm_disconnect("cursor", user=ADMIN, value=value))
+    await slack.submit(cursor_form(cursor_sim), user=ADMIN)  # connected again, under the same name
+    settle(running)
+    replayed = await slack.confirm_disconnect("cursor", user=ADMIN, value=value)
+    assert "Already done" in answer_text(replayed)
+    assert [row.name for row in rows(running)] == ["cursor"]
 
 
 async def test_cancel_keeps_the_connection(

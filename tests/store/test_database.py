@@ -15,9 +15,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 
+from bot.services.confirmations import AlreadyConfirmed, Confirmations, new_token
 from bot.settings import Settings
 from bot.store.db import Database, async_url
-from bot.store.models import Connection, UsageDay, Workspace
+from bot.store.models import ConfirmationUse, Connection, UsageDay, Workspace
 from tests.conftest import drop_database
 from tests.support.bot import BotThread
 
@@ -50,6 +51,51 @@ async def test_migrations_match_the_models_and_run_twice(database_url: str) -> N
 
             assert await connection.run_sync(differences) == []
         assert await database.ping()
+    finally:
+        await database.dispose()
+
+
+async def test_upgrading_a_0001_database_adds_confirmation_uses_and_keeps_the_data(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        await database.upgrade("0001")
+        async with database.write() as session:
+            session.add(Workspace(team_id="T1", installed_at=datetime(2026, 3, 1, tzinfo=UTC)))
+        await database.upgrade()
+        async with database.session() as session:
+            assert [row.team_id for row in (await session.exec(select(Workspace))).all()] == ["T1"]
+            version = (await session.exec(text("SELECT version_num FROM alembic_version"))).one()  # type: ignore[call-overload]
+        assert version[0] == "0002"
+        confirmations = Confirmations(database, clock=lambda: datetime(2026, 3, 2, tzinfo=UTC))
+        token = new_token()
+        await confirmations.claim(token, "T1", "U1", "set-limit")
+        with pytest.raises(AlreadyConfirmed):
+            await confirmations.claim(token, "T1", "U2", "set-limit")
+        await confirmations.release(token)
+        await confirmations.claim(token, "T1", "U2", "set-limit")  # released: usable again
+        async with database.session() as session:
+            (use,) = (await session.exec(select(ConfirmationUse))).all()
+        assert (use.user_id, use.used_at) == ("U2", datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        await database.dispose()
+
+
+async def test_concurrent_claims_of_one_confirmation_let_exactly_one_through(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        await database.upgrade()
+        confirmations = Confirmations(database, clock=lambda: datetime.now(UTC))
+        token = new_token()
+
+        async def click(index: int) -> bool:
+            try:
+                await confirmations.claim(token, "T1", f"U{index}", "disconnect")
+            except AlreadyConfirmed:
+                return False
+            return True
+
+        outcomes = await asyncio.gather(*(click(index) for index in range(8)))
+        assert sorted(outcomes) == [False] * 7 + [True]
     finally:
         await database.dispose()
 
