@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.alerts import AlertAction, AlertStatus, mute_until_resolved, snooze, step_alert
@@ -485,7 +486,15 @@ class AlertService:
                     report.resolved += 1
         return report
 
-    async def _state_row(self, subscription: Subscription, reading: Reading) -> AlertState:
+    async def _state_row(
+        self, subscription: Subscription, reading: Reading, *, raced: bool = False
+    ) -> AlertState:
+        """The alert's stored state, created on its first reading.
+
+        Two replicas checking at once may both find no row and both insert: the unique key lets one
+        win, and the other reads the winner's row (``raced``). Only that race is retried, and once: a
+        failure that persists is raised as it is.
+        """
         assert subscription.id is not None
         async with self._db.session() as session:
             row = (
@@ -513,8 +522,10 @@ class AlertService:
         try:
             async with self._db.write() as session:
                 session.add(row)
-        except Exception:  # noqa: BLE001 - another replica created it first: read theirs
-            return await self._state_row(subscription, reading)
+        except IntegrityError:
+            if raced:
+                raise
+            return await self._state_row(subscription, reading, raced=True)  # another replica's row
         return row
 
     async def _save(
