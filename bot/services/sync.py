@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.metrics import Metrics
@@ -186,11 +187,30 @@ class SyncService:
                 ):
                     return previous
         async with lock:
-            report = await self._sync_locked(
-                connection, datasets=datasets, backfill=backfill, progress=progress
-            )
+            try:
+                report = await self._sync_locked(
+                    connection, datasets=datasets, backfill=backfill, progress=progress
+                )
+            except IntegrityError:
+                if await self._registry.by_id(connection.id) is not None:
+                    raise
+                report = self._removed(connection)
             self._last_reports[connection.id] = report
         self._notify(connection, report)
+        return report
+
+    def _removed(self, connection: Connection) -> SyncReport:
+        """The report of a sync whose connection was disconnected meanwhile (here or on another replica).
+
+        Every row hangs off the connection with ``ON DELETE CASCADE``, so the disconnect took what the
+        sync had written, and the foreign key refuses whatever it would write next: the first refused
+        write is where the sync notices, and it stops there with nothing left behind.
+        """
+        assert connection.id is not None
+        log.info("connection %s was removed while it synced; the sync stopped", connection.name)
+        report = SyncReport(connection.id, connection.name, Vendor(connection.vendor), self._clock())
+        report.results = [DatasetResult("connection", False, error="the connection was removed")]
+        report.finished_at = report.started_at
         return report
 
     def add_listener(self, callback: SyncListener) -> None:
