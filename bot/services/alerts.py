@@ -15,6 +15,7 @@ after a crash brings the alert's state up to date instead of posting again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -143,9 +144,16 @@ class AlertService:
 
     # ----- readings ----------------------------------------------------------------------------------
 
-    async def readings(self, subscription: Subscription) -> list[Reading]:
-        """What a subscription's conditions measure now (one reading per metric and threshold)."""
+    async def readings(
+        self, subscription: Subscription, only: Collection[int] | None = None
+    ) -> list[Reading]:
+        """What a subscription's conditions measure now (one reading per metric and threshold).
+
+        ``only`` limits the readings to those connections (a budget sums its sources whatever it says).
+        """
         connections = await self._queries.sources(subscription.team_id, None)
+        if only is not None and subscription.kind != "budget":
+            connections = [connection for connection in connections if connection.id in only]
         if subscription.kind == "credit-low":
             return await self._credit_readings(subscription, connections)
         if subscription.kind == "budget":
@@ -447,16 +455,23 @@ class AlertService:
 
     # ----- checking ----------------------------------------------------------------------------------
 
-    async def check_team(self, team_id: str) -> CheckReport:
-        """Step every alert of the workspace once and post what the state machines say."""
+    async def check_team(
+        self, team_id: str, *, connections: Collection[int] | None = None, budgets: bool = True
+    ) -> CheckReport:
+        """Step the workspace's alerts once and post what the state machines say.
+
+        ``connections`` limits the pass to the readings of those connections and ``budgets`` says whether
+        it takes the budget readings, so that a caller can step each connection's alerts as soon as its
+        figures are in: every reading must be stepped by exactly one pass of a check.
+        """
         report = CheckReport()
         now = self._clock()
         due: dict[str, list[_Due]] = {}
         for subscription in await self._subscriptions.alert_subscriptions(team_id):
-            if subscription.paused_reason is not None:
+            if subscription.paused_reason is not None or (subscription.kind == "budget" and not budgets):
                 continue
             try:
-                readings = await self.readings(subscription)
+                readings = await self.readings(subscription, connections)
             except NotFound:
                 readings = []  # no connection (yet): nothing to measure
             for reading in readings:

@@ -109,8 +109,11 @@ async def test_a_persistent_insert_failure_is_raised_once_without_recursion(
             text(f"CREATE TRIGGER refuse_alert_states BEFORE INSERT ON alert_states BEGIN {body}; END")
         )
         await connection.execute(text("DROP TABLE dropped_table"))
+    rest = await rig.services.connections.get(TEAM, "rest")
+    assert rest is not None
+    await rig.services.sync.sync_live(rest)  # the figure the alert reads
     with _inserts_counted(rig) as inserts, pytest.raises(error) as raised:
-        await rig.services.publisher.check_alerts()
+        await rig.services.alerts.check_team(TEAM)
     assert not isinstance(raised.value.__context__, RecursionError)
     assert len(inserts) == attempts
     assert await _states(rig) == []
