@@ -15,11 +15,13 @@ after a crash brings the alert's state up to date instead of posting again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.alerts import AlertAction, AlertStatus, mute_until_resolved, snooze, step_alert
@@ -172,9 +174,16 @@ class AlertService:
 
     # ----- readings ----------------------------------------------------------------------------------
 
-    async def readings(self, subscription: Subscription) -> list[Reading]:
-        """What a subscription's conditions measure now (one reading per metric and threshold)."""
+    async def readings(
+        self, subscription: Subscription, only: Collection[int] | None = None
+    ) -> list[Reading]:
+        """What a subscription's conditions measure now (one reading per metric and threshold).
+
+        ``only`` limits the readings to those connections (a budget sums its sources whatever it says).
+        """
         connections = await self._queries.sources(subscription.team_id, None)
+        if only is not None and subscription.kind != "budget":
+            connections = [connection for connection in connections if connection.id in only]
         if subscription.kind == "credit-low":
             return await self._credit_readings(subscription, connections)
         if subscription.kind == "budget":
@@ -476,16 +485,23 @@ class AlertService:
 
     # ----- checking ----------------------------------------------------------------------------------
 
-    async def check_team(self, team_id: str) -> CheckReport:
-        """Step every alert of the workspace once and post what the state machines say."""
+    async def check_team(
+        self, team_id: str, *, connections: Collection[int] | None = None, budgets: bool = True
+    ) -> CheckReport:
+        """Step the workspace's alerts once and post what the state machines say.
+
+        ``connections`` limits the pass to the readings of those connections and ``budgets`` says whether
+        it takes the budget readings, so that a caller can step each connection's alerts as soon as its
+        figures are in: every reading must be stepped by exactly one pass of a check.
+        """
         report = CheckReport()
         now = self._clock()
         due: dict[str, list[_Due]] = {}
         for subscription in await self._subscriptions.alert_subscriptions(team_id):
-            if subscription.paused_reason is not None:
+            if subscription.paused_reason is not None or (subscription.kind == "budget" and not budgets):
                 continue
             try:
-                readings = await self.readings(subscription)
+                readings = await self.readings(subscription, connections)
             except NotFound:
                 readings = []  # no connection (yet): nothing to measure
             for reading in readings:
@@ -515,7 +531,15 @@ class AlertService:
                     report.resolved += 1
         return report
 
-    async def _state_row(self, subscription: Subscription, reading: Reading) -> AlertState:
+    async def _state_row(
+        self, subscription: Subscription, reading: Reading, *, raced: bool = False
+    ) -> AlertState:
+        """The alert's stored state, created on its first reading.
+
+        Two replicas checking at once may both find no row and both insert: the unique key lets one
+        win, and the other reads the winner's row (``raced``). Only that race is retried, and once: a
+        failure that persists is raised as it is.
+        """
         assert subscription.id is not None
         async with self._db.session() as session:
             row = (
@@ -543,8 +567,10 @@ class AlertService:
         try:
             async with self._db.write() as session:
                 session.add(row)
-        except Exception:  # noqa: BLE001 - another replica created it first: read theirs
-            return await self._state_row(subscription, reading)
+        except IntegrityError:
+            if raced:
+                raise
+            return await self._state_row(subscription, reading, raced=True)  # another replica's row
         return row
 
     async def _save(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlmodel import col, delete
 
@@ -24,14 +26,23 @@ from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, PostRe
 from bot.services.digest import DigestOptions, DigestService
 from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
-from bot.services.sync import SyncService
+from bot.services.sync import LIVE_DATASETS, SyncReport, SyncService
 from bot.settings import Settings
 from bot.slack.blocks import Message
 from bot.store import usage as usage_store
 from bot.store.db import Database, execute
-from bot.store.models import ChartFile, CreditSnapshot, Delivery, Subscription, TrackedFigure
+from bot.store.models import (
+    ChartFile,
+    Connection,
+    CreditSnapshot,
+    Delivery,
+    Subscription,
+    TrackedFigure,
+)
+from bot.vendors.models import Vendor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LATE_AFTER = timedelta(minutes=10)  # a digest posted later than this after its time says it is late
 DIGEST_LEASE = timedelta(minutes=1)
@@ -40,6 +51,11 @@ Short, because a process killed between the lease and the ledger claim holds bac
 expires."""
 SYNC_LEASE = timedelta(minutes=30)
 DIGEST_CONCURRENCY = 8  # digests built and posted at once; the ledger keeps every post under Slack's limits
+CHECK_CONCURRENCY = 8  # workspaces whose alerts are checked at once
+SYNC_CONCURRENCY = 8  # connections synced at once (each within its own lease)
+LIVE_DEADLINE_SHARE = 0.5
+"""Of ``SPENDBOT_CHECK_INTERVAL``: how long a check waits for one connection's live figures. Well inside
+the check's lease (0.8 of the interval), so a hanging vendor is cut off before the next check is due."""
 
 
 @dataclass(frozen=True)
@@ -97,18 +113,15 @@ class Publisher:
         does not stop the others; it stays due and is tried again at the next tick.
         """
         now = self._clock()
-        due = await self._subscriptions.due_digests(now)
-        queue = iter(due)
         outcomes: list[str] = []
 
-        async def work() -> None:
-            for subscription in queue:  # one iterator shared by the workers: each subscription once
-                try:
-                    outcomes.append(await self._run_due_digest(subscription, now))
-                except Exception:
-                    log.exception("the digest of subscription %s failed; it stays due", subscription.id)
+        async def deliver(subscription: Subscription) -> None:
+            try:
+                outcomes.append(await self._run_due_digest(subscription, now))
+            except Exception:
+                log.exception("the digest of subscription %s failed; it stays due", subscription.id)
 
-        await asyncio.gather(*(work() for _ in range(min(DIGEST_CONCURRENCY, len(due)))))
+        await _each(await self._subscriptions.due_digests(now), DIGEST_CONCURRENCY, deliver)
         return DigestRun(outcomes.count("posted"), outcomes.count("skipped"))
 
     async def _run_due_digest(self, subscription: Subscription, now: datetime) -> str:
@@ -239,43 +252,115 @@ class Publisher:
 
     # ----- alerts and syncs ---------------------------------------------------------------------------
 
+    @property
+    def live_deadline(self) -> timedelta:
+        """How long one check gives each connection's live figures: well before the next check is due."""
+        return timedelta(seconds=self._settings.check_interval * LIVE_DEADLINE_SHARE)
+
     async def check_alerts(self) -> int:
-        """Refresh the cheap live figures, then step every alert of every workspace that has alerts."""
-        posted = 0
+        """Refresh the cheap live figures, then step every alert of every workspace that has alerts.
+
+        Workspaces are checked side by side (``CHECK_CONCURRENCY`` at once), each on its own: one that
+        fails is logged and checked again at the next tick, and holds back none of the others.
+        """
+        posted: list[int] = []
+
+        async def check(team_id: str) -> None:
+            try:
+                posted.append(await self._check_team(team_id))
+            except Exception:
+                log.exception(
+                    "the alert check of workspace %s failed; it runs again at the next tick", team_id
+                )
+
+        await _each(await self._subscriptions.teams_with_alerts(), CHECK_CONCURRENCY, check)
+        return sum(posted)
+
+    async def _check_team(self, team_id: str) -> int:
+        """One workspace's check: each connection's alerts are stepped as soon as its live figures are in.
+
+        Every connection with live figures (Windsurf balance, REST probe) fetches them in a task of its
+        own, bounded by :attr:`live_deadline`; one that overruns it is recorded as failing (its health
+        says so) rather than waited for. Whatever has arrived is evaluated at once, together with the
+        connections that need no live fetch and the budgets (which read only synced spend), so a hanging
+        vendor delays no other vendor's alert. Alerts whose figures arrive together share a message.
+        """
         ttl = timedelta(seconds=self._settings.check_interval * 0.8)
-        for team_id in await self._subscriptions.teams_with_alerts():
-            if not await self._leases.claim(f"check:{team_id}", ttl):
-                continue
-            for connection in await self._connections.for_team(team_id):
-                if connection.vendor in ("windsurf", "rest") and await self._leases.claim(
-                    f"live:{connection.id}", ttl
-                ):
-                    await self._sync.sync_live(connection)
-            report = await self._alerts.check_team(team_id)
-            posted += report.posted + report.resolved
+        if not await self._leases.claim(f"check:{team_id}", ttl):
+            return 0
+        fetching: dict[asyncio.Task[SyncReport], Connection] = {}
+        ready: list[int] = []
+        for connection in await self._connections.for_team(team_id):
+            assert connection.id is not None
+            if LIVE_DATASETS[Vendor(connection.vendor)] and await self._leases.claim(
+                f"live:{connection.id}", ttl
+            ):
+                task = asyncio.create_task(
+                    self._sync.sync_live(connection, within=self.live_deadline),
+                    name=f"live-{connection.id}",
+                )
+                fetching[task] = connection
+            else:
+                ready.append(connection.id)
+        pending = set(fetching)
+        posted = 0
+        budgets = True  # taken once, in the first pass
+        try:
+            while budgets or pending:
+                if pending:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        connection = fetching[task]
+                        error = None if task.cancelled() else task.exception()
+                        if error is not None:  # not a vendor's failure (those are in the report)
+                            log.error(
+                                "the live figures of %s could not be refreshed; its alerts use the last ones",
+                                connection.name,
+                                exc_info=error,
+                            )
+                        assert connection.id is not None
+                        ready.append(connection.id)
+                report = await self._alerts.check_team(team_id, connections=ready, budgets=budgets)
+                posted += report.posted + report.resolved
+                ready, budgets = [], False
+        finally:
+            for task in pending:  # only when this check itself failed or was cancelled
+                task.cancel()
         return posted
 
     async def run_syncs(self) -> int:
-        """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``."""
+        """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``.
+
+        Connections sync side by side (``SYNC_CONCURRENCY`` at once), each within its lease, so a slow
+        or failing vendor holds back no other connection's sync.
+        """
         now = self._clock()
         interval = timedelta(seconds=self._settings.sync_interval)
-        done = 0
+        due: list[Connection] = []
         for connection in await self._connections.every():
             assert connection.id is not None
             states = await self._sync.states(connection.id)
             attempts = [
                 state.last_attempt_at for state in states.values() if state.last_attempt_at is not None
             ]
-            if attempts and now - min(attempts) < interval:
-                continue
+            if not attempts or now - min(attempts) >= interval:
+                due.append(connection)
+        done: list[Connection] = []
+
+        async def sync(connection: Connection) -> None:
             if not await self._leases.claim(f"sync:{connection.id}", SYNC_LEASE):
-                continue
+                return
             try:
-                await self._sync.sync(connection)
-                done += 1
+                # Within the lease, so no other replica starts the same sync while this one runs.
+                await self._sync.sync(connection, within=SYNC_LEASE)
+                done.append(connection)
+            except Exception:
+                log.exception("the sync of %s failed; it runs again when next due", connection.name)
             finally:
                 await self._leases.release(f"sync:{connection.id}")
-        return done
+
+        await _each(due, SYNC_CONCURRENCY, sync)
+        return len(done)
 
     # ----- housekeeping -------------------------------------------------------------------------------
 
@@ -304,6 +389,17 @@ class Publisher:
         oldest = (self._clock() - timedelta(days=2)).timestamp()
         await asyncio.to_thread(_remove_files_older_than, self._settings.data_dir / "charts", oldest)
         log.info("purged history older than %s", cutoff.date())
+
+
+async def _each(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:
+    """``work(item)`` for each item, in order, at most ``concurrency`` at once; ``work`` handles errors."""
+    queue = iter(items)
+
+    async def worker() -> None:
+        for item in queue:  # one iterator shared by the workers: each item once
+            await work(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
 
 
 def _remove_files_older_than(folder: Path, oldest: float) -> None:

@@ -15,13 +15,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.reconcile import per_person_days
@@ -41,6 +42,7 @@ from bot.store.models import (
 )
 from bot.vendors import (
     CursorClient,
+    DeadlineExceeded,
     RestClient,
     SpendRowAccumulator,
     VendorClient,
@@ -170,29 +172,77 @@ class SyncService:
         datasets: Collection[str] | None = None,
         backfill: timedelta | None = None,
         progress: SyncProgress | None = None,
+        within: timedelta | None = None,
     ) -> SyncReport:
         """Sync ``datasets`` (all of the vendor's by default) of one connection; never raises vendor errors.
 
-        ``backfill`` re-fetches usage that far back instead of continuing from the watermark.
+        ``backfill`` re-fetches usage that far back instead of continuing from the watermark. ``within``
+        bounds the whole call, waiting for another sync of the connection included: a dataset not fetched
+        by then fails with :class:`DeadlineExceeded`, recorded like any vendor failure (so the
+        connection's health says why its figures are old), and the caller has its report on time.
         """
         assert connection.id is not None
+        deadline = _Deadline.after(within)
         lock = self._locks.setdefault(connection.id, asyncio.Lock())
         asked_at = self._clock()
-        if lock.locked():
-            async with lock:
-                previous = self._last_reports.get(connection.id)
-                if (
-                    previous is not None
-                    and previous.started_at >= asked_at - timedelta(seconds=1)
-                    and backfill is None
-                ):
-                    return previous
-        async with lock:
-            report = await self._sync_locked(
-                connection, datasets=datasets, backfill=backfill, progress=progress
-            )
+        waited = lock.locked()
+        try:
+            async with asyncio.timeout_at(deadline.when if deadline else None):
+                await lock.acquire()
+        except TimeoutError:
+            assert deadline is not None
+            return self._still_busy(connection, datasets, deadline)
+        try:
+            previous = self._last_reports.get(connection.id)
+            if (
+                waited
+                and previous is not None
+                and previous.started_at >= asked_at - timedelta(seconds=1)
+                and backfill is None
+            ):
+                return previous  # the sync we waited for has just fetched it all
+            try:
+                report = await self._sync_locked(
+                    connection, datasets=datasets, backfill=backfill, progress=progress, deadline=deadline
+                )
+            except IntegrityError:
+                if await self._registry.by_id(connection.id) is not None:
+                    raise
+                report = self._removed(connection)
             self._last_reports[connection.id] = report
+        finally:
+            lock.release()
         self._notify(connection, report)
+        return report
+
+    def _still_busy(
+        self, connection: Connection, datasets: Collection[str] | None, deadline: _Deadline
+    ) -> SyncReport:
+        """The deadline passed while another sync of the connection ran: that one records its outcome."""
+        assert connection.id is not None
+        vendor = Vendor(connection.vendor)
+        report = SyncReport(connection.id, connection.name, vendor, started_at=self._clock())
+        message = f"another sync of it was still running after {deadline.seconds:g} s"
+        report.results = [
+            DatasetResult(name, False, error=message, error_kind=DeadlineExceeded.kind)
+            for name in DATASETS[vendor]
+            if datasets is None or name in datasets
+        ]
+        report.finished_at = report.started_at
+        return report
+
+    def _removed(self, connection: Connection) -> SyncReport:
+        """The report of a sync whose connection was disconnected meanwhile (here or on another replica).
+
+        Every row hangs off the connection with ``ON DELETE CASCADE``, so the disconnect took what the
+        sync had written, and the foreign key refuses whatever it would write next: the first refused
+        write is where the sync notices, and it stops there with nothing left behind.
+        """
+        assert connection.id is not None
+        log.info("connection %s was removed while it synced; the sync stopped", connection.name)
+        report = SyncReport(connection.id, connection.name, Vendor(connection.vendor), self._clock())
+        report.results = [DatasetResult("connection", False, error="the connection was removed")]
+        report.finished_at = report.started_at
         return report
 
     def add_listener(self, callback: SyncListener) -> None:
@@ -206,10 +256,10 @@ class SyncService:
             except Exception:
                 log.exception("a sync listener failed after syncing %s", connection.name)
 
-    async def sync_live(self, connection: Connection) -> SyncReport:
+    async def sync_live(self, connection: Connection, *, within: timedelta | None = None) -> SyncReport:
         """Fetch only the cheap live figures (Windsurf balance, REST probe and tracked figure)."""
         live = LIVE_DATASETS[Vendor(connection.vendor)]
-        return await self.sync(connection, datasets=live)
+        return await self.sync(connection, datasets=live, within=within)
 
     async def states(self, connection_id: int) -> dict[str, SyncState]:
         async with self._db.session() as session:
@@ -233,6 +283,7 @@ class SyncService:
         datasets: Collection[str] | None,
         backfill: timedelta | None,
         progress: SyncProgress | None,
+        deadline: _Deadline | None,
     ) -> SyncReport:
         assert connection.id is not None
         vendor = Vendor(connection.vendor)
@@ -249,7 +300,9 @@ class SyncService:
             return report
         counters = _Counters(client)
         for dataset in wanted:
-            result = await self._run_dataset(connection, client, dataset, backfill, progress, counters)
+            result = await self._run_dataset(
+                connection, client, dataset, backfill, progress, counters, deadline
+            )
             report.results.append(result)
         report.requests, report.waited_seconds, report.rate_limited = counters.delta()
         report.finished_at = self._clock()
@@ -278,6 +331,7 @@ class SyncService:
         backfill: timedelta | None,
         progress: SyncProgress | None,
         counters: _Counters,
+        deadline: _Deadline | None,
     ) -> DatasetResult:
         assert connection.id is not None
         attempt_at = self._clock()
@@ -290,7 +344,9 @@ class SyncService:
 
         report(0.0)
         try:
-            rows, watermark = await self._fetch_dataset(connection, client, dataset, state, backfill, report)
+            rows, watermark = await _within(
+                deadline, self._fetch_dataset(connection, client, dataset, state, backfill, report)
+            )
         except VendorError as error:
             await self._record_state(connection.id, dataset, attempt_at, error=error)
             report(1.0, f"failed: {error.kind}")
@@ -577,6 +633,34 @@ class SyncService:
         )
         status = ConnectionStatus.REJECTED if rejected else ConnectionStatus.FAILING
         await self._registry.set_status(connection_id, status, "; ".join(report.errors))
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """A point on the event loop's clock by which a sync must be done, and the span it was given."""
+
+    when: float
+    seconds: float
+
+    @classmethod
+    def after(cls, span: timedelta | None) -> _Deadline | None:
+        if span is None:
+            return None
+        seconds = span.total_seconds()
+        return cls(asyncio.get_running_loop().time() + seconds, seconds)
+
+
+async def _within(deadline: _Deadline | None, work: Awaitable[T]) -> T:
+    """``await work``, cancelled at ``deadline`` and then failed as :class:`DeadlineExceeded`."""
+    if deadline is None:
+        return await work
+    try:
+        async with asyncio.timeout_at(deadline.when) as scope:
+            return await work
+    except TimeoutError:
+        if not scope.expired():
+            raise  # a timeout of the work's own, not our deadline
+        raise DeadlineExceeded(f"did not finish within {deadline.seconds:g} s") from None
 
 
 class _WindowSizer:

@@ -24,6 +24,7 @@ from bot.vendors.base import (
 from bot.vendors.cursor import CursorClient, SpendRowAccumulator, spend_rows
 from bot.vendors.errors import (
     AuthError,
+    DeadlineExceeded,
     PermissionDenied,
     RateLimited,
     RequestRejected,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthError",
     "ConnectionConfig",
     "CursorClient",
+    "DeadlineExceeded",
     "LimiterRegistry",
     "NullObserver",
     "PermissionDenied",

@@ -7,6 +7,7 @@ Callers catch at the level they care about::
      ├── PermissionDenied       403: the key is valid but lacks a permission, or the plan lacks the feature
      ├── RateLimited            429: carries ``retry_after`` (seconds) when the vendor sent one
      ├── UpstreamError          5xx, timeouts, connection failures: the vendor is down or slow
+     │    └── DeadlineExceeded  the work did not finish within the deadline its caller set
      ├── RequestRejected        any other 4xx: our request was refused (bad email, unknown user...)
      └── SchemaError            the response had an unexpected shape; ``field`` names the field
 
@@ -86,6 +87,16 @@ class UpstreamError(VendorError):
     """The vendor failed or could not be reached: 5xx, timeout, connection error."""
 
     kind = "vendor unreachable"
+
+
+class DeadlineExceeded(UpstreamError):
+    """The vendor's answers did not all arrive within the deadline the caller set (a hang, a long 429 wait).
+
+    Raised by the caller's deadline, not by the vendor, so it carries no status; it is a failure of this
+    attempt like a timeout, recorded on the connection so its health says why its figures are old.
+    """
+
+    kind = "no answer in time"
 
 
 class RequestRejected(VendorError):
