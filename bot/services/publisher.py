@@ -56,6 +56,10 @@ SYNC_CONCURRENCY = 8  # connections synced at once (each within its own lease)
 LIVE_DEADLINE_SHARE = 0.5
 """Of ``SPENDBOT_CHECK_INTERVAL``: how long a check waits for one connection's live figures. Well inside
 the check's lease (0.8 of the interval), so a hanging vendor is cut off before the next check is due."""
+ARRIVAL_GRACE_SECONDS = 2.0
+"""After one connection's live figures arrive, how long the check waits for the others' before stepping
+the alerts: alerts due together for a channel share one message (design.md), while a vendor that hangs
+delays the others' alerts by this much at most."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +287,8 @@ class Publisher:
         own, bounded by :attr:`live_deadline`; one that overruns it is recorded as failing (its health
         says so) rather than waited for. Whatever has arrived is evaluated at once, together with the
         connections that need no live fetch and the budgets (which read only synced spend), so a hanging
-        vendor delays no other vendor's alert. Alerts whose figures arrive together share a message.
+        vendor delays no other vendor's alert by more than ``ARRIVAL_GRACE_SECONDS``. Alerts whose figures
+        arrive within that grace of each other share a message.
         """
         ttl = timedelta(seconds=self._settings.check_interval * 0.8)
         if not await self._leases.claim(f"check:{team_id}", ttl):
@@ -309,6 +314,9 @@ class Publisher:
             while budgets or pending:
                 if pending:
                     done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    if pending:  # healthy vendors answer within moments of each other: one message
+                        more, pending = await asyncio.wait(pending, timeout=ARRIVAL_GRACE_SECONDS)
+                        done |= more
                     for task in done:
                         connection = fetching[task]
                         error = None if task.cancelled() else task.exception()

@@ -124,3 +124,22 @@ async def test_a_slow_vendor_holds_back_no_other_connections_sync(
 
         # Windsurf is synced first (it was declared first), yet REST did not wait for it.
         assert finished == ["rest", "windsurf"]
+
+
+async def test_alerts_of_healthy_connections_due_together_share_one_message(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """Fetching each connection on its own must not split what is due together into several posts."""
+    rest = RestSimulator(plan="pro", now=START, time_scale=FAST)
+    rest.set_credits(Decimal(100))
+    fake_slack.add_channel("C1")
+    async with _two_vendors(tmp_path, fake_slack, _dry_windsurf(), rest, FAST) as services:
+        await services.subscriptions.subscribe(
+            TEAM, "C1", ADMIN, SubscribeCreditLow(below_amount=Decimal(500))
+        )
+
+        await services.publisher.check_alerts()
+
+        (message,) = fake_slack.channel_messages("C1")
+        assert "Windsurf: credits running low" in message.text
+        assert "REST" in message.text
