@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 USD_CENTS = "usd_cents"
 CREDITS = "credits"
-"""The unit strings of ``bot.vendors.models.Unit`` (a ``StrEnum`` member compares equal to them)."""
+"""The unit strings of ``bot.domain.usage.Unit`` (a ``StrEnum`` member compares equal to them)."""
 
 MINUS = "−"
 """A real minus sign, for changes: easier to tell from a hyphen in a line of figures."""

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.domain.alerts import AlertAction, AlertStatus, mute_until_resolved, snooze, step_alert
-from bot.domain.alerts import AlertState as MachineState
+from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
 from bot.domain.forecast import budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
+from bot.domain.usage import Vendor
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
@@ -50,8 +50,7 @@ from bot.slack.blocks import (
     section,
 )
 from bot.store.db import Database
-from bot.store.models import AlertState, Connection, Delivery, Subscription, TrackedFigure
-from bot.vendors.models import Vendor
+from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, TrackedFigureRow
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +103,8 @@ class Reading:
 class _Due:
     subscription: Subscription
     reading: Reading
-    row: AlertState
-    state: MachineState
+    row: AlertStateRow
+    state: AlertState
     action: AlertAction
     key: str = ""
     episode: int = 0
@@ -121,8 +120,8 @@ class CheckReport:
     channels: set[str] = field(default_factory=set)
 
 
-def to_machine(row: AlertState) -> MachineState:
-    return MachineState(
+def to_machine(row: AlertStateRow) -> AlertState:
+    return AlertState(
         status=AlertStatus(row.status),
         fired_at=row.fired_at,
         last_notified_at=row.last_notified_at,
@@ -133,7 +132,7 @@ def to_machine(row: AlertState) -> MachineState:
     )
 
 
-def _apply(row: AlertState, state: MachineState, now: datetime) -> None:
+def _apply(row: AlertStateRow, state: AlertState, now: datetime) -> None:
     row.status = state.status.value
     row.fired_at = state.fired_at
     row.last_notified_at = state.last_notified_at
@@ -309,8 +308,9 @@ class AlertService:
         start = self._clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         async with self._db.session() as session:
             rows = await session.exec(
-                select(TrackedFigure).where(
-                    TrackedFigure.connection_id == connection.id, col(TrackedFigure.observed_at) >= start
+                select(TrackedFigureRow).where(
+                    TrackedFigureRow.connection_id == connection.id,
+                    col(TrackedFigureRow.observed_at) >= start,
                 )
             )
             values = [row.value for row in rows.all()]
@@ -533,7 +533,7 @@ class AlertService:
 
     async def _state_row(
         self, subscription: Subscription, reading: Reading, *, raced: bool = False
-    ) -> AlertState:
+    ) -> AlertStateRow:
         """The alert's stored state, created on its first reading.
 
         Two replicas checking at once may both find no row and both insert: the unique key lets one
@@ -544,17 +544,17 @@ class AlertService:
         async with self._db.session() as session:
             row = (
                 await session.exec(
-                    select(AlertState).where(
-                        AlertState.subscription_id == subscription.id,
-                        AlertState.metric == reading.metric[:120],
-                        AlertState.threshold == reading.threshold[:40],
-                        AlertState.cycle == reading.cycle[:40],
+                    select(AlertStateRow).where(
+                        AlertStateRow.subscription_id == subscription.id,
+                        AlertStateRow.metric == reading.metric[:120],
+                        AlertStateRow.threshold == reading.threshold[:40],
+                        AlertStateRow.cycle == reading.cycle[:40],
                     )
                 )
             ).first()
         if row is not None:
             return row
-        row = AlertState(
+        row = AlertStateRow(
             subscription_id=subscription.id,
             metric=reading.metric[:120],
             threshold=reading.threshold[:40],
@@ -574,10 +574,10 @@ class AlertService:
         return row
 
     async def _save(
-        self, row: AlertState, state: MachineState, reading: Reading, now: datetime, **fields: Any
+        self, row: AlertStateRow, state: AlertState, reading: Reading, now: datetime, **fields: Any
     ) -> None:
         async with self._db.write() as session:
-            stored = await session.get(AlertState, row.id)
+            stored = await session.get(AlertStateRow, row.id)
             if stored is None:
                 return
             _apply(stored, state, now)
@@ -673,7 +673,7 @@ class AlertService:
         self._metrics.alert_transitions.labels(kind=item.subscription.kind, action="resolve").inc()
 
     async def _edit_resolved(
-        self, team_id: str, channel_id: str, ts: str, row: AlertState, reading: Reading, now: datetime
+        self, team_id: str, channel_id: str, ts: str, row: AlertStateRow, reading: Reading, now: datetime
     ) -> None:
         """Rewrite one alert's section of a (possibly shared) message as resolved; keep the others."""
         async with self._db.session() as session:
@@ -766,22 +766,22 @@ class AlertService:
                     "Add a connection for this alert to have something to watch.",
                 )
             ]
-        placeholder = AlertState(
+        placeholder = AlertStateRow(
             id=0, subscription_id=subscription.id or 0, metric="", threshold="", cycle=""
         )
         items = [
-            _Due(subscription, reading, placeholder, MachineState(), AlertAction.FIRE)
+            _Due(subscription, reading, placeholder, AlertState(), AlertAction.FIRE)
             for reading in readings[:10]
         ]
         return self.alert_message(items, test=True)
 
-    async def open_alerts(self, team_id: str) -> list[tuple[Subscription, AlertState]]:
+    async def open_alerts(self, team_id: str) -> list[tuple[Subscription, AlertStateRow]]:
         async with self._db.session() as session:
             rows = await session.exec(
-                select(Subscription, AlertState)
-                .join(AlertState, col(AlertState.subscription_id) == col(Subscription.id))
-                .where(Subscription.team_id == team_id, AlertState.status == "firing")
-                .order_by(col(AlertState.fired_at))
+                select(Subscription, AlertStateRow)
+                .join(AlertStateRow, col(AlertStateRow.subscription_id) == col(Subscription.id))
+                .where(Subscription.team_id == team_id, AlertStateRow.status == "firing")
+                .order_by(col(AlertStateRow.fired_at))
             )
             return [(subscription, state) for subscription, state in rows.all()]
 
@@ -813,7 +813,7 @@ class AlertService:
     async def _change_state(self, team_id: str, user_id: str, state_id: int, what: str, hours: float) -> str:
         now = self._clock()
         async with self._db.write() as session:
-            row = await session.get(AlertState, state_id)
+            row = await session.get(AlertStateRow, state_id)
             subscription = await session.get(Subscription, row.subscription_id) if row is not None else None
             if row is None or subscription is None or subscription.team_id != team_id:
                 raise NotFound("This alert no longer exists.")

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
+from bot.domain.usage import Vendor
 from bot.services.connect import PROBE_TIMEOUT, KeyCheckFailure, explain
 from bot.services.connections import ConnectionRegistry, declared_connections
 from bot.services.secrets import KEY_FILE_NAME
@@ -28,7 +29,6 @@ from bot.settings import Settings
 from bot.store.db import Database, alembic_config, async_url, is_sqlite
 from bot.store.models import Connection
 from bot.vendors import ConnectionConfig, VendorError
-from bot.vendors.models import Vendor
 
 DATABASE_TIMEOUT = 5.0
 

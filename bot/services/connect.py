@@ -29,6 +29,7 @@ from sqlmodel import col, delete, select, update
 
 from bot.domain.errors import UserInputError, code_span
 from bot.domain.grammar import Disconnect, parse_command
+from bot.domain.usage import Vendor
 from bot.logs import register_secret
 from bot.services.audit import AuditLog
 from bot.services.clock import Clock
@@ -49,7 +50,6 @@ from bot.vendors import (
     interactive,
 )
 from bot.vendors.base import resolve_url
-from bot.vendors.models import Vendor
 from bot.vendors.rest import parse_track
 
 log = logging.getLogger(__name__)

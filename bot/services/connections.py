@@ -20,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import col, delete, select
 
+from bot.domain.usage import Vendor
 from bot.services.clock import Clock
 from bot.services.secrets import SecretBox
 from bot.settings import Settings
@@ -37,7 +38,6 @@ from bot.vendors import (
     make_client,
     make_http_client,
 )
-from bot.vendors.models import Vendor
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bot.services.queries import QueryService
 from bot.services.subscriptions import describe
 from bot.settings import Settings
 from bot.store.db import Database, execute
-from bot.store.models import AlertState, Delivery, Subscription
+from bot.store.models import AlertStateRow, Delivery, Subscription
 
 LAST_DELIVERIES = 10
 MAX_SUBSCRIPTIONS = 200
@@ -204,20 +204,20 @@ class HomeService:
                 await execute(
                     session,
                     columns(
-                        col(AlertState.subscription_id),
-                        col(AlertState.channel_id),
+                        col(AlertStateRow.subscription_id),
+                        col(AlertStateRow.channel_id),
                         col(Subscription.channel_id),
                         col(Subscription.kind),
-                        col(AlertState.metric),
-                        col(AlertState.threshold),
-                        col(AlertState.summary),
-                        col(AlertState.fired_at),
-                        col(AlertState.snoozed_until),
-                        col(AlertState.muted_until_resolved),
+                        col(AlertStateRow.metric),
+                        col(AlertStateRow.threshold),
+                        col(AlertStateRow.summary),
+                        col(AlertStateRow.fired_at),
+                        col(AlertStateRow.snoozed_until),
+                        col(AlertStateRow.muted_until_resolved),
                     )
-                    .join(Subscription, col(Subscription.id) == col(AlertState.subscription_id))
-                    .where(col(Subscription.team_id) == team_id, col(AlertState.status) == "firing")
-                    .order_by(col(AlertState.fired_at), col(AlertState.id))
+                    .join(Subscription, col(Subscription.id) == col(AlertStateRow.subscription_id))
+                    .where(col(Subscription.team_id) == team_id, col(AlertStateRow.status) == "firing")
+                    .order_by(col(AlertStateRow.fired_at), col(AlertStateRow.id))
                     .limit(MAX_ALERTS),
                 )
             ).all()

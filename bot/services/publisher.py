@@ -18,6 +18,7 @@ from typing import TypeVar
 from sqlmodel import col, delete
 
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
+from bot.domain.usage import Vendor
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
@@ -37,9 +38,8 @@ from bot.store.models import (
     CreditSnapshot,
     Delivery,
     Subscription,
-    TrackedFigure,
+    TrackedFigureRow,
 )
-from bot.vendors.models import Vendor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -382,7 +382,7 @@ class Publisher:
         async with self._db.write() as session:
             await usage_store.purge_before(session, cutoff)
             await execute(session, delete(CreditSnapshot).where(col(CreditSnapshot.observed_at) < cutoff))
-            await execute(session, delete(TrackedFigure).where(col(TrackedFigure.observed_at) < cutoff))
+            await execute(session, delete(TrackedFigureRow).where(col(TrackedFigureRow.observed_at) < cutoff))
             await execute(
                 session,
                 delete(Delivery).where(

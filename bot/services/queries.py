@@ -61,10 +61,10 @@ from bot.store.db import Database
 from bot.store.models import (
     Connection,
     CreditSnapshot,
-    CycleSpend,
-    Member,
+    CycleSpendRow,
+    MemberRow,
     RateLimitReading,
-    TrackedFigure,
+    TrackedFigureRow,
 )
 from bot.vendors import interactive
 
@@ -525,8 +525,8 @@ class QueryService:
             return {}
         async with self._db.session() as session:
             rows = await session.exec(
-                select(Member.email, Member.name).where(
-                    col(Member.connection_id).in_(connection_ids), col(Member.email).in_(wanted)
+                select(MemberRow.email, MemberRow.name).where(
+                    col(MemberRow.connection_id).in_(connection_ids), col(MemberRow.email).in_(wanted)
                 )
             )
             return {email: name for email, name in rows.all() if name}
@@ -564,7 +564,7 @@ class QueryService:
             start, end = self._bounds(connection, period)
             prev_start, prev_end = self._bounds(connection, previous_period(period))
             async with self._db.session() as session:
-                member = await session.get(Member, (connection.id, email))
+                member = await session.get(MemberRow, (connection.id, email))
                 now_rows = await usage_store.usage_totals(
                     session, [connection.id], start, end, user_email=email
                 )
@@ -666,13 +666,15 @@ class QueryService:
         async with self._db.session() as session:
             latest = (
                 await session.exec(
-                    select(func.max(CycleSpend.cycle_start)).where(CycleSpend.connection_id == connection.id)
+                    select(func.max(CycleSpendRow.cycle_start)).where(
+                        CycleSpendRow.connection_id == connection.id
+                    )
                 )
             ).one()
             rows = (
                 await session.exec(
-                    select(CycleSpend).where(
-                        CycleSpend.connection_id == connection.id, CycleSpend.cycle_start == latest
+                    select(CycleSpendRow).where(
+                        CycleSpendRow.connection_id == connection.id, CycleSpendRow.cycle_start == latest
                     )
                 )
             ).all()
@@ -697,9 +699,9 @@ class QueryService:
         async with self._db.session() as session:
             rows = (
                 await session.exec(
-                    select(TrackedFigure)
-                    .where(TrackedFigure.connection_id == connection.id)
-                    .order_by(col(TrackedFigure.observed_at).desc())
+                    select(TrackedFigureRow)
+                    .where(TrackedFigureRow.connection_id == connection.id)
+                    .order_by(col(TrackedFigureRow.observed_at).desc())
                     .limit(1)
                 )
             ).all()
@@ -708,12 +710,12 @@ class QueryService:
             latest = rows[0]
             day_ago = (
                 await session.exec(
-                    select(TrackedFigure)
+                    select(TrackedFigureRow)
                     .where(
-                        TrackedFigure.connection_id == connection.id,
-                        col(TrackedFigure.observed_at) <= latest.observed_at - timedelta(hours=23),
+                        TrackedFigureRow.connection_id == connection.id,
+                        col(TrackedFigureRow.observed_at) <= latest.observed_at - timedelta(hours=23),
                     )
-                    .order_by(col(TrackedFigure.observed_at).desc())
+                    .order_by(col(TrackedFigureRow.observed_at).desc())
                     .limit(1)
                 )
             ).first()
@@ -854,15 +856,17 @@ class QueryService:
         async with self._db.session() as session:
             latest: datetime | None = (
                 await session.exec(
-                    select(func.max(CycleSpend.cycle_start)).where(CycleSpend.connection_id == connection_id)
+                    select(func.max(CycleSpendRow.cycle_start)).where(
+                        CycleSpendRow.connection_id == connection_id
+                    )
                 )
             ).one()
             if latest is None:
                 return None
             total = (
                 await session.exec(
-                    select(func.sum(CycleSpend.total)).where(
-                        CycleSpend.connection_id == connection_id, CycleSpend.cycle_start == latest
+                    select(func.sum(CycleSpendRow.total)).where(
+                        CycleSpendRow.connection_id == connection_id, CycleSpendRow.cycle_start == latest
                     )
                 )
             ).one()

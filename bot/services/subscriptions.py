@@ -31,7 +31,7 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.slack_api import SlackApi, SlackUnavailable, error_code, is_direct_conversation
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import AlertState, Connection, Subscription
+from bot.store.models import AlertStateRow, Connection, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +347,9 @@ class SubscriptionService:
             stored = await session.get(Subscription, subscription_id)
             assert stored is not None
             states = (
-                await session.exec(select(AlertState).where(AlertState.subscription_id == subscription_id))
+                await session.exec(
+                    select(AlertStateRow).where(AlertStateRow.subscription_id == subscription_id)
+                )
             ).all()
             if until_resolved:
                 stored.muted_until_resolved = True

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.reconcile import per_person_days
+from bot.domain.usage import RateLimitStatus, SpendRow, Vendor
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
@@ -34,11 +35,11 @@ from bot.store.db import Database, execute
 from bot.store.models import (
     Connection,
     CreditSnapshot,
-    CycleSpend,
-    Member,
+    CycleSpendRow,
+    MemberRow,
     RateLimitReading,
     SyncState,
-    TrackedFigure,
+    TrackedFigureRow,
 )
 from bot.vendors import (
     CursorClient,
@@ -49,7 +50,6 @@ from bot.vendors import (
     VendorError,
     WindsurfClient,
 )
-from bot.vendors.models import RateLimitStatus, SpendRow, Vendor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -394,8 +394,9 @@ class SyncService:
         async with self._db.write() as session:
             await execute(
                 session,
-                delete(CycleSpend).where(
-                    col(CycleSpend.connection_id) == connection_id, col(CycleSpend.cycle_start) == cycle_start
+                delete(CycleSpendRow).where(
+                    col(CycleSpendRow.connection_id) == connection_id,
+                    col(CycleSpendRow.cycle_start) == cycle_start,
                 ),
             )
             seen: set[str] = set()
@@ -405,7 +406,7 @@ class SyncService:
                     continue
                 seen.add(email)
                 session.add(
-                    CycleSpend(
+                    CycleSpendRow(
                         connection_id=connection_id,
                         cycle_start=cycle_start,
                         cycle_end=report.cycle_end,
@@ -548,7 +549,9 @@ class SyncService:
             return 0
         async with self._db.write() as session:
             session.add(
-                TrackedFigure(connection_id=connection_id, observed_at=figure.observed_at, value=figure.value)
+                TrackedFigureRow(
+                    connection_id=connection_id, observed_at=figure.observed_at, value=figure.value
+                )
             )
         return 1
 
@@ -557,7 +560,7 @@ class SyncService:
     async def _store_members(self, connection_id: int, members: list[Any]) -> int:
         now = self._clock()
         async with self._db.write() as session:
-            await execute(session, delete(Member).where(col(Member.connection_id) == connection_id))
+            await execute(session, delete(MemberRow).where(col(MemberRow.connection_id) == connection_id))
             seen: set[str] = set()
             for member in members:
                 email = member.email.lower()
@@ -565,7 +568,7 @@ class SyncService:
                     continue
                 seen.add(email)
                 session.add(
-                    Member(
+                    MemberRow(
                         connection_id=connection_id,
                         email=email,
                         name=member.name,

@@ -28,7 +28,7 @@ from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
 from bot.store import usage as usage_store
 from bot.store.db import Database
-from bot.store.models import Connection, Member
+from bot.store.models import Connection, MemberRow
 from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,9 @@ class WriteService:
         async with self._db.session() as session:
             ids = [row.id for row in every]
             rows = await session.exec(
-                select(Member.connection_id).where(col(Member.connection_id).in_(ids), Member.email == email)
+                select(MemberRow.connection_id).where(
+                    col(MemberRow.connection_id).in_(ids), MemberRow.email == email
+                )
             )
             holders = set(rows.all())
         matching = [row for row in every if row.id in holders]
@@ -189,7 +191,7 @@ class WriteService:
         connection = await self._vendor_connection(team_id, "cursor", None, email)
         assert connection.id is not None
         async with self._db.session() as session:
-            member = await session.get(Member, (connection.id, email))
+            member = await session.get(MemberRow, (connection.id, email))
             row = await usage_store.latest_cycle_spend(session, connection.id, email)
         if member is None and row is None:
             raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")

@@ -2,6 +2,9 @@
 
 Conventions: times are aware UTC (``UTCDateTime``); money and credits are exact ``Amount`` decimals;
 ``''`` (not NULL) stands for "no user" / "no model" in the usage keys so they can be primary keys.
+A table that stores a concept the domain also models is named ``...Row`` (``MemberRow`` keeps
+``bot.domain.usage.Member``, ``AlertStateRow`` keeps ``bot.domain.alerts.AlertState``), so each name
+means one thing; the SQL table names are unchanged.
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ class UsageModelDay(SQLModel, table=True):
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
 
 
-class Member(SQLModel, table=True):
+class MemberRow(SQLModel, table=True):
     """A person on a vendor team, as last seen."""
 
     __tablename__ = "members"
@@ -185,7 +188,7 @@ class Member(SQLModel, table=True):
     seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class CycleSpend(SQLModel, table=True):
+class CycleSpendRow(SQLModel, table=True):
     """A person's spend and limit in one billing cycle (the latest reading of that cycle)."""
 
     __tablename__ = "cycle_spend"
@@ -238,7 +241,7 @@ class RateLimitReading(SQLModel, table=True):
     waited_seconds_total: float = 0.0
 
 
-class TrackedFigure(SQLModel, table=True):
+class TrackedFigureRow(SQLModel, table=True):
     """A reading of the JSON field an operator asked us to track on a REST API."""
 
     __tablename__ = "tracked_figures"
@@ -300,7 +303,7 @@ class Delivery(SQLModel, table=True):
     payload: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
-class AlertState(SQLModel, table=True):
+class AlertStateRow(SQLModel, table=True):
     """One alert's state machine, keyed on subscription + metric + threshold + billing cycle."""
 
     __tablename__ = "alert_states"

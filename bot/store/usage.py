@@ -24,9 +24,16 @@ from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.usage import SpendRow
 from bot.store.db import execute
-from bot.store.models import CycleSpend, UsageBucket, UsageDay, UsageModelDay, UsageTeamBucket, UsageUserDay
-from bot.vendors.models import SpendRow
+from bot.store.models import (
+    CycleSpendRow,
+    UsageBucket,
+    UsageDay,
+    UsageModelDay,
+    UsageTeamBucket,
+    UsageUserDay,
+)
 
 _DAY = timedelta(days=1)
 ZERO = Decimal(0)
@@ -376,12 +383,12 @@ async def requests_by_utc_day(
 
 async def latest_cycle_spend(
     session: AsyncSession, connection_id: int, user_email: str | None = None
-) -> CycleSpend | None:
+) -> CycleSpendRow | None:
     """The newest billing cycle's spend row of a Cursor connection (of one person, when named)."""
-    statement = sqlmodel_select(CycleSpend).where(col(CycleSpend.connection_id) == connection_id)
+    statement = sqlmodel_select(CycleSpendRow).where(col(CycleSpendRow.connection_id) == connection_id)
     if user_email is not None:
-        statement = statement.where(col(CycleSpend.user_email) == user_email)
-    return (await session.exec(statement.order_by(col(CycleSpend.cycle_start).desc()).limit(1))).first()
+        statement = statement.where(col(CycleSpendRow.user_email) == user_email)
+    return (await session.exec(statement.order_by(col(CycleSpendRow.cycle_start).desc()).limit(1))).first()
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:

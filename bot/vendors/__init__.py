@@ -5,7 +5,7 @@ by the whole process); :mod:`~bot.vendors.base` is the transport policy every cl
 (retries, error mapping, ETags, secrecy); :mod:`~bot.vendors.cursor`, :mod:`~bot.vendors.windsurf` and
 :mod:`~bot.vendors.rest` are the clients; :mod:`~bot.vendors.factory` picks one for a connection;
 :mod:`~bot.vendors.parsing` and :mod:`~bot.vendors.pagination` hold the shared reading rules.
-They return :mod:`~bot.vendors.models` values and raise :mod:`~bot.vendors.errors` exceptions only.
+They return :mod:`~bot.domain.usage` values and raise :mod:`~bot.vendors.errors` exceptions only.
 
 This package must never import ``bot.slack``, ``bot.store``, ``bot.services`` or ``bot.simulators``.
 """

@@ -41,6 +41,7 @@ from typing import Any, NoReturn, Protocol
 import httpx
 from pydantic import SecretStr
 
+from bot.domain.usage import RateLimitStatus, Vendor
 from bot.vendors.errors import (
     AuthError,
     PermissionDenied,
@@ -51,7 +52,6 @@ from bot.vendors.errors import (
     VendorError,
 )
 from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, Slot
-from bot.vendors.models import RateLimitStatus, Vendor
 from bot.vendors.parsing import loads
 
 __all__ = [

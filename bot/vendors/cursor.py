@@ -20,18 +20,7 @@ from typing import Any
 
 import httpx
 
-from bot.vendors.base import (
-    AuthStyle,
-    ConnectionConfig,
-    LimitSpec,
-    RetryPolicy,
-    Transport,
-    TransportObserver,
-    utc_now,
-)
-from bot.vendors.errors import SchemaError
-from bot.vendors.limiter import LimiterRegistry, RatePolicy
-from bot.vendors.models import (
+from bot.domain.usage import (
     ActiveUsers,
     CycleSpend,
     CycleSpendReport,
@@ -45,6 +34,17 @@ from bot.vendors.models import (
     UsageEvent,
     Vendor,
 )
+from bot.vendors.base import (
+    AuthStyle,
+    ConnectionConfig,
+    LimitSpec,
+    RetryPolicy,
+    Transport,
+    TransportObserver,
+    utc_now,
+)
+from bot.vendors.errors import SchemaError
+from bot.vendors.limiter import LimiterRegistry, RatePolicy
 from bot.vendors.pagination import pages_by_has_next_page, pages_by_total_pages
 from bot.vendors.parsing import (
     EPOCH,

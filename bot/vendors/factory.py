@@ -7,10 +7,10 @@ from datetime import datetime
 
 import httpx
 
+from bot.domain.usage import Vendor
 from bot.vendors.base import ConnectionConfig, RetryPolicy, TransportObserver, utc_now
 from bot.vendors.cursor import CursorClient
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Vendor
 from bot.vendors.rest import RestClient
 from bot.vendors.windsurf import WindsurfClient
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bot.domain.usage import RateLimitStatus, TrackedFigure, Vendor
 from bot.vendors.base import (
     AuthStyle,
     ConnectionConfig,
@@ -27,7 +28,6 @@ from bot.vendors.base import (
 )
 from bot.vendors.errors import SchemaError
 from bot.vendors.limiter import LimiterRegistry, RatePolicy
-from bot.vendors.models import RateLimitStatus, TrackedFigure, Vendor
 from bot.vendors.pagination import pages_by_offset
 from bot.vendors.parsing import as_decimal, as_list, as_object, schema_context
 

@@ -23,6 +23,17 @@ from typing import Any
 
 import httpx
 
+from bot.domain.usage import (
+    CreditBalance,
+    CreditPool,
+    DailyLines,
+    Granularity,
+    Member,
+    RateLimitStatus,
+    SpendRow,
+    Unit,
+    Vendor,
+)
 from bot.vendors.base import (
     AuthStyle,
     ConnectionConfig,
@@ -34,17 +45,6 @@ from bot.vendors.base import (
 )
 from bot.vendors.errors import SchemaError
 from bot.vendors.limiter import LimiterRegistry, RatePolicy
-from bot.vendors.models import (
-    CreditBalance,
-    CreditPool,
-    DailyLines,
-    Granularity,
-    Member,
-    RateLimitStatus,
-    SpendRow,
-    Unit,
-    Vendor,
-)
 from bot.vendors.parsing import (
     ZERO,
     as_date,

@@ -17,7 +17,7 @@ from bot.services.answers import Freshness, StatusAnswer, StatusCard
 from bot.services.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
 from bot.slack.blocks import MAX_VIEW_BLOCKS
 from bot.slack.home import CONNECT_ACTION, home_view
-from bot.store.models import AlertState, Delivery, Subscription
+from bot.store.models import AlertStateRow, Delivery, Subscription
 from tests.commands.conftest import ADMIN, MEMBER, NOW, World, text_of
 
 SECTIONS = [
@@ -123,7 +123,7 @@ def _seed_subscriptions(world: World) -> None:
                         created_at=NOW - timedelta(hours=1),
                         updated_at=NOW - timedelta(hours=1),
                     ),
-                    AlertState(
+                    AlertStateRow(
                         subscription_id=credit.id,
                         metric="windsurf:credits_left",
                         threshold="20%",
@@ -133,7 +133,7 @@ def _seed_subscriptions(world: World) -> None:
                         channel_id="C0ALERTS",
                         summary="Windsurf credits: 18% left, ~4 days at the current burn",
                     ),
-                    AlertState(
+                    AlertStateRow(
                         subscription_id=credit.id,
                         metric="windsurf:credits_left",
                         threshold="50%",

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from bot.domain.commands import SubscribeCreditLow
-from bot.store.models import AlertState
+from bot.store.models import AlertStateRow
 from tests.scheduling.conftest import ADMIN, TEAM, Rig
 
 RACE_ID = 1000  # the id the other replica's row gets, so the test can tell whose row was used
@@ -50,9 +50,9 @@ async def _subscribe_low_credits(rig: Rig) -> None:
     rig.rest.set_credits(Decimal(400))  # below the threshold: the check reads a breach
 
 
-async def _states(rig: Rig) -> list[AlertState]:
+async def _states(rig: Rig) -> list[AlertStateRow]:
     async with rig.services.db.session() as session:
-        return list((await session.exec(select(AlertState))).all())
+        return list((await session.exec(select(AlertStateRow))).all())
 
 
 async def test_a_concurrent_insert_by_another_replica_resolves_to_its_row(rig: Rig) -> None:

@@ -11,11 +11,11 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import SQLModel, func, select
 
+from bot.domain.usage import Vendor
 from bot.services.connect import ConnectForm
 from bot.services.container import Services
 from bot.simulators.cursor import CursorSimulator
 from bot.store.models import SyncState
-from bot.vendors.models import Vendor
 from tests.services.conftest import TEAM
 
 EVENTS_PATH = "/teams/filtered-usage-events"

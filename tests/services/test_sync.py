@@ -21,11 +21,11 @@ from bot.store import usage as usage_store
 from bot.store.models import (
     Connection,
     CreditSnapshot,
-    CycleSpend,
-    Member,
+    CycleSpendRow,
+    MemberRow,
     RateLimitReading,
     SyncState,
-    TrackedFigure,
+    TrackedFigureRow,
     UsageBucket,
     UsageDay,
     UsageTeamBucket,
@@ -47,8 +47,8 @@ async def _snapshot(services: Services) -> dict[str, list[Any]]:
         "buckets": UsageBucket,
         "team": UsageTeamBucket,
         "days": UsageDay,
-        "cycle": CycleSpend,
-        "members": Member,
+        "cycle": CycleSpendRow,
+        "members": MemberRow,
     }
     result: dict[str, list[Any]] = {}
     async with services.db.session() as session:
@@ -111,8 +111,8 @@ async def test_cursor_sync_matches_the_vendor_for_local_days_users_and_the_cycle
                 )
 
             async with services.db.session() as session:
-                cycle = {row.user_email: row for row in (await session.exec(select(CycleSpend))).all()}
-                members = (await session.exec(select(Member))).all()
+                cycle = {row.user_email: row for row in (await session.exec(select(CycleSpendRow))).all()}
+                members = (await session.exec(select(MemberRow))).all()
             assert len(members) == len(sim.dataset.members)
             for member in sim.dataset.members:
                 row = cycle[member.email]
@@ -275,7 +275,7 @@ async def test_rest_sync_records_rate_limit_headers_and_the_tracked_figure(
         report = await services.sync.sync(connection)
         assert report.ok, report.errors
         async with services.db.session() as session:
-            figure = (await session.exec(select(TrackedFigure))).one()
+            figure = (await session.exec(select(TrackedFigureRow))).one()
             readings = {row.scope: row for row in (await session.exec(select(RateLimitReading))).all()}
         assert figure.value == Decimal("1234.50")
         assert readings["headers"].limit == 300

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.domain.usage import Vendor
 from bot.simulators.serving import ServedApp, served
 from bot.vendors.base import ConnectionConfig, make_http_client
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Vendor
 
 from .fakes import SECRET, FakeVendor
 

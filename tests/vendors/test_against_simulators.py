@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.domain.usage import Vendor
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
@@ -31,7 +32,6 @@ from bot.vendors import (
     make_client,
     make_http_client,
 )
-from bot.vendors.models import Vendor
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 SCALE = 120.0

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.usage import Granularity, SpendRow, Unit, UsageEvent, Vendor
 from bot.vendors.base import ConnectionConfig
 from bot.vendors.cursor import (
     CursorClient,
@@ -23,7 +24,6 @@ from bot.vendors.cursor import (
 )
 from bot.vendors.errors import RateLimited, RequestRejected, SchemaError
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Granularity, SpendRow, Unit, UsageEvent, Vendor
 
 from .fakes import FAST_RETRY, FakeVendor, Recorded, Reply, fixed_clock, ok
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 import bot.vendors
+from bot.domain.usage import Vendor
 from bot.vendors import CursorClient, LimiterRegistry, RestClient, WindsurfClient, make_client
 from bot.vendors.base import DEFAULT_BASE_URLS, ConnectionConfig
-from bot.vendors.models import Vendor
 
 from .fakes import SECRET
 

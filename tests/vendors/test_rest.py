@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.usage import Vendor
 from bot.vendors.base import ConnectionConfig
 from bot.vendors.errors import AuthError, RequestRejected, SchemaError
 from bot.vendors.factory import make_client
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Vendor
 from bot.vendors.pagination import pages_by_has_next_page, pages_by_offset, pages_by_total_pages
 from bot.vendors.rest import RestClient, parse_track
 

@@ -12,12 +12,12 @@ from datetime import date
 import httpx
 import pytest
 
+from bot.domain.usage import Vendor
 from bot.vendors.base import ConnectionConfig, make_http_client
 from bot.vendors.cursor import CursorClient
 from bot.vendors.errors import VendorError
 from bot.vendors.factory import make_client
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Vendor
 from bot.vendors.rest import RestClient
 from bot.vendors.windsurf import WindsurfClient
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import httpx
 
+from bot.domain.usage import Vendor
 from bot.vendors.base import ConnectionConfig
 from bot.vendors.cursor import CursorClient
 from bot.vendors.limiter import LimiterRegistry, interactive
-from bot.vendors.models import Vendor
 
 from .fakes import FAST_RETRY, FakeVendor, Recorded, Reply, ok
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.usage import Vendor
 from bot.vendors.base import (
     AuthStyle,
     ConnectionConfig,
@@ -29,7 +30,6 @@ from bot.vendors.errors import (
     UpstreamError,
 )
 from bot.vendors.limiter import LimiterRegistry, RatePolicy
-from bot.vendors.models import Vendor
 
 from .fakes import FAST_RETRY, FakeVendor, Reply, fixed_clock, ok
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.usage import Granularity, Unit, Vendor
 from bot.vendors.base import ConnectionConfig
 from bot.vendors.errors import AuthError, PermissionDenied, RequestRejected, SchemaError
 from bot.vendors.limiter import LimiterRegistry
-from bot.vendors.models import Granularity, Unit, Vendor
 from bot.vendors.windsurf import CASCADE_DATA_SOURCE, ApiKeyDirectory, WindsurfClient
 
 from .fakes import FAST_RETRY, NOW, SECRET, FakeVendor, Reply, fixed_clock, ok

@@ -1,11 +1,14 @@
-"""The normalised model every connector returns, and the only vendor data the rest of the bot reads.
+"""The normalised usage model: what every connector returns, the store keeps and services read.
+
+It lives in the domain, not beside the connectors, so the store and the services can speak of spend
+without importing a vendor client; the connectors in ``bot.vendors`` build these values at their edge.
 
 Units are converted once, at the connector edge, and never again:
 
 - money is ``Decimal`` **cents** of US dollars (Cursor reports fractional cents; its limits arrive in whole
-  dollars and are converted to cents here);
-- credits are ``Decimal`` **credits** (Windsurf reports some of them in hundredths; they are divided
-  here);
+  dollars and its connector converts them to cents);
+- credits are ``Decimal`` **credits** (Windsurf reports some of them in hundredths; its connector divides
+  them);
 - times are timezone-aware UTC ``datetime`` values.
 
 These are plain frozen dataclasses with slots: a backfill creates millions of them, so they must be
