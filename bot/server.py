@@ -22,6 +22,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler,
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,7 +34,7 @@ from bot.scheduler import Scheduler
 from bot.services.container import Services
 from bot.settings import RunMode, Settings
 from bot.simulators.serving import QuietServer
-from bot.slack.edge import Refused, SlackSignature, bolt_request, read_body
+from bot.slack.edge import Refused, SlackSignature, bolt_request, misshapen_part, read_body
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,14 @@ class MeasuredSocketModeHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.perf_counter()
-        await super().handle(client, req)
+        payload = req.payload
+        if not isinstance(payload, dict) or misshapen_part(payload) is not None:
+            # Bolt would fail on it in its own middleware and never acknowledge it, so Slack would
+            # send it again: acknowledge it empty instead, as the HTTP edge answers it 400.
+            log.info("refused a Socket Mode %s envelope: payload not shaped like Slack's", req.type)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+        else:
+            await super().handle(client, req)
         kind = {"slash_commands": "command", "interactive": "interactive", "events_api": "event"}.get(
             req.type, "other"
         )

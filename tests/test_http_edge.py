@@ -244,3 +244,63 @@ async def test_socket_mode_refuses_ids_not_shaped_like_slacks(
         good = {**envelope, "envelope_id": "env-2", "payload": {**payload, "team_id": "T0001"}}
         ack = await asyncio.to_thread(fake_slack.socket_send, good)
         assert "/spend help" in ack["payload"]["text"]
+
+
+# ------------------------------------------------------------- parts of a payload Bolt reads by shape
+
+_CLICK = {"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": "U0001", "team_id": "T0001"}}
+_SUBMIT = {"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": "U0001", "team_id": "T0001"}}
+MISSHAPEN = {
+    "event is a list": ({"type": "event_callback", "team_id": "T0001", "event": [MARKER]}, "json"),
+    "event is a string": ({"type": "event_callback", "team_id": "T0001", "event": MARKER}, "json"),
+    "event type is a list": ({"type": "event_callback", "team_id": "T0001", "event": {"type": [1]}}, "json"),
+    "actions is an object": ({**_CLICK, "actions": {"0": {"action_id": MARKER}}}, "form"),
+    "actions holds strings": ({**_CLICK, "actions": [MARKER]}, "form"),
+    "actions is empty": ({**_CLICK, "actions": []}, "form"),
+    "action has no action_id": ({**_CLICK, "actions": [{"value": MARKER}]}, "form"),
+    "user is a string": ({**_CLICK, "user": "U0001", "actions": [{"action_id": "write_confirm"}]}, "form"),
+    "view is a string": ({**_SUBMIT, "view": MARKER}, "form"),
+    "view has no type": ({**_SUBMIT, "view": {"callback_id": "connect", "state": {"values": {}}}}, "form"),
+    "view state values is a list": (
+        {**_SUBMIT, "view": {"type": "modal", "callback_id": "connect", "state": {"values": [MARKER]}}},
+        "form",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MISSHAPEN))
+async def test_a_signed_payload_whose_parts_are_misshapen_is_400_without_a_trace(
+    case: str, bot: BotThread, signed: SignedRequests, log: pytest.LogCaptureFixture
+) -> None:
+    # Bolt indexes these parts (``body["actions"][0]``, ``body["view"]["type"]``, ``event.get``) in its
+    # own middleware, before ours runs: a wrong type there was a 500 with a traceback.
+    payload, kind = MISSHAPEN[case]
+    if kind == "json":
+        body, headers = signed.raw(json.dumps(payload), content_type="application/json")
+    else:
+        body, headers = signed.interactive(payload)
+    response = await _post(bot, body, headers)
+    assert response.status_code == 400, response.text
+    _assert_quiet(log)
+
+
+async def test_a_client_that_stops_before_its_declared_length_leaves_no_error(
+    bot: BotThread, log: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    _reader, writer = await asyncio.open_connection("127.0.0.1", bot.port)
+    writer.write(
+        b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Length: 1000\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" + MARKER.encode()
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(50):  # the server notices the disconnect on its own loop
+        if any("refused" in record.getMessage() for record in log.records):
+            break
+        await asyncio.sleep(0.05)
+    _assert_quiet(log)
+    assert any("client disconnected" in record.getMessage() for record in log.records)

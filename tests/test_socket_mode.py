@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from bot.settings import RunMode, Settings
 from bot.simulators.slack import FakeSlack
@@ -70,3 +72,32 @@ async def test_socket_mode_acks_a_slash_command_with_the_envelope_id(
 def test_socket_mode_needs_the_bot_token_too(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(slack_app_token=APP_TOKEN, slack_bot_token=None)
     assert "SLACK_BOT_TOKEN is required in Socket Mode" in settings.problems_for_run(RunMode.SOCKET)
+
+
+async def test_socket_mode_acks_a_misshapen_payload_once_without_a_trace(
+    make_settings: Callable[..., Settings], fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An envelope that is not acknowledged is redelivered; one whose parts Bolt indexes have the wrong
+    # types (``event`` a list, ``actions`` without an ``action_id``) used to end in an ERROR and no ack.
+    caplog.set_level(logging.INFO)
+    payloads = [
+        ("events_api", {"type": "event_callback", "team_id": "T0001", "event": ["x"]}),
+        (
+            "interactive",
+            {"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": "U1"}, "actions": [{}]},
+        ),
+        (
+            "interactive",
+            {"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": "U1"}, "view": "x"},
+        ),
+    ]
+    settings = make_settings(slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    with BotThread(settings, mode=RunMode.SOCKET):
+        await asyncio.to_thread(fake_slack.wait_socket, 10)
+        for number, (kind, payload) in enumerate(payloads):
+            envelope = {"envelope_id": f"env-{number}", "type": kind, "payload": payload}
+            ack = await asyncio.to_thread(fake_slack.socket_send, envelope)
+            assert ack == {"envelope_id": f"env-{number}"}
+        ack = await asyncio.to_thread(fake_slack.socket_send, _envelope("env-help", "help", fake_slack))
+        assert "/spend help" in ack["payload"]["text"]
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []

@@ -7,8 +7,10 @@ amount can be counted in dollars.
 The file is opened in spreadsheets, and its text comes from vendors and people (emails, model names,
 connection names), so it is written against CSV injection as OWASP describes: every text cell is quoted
 (a doubled quote inside), and one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return gets a leading single quote, so no spreadsheet reads it as a formula. Numbers are ours (Decimal
-amounts and counts): they are written bare and untouched, so ``-12.5`` stays a number.
+return (or their full-width forms, or any of them after leading blanks and line breaks, which
+spreadsheets trim on import) gets a leading single quote, so no spreadsheet reads it as a formula.
+Numbers are ours (Decimal amounts and counts): they are written bare and untouched, so ``-12.5``
+stays a number.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ HEADER = (
     "requests",
 )
 UNIT_NAMES = {"usd_cents": "USD", "credits": "credits"}
-#: What a spreadsheet takes as the start of a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What a spreadsheet takes as the start of a formula (OWASP, CSV injection), and the full-width signs
+#: Excel reads as the same.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 Cell = str | Decimal | None
 
@@ -155,7 +158,8 @@ def _cell(value: Cell) -> str:
 
 def neutralise(text: str) -> str:
     """``text`` as a spreadsheet shows it and never evaluates: a formula start gets a leading quote."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    stripped = text.lstrip(" \n\u3000\u00a0")
+    return "'" + text if text.startswith(FORMULA_STARTS) or stripped.startswith(FORMULA_STARTS) else text
 
 
 def _plain(value: Decimal) -> str:

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.services.access import Access
 from bot.services.answers import CreditView, StatusAnswer, StatusCard
 from bot.services.clock import Clock
+from bot.services.errors import NotFound
 from bot.services.queries import QueryService
 from bot.services.subscriptions import describe
 from bot.settings import Settings
@@ -126,7 +127,10 @@ class HomeService:
 
     async def gather(self, team_id: str, user_id: str) -> HomeModel:
         """The Home of ``user_id`` in ``team_id``, from the store only (see the module docstring)."""
-        status = await self._queries.status(team_id, user_id, refresh=False)
+        try:
+            status = await self._queries.status(team_id, user_id, refresh=False)
+        except NotFound:  # no connection yet: a new admin's Home still shows, with its Connect buttons
+            status = StatusAnswer((await self._queries.viewer(team_id, user_id)).tz, ())
         credits = tuple(card.credit for card in status.cards if card.credit is not None)
         return HomeModel(
             team_id=team_id,

@@ -9,8 +9,11 @@ limits of apps outside the Marketplace when asked, and answers with 429 + ``Retr
 It is at least as strict as Slack where a lenient fake would hide a bug: the methods whose reference says
 they do not accept ``application/json`` ignore a JSON body's arguments (so Slack answers
 ``user_not_found`` / ``channel_not_found``), a message may have at most 50 blocks with unique
-``block_id``s (else ``invalid_blocks``), and ``metadata`` must be an ``event_type`` string with an
-``event_payload`` object.
+``block_id``s, each block within Block Kit's limits (text lengths, element counts, distinct
+``action_id``s in a block: :func:`block_kit_problem`; else ``invalid_blocks``), a view within its own
+(title, ``private_metadata``: else ``invalid_arguments``), a message ``text`` at most 40,000 characters
+(else ``msg_too_long``), and ``metadata`` must be an ``event_type`` string with an ``event_payload``
+object.
 
 Tests and benchmarks drive it from another thread: every public method is thread-safe.
 """
@@ -613,6 +616,8 @@ class FakeSlack:
             return _error(problem)
         if not args.get("text") and not args.get("blocks"):
             return _error("no_text")
+        if len(str(args.get("text") or "")) > MAX_MESSAGE_TEXT:
+            return _error("msg_too_long")
         blocks = _json_arg(args.get("blocks"))
         problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
         if problem is not None:
@@ -637,6 +642,8 @@ class FakeSlack:
 
     def _update(self, args: dict[str, Any], team_id: str) -> Response:
         channel = str(args.get("channel", ""))
+        if len(str(args.get("text") or "")) > MAX_MESSAGE_TEXT:
+            return _error("msg_too_long")
         blocks = _json_arg(args.get("blocks"))
         problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
         if problem is not None:
@@ -770,16 +777,16 @@ class FakeSlack:
         view = _json_arg(args.get("view")) or {}
         if not args.get("trigger_id"):
             return _error("invalid_trigger_id")
-        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
-            return _error("invalid_arguments")
+        if problem := _view_problem(view):
+            return _error(problem)
         view_id = f"V{next(self._ids):06d}"
         self.views.append({"method": "views.open", "id": view_id, "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": view_id})
 
     def _views_update(self, args: dict[str, Any], team_id: str) -> Response:
         view = _json_arg(args.get("view")) or {}
-        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
-            return _error("invalid_arguments")
+        if problem := _view_problem(view):
+            return _error(problem)
         self.views.append({"method": "views.update", "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": args.get("view_id", "V0")})
 
@@ -787,8 +794,8 @@ class FakeSlack:
         view = _json_arg(args.get("view")) or {}
         if not args.get("user_id"):
             return _error("invalid_arguments")
-        if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
-            return _error("invalid_arguments")
+        if problem := _view_problem(view):
+            return _error(problem)
         self.views.append({"method": "views.publish", "view": view, "team_id": team_id, **args})
         return _ok(view={**view, "id": f"V{next(self._ids):06d}"})
 
@@ -875,6 +882,8 @@ arguments of a JSON body to them (and then answers ``user_not_found``, ``channel
 _DROP = "fake_slack.drop"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_MESSAGE_TEXT = 40_000
+"""Slack's reference: a message ``text`` over 40,000 characters is refused with ``msg_too_long``."""
 EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -900,14 +909,133 @@ async def _read_args(request: Request, *, json_accepted: bool = True) -> dict[st
 
 
 def _blocks_problem(value: Any, limit: int) -> str | None:
-    """``invalid_blocks`` for more than ``limit`` blocks or a ``block_id`` used twice, as Slack answers."""
+    """``invalid_blocks`` for blocks Slack refuses, as it answers: more than ``limit`` blocks, a
+    ``block_id`` used twice, or a block outside Block Kit's limits (:func:`block_kit_problem`)."""
     blocks = _json_arg(value)
     if not isinstance(blocks, list):
         return None
     if len(blocks) > limit:
         return "invalid_blocks"
     ids = [block.get("block_id") for block in blocks if isinstance(block, dict) and block.get("block_id")]
-    return "invalid_blocks" if len(ids) != len(set(ids)) else None
+    if len(ids) != len(set(ids)):
+        return "invalid_blocks"
+    return "invalid_blocks" if any(block_kit_problem(block) for block in blocks) else None
+
+
+def block_kit_problem(block: Any) -> str | None:
+    """Why Slack would refuse one block (a JSON pointer-ish path and the rule), or None.
+
+    The limits of Slack's Block Kit reference for the blocks and elements spendbot sends: section text
+    1-3,000 characters, at most 10 fields of 1-2,000; header plain text 1-150; context 1-10 elements;
+    actions 1-25 elements with distinct ``action_id``s; button text 1-75, ``value`` up to 2,000;
+    ``block_id`` and ``action_id`` up to 255; input label 1-2,000; select options 1-100, their text up
+    to 75 and value up to 150; placeholders up to 150.
+    """
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return "block is not an object with a type"
+    kind = block["type"]
+    if len(str(block.get("block_id", ""))) > 255:
+        return f"{kind}: block_id over 255"
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            return "section: neither text nor fields"
+        if "text" in block and (problem := _text_problem(block["text"], 3000)):
+            return f"section.text: {problem}"
+        items = block.get("fields", [])
+        if not isinstance(items, list) or len(items) > 10 or ("fields" in block and not items):
+            return "section.fields: 1 to 10"
+        for item in items:
+            if problem := _text_problem(item, 2000):
+                return f"section.fields: {problem}"
+        if "accessory" in block:
+            return _element_problem(block["accessory"])
+        return None
+    if kind == "header":
+        problem = _text_problem(block.get("text"), 150, plain=True)
+        return f"header.text: {problem}" if problem else None
+    if kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+            return "context.elements: 1 to 10"
+        for element in elements:
+            is_text = isinstance(element, dict) and element.get("type") in ("mrkdwn", "plain_text")
+            if is_text and (problem := _text_problem(element, 3000)):
+                return f"context: {problem}"
+        return None
+    if kind == "actions":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+            return "actions.elements: 1 to 25"
+        action_ids = [element.get("action_id") for element in elements if isinstance(element, dict)]
+        if len([a for a in action_ids if a]) != len({a for a in action_ids if a}):
+            return "actions: action_id used twice in one block"
+        for element in elements:
+            if problem := _element_problem(element):
+                return problem
+        return None
+    if kind == "input":
+        if problem := _text_problem(block.get("label"), 2000, plain=True):
+            return f"input.label: {problem}"
+        if "hint" in block and (problem := _text_problem(block["hint"], 2000, plain=True)):
+            return f"input.hint: {problem}"
+        return _element_problem(block.get("element"))
+    return None
+
+
+def _text_problem(text: Any, limit: int, *, plain: bool = False) -> str | None:
+    if not isinstance(text, dict) or text.get("type") not in ("plain_text",) + (() if plain else ("mrkdwn",)):
+        return "not a text object of the right type"
+    value = text.get("text")
+    if not isinstance(value, str) or not 1 <= len(value) <= limit:
+        return f"text must have 1 to {limit} characters"
+    return None
+
+
+def _element_problem(element: Any) -> str | None:
+    if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+        return "element is not an object with a type"
+    kind = element["type"]
+    if len(str(element.get("action_id", ""))) > 255:
+        return f"{kind}: action_id over 255"
+    if "placeholder" in element and (problem := _text_problem(element["placeholder"], 150, plain=True)):
+        return f"{kind}.placeholder: {problem}"
+    if kind == "button":
+        if problem := _text_problem(element.get("text"), 75, plain=True):
+            return f"button.text: {problem}"
+        if len(str(element.get("value", ""))) > 2000 or len(str(element.get("url", ""))) > 3000:
+            return "button: value over 2000 or url over 3000"
+        if element.get("style") not in (None, "primary", "danger"):
+            return "button.style"
+    if kind in ("static_select", "radio_buttons", "checkboxes", "overflow"):
+        options = element.get("options")
+        if not isinstance(options, list) or not 1 <= len(options) <= 100:
+            return f"{kind}.options: 1 to 100"
+        for option in options:
+            if not isinstance(option, dict) or _text_problem(option.get("text"), 75):
+                return f"{kind}.options: text 1 to 75"
+            if not 1 <= len(str(option.get("value", ""))) <= 150:
+                return f"{kind}.options: value 1 to 150"
+    if kind == "plain_text_input" and not 0 <= int(element.get("max_length", 3000)) <= 3000:
+        return "plain_text_input.max_length: up to 3000"
+    return None
+
+
+def _view_problem(view: Any) -> str | None:
+    """``invalid_arguments`` for a view Slack refuses: its blocks (up to 100), a modal title of 1-24
+    characters (``submit``/``close`` too), ``private_metadata`` up to 3,000, ``callback_id`` up to 255."""
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        return "invalid_arguments"
+    if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
+        return "invalid_arguments"
+    if view["type"] == "modal":
+        if _text_problem(view.get("title"), 24, plain=True):
+            return "invalid_arguments"
+        for button_name in ("submit", "close"):
+            if button_name in view and _text_problem(view[button_name], 24, plain=True):
+                return "invalid_arguments"
+    if len(str(view.get("private_metadata", ""))) > 3000 or len(str(view.get("callback_id", ""))) > 255:
+        return "invalid_arguments"
+    return None
 
 
 def _metadata(value: Any) -> tuple[dict[str, Any] | str | None, str | None]:

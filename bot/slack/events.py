@@ -8,6 +8,7 @@ so. This holds in single-workspace mode too: the bot-token workspace loses its k
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from slack_bolt.response import BoltResponse
 from bot.services.container import Services
 
 log = logging.getLogger(__name__)
+
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+"""Slack's error codes (``access_denied``, ``invalid_state``...): lower-case words joined by ``_``."""
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -73,7 +77,15 @@ def install_callbacks(services: Services) -> AsyncCallbackOptions:
         return response
 
     async def failure(args: AsyncFailureArgs) -> BoltResponse:
-        log.warning("an OAuth install failed: %s", args.reason)
+        # The reason may be the ``error`` parameter of /slack/oauth_redirect, which anyone can open:
+        # only a code shaped like Slack's is logged and shown back on the page.
+        if not _ERROR_CODE.fullmatch(args.reason or ""):
+            log.warning(
+                "an OAuth install failed: a reason not shaped like Slack's (%d chars)", len(args.reason)
+            )
+            args.reason = "invalid_request"
+        else:
+            log.warning("an OAuth install failed: %s", args.reason)
         response: BoltResponse = await args.default.failure(args)
         return response
 

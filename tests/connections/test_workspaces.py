@@ -230,3 +230,24 @@ async def test_single_workspace_uninstall_deletes_its_keys_and_subscriptions(
 
     await fake_slack.wait_for(lambda _: on_bot(running, emptied), timeout=10)
     assert [(entry.action, entry.outcome) for entry in audit(running)][-1] == ("app_uninstalled", "ok")
+
+
+async def test_an_oauth_error_from_the_address_bar_is_logged_and_shown_only_as_a_code(
+    oauth_bot: BotThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    # /slack/oauth_redirect is open to anyone: what its ``error`` parameter says is the visitor's text.
+    import logging
+
+    caplog.set_level(logging.INFO)
+    marker = "<script>SECRETMARKER</script>"
+    async with httpx.AsyncClient() as client:
+        forged = await client.get(
+            f"{oauth_bot.url}/slack/oauth_redirect", params={"error": f"\n{marker}" + "x" * 5000}
+        )
+        denied = await client.get(f"{oauth_bot.url}/slack/oauth_redirect", params={"error": "access_denied"})
+    assert "SECRETMARKER" not in forged.text and len(forged.text) < 2000
+    ours = [record.getMessage() for record in caplog.records if not record.name.startswith("http")]
+    assert not any("SECRETMARKER" in line for line in ours) and sum(map(len, ours)) < 2000
+    failures = [line for line in ours if "OAuth install failed" in line]
+    assert failures[-1].endswith("access_denied") and "a reason not shaped like Slack's" in failures[0]
+    assert denied.status_code == forged.status_code

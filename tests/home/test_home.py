@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,14 +12,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from bot.domain.money import format_usd
 from bot.services.answers import Freshness, StatusAnswer, StatusCard
 from bot.services.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
+from bot.simulators.slack import FakeSlack, SignedRequests
 from bot.slack.blocks import MAX_VIEW_BLOCKS
 from bot.slack.home import CONNECT_ACTION, home_view
 from bot.store.models import AlertStateRow, Delivery, Subscription
 from tests.commands.conftest import ADMIN, MEMBER, NOW, World, text_of
+from tests.support.bot import BotThread
 
 SECTIONS = [
     "spendbot",
@@ -294,3 +298,26 @@ def test_a_crowded_home_stays_within_slacks_limit_and_keeps_the_admin_controls()
     assert _headers(view)[-1] == "Admin"
     assert any("more sections not shown" in text_of({"blocks": [block]}) for block in view["blocks"])
     assert all(len(json.dumps(block)) < 3500 for block in view["blocks"])
+
+
+def test_a_workspace_with_no_connection_yet_gets_a_home_with_connect(
+    bot: BotThread, signed: SignedRequests, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first thing a new admin sees, before any connection exists: the Home (with its Connect
+    # buttons) must be published, not fail on "there is no connection yet".
+    fake_slack.add_user(ADMIN, name="ada", is_admin=True)
+    body, headers = signed.event({"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"})
+    assert httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10).status_code == 200
+
+    async def published() -> Any:
+        return await fake_slack.wait_for(
+            lambda fake: [r["view"] for r in fake.views if r["method"] == "views.publish"] or None
+        )
+
+    view = asyncio.run(published())[-1]
+    assert _headers(view)[: len(SECTIONS)] == SECTIONS
+    assert sorted(_action_ids(view)) == sorted(
+        f"{CONNECT_ACTION}_{vendor}" for vendor in ("cursor", "windsurf", "rest")
+    )
+    assert "No connections yet. Connect one below." in text_of(view)
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []

@@ -24,6 +24,17 @@ from bot.services.exports import csv_row, neutralise
         ("ana@example.com", "ana@example.com"),
         ("a=b", "a=b"),
         ("", ""),
+        # What spreadsheets still read as a formula: after leading blanks or a line break (LibreOffice
+        # and Sheets trim them on import), and the full-width signs Excel takes for = + - @.
+        (" =1+1", "' =1+1"),
+        ("\n=cmd|' /C calc'!A0", "'\n=cmd|' /C calc'!A0"),
+        ("\u3000+1", "'\u3000+1"),
+        ("\uff1dHYPERLINK(1)", "'\uff1dHYPERLINK(1)"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("cmd|' /C calc'!A0", "cmd|' /C calc'!A0"),  # DDE needs a formula start to run
+        (" ana", " ana"),
     ],
 )
 def test_neutralise_prefixes_formula_starts_only(text: str, shown: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -195,3 +196,91 @@ def test_history_reads_a_window_exclusive_of_its_ends_page_by_page(
     cursor = page["response_metadata"]["next_cursor"]
     rest = client.get("conversations.history", params={**window, "cursor": cursor}, headers=AUTH).json()
     assert [message["text"] for message in rest["messages"]] == ["late0"] and not rest["has_more"]
+
+
+def _text(kind: str, text: str) -> dict[str, str]:
+    return {"type": kind, "text": text}
+
+
+def _button(action_id: str = "a", *, text: str = "Go", value: str = "v") -> dict[str, Any]:
+    return {"type": "button", "text": _text("plain_text", text), "action_id": action_id, "value": value}
+
+
+REFUSED_BLOCKS = {
+    "empty section text": {"type": "section", "text": _text("mrkdwn", "")},
+    "section text over 3000": {"type": "section", "text": _text("mrkdwn", "x" * 3001)},
+    "section with neither text nor fields": {"type": "section"},
+    "11 fields": {"type": "section", "fields": [_text("mrkdwn", "f")] * 11},
+    "field over 2000": {"type": "section", "fields": [_text("mrkdwn", "x" * 2001)]},
+    "header over 150": {"type": "header", "text": _text("plain_text", "x" * 151)},
+    "header in mrkdwn": {"type": "header", "text": _text("mrkdwn", "x")},
+    "empty context": {"type": "context", "elements": []},
+    "11 context elements": {"type": "context", "elements": [_text("mrkdwn", "c")] * 11},
+    "empty actions": {"type": "actions", "elements": []},
+    "26 buttons": {"type": "actions", "elements": [_button(f"a{i}") for i in range(26)]},
+    "one action_id twice in a block": {"type": "actions", "elements": [_button("a"), _button("a")]},
+    "button text over 75": {"type": "actions", "elements": [_button(text="x" * 76)]},
+    "button value over 2000": {"type": "actions", "elements": [_button(value="x" * 2001)]},
+    "action_id over 255": {"type": "actions", "elements": [_button("a" * 256)]},
+    "block_id over 255": {"type": "divider", "block_id": "b" * 256},
+    "option text over 75": {
+        "type": "section",
+        "text": _text("mrkdwn", "pick"),
+        "accessory": {
+            "type": "static_select",
+            "action_id": "s",
+            "options": [{"text": _text("plain_text", "x" * 76), "value": "v"}],
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_BLOCKS))
+def test_a_block_outside_block_kits_limits_is_refused_as_slack_does(
+    case: str, fake: FakeSlack, client: httpx.Client
+) -> None:
+    blocks = [REFUSED_BLOCKS[case]]
+    for method, extra in (("chat.postMessage", {}), ("chat.postEphemeral", {"user": "U1"})):
+        body = {"channel": "C1", "text": "t", "blocks": blocks, **extra}
+        assert client.post(method, json=body, headers=AUTH).json()["error"] == "invalid_blocks"
+    home = {"type": "home", "blocks": blocks}
+    answer = client.post("views.publish", json={"user_id": "U1", "view": home}, headers=AUTH).json()
+    assert answer["error"] == "invalid_arguments"
+    assert fake.channel_messages("C1") == [] and fake.views == []
+
+
+def test_blocks_at_block_kits_limits_are_taken(fake: FakeSlack, client: httpx.Client) -> None:
+    blocks = [
+        {"type": "section", "text": _text("mrkdwn", "x" * 3000), "fields": [_text("mrkdwn", "f")] * 10},
+        {"type": "header", "text": _text("plain_text", "x" * 150)},
+        {"type": "context", "elements": [_text("mrkdwn", "c")] * 10},
+        {
+            "type": "actions",
+            "elements": [_button(f"a{i}", text="x" * 75, value="v" * 2000) for i in range(25)],
+        },
+    ]
+    body = {"channel": "C1", "text": "x" * 40_000, "blocks": blocks}
+    assert client.post("chat.postMessage", json=body, headers=AUTH).json()["ok"] is True
+
+
+def test_a_message_text_over_40000_characters_is_msg_too_long(fake: FakeSlack, client: httpx.Client) -> None:
+    body = {"channel": "C1", "text": "x" * 40_001}
+    assert client.post("chat.postMessage", json=body, headers=AUTH).json()["error"] == "msg_too_long"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": _text("plain_text", "x" * 25)},
+        {"title": _text("plain_text", "")},
+        {"submit": _text("plain_text", "x" * 25)},
+        {"private_metadata": "x" * 3001},
+        {"callback_id": "x" * 256},
+    ],
+)
+def test_a_modal_outside_slacks_limits_is_invalid_arguments(
+    change: dict[str, Any], fake: FakeSlack, client: httpx.Client
+) -> None:
+    modal = {"type": "modal", "title": _text("plain_text", "Connect"), "blocks": [], **change}
+    answer = client.post("views.open", json={"trigger_id": "1.2", "view": modal}, headers=AUTH).json()
+    assert answer["error"] == "invalid_arguments"
