@@ -13,16 +13,17 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-import bot.slack.help  # noqa: F401 - registers the help route
+from bot.domain.grammar import COMMANDS
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.slack import connections as connection_listeners
 from bot.slack import events as workspace_events
+from bot.slack import help as help_listeners
 from bot.slack import home as home_listeners
 from bot.slack import read_commands, write_commands
 from bot.slack import subscriptions as subscription_listeners
 from bot.slack.gate import WorkspaceGate
-from bot.slack.router import Invocation, dispatch
+from bot.slack.router import Invocation, Router
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ BOT_SCOPES = (
 )
 """The bot scopes of manifest.yml, asked for by the OAuth install."""
 OAUTH_STATE_SECONDS = 600
+NOT_ROUTED: frozenset[str] = frozenset()
+"""Sub-commands of the grammar this build knowingly does not answer yet (``help`` leaves them out)."""
 
 
 def create_app(
@@ -89,12 +92,28 @@ def create_app(
     # Bolt copies base_url and retry handlers from this client into the client of every request.
     app.client.base_url = settings.slack_api_url
     app.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    register_listeners(app, services)
+    register_listeners(app, services, build_router())
     return app
 
 
-def register_listeners(app: AsyncApp, services: Services) -> None:
-    """Attach every listener; each capability adds its own here."""
+def build_router() -> Router:
+    """The routes of every sub-command; refuses to build if the grammar has one nobody answers.
+
+    Each capability adds its listener module here; one left out stops every app from being created
+    (naming the sub-commands), rather than answering "not available" in Slack.
+    """
+    router = Router()
+    help_listeners.register_routes(router)
+    read_commands.register_routes(router)
+    connection_listeners.register_routes(router)
+    subscription_listeners.register_routes(router)
+    write_commands.register_routes(router)
+    router.check_covers(COMMANDS, absent=NOT_ROUTED)
+    return router
+
+
+def register_listeners(app: AsyncApp, services: Services, router: Router) -> None:
+    """Attach every listener: the slash command (dispatched by ``router``), buttons, views, events."""
     command = services.settings.command
     metrics = services.metrics
 
@@ -115,13 +134,13 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
             trigger_id=body.get("trigger_id"),
             channel_name=body.get("channel_name"),
         )
-        name, outcome = await dispatch(invocation, ack)
+        name, outcome = await router.dispatch(invocation, ack)
         metrics.commands.labels(name=name, outcome=outcome).inc()
         log.debug("command %s answered in %.1f ms: %s", name, (time.perf_counter() - started) * 1000, outcome)
 
     connection_listeners.register(app, services)
     workspace_events.register(app, services)
-    read_commands.register(app, services)
+    read_commands.register(app, services, router)
     write_commands.register(app, services)
     subscription_listeners.register(app, services)
     home_listeners.register(app, services)  # App Home (issue 7)

@@ -29,17 +29,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import create_app
+from bot.domain.errors import SpendbotError
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.scheduler import Scheduler
 from bot.services.container import Services
+from bot.serving import QuietServer
 from bot.settings import RunMode, Settings
-from bot.simulators.serving import QuietServer
 from bot.slack.edge import Refused, SlackSignature, bolt_request, misshapen_part, read_body
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(Exception):
+class StartupError(SpendbotError):
     """The bot cannot start (port taken, database unreachable...); the message is one readable line."""
 
 

@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.errors import SpendbotError
+
 
 class RunMode(StrEnum):
     SOCKET = "socket"
     HTTP = "http"
 
 
-class SettingsError(Exception):
+class SettingsError(SpendbotError):
     """A setting is missing or invalid; the message is one readable line naming it."""
 
 

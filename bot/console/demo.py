@@ -35,6 +35,7 @@ from rich.text import Text
 
 from bot.console.progress import summary_line, sync_with_progress
 from bot.console.session import ConsoleSession, LineReader, Turn
+from bot.domain.errors import SpendbotError
 from bot.domain.grammar import parse_command
 from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
@@ -79,7 +80,7 @@ def demo_cycle_day(now: datetime, age_days: int = DEMO_CYCLE_AGE_DAYS) -> int:
     return min((now - timedelta(days=age_days)).day, 28)
 
 
-class DemoError(Exception):
+class DemoError(SpendbotError):
     """The demo cannot start; the message is one readable line."""
 
 

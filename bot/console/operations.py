@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.console.progress import summary_line, sync_with_progress
 from bot.console.session import FALLBACK_TEAM, ConsoleError, ConsoleSession, LineReader, resolve_team
+from bot.domain.errors import SpendbotError
 from bot.services.checks import Checks, redacted_url
 from bot.services.connections import declared_connections
 from bot.services.container import Services
@@ -25,7 +26,7 @@ MAX_BACKFILL_DAYS = 400
 _DAYS = re.compile(r"^(\d{1,3})d$")
 
 
-class OperationError(Exception):
+class OperationError(SpendbotError):
     """A readable one-line reason, and the exit code to stop with."""
 
     def __init__(self, message: str, code: int = 1) -> None:

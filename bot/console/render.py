@@ -333,22 +333,6 @@ def emoji(text: str) -> str:
     return _SHORTCODE.sub(swap, text)
 
 
-_DEFAULT = BlockRenderer()
-
-
-def render_message(message: Message | Mapping[str, Any], *, first_number: int = 1) -> Rendered:
-    """A message with the default renderer (no names known for ids)."""
-    return _DEFAULT.message(message, first_number=first_number)
-
-
-def render_view(view: Mapping[str, Any], *, first_number: int = 1) -> Rendered:
-    return _DEFAULT.view(view, first_number=first_number)
-
-
-def mrkdwn(text: str) -> Text:
-    return _DEFAULT.mrkdwn(text)
-
-
 class _Counter:
     def __init__(self, first: int) -> None:
         self._next = first

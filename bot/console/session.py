@@ -35,6 +35,7 @@ from sqlmodel import col, select
 
 from bot.app import create_app
 from bot.console.render import BlockRenderer, Choice, Rendered
+from bot.domain.errors import SpendbotError
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.container import Services
@@ -57,7 +58,7 @@ BACKGROUND_GRACE_SECONDS = 5.0
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
 
-class ConsoleError(Exception):
+class ConsoleError(SpendbotError):
     """The console cannot start; the message is one readable line."""
 
 

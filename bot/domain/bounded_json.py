@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.domain.errors import SpendbotError
+
 MAX_CHARS = 3000
 """Slack caps a button value at 2000 characters and ``private_metadata`` at 3000."""
 MAX_DEPTH = 8
 
 
-class UnreadableValue(ValueError):
+class UnreadableValue(SpendbotError, ValueError):
     """The value is too long, nested too deep, or not JSON."""
 
 

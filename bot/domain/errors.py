@@ -1,11 +1,37 @@
-"""Errors the domain raises on purpose.
+"""The one exception tree of spendbot: every error of ours descends from :class:`SpendbotError`.
 
-::
+It lives in the domain because every layer may import the domain. Callers catch at the level they
+care about, as with httpx's own tree; a class that is also a built-in kind (``ValueError``) says so::
 
-    Exception
-    ├── UserInputError        the slash-command text is wrong; shown to the person who typed it
-    └── ValueError
-        └── MissingCycleError a period needs a billing cycle the caller did not give
+    SpendbotError                      anything spendbot raises on purpose
+     ├── UserInputError                the slash-command text is wrong; shown to the person who typed it
+     ├── MissingCycleError (ValueError)   a period needs a billing cycle the caller did not give
+     ├── InvalidSlackId (ValueError)      domain.slack_ids: a team/user/channel id of the wrong shape
+     ├── UnreadableValue (ValueError)     domain.bounded_json: untrusted JSON too big, too deep or broken
+     ├── ServiceError                  services.errors: a sentence for the person, usually fixable
+     │    ├── NotAllowed               the person may not do this
+     │    ├── NotFound                 no such connection, subscription, person or period here
+     │    ├── SourceUnavailable        a vendor could not answer; names the source and why
+     │    ├── FormErrors               services.connect: the connect form's fields, each with its error
+     │    ├── AlreadyConfirmed         services.confirmations: a confirmation used already
+     │    └── InvalidWrite             services.writes: a write plan that does not hold (forged, stale)
+     ├── SlackUnavailable              services.slack_api: Slack unreachable or throttling after retries
+     │    └── SlackOutcomeUnknown      a post may or may not have happened (the ledger settles it)
+     ├── SecretKeyError                services.secrets: the encryption key is missing or wrong
+     ├── VendorError                   vendors.errors: a vendor call failed (its own tree is drawn there)
+     │    ├── AuthError, PermissionDenied, RateLimited, RequestRejected, SchemaError
+     │    └── UpstreamError
+     │         └── DeadlineExceeded
+     ├── SettingsError                 settings: the environment does not make a valid configuration
+     ├── StartupError                  server: the bot cannot start (port taken, database unreachable)
+     ├── Refused                       slack.edge: a request the HTTP edge answers itself (413, 401...)
+     ├── UnroutedCommands              slack.router: a grammar sub-command no route answers
+     ├── ConsoleError                  console.session: the console cannot start
+     ├── DemoError                     console.demo: the demo cannot start
+     └── OperationError                console.operations: ``check``, ``sync`` or ``rotate-key`` failed
+
+The simulators' own errors stay outside: they stand for other people's servers, not for spendbot.
+``tests/test_layers.py`` checks that no error of ours is left out of the tree.
 
 ``UserInputError`` carries everything the Slack layer needs to answer in one ephemeral message: what was
 wrong, the right form of the sub-command and one example.
@@ -27,7 +53,11 @@ def code_span(text: str) -> str:
     return f"`{safe}`"
 
 
-class UserInputError(Exception):
+class SpendbotError(Exception):
+    """The base of every error spendbot raises on purpose; see the tree in the module docstring."""
+
+
+class UserInputError(SpendbotError):
     """The text after the slash command cannot be understood.
 
     ``problem`` is a sentence naming what was wrong (it may already contain code spans), ``usage`` the
@@ -62,7 +92,7 @@ class UserInputError(Exception):
         return f"UserInputError({self.problem!r}, usage={self.usage!r}, example={self.example!r})"
 
 
-class MissingCycleError(ValueError):
+class MissingCycleError(SpendbotError, ValueError):
     """A ``cycle`` period was resolved without the connection's billing-cycle bounds.
 
     Callers resolve ``cycle`` once per connection; a connection whose vendor has not told us its cycle is

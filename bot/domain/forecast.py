@@ -12,8 +12,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.domain.money import format_runway
-
 DEFAULT_BUDGET_LEVELS = (50, 80, 100)
 """Percentages of a budget that each raise an alert once per cycle."""
 
@@ -83,28 +81,6 @@ def runway(
         today = now.astimezone(tz).date()
         top_up_by = max(runs_out_at.astimezone(tz).date() - timedelta(days=1), today)
     return Runway(remaining, burn_per_day, days_left, runs_out_at, ends_before_cycle, top_up_by)
-
-
-def describe_runway(run: Runway, *, cycle_end: datetime | None, tz: tzinfo = UTC) -> str:
-    """The runway in the design's words: "~4 days left at the current burn, cycle resets on the 24th".
-
-    The reset clause appears only when the cycle end is known; "top up by" is the caller's to add from
-    ``run.top_up_by`` where there is room for it.
-    """
-    if run.days_left is None:
-        text = "nothing spent recently"
-    else:
-        text = f"{format_runway(run.days_left)} left at the current burn"
-    if cycle_end is not None:
-        text += f", cycle resets on the {ordinal(cycle_end.astimezone(tz).day)}"
-    return text
-
-
-def ordinal(number: int) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``: for days of the month."""
-    teen = 10 <= number % 100 <= 20
-    suffix = "th" if teen else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
 
 
 class BurnBasis(StrEnum):
@@ -183,15 +159,6 @@ class BudgetReading:
     crossed: tuple[int, ...]
     forecast_exceeds: bool
     forecast_crosses_at: datetime | None
-
-    @property
-    def highest_crossed(self) -> int | None:
-        """The highest level reached, None when none is."""
-        return self.crossed[-1] if self.crossed else None
-
-    def forecast_crosses_on(self, tz: tzinfo = UTC) -> date | None:
-        """The local day the forecast reaches the budget, for a reader in ``tz``."""
-        return None if self.forecast_crosses_at is None else self.forecast_crosses_at.astimezone(tz).date()
 
 
 def budget_levels(

@@ -113,16 +113,6 @@ def parse_amount(text: str) -> Decimal:
     return Decimal(whole) if fraction is None else Decimal(f"{whole}.{fraction}")
 
 
-def parse_dollars(text: str) -> Decimal:
-    """Read typed dollars (``$5,000``, ``99.5``) as ``Decimal`` cents; ``ValueError`` if not an amount."""
-    return dollars_to_cents(parse_amount(text))
-
-
-def dollars_to_cents(dollars: Decimal) -> Decimal:
-    """Dollars as cents: the one place the factor of 100 is applied to typed amounts."""
-    return dollars * _HUNDRED
-
-
 def _rounds_to_zero(difference: Decimal, unit: str) -> bool:
     # Compare what a reader would see: a hundredth of a cent is "no change".
     step = _CENT * _HUNDRED if unit == USD_CENTS else _CENT

@@ -67,12 +67,6 @@ def previous_digest_at(
     raise AssertionError("every weekday recurs within a week")  # pragma: no cover
 
 
-def digest_period_key(due_at_utc: datetime, tz: ZoneInfo) -> str:
-    """The local day a digest is for, ``YYYY-MM-DD``: the period in its delivery idempotency key."""
-    _require_aware(due_at_utc)
-    return due_at_utc.astimezone(tz).date().isoformat()
-
-
 def local_day_ended(due_local_date: date, now: datetime, tz: ZoneInfo) -> bool:
     """Whether the local day a digest was for is over at ``now`` (a late digest is sent only if not)."""
     _require_aware(now)

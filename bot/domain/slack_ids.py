@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.domain.errors import SpendbotError
+
 
 class SlackIdKind(StrEnum):
     TEAM = "team"
@@ -37,7 +39,7 @@ def id_pattern(kind: SlackIdKind) -> str:
 _SHAPES = {kind: re.compile(id_pattern(kind)) for kind in SlackIdKind}
 
 
-class InvalidSlackId(ValueError):
+class InvalidSlackId(SpendbotError, ValueError):
     """A value that should be a Slack id is not shaped like one (a forged or broken request)."""
 
     def __init__(self, kind: SlackIdKind) -> None:

@@ -536,10 +536,6 @@ class ConnectionAdmin:
             for row in rows
         ]
 
-    async def rotate_keys(self) -> RotationReport:
-        """Re-encrypt every stored key under the first key of ``SPENDBOT_SECRET_KEY``."""
-        return await rotate_stored_keys(self._db, self._registry.box)
-
     async def first_syncs_done(self) -> None:
         """Wait until the first syncs started so far have ended (they never raise)."""
         while self._background:

@@ -27,14 +27,11 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Connection, Workspace
 from bot.vendors import (
-    AuthError,
     ConnectionConfig,
     LimiterRegistry,
-    PermissionDenied,
     RetryPolicy,
     TransportObserver,
     VendorClient,
-    VendorError,
     make_client,
     make_http_client,
 )
@@ -96,15 +93,6 @@ def declared_connections(settings: Settings) -> list[DeclaredConnection]:
 def key_hint(secret: str) -> str:
     """At most the last four characters, and none of a short key."""
     return secret[-4:] if len(secret) >= 12 else ""
-
-
-def status_for_error(error: VendorError) -> str:
-    """How a vendor failure shows on the connection: a rejected key needs a person, the rest may pass."""
-    return (
-        ConnectionStatus.REJECTED
-        if isinstance(error, AuthError | PermissionDenied)
-        else ConnectionStatus.FAILING
-    )
 
 
 class ConnectionRegistry:

@@ -6,8 +6,10 @@ that says what happened and what to do next.
 
 from __future__ import annotations
 
+from bot.domain.errors import SpendbotError
 
-class ServiceError(Exception):
+
+class ServiceError(SpendbotError):
     """A problem the person can understand and usually fix; ``message`` is Slack mrkdwn.
 
     ``wrong_input`` marks a problem with what the person typed (an id that names nothing, a digest

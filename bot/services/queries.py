@@ -294,7 +294,7 @@ class QueryService:
     async def spend(self, team_id: str, user_id: str, command: Spend) -> SpendAnswer:
         """Totals per source and overall (dollars only), the change on the previous period, a breakdown."""
         viewer = await self.viewer(team_id, user_id)
-        if command.by == "user" and not viewer.may_see_people:
+        if command.names_people and not viewer.may_see_people:
             raise NotAllowed(self._access.people_refusal())
         connections = await self._usage_sources(team_id, command.source)
         freshness = await self._prepared(connections)

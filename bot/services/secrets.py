@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from bot.domain.errors import SpendbotError
 from bot.logs import register_secret
 from bot.settings import Settings
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 KEY_FILE_NAME = "secret.key"
 
 
-class SecretKeyError(Exception):
+class SecretKeyError(SpendbotError):
     """The encryption key is missing, malformed, or does not open a stored secret; one readable line."""
 
 

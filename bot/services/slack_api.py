@@ -40,6 +40,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.domain.errors import SpendbotError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class SlackUser:
     deleted: bool = False
 
 
-class SlackUnavailable(Exception):
+class SlackUnavailable(SpendbotError):
     """Slack could not be reached, or kept throttling us, after the retries."""
 
 

@@ -137,11 +137,6 @@ def floor_quarter(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
-def ceil_quarter(moment: datetime) -> datetime:
-    floored = floor_quarter(moment)
-    return floored if floored == moment else floored + _QUARTER
-
-
 class SyncService:
     """Syncs connections into the store; see the module docstring."""
 

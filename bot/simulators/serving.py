@@ -1,7 +1,8 @@
 """Serve an ASGI app on a free loopback port, in a thread of its own or as a task in the current loop.
 
 Fakes run in their own thread (with their own event loop) in tests and benchmarks, so that a blocking
-call in the bot shows up as latency instead of being hidden by a shared loop.
+call in the bot shows up as latency instead of being hidden by a shared loop. They run under the same
+:class:`~bot.serving.QuietServer` as ``spendbot run``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import uvicorn
 
+from bot.serving import QuietServer
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """Ask the kernel for a port that is free right now."""
@@ -23,17 +26,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-class QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling, which would re-raise SIGTERM/SIGINT after shutdown.
-
-    The process that embeds the server owns its signals (``spendbot run``, tests, the demo).
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def _config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:

@@ -37,7 +37,7 @@ from bot.services.connect import (
 )
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, NotFound, ServiceError
-from bot.slack.router import Invocation, route
+from bot.slack.router import Invocation, Router
 from bot.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,6 @@ _OUTCOME_MARKS = {"ok": ":white_check_mark:", "refused": ":lock:", "failed": ":x
 # ---------------------------------------------------------------------------------------------- routes
 
 
-@route(Connect)
 async def open_connect_form(invocation: Invocation, command: Connect) -> None:
     """Open the modal for the key (the admin gate has run); a taken name is refused before it opens."""
     admin = invocation.services.connection_admin
@@ -90,7 +89,6 @@ async def open_connect_form(invocation: Invocation, command: Connect) -> None:
     await invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
 
 
-@route(Disconnect)
 async def ask_to_disconnect(invocation: Invocation, command: Disconnect) -> None:
     """Ask to confirm, with buttons; nothing is removed until an admin clicks "Disconnect"."""
     connection = await _removable(invocation.services, invocation.team_id, command.name)
@@ -101,7 +99,6 @@ async def ask_to_disconnect(invocation: Invocation, command: Disconnect) -> None
     )
 
 
-@route(Connections)
 async def list_connections(invocation: Invocation, command: Connections) -> None:
     """Every connection of this workspace: who added it, last sync, status, at most a key's last four."""
     rows = await invocation.services.connection_admin.listing(invocation.team_id)
@@ -112,11 +109,18 @@ async def list_connections(invocation: Invocation, command: Connections) -> None
     )
 
 
-@route(Audit)
 async def show_audit(invocation: Invocation, command: Audit) -> None:
     """The last changes and writes in this workspace, newest first."""
     entries = await invocation.services.audit.recent(invocation.team_id)
     await invocation.respond(response_type="ephemeral", text="Audit log", blocks=audit_blocks(entries))
+
+
+def register_routes(router: Router) -> None:
+    """Route ``connect``, ``disconnect``, ``connections`` (shareable: it never shows a key) and ``audit``."""
+    router.deferred(Connect, open_connect_form)
+    router.deferred(Disconnect, ask_to_disconnect)
+    router.deferred(Connections, list_connections, shareable=True)
+    router.deferred(Audit, show_audit)
 
 
 async def _removable(services: Services, team_id: str, name: str) -> ConnectionSummary:

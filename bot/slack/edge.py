@@ -32,6 +32,8 @@ from urllib.parse import parse_qsl
 from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.requests import ClientDisconnect, Request
 
+from bot.domain.errors import SpendbotError
+
 MAX_BODY_BYTES = 1024 * 1024
 """Slack's requests are a few kB; a view submission with every field full stays far below 1 MiB."""
 MAX_CLOCK_SKEW = 300
@@ -41,7 +43,7 @@ _JSON = "application/json"
 
 
 @dataclass
-class Refused(Exception):
+class Refused(SpendbotError):
     """A request the edge answers itself: ``status`` and a short reason, safe to log and to send back."""
 
     status: int

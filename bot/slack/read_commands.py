@@ -18,44 +18,37 @@ from bot.slack.render import (
     top_message,
     user_message,
 )
-from bot.slack.router import SHARE_ACTION, Invocation, route, share
+from bot.slack.router import SHARE_ACTION, Invocation, Router
 
 
-@route(Status)
 async def answer_status(invocation: Invocation, command: Status) -> Message:
     return status_message(await invocation.services.queries.status(invocation.team_id, invocation.user_id))
 
 
-@route(Spend)
 async def answer_spend(invocation: Invocation, command: Spend) -> Message:
     return spend_message(
         await invocation.services.queries.spend(invocation.team_id, invocation.user_id, command)
     )
 
 
-@route(Top)
 async def answer_top(invocation: Invocation, command: Top) -> Message:
     return top_message(await invocation.services.queries.top(invocation.team_id, invocation.user_id, command))
 
 
-@route(UserQuery)
 async def answer_user(invocation: Invocation, command: UserQuery) -> Message:
     return user_message(
         await invocation.services.queries.user(invocation.team_id, invocation.user_id, command)
     )
 
 
-@route(Credits)
 async def answer_credits(invocation: Invocation, command: Credits) -> Message:
     return credits_message(await invocation.services.queries.credits(invocation.team_id, invocation.user_id))
 
 
-@route(Limits)
 async def answer_limits(invocation: Invocation, command: Limits) -> Message:
     return limits_message(await invocation.services.queries.limits(invocation.team_id, invocation.user_id))
 
 
-@route(Export)
 async def answer_export(invocation: Invocation, command: Export) -> Message:
     sent = await invocation.services.exports.send(invocation.team_id, invocation.user_id, command)
     text = f":page_facing_up: Sent you `{sent.filename}` by direct message: {sent.rows:,} rows, "
@@ -66,8 +59,19 @@ async def answer_export(invocation: Invocation, command: Export) -> Message:
     )
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    """The "Share in channel" button of read answers: re-run the command, post it for everyone."""
+def register_routes(router: Router) -> None:
+    """Route the read commands; all but ``export`` (a file sent by DM) may be shared in the channel."""
+    router.deferred(Status, answer_status, shareable=True)
+    router.deferred(Spend, answer_spend, shareable=True)
+    router.deferred(Top, answer_top, shareable=True)
+    router.deferred(UserQuery, answer_user, shareable=True)
+    router.deferred(Credits, answer_credits, shareable=True)
+    router.deferred(Limits, answer_limits, shareable=True)
+    router.deferred(Export, answer_export)
+
+
+def register(app: AsyncApp, services: Services, router: Router) -> None:
+    """The "Share in channel" button of read answers: re-run the command through ``router``, post it."""
 
     @app.action(SHARE_ACTION)
     async def on_share(
@@ -85,5 +89,5 @@ def register(app: AsyncApp, services: Services) -> None:
             user_id=str((body.get("user") or {}).get("id") or ""),
             channel_id=str((body.get("channel") or body.get("container") or {}).get("id") or ""),
         )
-        outcome = await share(invocation)
+        outcome = await router.share(invocation)
         services.metrics.commands.labels(name="share", outcome=outcome).inc()

@@ -1,14 +1,17 @@
 """The slash command's one entry point: parse, acknowledge, check the admin right, run, answer.
 
-Each capability registers its sub-commands here with :func:`route`; ``help`` lists exactly the
-registered ones, so it always shows what exists at this commit.
+The routes live on a :class:`Router` that ``bot.app.create_app`` builds for each app: every listener
+module that answers sub-commands exposes ``register_routes(router)``, and :meth:`Router.check_covers`
+refuses to start an app in which a sub-command of the grammar has no route and is not declared absent.
+So forgetting to register a module stops the app at once (and fails the tests) instead of answering
+"not available in this version" in Slack. ``help`` lists exactly the routed sub-commands.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.errors import UserInputError
+from bot.domain.errors import SpendbotError, UserInputError
 from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
@@ -53,74 +56,118 @@ InstantHandler = Callable[[Invocation, Any], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Route:
+    """A sub-command's grammar entry, how it is acknowledged, and what answers it."""
+
     spec: CommandSpec
     mode: AckMode
     handler: Handler | None = None
     instant: InstantHandler | None = None
+    shareable: bool = False
 
 
-_ROUTES: dict[type, Route] = {}
 _SPECS = {spec.name: spec for spec in COMMANDS}
 SHARE_ACTION = "share_answer"
-# Answers that may be re-posted in the channel by the person who asked (never writes or settings).
-SHAREABLE = frozenset({"status", "spend", "top", "user", "credits", "limits", "connections"})
 
 
-def route(command_type: type) -> Callable[[Handler], Handler]:
-    """Register ``handler`` for a parsed command type (its ``spec_name`` names its grammar entry).
-
-    The handler runs after the acknowledgement; for an admin-only command, after the admin gate.
-    """
-
-    def register(handler: Handler) -> Handler:
-        spec = _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
-        _ROUTES[command_type] = Route(spec=spec, mode=AckMode.DEFERRED, handler=handler)
-        return handler
-
-    return register
+class UnroutedCommands(SpendbotError):
+    """The grammar has sub-commands that no route answers and that were not declared absent."""
 
 
-def instant_route(command_type: type) -> Callable[[InstantHandler], InstantHandler]:
-    """Register a handler whose answer is built without I/O and sent in the acknowledgement."""
+class Router:
+    """The sub-commands one app answers, each with its handler; see the module docstring."""
 
-    def register(handler: InstantHandler) -> InstantHandler:
-        spec = _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
-        _ROUTES[command_type] = Route(spec=spec, mode=AckMode.INSTANT, instant=handler)
-        return handler
+    def __init__(self) -> None:
+        self._routes: dict[type, Route] = {}
 
-    return register
+    def deferred(self, command_type: type, handler: Handler, *, shareable: bool = False) -> None:
+        """Route a parsed command type (its ``spec_name`` names its grammar entry) to ``handler``.
 
+        The handler runs after the acknowledgement; for an admin-only command, after the admin gate.
+        A ``shareable`` answer gets a "Share in channel" button: read answers only, never writes or
+        settings.
+        """
+        self._add(command_type, Route(_spec(command_type), AckMode.DEFERRED, handler, shareable=shareable))
 
-def available_commands() -> list[str]:
-    """Names of the sub-commands this build answers (what ``help`` lists)."""
-    return [spec.name for spec in COMMANDS if any(r.spec.name == spec.name for r in _ROUTES.values())]
+    def instant(self, command_type: type, handler: InstantHandler) -> None:
+        """Route a command whose answer is built without I/O and sent in the acknowledgement itself."""
+        self._add(command_type, Route(_spec(command_type), AckMode.INSTANT, instant=handler))
 
+    def _add(self, command_type: type, entry: Route) -> None:
+        if command_type in self._routes:
+            raise ValueError(f"{command_type.__name__} is routed twice")
+        self._routes[command_type] = entry
 
-async def dispatch(invocation: Invocation, ack: AsyncAck) -> tuple[str, str]:
-    """Handle one slash command from parse to answer; returns (sub-command, outcome) for metrics."""
-    try:
-        parsed = parse_command(invocation.text)
-    except UserInputError as error:
-        await ack(response_type="ephemeral", text=error.render(command=invocation.command))
-        return "unparsed", "bad_input"
-    entry = _ROUTES.get(type(parsed))
-    if entry is None:
-        await ack(
-            response_type="ephemeral",
-            text=f"`{invocation.command} {_first_word(invocation.text)}` is not available in this version "
-            f"yet. Try `{invocation.command} help`.",
+    def check_covers(self, specs: Iterable[CommandSpec], *, absent: Collection[str] = ()) -> None:
+        """Refuse a router that leaves a sub-command of ``specs`` unanswered, unless it is in ``absent``.
+
+        ``absent`` names sub-commands this build knowingly does not answer yet (a grammar entry may land
+        before its handler): typing one says it is not available, and ``help`` leaves it out.
+        """
+        routed = {entry.spec.name for entry in self._routes.values()}
+        if overlap := routed & set(absent):
+            raise UnroutedCommands(f"declared absent but routed: {', '.join(sorted(overlap))}")
+        if missing := [spec.name for spec in specs if spec.name not in routed and spec.name not in absent]:
+            raise UnroutedCommands(f"sub-commands of the grammar without a route: {', '.join(missing)}")
+
+    def available(self) -> list[str]:
+        """Names of the sub-commands this app answers, in grammar order (what ``help`` lists)."""
+        routed = {entry.spec.name for entry in self._routes.values()}
+        return [spec.name for spec in COMMANDS if spec.name in routed]
+
+    async def dispatch(self, invocation: Invocation, ack: AsyncAck) -> tuple[str, str]:
+        """Handle one slash command from parse to answer; returns (sub-command, outcome) for metrics."""
+        try:
+            parsed = parse_command(invocation.text)
+        except UserInputError as error:
+            await ack(response_type="ephemeral", text=error.render(command=invocation.command))
+            return "unparsed", "bad_input"
+        entry = self._routes.get(type(parsed))
+        if entry is None:  # declared absent (check_covers refuses any other gap)
+            await ack(
+                response_type="ephemeral",
+                text=f"`{invocation.command} {_first_word(invocation.text)}` is not available in this "
+                f"version yet. Try `{invocation.command} help`.",
+            )
+            return "unavailable", "unavailable"
+        if entry.mode is AckMode.INSTANT and entry.instant is not None:
+            await ack(response_type="ephemeral", **entry.instant(invocation, parsed))
+            return entry.spec.name, "ok"
+        await ack()
+        outcome, reply = await run_deferred(invocation, entry, parsed)
+        if reply is not None:
+            if entry.shareable:
+                reply = with_share_button(reply, invocation.text)
+            await invocation.respond(response_type="ephemeral", **reply.payload())
+        return entry.spec.name, outcome
+
+    async def share(self, invocation: Invocation) -> str:
+        """Re-run a shareable command for the person who clicked, and post the answer in the channel."""
+        try:
+            parsed = parse_command(invocation.text)
+        except UserInputError:
+            return "bad_input"
+        entry = self._routes.get(type(parsed))
+        if entry is None or not entry.shareable or entry.handler is None:
+            await invocation.respond(
+                response_type="ephemeral", replace_original=False, text="This answer cannot be shared."
+            )
+            return "refused"
+        outcome, reply = await run_deferred(invocation, entry, parsed)
+        if reply is None:
+            return outcome
+        shared_by = context(f"Shared by <@{invocation.user_id}> · `{invocation.command} {invocation.text}`")
+        await invocation.respond(
+            response_type="in_channel",
+            replace_original=False,
+            text=reply.text,
+            blocks=fit(reply.blocks, tail=[shared_by]),
         )
-        return "unavailable", "unavailable"
-    if entry.mode is AckMode.INSTANT and entry.instant is not None:
-        await ack(response_type="ephemeral", **entry.instant(invocation, parsed))
-        return entry.spec.name, "ok"
-    await ack()
-    outcome, reply = await run_deferred(invocation, entry, parsed)
-    if reply is not None:
-        if entry.spec.name in SHAREABLE:
-            reply = with_share_button(reply, invocation.text)
-        await invocation.respond(response_type="ephemeral", **reply.payload())
-    return entry.spec.name, outcome
+        await invocation.respond(delete_original=True)
+        return outcome
+
+
+def _spec(command_type: type) -> CommandSpec:
+    return _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
 
 
 def with_share_button(reply: Message, text: str) -> Message:
@@ -164,32 +211,6 @@ async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> tup
             f"It has been logged (ref `{reference}`); please try again in a minute.",
         )
         return "failed", None
-
-
-async def share(invocation: Invocation) -> str:
-    """Re-run a shareable command for the person who clicked, and post the answer in the channel."""
-    try:
-        parsed = parse_command(invocation.text)
-    except UserInputError:
-        return "bad_input"
-    entry = _ROUTES.get(type(parsed))
-    if entry is None or entry.spec.name not in SHAREABLE or entry.handler is None:
-        await invocation.respond(
-            response_type="ephemeral", replace_original=False, text="This answer cannot be shared."
-        )
-        return "refused"
-    outcome, reply = await run_deferred(invocation, entry, parsed)
-    if reply is None:
-        return outcome
-    shared_by = context(f"Shared by <@{invocation.user_id}> · `{invocation.command} {invocation.text}`")
-    await invocation.respond(
-        response_type="in_channel",
-        replace_original=False,
-        text=reply.text,
-        blocks=fit(reply.blocks, tail=[shared_by]),
-    )
-    await invocation.respond(delete_original=True)
-    return outcome
 
 
 def _first_word(text: str) -> str:

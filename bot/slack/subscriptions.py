@@ -28,17 +28,12 @@ from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of
 from bot.slack.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
 from bot.slack.render import delivery_line
-from bot.slack.router import Invocation, route
+from bot.slack.router import Invocation, Router
 from bot.store.models import Subscription
 
 log = logging.getLogger(__name__)
 
 
-@route(SubscribeDigest)
-@route(SubscribeCreditLow)
-@route(SubscribeBudget)
-@route(SubscribeRateLimit)
-@route(SubscribeHealth)
 async def subscribe(invocation: Invocation, command: Any) -> Message:
     services = invocation.services
     row = await services.subscriptions.subscribe(
@@ -64,7 +59,6 @@ def _local_when(row: Subscription, default_tz: str) -> str:
     return when if zone.key == "UTC" else f"{when} ({utc_when(local)})"
 
 
-@route(Unsubscribe)
 async def unsubscribe(invocation: Invocation, command: Unsubscribe) -> Message:
     services = invocation.services
     rows = await services.subscriptions.unsubscribe(
@@ -75,7 +69,6 @@ async def unsubscribe(invocation: Invocation, command: Unsubscribe) -> Message:
     return message(text, [section(text)])
 
 
-@route(Subscriptions)
 async def list_subscriptions(invocation: Invocation, command: Subscriptions) -> Message:
     services = invocation.services
     channel = None if command.all else invocation.channel_id
@@ -100,7 +93,6 @@ async def list_subscriptions(invocation: Invocation, command: Subscriptions) -> 
     return message(f"{title}: {len(rows)}", [header(title), *lines_sections(lines, max_lines=40)])
 
 
-@route(Snooze)
 async def snooze_subscription(invocation: Invocation, command: Snooze) -> Message:
     row = await invocation.services.subscriptions.snooze(
         invocation.team_id,
@@ -118,7 +110,6 @@ async def snooze_subscription(invocation: Invocation, command: Snooze) -> Messag
     return message(text, [section(text)])
 
 
-@route(DigestNow)
 async def digest_now(invocation: Invocation, command: DigestNow) -> Message:
     token = invocation.trigger_id or secrets.token_hex(6)
     result = await invocation.services.publisher.digest_now(invocation.team_id, invocation.channel_id, token)
@@ -129,7 +120,6 @@ async def digest_now(invocation: Invocation, command: DigestNow) -> Message:
     )
 
 
-@route(SendTest)
 async def send_test(invocation: Invocation, command: SendTest) -> Message:
     token = invocation.trigger_id or secrets.token_hex(6)
     run = await invocation.services.publisher.send_tests(invocation.team_id, invocation.channel_id, token)
@@ -144,7 +134,6 @@ async def send_test(invocation: Invocation, command: SendTest) -> Message:
     return message(text, [section(text)])
 
 
-@route(Deliveries)
 async def list_deliveries(invocation: Invocation, command: Deliveries) -> Message:
     rows = await invocation.services.ledger.recent(invocation.team_id, limit=20)
     if not rows:
@@ -164,6 +153,18 @@ async def list_deliveries(invocation: Invocation, command: Deliveries) -> Messag
     return message(
         f"Last {len(rows)} deliveries", [header("Last deliveries"), *lines_sections(lines, max_lines=20)]
     )
+
+
+def register_routes(router: Router) -> None:
+    """Route the subscription commands and the admin commands about what gets posted."""
+    for kind in (SubscribeDigest, SubscribeCreditLow, SubscribeBudget, SubscribeRateLimit, SubscribeHealth):
+        router.deferred(kind, subscribe)
+    router.deferred(Unsubscribe, unsubscribe)
+    router.deferred(Subscriptions, list_subscriptions)
+    router.deferred(Snooze, snooze_subscription)
+    router.deferred(DigestNow, digest_now)
+    router.deferred(SendTest, send_test)
+    router.deferred(Deliveries, list_deliveries)
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -19,7 +19,7 @@ from bot.services.errors import NotAllowed, ServiceError
 from bot.services.writes import CapChange, LimitChange, decode, encode
 from bot.slack.blocks import Message, actions, button, context, escape, message, section
 from bot.slack.connections import raw_action_value
-from bot.slack.router import Invocation, route
+from bot.slack.router import Invocation, Router
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,20 @@ def confirmation(change: LimitChange | CapChange) -> Message:
     )
 
 
-@route(SetLimit)
 async def plan_set_limit(invocation: Invocation, command: SetLimit) -> Message:
     change = await invocation.services.writes.plan_limit(invocation.team_id, command.email, command.dollars)
     return confirmation(change)
 
 
-@route(SetCap)
 async def plan_set_cap(invocation: Invocation, command: SetCap) -> Message:
     change = await invocation.services.writes.plan_cap(invocation.team_id, command.scope, command.credits)
     return confirmation(change)
+
+
+def register_routes(router: Router) -> None:
+    """Route ``set-limit`` and ``set-cap`` to the confirmation they answer with."""
+    router.deferred(SetLimit, plan_set_limit)
+    router.deferred(SetCap, plan_set_cap)
 
 
 def register(app: AsyncApp, services: Services) -> None:

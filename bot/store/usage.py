@@ -24,6 +24,7 @@ from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.periods import split_for_rollups
 from bot.domain.usage import SpendRow
 from bot.store.db import execute
 from bot.store.models import (
@@ -202,13 +203,6 @@ class UsageTotal:
     requests: Decimal
 
 
-def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
-    """The whole UTC days inside ``[start, end)`` as (first, last), or None when there are none."""
-    first = start.date() if start == day_start(start.date()) else start.date() + _DAY
-    last = end.date() - _DAY
-    return (first, last) if first <= last else None
-
-
 async def usage_totals(
     session: AsyncSession,
     connection_ids: Sequence[int],
@@ -226,7 +220,7 @@ async def usage_totals(
     if not connection_ids:
         return []
     totals: dict[str | None, list[Decimal]] = {}
-    days = whole_days(start, end)
+    head, days, tail = split_for_rollups(start, end)
     if days is not None:
         # The smallest rollup that holds the answer: per person, per model, or per person and model.
         table: type[Any] = UsageDay
@@ -251,12 +245,7 @@ async def usage_totals(
         if key is not None:
             query = query.group_by(key)
         _accumulate(totals, (await execute(session, query)).all())
-        edges = [(start, day_start(days[0])), (day_start(days[1]) + _DAY, end)]
-    else:
-        edges = [(start, end)]
-    for edge_start, edge_end in edges:
-        if edge_start >= edge_end:
-            continue
+    for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
         key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
         query = select(
             key if key is not None else literal(None),

@@ -21,7 +21,7 @@ from bot.vendors.base import (
     make_http_client,
     utc_now,
 )
-from bot.vendors.cursor import CursorClient, SpendRowAccumulator, spend_rows
+from bot.vendors.cursor import CursorClient, SpendRowAccumulator
 from bot.vendors.errors import (
     AuthError,
     DeadlineExceeded,
@@ -66,6 +66,5 @@ __all__ = [
     "is_interactive",
     "make_client",
     "make_http_client",
-    "spend_rows",
     "utc_now",
 ]

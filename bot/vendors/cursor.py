@@ -70,7 +70,6 @@ __all__ = [
     "parse_cycle_spend_page",
     "parse_members",
     "parse_usage_event",
-    "spend_rows",
     "usage_event_windows",
 ]
 
@@ -328,13 +327,6 @@ class SpendRowAccumulator:
         ]
 
 
-def spend_rows(events: Iterable[UsageEvent]) -> list[SpendRow]:
-    """Aggregate usage events into quarter-hour spend rows (see :class:`SpendRowAccumulator`)."""
-    accumulator = SpendRowAccumulator()
-    accumulator.extend(events)
-    return accumulator.rows()
-
-
 def _activity_row(raw: object) -> DailyActivity:
     prefix = "data[]."
     item = as_object(raw, "data[]")
@@ -505,13 +497,6 @@ class CursorClient:
                     ]
                     if events:
                         yield events
-
-    async def usage_spend_rows(self, start: datetime, end: datetime) -> list[SpendRow]:
-        """Quarter-hour spend rows for ``[start, end)``, streamed from the usage events."""
-        accumulator = SpendRowAccumulator()
-        async for events in self.iter_usage_events(start, end):
-            accumulator.extend(events)
-        return accumulator.rows()
 
     async def daily_usage(self, start_day: date, end_day: date) -> list[DailyActivity]:
         """Per person per UTC day activity for ``start_day..end_day`` (both included).

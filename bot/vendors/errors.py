@@ -1,6 +1,6 @@
 """The one exception tree of the vendor connectors.
 
-Callers catch at the level they care about::
+Callers catch at the level they care about (``VendorError`` is a ``bot.domain.errors.SpendbotError``)::
 
     VendorError                 any failure talking to a vendor; carries the vendor's own message
      ├── AuthError              401, or a body that says the key is invalid: the key was rejected
@@ -19,8 +19,10 @@ the endpoint path only (never a URL with a query string, never a request body).
 
 from __future__ import annotations
 
+from bot.domain.errors import SpendbotError
 
-class VendorError(Exception):
+
+class VendorError(SpendbotError):
     """A vendor call failed; ``message`` is the vendor's own text when it sent one."""
 
     kind = "vendor error"

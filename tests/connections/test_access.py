@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from bot.app import build_router
 from bot.domain.grammar import COMMANDS
 from bot.services.container import Services
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.slack import FakeSlack
-from bot.slack.router import available_commands
 from tests.connections.conftest import ADMIN, ADMINS, MEMBER, TEAM, audit, cursor_form, on_bot, rows, settle
 from tests.connections.driver import SlackDriver, answer_text
 from tests.support.bot import BotThread
@@ -27,7 +27,7 @@ UNAUDITED_TABLES = {"audit_entries", "slack_oauth_states", "alembic_version"}
 
 def admin_commands() -> list[tuple[str, str]]:
     """(name, an example) of every admin-only sub-command this build answers."""
-    available = set(available_commands())
+    available = set(build_router().available())
     return [(spec.name, spec.examples[0]) for spec in COMMANDS if spec.admin_only and spec.name in available]
 
 

@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console, RenderableType
 
-from bot.console.render import BlockRenderer, emoji, mrkdwn, render_message, render_view
+from bot.console.render import BlockRenderer, emoji
 from bot.services.answers import Freshness, StatusAnswer, StatusCard
 from bot.slack.blocks import Message, actions, button, context, divider, fields, header, section
 from bot.slack.render import status_message
 from bot.slack.write_commands import confirmation
+
+RENDERER = BlockRenderer()
+"""No names known for ids: ids are shown as they are."""
 
 
 def _plain(renderable: RenderableType, width: int = 100) -> str:
@@ -25,12 +28,12 @@ def _plain(renderable: RenderableType, width: int = 100) -> str:
 
 def _spans(text: str) -> dict[str, str]:
     """Each styled piece of ``text`` rendered as mrkdwn, by its style."""
-    rendered = mrkdwn(text)
+    rendered = RENDERER.mrkdwn(text)
     return {str(span.style): rendered.plain[span.start : span.end] for span in rendered.spans}
 
 
 def test_mrkdwn_styles_bold_italic_strike_and_code() -> None:
-    rendered = mrkdwn("Spent *$1,234.00* this _cycle_, ~not~ in `cursor`")
+    rendered = RENDERER.mrkdwn("Spent *$1,234.00* this _cycle_, ~not~ in `cursor`")
     assert rendered.plain == "Spent $1,234.00 this cycle, not in cursor"
     styles = _spans("Spent *$1,234.00* this _cycle_, ~not~ in `cursor`")
     assert styles["bold"] == "$1,234.00"
@@ -40,9 +43,9 @@ def test_mrkdwn_styles_bold_italic_strike_and_code() -> None:
 
 
 def test_mrkdwn_leaves_words_with_underscores_and_lone_stars_alone() -> None:
-    assert mrkdwn("data_as_of and snake_case_name").plain == "data_as_of and snake_case_name"
-    assert mrkdwn("2 * 3 = 6").plain == "2 * 3 = 6"
-    assert mrkdwn("*bold with `code` inside*").plain == "bold with code inside"
+    assert RENDERER.mrkdwn("data_as_of and snake_case_name").plain == "data_as_of and snake_case_name"
+    assert RENDERER.mrkdwn("2 * 3 = 6").plain == "2 * 3 = 6"
+    assert RENDERER.mrkdwn("*bold with `code` inside*").plain == "bold with code inside"
 
 
 def test_links_mentions_channels_dates_and_escapes() -> None:
@@ -70,7 +73,7 @@ def test_emoji_shortcodes_the_bot_uses_become_emoji_and_times_stay() -> None:
     assert "🟢" in converted and "✅" in converted and "⚠" in converted
     assert emoji("at 09:12:30 :not_an_emoji_name:") == "at 09:12:30 :not_an_emoji_name:"
     # Never inside code: what is typed there is shown as typed.
-    assert mrkdwn("`:warning:`").plain == ":warning:"
+    assert RENDERER.mrkdwn("`:warning:`").plain == ":warning:"
 
 
 def test_header_fields_context_and_divider_render_readably() -> None:
@@ -84,7 +87,7 @@ def test_header_fields_context_and_divider_render_readably() -> None:
             context("Cursor data as of 09:12", "times in UTC"),
         ],
     )
-    rendered = render_message(message)
+    rendered = RENDERER.message(message)
     text = _plain(rendered)
     lines = text.splitlines()
     assert lines[0].startswith("Spend · last 7 days ──")
@@ -107,7 +110,7 @@ def test_buttons_become_numbered_choices_with_their_payload() -> None:
             ),
         ],
     )
-    rendered = render_message(message, first_number=3)
+    rendered = RENDERER.message(message, first_number=3)
     assert "[3] Confirm   [4] Cancel" in _plain(rendered)
     confirm, cancel = rendered.choices
     assert (confirm.number, confirm.action_id, confirm.value) == (3, "write_confirm", '{"op": "set-limit"}')
@@ -154,7 +157,7 @@ def test_images_and_unknown_blocks_are_named_not_dropped() -> None:
 
 
 def test_a_message_without_blocks_shows_its_text() -> None:
-    assert _plain(render_message({"text": "There is no sub-command *bogus*."})).strip() == (
+    assert _plain(RENDERER.message({"text": "There is no sub-command *bogus*."})).strip() == (
         "There is no sub-command bogus."
     )
 
@@ -184,7 +187,7 @@ def test_a_modal_shows_its_title_and_inputs() -> None:
             },
         ],
     }
-    text = _plain(render_view(view))
+    text = _plain(RENDERER.view(view))
     assert text.splitlines()[0].startswith("Connect Cursor ──")
     assert "Connection name: cursor" in text
     assert "Base URL override (optional): https://api.cursor.com" in text
@@ -209,7 +212,7 @@ def test_the_bots_own_answers_render_with_their_figures_and_buttons() -> None:
         windows=(),
         freshness=Freshness("cursor", "cursor", now),
     )
-    text = _plain(render_message(status_message(StatusAnswer(tz, (card,)))))
+    text = _plain(RENDERER.message(status_message(StatusAnswer(tz, (card,)))))
     assert "🟢 Cursor (environment)" in text
     assert "This cycle: $1,319.56 (Oct 24 – Nov 24)" in text
     assert "*" not in text and "_" not in text
@@ -225,6 +228,6 @@ def test_the_bots_own_answers_render_with_their_figures_and_buttons() -> None:
             known_limit=True,
         )
     )
-    rendered = render_message(question)
+    rendered = RENDERER.message(question)
     assert [choice.label for choice in rendered.choices] == ["Confirm", "Cancel"]
     assert json.loads(rendered.choices[0].value or "")["email"] == "ada@example.com"

@@ -12,9 +12,7 @@ from bot.domain.forecast import (
     BurnBasis,
     budget_levels,
     daily_burn,
-    describe_runway,
     forecast_cycle,
-    ordinal,
     runway,
 )
 
@@ -94,30 +92,6 @@ def test_a_runway_of_centuries_has_no_date() -> None:
     assert run.ends_before_cycle is False
 
 
-def test_describe_runway_in_the_designs_words() -> None:
-    run = runway(D(400), D(100), now=NOW, cycle_end=CYCLE_END)
-    assert (
-        describe_runway(run, cycle_end=CYCLE_END)
-        == "~4 days left at the current burn, cycle resets on the 24th"
-    )
-    idle = runway(D(400), D(0), now=NOW, cycle_end=None)
-    assert describe_runway(idle, cycle_end=None) == "nothing spent recently"
-
-
-@pytest.mark.parametrize(
-    ("number", "text"),
-    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th"), (21, "21st"),
-     (22, "22nd"), (23, "23rd"), (24, "24th"), (31, "31st"), (111, "111th")],
-)  # fmt: skip
-def test_ordinal(number: int, text: str) -> None:
-    assert ordinal(number) == text
-
-
-def test_naive_now_is_refused() -> None:
-    with pytest.raises(ValueError, match="aware"):
-        runway(D(1), D(1), now=datetime(2026, 1, 1), cycle_end=None)  # noqa: DTZ001
-
-
 # ------------------------------------------------------------------------------------------ forecast_cycle
 
 
@@ -173,7 +147,6 @@ def test_forecast_refuses_an_empty_cycle() -> None:
 def test_levels_crossed_and_forecast() -> None:
     reading = budget_levels(D(3000), D(5500), D(5000))
     assert reading.crossed == (50,)
-    assert reading.highest_crossed == 50
     assert reading.forecast_exceeds is True
     assert reading.percent_used == D(60)
     assert reading.forecast_crosses_at is None  # no forecast given: no burn to date it with
@@ -182,7 +155,7 @@ def test_levels_crossed_and_forecast() -> None:
 def test_a_level_is_crossed_at_exactly_its_share() -> None:
     assert budget_levels(D(5000), D(5000), D(5000)).crossed == (50, 80, 100)
     assert budget_levels(D(3999), D(3999), D(5000)).crossed == (50,)
-    assert budget_levels(D(0), D(0), D(5000)).highest_crossed is None
+    assert budget_levels(D(0), D(0), D(5000)).crossed == ()
     assert budget_levels(D(5000), D(5000), D(5000)).forecast_exceeds is False
 
 
@@ -197,8 +170,6 @@ def test_the_date_the_forecast_crosses_the_budget() -> None:
     reading = budget_levels(D(4000), forecast.projected_total, D(5000), forecast=forecast)
     assert reading.forecast_exceeds is True
     assert reading.forecast_crosses_at == NOW + timedelta(days=2, hours=12)
-    assert reading.forecast_crosses_on() == date(2026, 11, 23)
-    assert reading.forecast_crosses_on(ZoneInfo("America/Los_Angeles")) == date(2026, 11, 22)
 
 
 def test_no_crossing_date_once_crossed() -> None:
@@ -207,7 +178,7 @@ def test_no_crossing_date_once_crossed() -> None:
     )
     reading = budget_levels(D(6000), forecast.projected_total, D(5000), forecast=forecast)
     assert reading.forecast_crosses_at is None
-    assert reading.highest_crossed == 100
+    assert reading.crossed[-1] == 100
 
 
 def test_budget_must_be_positive() -> None:

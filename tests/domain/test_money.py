@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from bot.domain.money import (
     MINUS,
-    dollars_to_cents,
     format_amount,
     format_change,
     format_credits,
@@ -16,7 +15,6 @@ from bot.domain.money import (
     format_runway,
     format_usd,
     parse_amount,
-    parse_dollars,
 )
 
 D = Decimal
@@ -160,12 +158,6 @@ def test_parse_amount(text: str, amount: Decimal) -> None:
 def test_parse_amount_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="not an amount"):
         parse_amount(text)
-
-
-def test_parse_dollars_gives_cents() -> None:
-    assert parse_dollars("$5,000.50") == D("500050")
-    assert parse_dollars("99.5") == D("9950")
-    assert dollars_to_cents(D("12")) == D("1200")
 
 
 @settings(max_examples=200)

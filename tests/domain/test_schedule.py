@@ -12,7 +12,6 @@ from bot.domain.schedule import (
     DEFAULT_DIGEST_TIME,
     WEEKLY,
     digest_due_on,
-    digest_period_key,
     local_day_ended,
     next_digest_at,
     previous_digest_at,
@@ -80,7 +79,7 @@ def test_odd_offsets() -> None:
 def test_due_times_around_clock_changes(tz: ZoneInfo, day: date, at: time, due: datetime) -> None:
     assert digest_due_on(day, at, tz) == due
     assert next_digest_at(weekdays=DAILY, at=at, tz=tz, after=due - MINUTE) == due
-    assert digest_period_key(due, tz) == day.isoformat()
+    assert due.astimezone(tz).date() == day
 
 
 def test_a_repeated_hour_posts_once() -> None:
@@ -101,11 +100,6 @@ def test_previous_digest_is_the_one_a_restart_may_have_missed() -> None:
     assert previous_digest_at(weekdays=DAILY, at=time(9), tz=NEW_YORK, at_or_before=missed) == missed
     weekly = previous_digest_at(weekdays=WEEKLY, at=time(9), tz=NEW_YORK, at_or_before=now)
     assert weekly == utc(2026, 11, 16, 14)
-
-
-def test_period_key_is_the_local_date() -> None:
-    assert digest_period_key(utc(2026, 11, 20, 3, 30), KOLKATA) == "2026-11-20"
-    assert digest_period_key(utc(2026, 11, 20, 3, 30), NEW_YORK) == "2026-11-19"
 
 
 def test_a_missed_digest_may_go_late_only_on_its_own_local_day() -> None:
@@ -158,7 +152,7 @@ def test_next_digest_is_the_first_due_time_after(
     assert due > after
     assert due.tzinfo is UTC
     local = due.astimezone(tz)
-    assert date.fromisoformat(digest_period_key(due, tz)).weekday() in weekdays
+    assert due.astimezone(tz).weekday() in weekdays
     wall = local.replace(tzinfo=None)
     intended = datetime.combine(local.date(), at)
     assert wall >= intended  # on time, or moved forward out of a gap

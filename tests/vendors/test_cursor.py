@@ -19,7 +19,6 @@ from bot.vendors.cursor import (
     CursorClient,
     SpendRowAccumulator,
     parse_usage_event,
-    spend_rows,
     usage_event_windows,
 )
 from bot.vendors.errors import RateLimited, RequestRejected, SchemaError
@@ -488,7 +487,8 @@ def event(moment: datetime, email: str = "a@co.com", model: str = "gpt-5", cents
 
 def test_spend_rows_aggregate_quarter_hours_per_user_and_model() -> None:
     t = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
-    rows = spend_rows(
+    accumulator = SpendRowAccumulator()
+    accumulator.extend(
         [
             event(t),
             event(t + timedelta(minutes=14, seconds=59)),
@@ -497,6 +497,7 @@ def test_spend_rows_aggregate_quarter_hours_per_user_and_model() -> None:
             event(t, model="claude-4.5-sonnet", cents="0.001"),
         ]
     )
+    rows = accumulator.rows()
     summary = [(r.bucket_start.minute, r.user_email, r.model, r.amount, r.requests) for r in rows]
     assert summary == [
         (0, "a@co.com", "claude-4.5-sonnet", Decimal("0.001"), Decimal(1)),
@@ -538,15 +539,6 @@ def test_spend_rows_memory_does_not_grow_with_the_number_of_events() -> None:
     assert sum(row.amount for row in rows) == Decimal(25_000)
     assert sum(row.requests for row in rows) == 50_000
     assert large_peak < small_peak * 1.5 + 50_000  # ten times the events, not ten times the memory
-
-
-async def test_usage_spend_rows_streams_from_the_server(fake: FakeVendor, client: CursorClient) -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    fake.route(
-        "POST", "/teams/filtered-usage-events", EventStore([ms(start) + i * 60_000 for i in range(30)])
-    )
-    rows = await client.usage_spend_rows(start, start + timedelta(days=1))
-    assert [row.amount for row in rows] == [Decimal("22.5"), Decimal("22.5")]
 
 
 # --- daily usage, analytics ----------------------------------------------------------------------

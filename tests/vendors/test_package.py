@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,20 +12,11 @@ import bot.vendors
 from bot.domain.usage import Vendor
 from bot.vendors import CursorClient, LimiterRegistry, RestClient, WindsurfClient, make_client
 from bot.vendors.base import DEFAULT_BASE_URLS, ConnectionConfig
+from tests.support.imports import imported_modules
 
 from .fakes import SECRET
 
 FORBIDDEN_PACKAGES = ("bot.slack", "bot.store", "bot.services", "bot.simulators")
-
-
-def imported_modules(path: Path) -> set[str]:
-    modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            modules.add(node.module)
-    return modules
 
 
 def test_vendors_never_import_slack_store_services_or_simulators() -> None:
