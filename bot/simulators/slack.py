@@ -616,15 +616,9 @@ class FakeSlack:
             return _error(problem)
         if not args.get("text") and not args.get("blocks"):
             return _error("no_text")
-        if len(str(args.get("text") or "")) > MAX_MESSAGE_TEXT:
-            return _error("msg_too_long")
-        blocks = _json_arg(args.get("blocks"))
-        problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
-        if problem is not None:
-            return _error(problem)
-        metadata, warning = _metadata(args.get("metadata"))
-        if isinstance(metadata, str):
-            return _error(metadata)
+        blocks, metadata, warning = _message_parts(args)
+        if isinstance(blocks, Response):
+            return blocks
         message = Message(
             channel=channel,
             ts=self._next_ts(),
@@ -642,15 +636,9 @@ class FakeSlack:
 
     def _update(self, args: dict[str, Any], team_id: str) -> Response:
         channel = str(args.get("channel", ""))
-        if len(str(args.get("text") or "")) > MAX_MESSAGE_TEXT:
-            return _error("msg_too_long")
-        blocks = _json_arg(args.get("blocks"))
-        problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
-        if problem is not None:
-            return _error(problem)
-        metadata, _ = _metadata(args.get("metadata"))
-        if isinstance(metadata, str):
-            return _error(metadata)
+        blocks, metadata, _ = _message_parts(args)
+        if isinstance(blocks, Response):
+            return blocks
         for message in self.messages.get(channel, []):
             if message.ts == args.get("ts"):
                 message.text = str(args.get("text") or message.text)
@@ -906,6 +894,20 @@ async def _read_args(request: Request, *, json_accepted: bool = True) -> dict[st
     else:
         args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     return args
+
+
+def _message_parts(args: dict[str, Any]) -> tuple[Any, Any, str | None]:
+    """A posted or edited message's blocks, metadata and metadata warning, or Slack's refusal first."""
+    if len(str(args.get("text") or "")) > MAX_MESSAGE_TEXT:
+        return _error("msg_too_long"), None, None
+    blocks = _json_arg(args.get("blocks"))
+    problem = _blocks_problem(blocks, MAX_MESSAGE_BLOCKS)
+    if problem is not None:
+        return _error(problem), None, None
+    metadata, warning = _metadata(args.get("metadata"))
+    if isinstance(metadata, str):
+        return _error(metadata), None, None
+    return blocks, metadata, warning
 
 
 def _blocks_problem(value: Any, limit: int) -> str | None:
