@@ -37,6 +37,14 @@ class CycleSource(StrEnum):
     CALENDAR_MONTH = "calendar_month"  # everything else: the calendar month
 
 
+class CreditsLeft(StrEnum):
+    """What "credits left" (``/spend credits``, the digest's credit lines, ``credit-low`` alerts) means."""
+
+    CREDIT_POOL = "credit_pool"  # Windsurf: prepaid prompt and add-on credits that run down
+    SPEND_LIMITS = "spend_limits"  # Cursor: how many members are near their spend limit
+    TRACKED_FIGURE = "tracked_figure"  # REST: the JSON figure an operator asked us to track
+
+
 @dataclass(frozen=True, slots=True)
 class VendorTraits:
     """One vendor's facts that services and renderers depend on."""
@@ -65,11 +73,12 @@ class VendorTraits:
     """What a check fetches every ``SPENDBOT_CHECK_INTERVAL``; empty means a check fetches nothing."""
     fresh_for: timedelta
     """How long data stays fresh enough for a command: the vendor aggregates no faster than this."""
-    has_credit_pool: bool
-    """Whether "credits left" means a pool of prepaid credits that runs down (Windsurf)."""
+    credits_left: CreditsLeft
     near_limit: str
     """What "near a limit" watches for this vendor, in words (for docs and the traits tests)."""
     writable_limit: LimitKind
+    quota_windows: tuple[tuple[str, str], ...]
+    """The rate-limit classes a ``rate-limit`` alert watches: (window scope, how a message names it)."""
     key_label: str
     """The connect form's label for the key field."""
     permission_hint: str
@@ -95,9 +104,10 @@ _ENTRIES = (
         datasets=("members", "cycle_spend", "usage"),
         live_datasets=(),
         fresh_for=timedelta(hours=1),
-        has_credit_pool=False,
+        credits_left=CreditsLeft.SPEND_LIMITS,
         near_limit="a member's spend against their spend limit",
         writable_limit=LimitKind.SPEND_LIMIT,
+        quota_windows=(),
         key_label="Admin API key",
         permission_hint="Cursor's Admin API needs an admin API key of a team whose plan includes the API.",
         has_probe=False,
@@ -117,9 +127,10 @@ _ENTRIES = (
         datasets=("members", "credits", "usage"),
         live_datasets=("credits",),
         fresh_for=timedelta(hours=3),
-        has_credit_pool=True,
+        credits_left=CreditsLeft.CREDIT_POOL,
         near_limit="the team's prompt and add-on credits left, and a member's credits against their cap",
         writable_limit=LimitKind.CREDIT_CAP,
+        quota_windows=(),
         key_label="Service key",
         permission_hint="The service key needs the Billing Read and Teams Read-Only permissions.",
         has_probe=False,
@@ -139,9 +150,14 @@ _ENTRIES = (
         datasets=("probe", "tracked"),
         live_datasets=("probe", "tracked"),
         fresh_for=timedelta(minutes=5),
-        has_credit_pool=False,
+        credits_left=CreditsLeft.TRACKED_FIGURE,
         near_limit="rate-limit headroom of its plan's quotas, and the tracked figure against a threshold",
         writable_limit=LimitKind.NONE,
+        quota_windows=(
+            ("headers", "the API's own window"),
+            ("minute", "the per-minute quota"),
+            ("day", "the daily quota"),
+        ),
         key_label="API key (sent as a Bearer token)",
         permission_hint="The key needs read access to the probe endpoint.",
         has_probe=True,

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.money import format_amount, format_change, format_percent, format_runway
+from bot.domain.vendors import display_name
 
 Block = dict[str, Any]
 
@@ -27,7 +28,6 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_VALUE = 2000
-VENDOR_NAMES = {"cursor": "Cursor", "windsurf": "Windsurf", "rest": "REST"}
 
 
 @dataclass
@@ -184,7 +184,7 @@ def message(text: str, blocks: Iterable[Block]) -> Message:
 
 
 def vendor_name(vendor: str) -> str:
-    return VENDOR_NAMES.get(vendor, vendor)
+    return display_name(vendor)
 
 
 def amount(value: Decimal, unit: str) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.vendors import TRAITS
+from bot.services.connect import default_base_url
 from bot.services.container import Services
 from bot.services.errors import NotAllowed
 from bot.services.home import AlertLine, DeliveryLine, HomeModel, HomeService, SubscriptionLine
@@ -50,11 +52,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_ACTION = "spendbot_home_connect"
 """Prefix of the Connect buttons' action ids: ``spendbot_home_connect_cursor`` and so on."""
-CONNECT_VENDORS = (
-    ("cursor", "Connect Cursor"),
-    ("windsurf", "Connect Windsurf"),
-    ("rest", "Connect a REST API"),
-)
+CONNECT_VENDORS = tuple((vendor.value, entry.connect_button) for vendor, entry in TRAITS.items())
 SUBSCRIBE_EXAMPLES = (
     "subscribe digest daily at 09:00",
     "subscribe credit-low",
@@ -320,7 +318,10 @@ def register(app: AsyncApp, services: Services) -> HomePublisher:
             return
         name = await free_name(services, team_id, vendor)
         view = connect_modal(
-            vendor, channel_id="", values={"name": name}, default_base_url=_default_base_url(services, vendor)
+            vendor,
+            channel_id="",
+            values={"name": name},
+            default_base_url=default_base_url(vendor, services.settings),
         )
         await _open(client, trigger_id, view)
 
@@ -343,8 +344,3 @@ async def _open(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception:
         log.exception("could not open a view from the App Home")
-
-
-def _default_base_url(services: Services, vendor: str) -> str:
-    settings = services.settings
-    return {"cursor": settings.cursor_api_url, "windsurf": settings.windsurf_api_url}.get(vendor, "")

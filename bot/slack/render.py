@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.vendors import traits
 from bot.services.answers import (
     CREDITS,
     USD,
@@ -76,7 +77,7 @@ def _breakdown_lines(breakdown: Breakdown, total: Decimal, limit: int) -> list[s
 
 def requests_part(vendor: str, requests: Decimal) -> str:
     """`` · 1,234 requests``, or nothing where the vendor's per-person figures carry no count (Windsurf)."""
-    if vendor == "windsurf" and not requests:
+    if not traits(vendor).reports_request_counts and not requests:
         return ""
     return f" · {int(requests):,} requests"
 
