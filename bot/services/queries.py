@@ -88,13 +88,9 @@ class Viewer:
     may_see_people: bool
 
 
-def vendor_name(vendor: str) -> str:
-    return display_name(vendor)
-
-
 def connection_label(connection: Connection) -> str:
     """ "Cursor" for the connection named after its vendor, else "Cursor `team-b`"."""
-    vendor = vendor_name(connection.vendor)
+    vendor = display_name(connection.vendor)
     return vendor if connection.name == connection.vendor else f"{vendor} `{connection.name}`"
 
 
@@ -176,7 +172,7 @@ class QueryService:
             chosen = [row for row in every if row.vendor == source.vendor]
             if not chosen:
                 raise NotFound(
-                    f"There is no {vendor_name(source.vendor)} connection yet. An admin can add one with "
+                    f"There is no {display_name(source.vendor)} connection yet. An admin can add one with "
                     f"`{self._settings.command} connect {source.vendor}`."
                 )
         else:

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.money import format_amount, format_change, format_percent, format_runway
-from bot.domain.vendors import display_name
 
 Block = dict[str, Any]
 
@@ -181,10 +180,6 @@ def message(text: str, blocks: Iterable[Block]) -> Message:
 
 
 # ----- shared phrases ----------------------------------------------------------------------------------
-
-
-def vendor_name(vendor: str) -> str:
-    return display_name(vendor)
 
 
 def amount(value: Decimal, unit: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.vendors import TRAITS
+from bot.domain.vendors import TRAITS, display_name
 from bot.services.connect import default_base_url
 from bot.services.container import Services
 from bot.services.errors import NotAllowed
@@ -42,7 +42,6 @@ from bot.slack.blocks import (
     lines_sections,
     local_time,
     section,
-    vendor_name,
 )
 from bot.slack.connections import connect_modal, notice_view, payload_identity
 from bot.slack.render import credit_lines, delivery_line, status_card
@@ -112,7 +111,7 @@ def _spend(model: HomeModel) -> list[Block]:
     pairs = []
     for tool in model.spend:
         names = ", ".join(f"`{name}`" for name in tool.connections)
-        pairs.append((vendor_name(tool.vendor), f"{amount(tool.amount, tool.unit)}\n{names}"))
+        pairs.append((display_name(tool.vendor), f"{amount(tool.amount, tool.unit)}\n{names}"))
     blocks += fields(pairs)
     blocks.append(context("Each connection's own billing cycle."))
     return blocks
@@ -124,7 +123,7 @@ def _credits(model: HomeModel) -> list[Block]:
         blocks.append(context("No credit pools yet (Windsurf reports its pools; Cursor has spend limits)."))
         return blocks
     for view in model.credits:
-        title = vendor_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
+        title = display_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
         blocks.append(section(f"*{title}*\n" + "\n".join(credit_lines(view, model.tz))))
     return blocks
 
