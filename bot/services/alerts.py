@@ -27,14 +27,15 @@ from sqlmodel import col, select
 from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
 from bot.domain.forecast import budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
-from bot.domain.usage import Vendor
+from bot.domain.usage import Unit, Vendor
+from bot.domain.vendors import CreditsLeft, traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
 from bot.services.errors import NotFound
 from bot.services.queries import QueryService, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
-from bot.services.sync import FRESH_FOR, SyncService
+from bot.services.sync import SyncService
 from bot.settings import Settings
 from bot.slack.blocks import (
     MAX_TEXT,
@@ -203,7 +204,8 @@ class AlertService:
         found: list[Reading] = []
         for connection in connections:
             name = connection_label(connection)
-            if connection.vendor == "windsurf":
+            meaning = traits(connection.vendor).credits_left
+            if meaning is CreditsLeft.CREDIT_POOL:
                 view = await self._queries.credit_view(connection, tz)
                 if view is None:
                     continue
@@ -246,7 +248,7 @@ class AlertService:
                         str(view.remaining),
                     )
                 )
-            elif connection.vendor == "cursor":
+            elif meaning is CreditsLeft.SPEND_LIMITS:
                 watch = await self._queries.limit_watch(
                     connection, show_names=True, threshold=NEAR_LIMIT_PERCENT
                 )
@@ -272,7 +274,7 @@ class AlertService:
                         str(watch.count),
                     )
                 )
-            elif connection.vendor == "rest" and (percent is not None or amount is not None):
+            elif meaning is CreditsLeft.TRACKED_FIGURE and (percent is not None or amount is not None):
                 figure = await self._queries.tracked_view(connection)
                 if figure is None:
                     continue
@@ -325,7 +327,9 @@ class AlertService:
         source = source_of(subscription)
         if source is None:
             chosen = [
-                row for row in connections if row.vendor != "windsurf" or self._settings.windsurf_credit_price
+                row
+                for row in connections
+                if traits(row.vendor).unit is not Unit.CREDITS or self._settings.windsurf_credit_price
             ]
         elif source.vendor is not None:
             chosen = [row for row in connections if row.vendor == source.vendor]
@@ -342,7 +346,7 @@ class AlertService:
                 continue
             span, amount, recent = so_far
             cycles.append(span)
-            if unit == "usd_cents" and connection.vendor == "windsurf":
+            if unit == "usd_cents" and traits(connection.vendor).unit is Unit.CREDITS:
                 price = (self._settings.windsurf_credit_price or ZERO) * 100
                 amount, recent = amount * price, [value * price for value in recent]
             spent += amount
@@ -406,16 +410,11 @@ class AlertService:
         for connection in connections:
             windows = await self._queries.windows(connection)
             name = connection_label(connection)
-            if connection.vendor == "rest":
-                for window in windows:
-                    if window.scope not in ("headers", "minute", "day") or window.percent_left is None:
-                        continue
+            watched = dict(traits(connection.vendor).quota_windows)
+            for window in windows:
+                if window.scope in watched and window.percent_left is not None:
                     left = window.percent_left
-                    scope = {
-                        "headers": "the API's own window",
-                        "minute": "the per-minute quota",
-                        "day": "the daily quota",
-                    }[window.scope]
+                    scope = watched[window.scope]
                     detail = f"{window.remaining:,} of {window.limit:,} requests left in {scope}"
                     detail += f" ({format_percent(left)})"
                     found.append(
@@ -461,8 +460,8 @@ class AlertService:
             if failing and connection.status != "rejected":
                 problems.append(f"fetching fails: {escape(failing[0].last_error or 'unknown error')}")
             vendor = Vendor(connection.vendor)
-            limit = max(stale_after, 2 * FRESH_FOR[vendor])
-            main = states.get("usage" if vendor is not Vendor.REST else "probe")
+            limit = max(stale_after, 2 * traits(vendor).fresh_for)
+            main = states.get(traits(vendor).main_dataset)
             as_of = main.data_as_of if main else None
             if (as_of is None and now - connection.created_at > limit) or (
                 as_of is not None and now - as_of > limit

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.slack_ids import SlackIdKind, require_slack_id
+from bot.domain.vendors import traits
 from bot.services.clock import Clock
 from bot.services.slack_api import SlackApi, SlackUnavailable
 from bot.settings import Settings
@@ -131,7 +132,7 @@ class ChartService:
     async def render(self, team_id: str, connections: Sequence[Connection], last: date) -> Chart | None:
         """The chart of the 30 UTC days ending ``last``, rendered once and reused from disk after."""
         team_id = require_slack_id(SlackIdKind.TEAM, team_id)  # it becomes part of a file name
-        usable = [row for row in connections if row.vendor in ("cursor", "windsurf") and row.id is not None]
+        usable = [row for row in connections if traits(row.vendor).reports_usage and row.id is not None]
         if not usable:
             return None
         key = chart_key(team_id, usable, last)
@@ -144,7 +145,7 @@ class ChartService:
             for connection in usable:
                 assert connection.id is not None
                 points = await usage_store.usage_by_utc_day(session, [connection.id], first, last)
-                unit = "credits" if connection.vendor == "windsurf" else "usd_cents"
+                unit = traits(connection.vendor).unit.value
                 series.append(Series(connection.name, unit, points))
         await asyncio.to_thread(_render_once, series, first, last, path)
         return Chart(key, path, first, last)

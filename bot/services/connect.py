@@ -30,6 +30,7 @@ from sqlmodel import col, delete, select, update
 from bot.domain.errors import UserInputError, code_span
 from bot.domain.grammar import Disconnect, parse_command
 from bot.domain.usage import Vendor
+from bot.domain.vendors import traits
 from bot.logs import register_secret
 from bot.services.audit import AuditLog
 from bot.services.clock import Clock
@@ -64,16 +65,6 @@ MAX_PATH_CHARS = 300
 MAX_QUOTA = 100_000_000
 _MESSAGE_CHARS = 200
 
-VENDOR_TITLES: dict[Vendor, str] = {
-    Vendor.CURSOR: "Cursor",
-    Vendor.WINDSURF: "Windsurf",
-    Vendor.REST: "REST API",
-}
-_PERMISSION_HINTS: dict[Vendor, str] = {
-    Vendor.CURSOR: "Cursor's Admin API needs an admin API key of a team whose plan includes the API.",
-    Vendor.WINDSURF: "The service key needs the Billing Read and Teams Read-Only permissions.",
-    Vendor.REST: "The key needs read access to the probe endpoint.",
-}
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -110,7 +101,7 @@ class ConnectForm:
 
     def options(self) -> dict[str, Any]:
         """The connection's options as stored (the same keys as the environment's REST connection)."""
-        if self.vendor is not Vendor.REST:
+        if not traits(self.vendor).has_probe:
             return {}
         return {
             "probe_path": self.probe_path,
@@ -173,7 +164,13 @@ class RotationReport:
 
 
 def vendor_title(vendor: Vendor | str) -> str:
-    return VENDOR_TITLES[Vendor(vendor)]
+    return traits(vendor).display_name
+
+
+def default_base_url(vendor: Vendor | str, settings: Settings) -> str:
+    """The base URL the connect form falls back to, or "" where the form requires one (REST)."""
+    setting = traits(vendor).base_url_setting
+    return str(getattr(settings, setting)) if setting else ""
 
 
 def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings) -> ConnectForm:
@@ -203,15 +200,14 @@ def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings)
     elif _WHITESPACE.search(key) or not key.isprintable():
         errors["key"] = "A key is one word without spaces; paste it again."
 
-    default_url = {Vendor.CURSOR: settings.cursor_api_url, Vendor.WINDSURF: settings.windsurf_api_url}
-    base_url = text("base_url").rstrip("/") or default_url.get(kind, "")
+    base_url = text("base_url").rstrip("/") or default_base_url(kind, settings)
     url_problem = _url_problem(base_url) if base_url else "The REST API's base URL is required."
     if url_problem:
         errors["base_url"] = url_problem
 
     probe_path, track = "", None
     per_minute = per_day = None
-    if kind is Vendor.REST:
+    if traits(kind).has_probe:
         probe_path = text("probe_path")
         if probe_path and not url_problem:
             problem = _path_problem(base_url, probe_path)
@@ -305,7 +301,7 @@ def explain(error: VendorError | TimeoutError, vendor: Vendor, secret: str) -> K
         return KeyCheckFailure(
             FailureKind.LACKS_PERMISSION,
             f"The key lacks a permission or plan: {title} knows the key but refused the request{said}. "
-            f"{_PERMISSION_HINTS[vendor]}",
+            f"{traits(vendor).permission_hint}",
         )
     if isinstance(error, RateLimited):
         return KeyCheckFailure(
@@ -321,7 +317,7 @@ def explain(error: VendorError | TimeoutError, vendor: Vendor, secret: str) -> K
     return KeyCheckFailure(
         FailureKind.UNEXPECTED,
         f"{title} answered in a way spendbot did not expect{said}. Check the base URL"
-        f"{' and the probe endpoint' if vendor is Vendor.REST else ''}.",
+        f"{' and the probe endpoint' if traits(vendor).has_probe else ''}.",
     )
 
 

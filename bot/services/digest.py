@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.forecast import forecast_cycle
 from bot.domain.money import format_amount, format_change, format_percent
 from bot.domain.periods import Period, PeriodSpec, resolve_period
+from bot.domain.vendors import CreditsLeft, traits
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
@@ -108,7 +109,7 @@ class DigestService:
         if options.late:
             blocks.append(context("Posted late: the bot was not running at the scheduled time."))
 
-        usage_sources = [row for row in connections if row.vendor in ("cursor", "windsurf")]
+        usage_sources = [row for row in connections if traits(row.vendor).reports_usage]
         summary_parts: list[str] = []
         pairs: list[tuple[str, str]] = []
         for connection in usage_sources:
@@ -125,7 +126,7 @@ class DigestService:
                 f"7 days: {format_amount(this_week.amount, unit)}, "
                 f"{format_change(this_week.amount, last_week.amount, unit)} on the 7 before",
             ]
-            if connection.vendor == "windsurf":
+            if traits(connection.vendor).utc_days:
                 lines.append("_UTC days_")
             pairs.append((connection_label(connection), "\n".join(lines)))
             summary_parts.append(f"{connection.name} {value}")
@@ -256,11 +257,12 @@ class DigestService:
     async def _credit_lines(self, connections: list[Connection], tz: ZoneInfo) -> list[str]:
         lines = []
         for connection in connections:
-            if connection.vendor == "windsurf":
+            meaning = traits(connection.vendor).credits_left
+            if meaning is CreditsLeft.CREDIT_POOL:
                 view = await self._queries.credit_view(connection, tz)
                 if view is not None:
                     lines.append(f"{connection_label(connection)}: " + " ".join(credit_lines(view, tz)))
-            elif connection.vendor == "cursor":
+            elif meaning is CreditsLeft.SPEND_LIMITS:
                 watch = await self._queries.limit_watch(connection, show_names=False)
                 if watch.count:
                     label = connection_label(connection)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlmodel import col, select
 
 from bot.domain.commands import Export
+from bot.domain.vendors import traits, usage_vendors
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
 from bot.services.queries import QueryService, people_unavailable_note
@@ -76,7 +77,7 @@ class ExportService:
         viewer = await self._queries.viewer(team_id, user_id)
         if not viewer.may_see_people:
             raise NotAllowed(self._access.people_refusal())
-        connections = await self._queries.sources(team_id, command.source, vendors=("cursor", "windsurf"))
+        connections = await self._queries.sources(team_id, command.source, vendors=usage_vendors())
         await self._queries.freshen(connections)
         lines = [csv_row(HEADER)]
         notes: list[str] = []
@@ -87,7 +88,7 @@ class ExportService:
             period = await self._queries.period_for(connection, command.period, viewer)
             label = label or period.label
             first, last = period.start.date(), (period.end - timedelta(microseconds=1)).date()
-            if connection.vendor == "windsurf":
+            if traits(connection.vendor).utc_days:
                 first, last = period.first_day, period.last_day
             first_day = min(first_day or first.isoformat(), first.isoformat())
             last_day = max(last_day or last.isoformat(), last.isoformat())

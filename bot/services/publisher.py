@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlmodel import col, delete
 
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
-from bot.domain.usage import Vendor
+from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
@@ -27,7 +27,7 @@ from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, PostRe
 from bot.services.digest import DigestOptions, DigestService
 from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
-from bot.services.sync import LIVE_DATASETS, SyncReport, SyncService
+from bot.services.sync import SyncReport, SyncService
 from bot.settings import Settings
 from bot.slack.blocks import Message
 from bot.store import usage as usage_store
@@ -297,7 +297,7 @@ class Publisher:
         ready: list[int] = []
         for connection in await self._connections.for_team(team_id):
             assert connection.id is not None
-            if LIVE_DATASETS[Vendor(connection.vendor)] and await self._leases.claim(
+            if traits(connection.vendor).live_datasets and await self._leases.claim(
                 f"live:{connection.id}", ttl
             ):
                 task = asyncio.create_task(

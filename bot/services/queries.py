@@ -25,6 +25,8 @@ from bot.domain.commands import SourceFilter, Spend, Top, UserQuery, UserRef
 from bot.domain.errors import MissingCycleError
 from bot.domain.forecast import daily_burn, runway
 from bot.domain.periods import Period, PeriodSpec, previous_period, resolve_period, utc_day_bounds
+from bot.domain.usage import Unit
+from bot.domain.vendors import CreditsLeft, CycleSource, display_name, traits
 from bot.services.access import Access
 from bot.services.answers import (
     CREDITS,
@@ -72,8 +74,6 @@ log = logging.getLogger(__name__)
 
 FRESHEN_BUDGET_SECONDS = 3.0
 NEAR_LIMIT_PERCENT = Decimal(90)
-MAIN_DATASET = {"cursor": "usage", "windsurf": "usage", "rest": "probe"}
-VENDOR_NAMES = {"cursor": "Cursor", "windsurf": "Windsurf", "rest": "REST"}
 ZERO = Decimal(0)
 
 
@@ -88,13 +88,9 @@ class Viewer:
     may_see_people: bool
 
 
-def vendor_name(vendor: str) -> str:
-    return VENDOR_NAMES.get(vendor, vendor)
-
-
 def connection_label(connection: Connection) -> str:
     """ "Cursor" for the connection named after its vendor, else "Cursor `team-b`"."""
-    vendor = vendor_name(connection.vendor)
+    vendor = display_name(connection.vendor)
     return vendor if connection.name == connection.vendor else f"{vendor} `{connection.name}`"
 
 
@@ -176,7 +172,7 @@ class QueryService:
             chosen = [row for row in every if row.vendor == source.vendor]
             if not chosen:
                 raise NotFound(
-                    f"There is no {vendor_name(source.vendor)} connection yet. An admin can add one with "
+                    f"There is no {display_name(source.vendor)} connection yet. An admin can add one with "
                     f"`{self._settings.command} connect {source.vendor}`."
                 )
         else:
@@ -231,7 +227,7 @@ class QueryService:
     async def freshness(self, connection: Connection, problems: dict[int, str]) -> Freshness:
         assert connection.id is not None
         states = await self._sync.states(connection.id)
-        state = states.get(MAIN_DATASET.get(connection.vendor, "usage"))
+        state = states.get(traits(connection.vendor).main_dataset)
         problem = problems.get(connection.id)
         if problem is None and connection.status in ("failing", "rejected") and connection.status_detail:
             problem = connection.status_detail
@@ -247,12 +243,13 @@ class QueryService:
         """A connection's current billing cycle (start, exclusive end), as the vendor last told us."""
         assert connection.id is not None
         async with self._db.session() as session:
-            if connection.vendor == "cursor":
+            source = traits(connection.vendor).cycle_source
+            if source is CycleSource.CYCLE_SPEND:
                 row = await usage_store.latest_cycle_spend(session, connection.id)
                 if row is not None and row.cycle_end is not None:
                     return row.cycle_start, row.cycle_end
                 return None
-            if connection.vendor == "windsurf":
+            if source is CycleSource.CREDITS_SNAPSHOT:
                 snapshot = await self._latest_snapshot(session, connection.id)
                 if snapshot is not None and snapshot.cycle_start and snapshot.cycle_end:
                     return snapshot.cycle_start, snapshot.cycle_end
@@ -263,18 +260,18 @@ class QueryService:
         return start, end
 
     def unit_of(self, connection: Connection) -> str:
-        return CREDITS if connection.vendor == "windsurf" else USD
+        return traits(connection.vendor).unit.value
 
     def usd_cents(self, connection: Connection, amount: Decimal) -> Decimal | None:
         """``amount`` (in the connection's unit) in US cents, or None when it cannot be counted in dollars."""
-        if connection.vendor != "windsurf":
+        if traits(connection.vendor).unit is not Unit.CREDITS:
             return amount
         price = self._settings.windsurf_credit_price
         return None if price is None else amount * price * 100
 
     def _bounds(self, connection: Connection, period: Period) -> tuple[datetime, datetime]:
         """Exact local bounds for sources with timestamps; whole UTC days for Windsurf."""
-        if connection.vendor == "windsurf":
+        if traits(connection.vendor).utc_days:
             return utc_day_bounds(period)
         return period.start, period.end
 
@@ -332,7 +329,7 @@ class QueryService:
                             row.requests + (existing.requests if existing else ZERO),
                         )
                 elif command.by == "day":
-                    if connection.vendor == "windsurf":
+                    if traits(connection.vendor).utc_days:
                         first, last = start.date(), (end - timedelta(microseconds=1)).date()
                         series = await usage_store.usage_by_utc_day(session, [connection.id], first, last)
                     else:
@@ -350,7 +347,7 @@ class QueryService:
                     amount=amount,
                     previous=prior,
                     requests=requests,
-                    utc_days=connection.vendor == "windsurf",
+                    utc_days=traits(connection.vendor).utc_days,
                     usd_cents=self.usd_cents(connection, amount),
                     previous_usd_cents=self.usd_cents(connection, prior),
                 )
@@ -382,7 +379,7 @@ class QueryService:
     ) -> usage_store.UsageTotal:
         """One connection's total over a range: from team quarter hours when it has them (cheap, exact)."""
         assert connection.id is not None
-        if connection.vendor == "cursor":
+        if traits(connection.vendor).team_quarter_hours:
             return await usage_store.team_total(session, [connection.id], start, end)
         rows = await usage_store.usage_totals(session, [connection.id], start, end)
         return rows[0] if rows else usage_store.UsageTotal(None, ZERO, ZERO)
@@ -397,7 +394,7 @@ class QueryService:
         the credits, never added to spend or measured against a budget.
         """
         assert connection.id is not None
-        if connection.vendor not in ("cursor", "windsurf"):
+        if not traits(connection.vendor).reports_usage:
             return None
         span = await self.cycle_of(connection)
         if span is None:
@@ -407,7 +404,7 @@ class QueryService:
             series = await usage_store.usage_by_utc_day(
                 session, [connection.id], today - timedelta(days=7), today - timedelta(days=1)
             )
-            if connection.vendor == "cursor":
+            if traits(connection.vendor).cycle_source is CycleSource.CYCLE_SPEND:
                 spent = await self.cursor_cycle_total(connection.id) or ZERO
             else:
                 rows = await usage_store.usage_totals(session, [connection.id], span[0], span[1])
@@ -461,7 +458,7 @@ class QueryService:
 
     async def _usage_sources(self, team_id: str, source: SourceFilter | None) -> list[Connection]:
         connections = await self.sources(team_id, source)
-        with_usage = [row for row in connections if row.vendor in ("cursor", "windsurf")]
+        with_usage = [row for row in connections if traits(row.vendor).reports_usage]
         if not with_usage:
             raise NotFound(
                 "REST connections track rate limits and a figure, not spend by period: see "
@@ -594,7 +591,7 @@ class QueryService:
                     previous=before[0].amount if before else ZERO,
                     cycle_total=cycle.total if cycle else None,
                     limit=cycle.limit_cents if cycle else None,
-                    utc_days=connection.vendor == "windsurf",
+                    utc_days=traits(connection.vendor).utc_days,
                 )
             )
             for row in by_model:
@@ -738,13 +735,14 @@ class QueryService:
         tracked: list[TrackedView] = []
         notes: list[str] = []
         for connection in connections:
-            if connection.vendor == "windsurf":
+            meaning = traits(connection.vendor).credits_left
+            if meaning is CreditsLeft.CREDIT_POOL:
                 view = await self.credit_view(connection, viewer.tz)
                 if view is None:
                     notes.append(f"`{connection.name}`: no credit balance fetched yet.")
                 else:
                     credits.append(view)
-            elif connection.vendor == "cursor":
+            elif meaning is CreditsLeft.SPEND_LIMITS:
                 limits.append(await self.limit_watch(connection, show_names=viewer.may_see_people))
             else:
                 figure = await self.tracked_view(connection)
@@ -784,7 +782,7 @@ class QueryService:
         """Rate-limit headroom per connection: the vendor's headers, our own count, 429s met, time waited."""
         viewer = await self.viewer(team_id, user_id)
         connections = await self.sources(team_id, source)
-        live = [row for row in connections if row.vendor == "rest"]
+        live = [row for row in connections if traits(row.vendor).has_probe]
         if live:
             await self.freshen(live)
         return LimitsAnswer(
@@ -810,10 +808,11 @@ class QueryService:
             near = None
             tracked = None
             unattributed = False
-            if connection.vendor == "cursor":
+            meaning = traits(connection.vendor).credits_left
+            if meaning is CreditsLeft.SPEND_LIMITS:
                 spent = await self.cursor_cycle_total(connection.id)
                 near = (await self.limit_watch(connection, show_names=False)).count
-            elif connection.vendor == "windsurf":
+            elif meaning is CreditsLeft.CREDIT_POOL:
                 credit = await self.credit_view(connection, viewer.tz)
                 if cycle is not None:
                     async with self._db.session() as session:

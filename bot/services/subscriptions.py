@@ -26,6 +26,8 @@ from bot.domain.commands import (
 )
 from bot.domain.money import format_amount
 from bot.domain.schedule import next_digest_at
+from bot.domain.usage import Unit
+from bot.domain.vendors import traits
 from bot.services.clock import Clock
 from bot.services.errors import NotFound, ServiceError
 from bot.services.slack_api import SlackApi, SlackUnavailable, error_code, is_direct_conversation
@@ -250,15 +252,16 @@ class SubscriptionService:
             vendors = {str(source.vendor)}
         else:
             vendors = {"cursor"}
-        if vendors == {"rest"}:
+        if not any(traits(vendor).reports_usage for vendor in vendors):
             raise ServiceError(
                 "A REST connection reports a tracked figure and its rate limits, not spend per cycle, so "
                 "it has no budget. Watch its figure with `subscribe credit-low below N`, or budget "
                 "`cursor` or `windsurf`.",
                 wrong_input=True,
             )
-        credits = vendors == {"windsurf"} and not command.dollar_sign
-        if vendors == {"windsurf"} and command.dollar_sign and self._settings.windsurf_credit_price is None:
+        in_credits = {traits(vendor).unit for vendor in vendors} == {Unit.CREDITS}
+        credits = in_credits and not command.dollar_sign
+        if in_credits and command.dollar_sign and self._settings.windsurf_credit_price is None:
             raise ServiceError(
                 "Windsurf counts credits; a dollar budget needs `WINDSURF_CREDIT_PRICE`. "
                 "Give the budget in credits (e.g. `subscribe budget 20000 windsurf`)."

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from bot.domain.reconcile import per_person_days
 from bot.domain.usage import RateLimitStatus, SpendRow, Vendor
+from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
@@ -54,23 +55,6 @@ from bot.vendors import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DATASETS: dict[Vendor, tuple[str, ...]] = {
-    Vendor.CURSOR: ("members", "cycle_spend", "usage"),
-    Vendor.WINDSURF: ("members", "credits", "usage"),
-    Vendor.REST: ("probe", "tracked"),
-}
-LIVE_DATASETS: dict[Vendor, tuple[str, ...]] = {
-    Vendor.CURSOR: (),
-    Vendor.WINDSURF: ("credits",),
-    Vendor.REST: ("probe", "tracked"),
-}
-# How long data stays "fresh enough" for a command: the vendors aggregate usage hourly (Cursor) or about
-# every three hours (Windsurf), so fetching more often only spends rate limit.
-FRESH_FOR: dict[Vendor, timedelta] = {
-    Vendor.CURSOR: timedelta(hours=1),
-    Vendor.WINDSURF: timedelta(hours=3),
-    Vendor.REST: timedelta(minutes=5),
-}
 CURSOR_LOOKBACK = timedelta(hours=3)
 WINDSURF_LOOKBACK_DAYS = 2
 DEFAULT_BACKFILL = timedelta(days=62)  # covers "30d" and the period before it, and last month for "mtd"
@@ -220,7 +204,7 @@ class SyncService:
         message = f"another sync of it was still running after {deadline.seconds:g} s"
         report.results = [
             DatasetResult(name, False, error=message, error_kind=DeadlineExceeded.kind)
-            for name in DATASETS[vendor]
+            for name in traits(vendor).datasets
             if datasets is None or name in datasets
         ]
         report.finished_at = report.started_at
@@ -253,7 +237,7 @@ class SyncService:
 
     async def sync_live(self, connection: Connection, *, within: timedelta | None = None) -> SyncReport:
         """Fetch only the cheap live figures (Windsurf balance, REST probe and tracked figure)."""
-        live = LIVE_DATASETS[Vendor(connection.vendor)]
+        live = traits(connection.vendor).live_datasets
         return await self.sync(connection, datasets=live, within=within)
 
     async def states(self, connection_id: int) -> dict[str, SyncState]:
@@ -263,9 +247,9 @@ class SyncService:
 
     def is_fresh(self, connection: Connection, states: dict[str, SyncState], now: datetime) -> bool:
         vendor = Vendor(connection.vendor)
-        for dataset in DATASETS[vendor]:
+        for dataset in traits(vendor).datasets:
             state = states.get(dataset)
-            if state is None or state.data_as_of is None or now - state.data_as_of > FRESH_FOR[vendor]:
+            if state is None or state.data_as_of is None or now - state.data_as_of > traits(vendor).fresh_for:
                 return False
         return True
 
@@ -282,7 +266,7 @@ class SyncService:
     ) -> SyncReport:
         assert connection.id is not None
         vendor = Vendor(connection.vendor)
-        wanted = [name for name in DATASETS[vendor] if datasets is None or name in datasets]
+        wanted = [name for name in traits(vendor).datasets if datasets is None or name in datasets]
         report = SyncReport(connection.id, connection.name, vendor, started_at=self._clock())
         started = time.perf_counter()
         try:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
+from bot.domain.vendors import display_name
 from bot.services.clock import Clock
 from bot.services.confirmations import AlreadyConfirmed, Confirmations, is_token, new_token
 from bot.services.connections import ConnectionRegistry
@@ -161,7 +162,7 @@ class WriteService:
         self, team_id: str, vendor: str, name: str | None, email: str | None
     ) -> Connection:
         every = [row for row in await self._connections.for_team(team_id) if row.vendor == vendor]
-        label = {"cursor": "Cursor", "windsurf": "Windsurf"}[vendor]
+        label = display_name(vendor)
         if name is not None:
             chosen = [row for row in every if row.name == name]
             if not chosen:

@@ -27,7 +27,6 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_VALUE = 2000
-VENDOR_NAMES = {"cursor": "Cursor", "windsurf": "Windsurf", "rest": "REST"}
 
 
 @dataclass
@@ -181,10 +180,6 @@ def message(text: str, blocks: Iterable[Block]) -> Message:
 
 
 # ----- shared phrases ----------------------------------------------------------------------------------
-
-
-def vendor_name(vendor: str) -> str:
-    return VENDOR_NAMES.get(vendor, vendor)
 
 
 def amount(value: Decimal, unit: str) -> str:

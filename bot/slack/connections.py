@@ -26,12 +26,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.domain.errors import code_span
 from bot.domain.grammar import Audit, Connect, Connections, Disconnect
+from bot.domain.vendors import traits
 from bot.services.confirmations import is_token, new_token
 from bot.services.connect import (
     ConnectForm,
     ConnectionSummary,
     ConnectResult,
     FormErrors,
+    default_base_url,
     is_connection_name,
     vendor_title,
 )
@@ -53,11 +55,6 @@ MAX_SECTION_CHARS = 2900
 VALUE = "value"  # the action id of every input of the connect form
 FORM_FIELDS = ("name", "key", "base_url", "probe_path", "per_minute", "per_day", "track")
 REST_FIELDS = frozenset({"probe_path", "per_minute", "per_day", "track"})
-_KEY_LABELS = {
-    "cursor": "Admin API key",
-    "windsurf": "Service key",
-    "rest": "API key (sent as a Bearer token)",
-}
 _STATUS_MARKS = {
     "ok": ":white_check_mark:",
     "failing": ":warning:",
@@ -84,7 +81,7 @@ async def open_connect_form(invocation: Invocation, command: Connect) -> None:
         command.vendor,
         channel_id=invocation.channel_id,
         values={"name": name},
-        default_base_url=_default_base_url(invocation.services, command.vendor),
+        default_base_url=default_base_url(command.vendor, invocation.services.settings),
     )
     await invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
 
@@ -266,7 +263,7 @@ def _view_after(
         form.vendor.value,
         channel_id=str(metadata.get("channel") or ""),
         values=form_values(form),
-        default_base_url=_default_base_url(services, form.vendor.value),
+        default_base_url=default_base_url(form.vendor, services.settings),
         problem=f"{problem} The key was not saved; paste it again to retry.",
     )
 
@@ -348,11 +345,6 @@ def _field_errors(errors: Mapping[str, str]) -> dict[str, str]:
     return {name if name in FORM_FIELDS else "key": message[:2000] for name, message in errors.items()}
 
 
-def _default_base_url(services: Services, vendor: str) -> str:
-    settings = services.settings
-    return {"cursor": settings.cursor_api_url, "windsurf": settings.windsurf_api_url}.get(vendor, "")
-
-
 def form_values(form: ConnectForm) -> dict[str, str]:
     """The non-secret fields of a form, to show it again (the key is never put back)."""
     values = {"name": form.name, "base_url": form.base_url, "probe_path": form.probe_path}
@@ -397,8 +389,8 @@ def connect_modal(
             max_length=40,
         )
     )
-    blocks.append(_text_input("key", _KEY_LABELS.get(vendor, "API key"), None, max_length=2000))
-    if vendor == "rest":
+    blocks.append(_text_input("key", traits(vendor).key_label, None, max_length=2000))
+    if traits(vendor).has_probe:
         blocks.append(
             _text_input(
                 "base_url",

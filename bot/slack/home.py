@@ -21,6 +21,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.vendors import TRAITS, display_name
+from bot.services.connect import default_base_url
 from bot.services.container import Services
 from bot.services.errors import NotAllowed
 from bot.services.home import AlertLine, DeliveryLine, HomeModel, HomeService, SubscriptionLine
@@ -40,7 +42,6 @@ from bot.slack.blocks import (
     lines_sections,
     local_time,
     section,
-    vendor_name,
 )
 from bot.slack.connections import connect_modal, notice_view, payload_identity
 from bot.slack.render import credit_lines, delivery_line, status_card
@@ -50,11 +51,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_ACTION = "spendbot_home_connect"
 """Prefix of the Connect buttons' action ids: ``spendbot_home_connect_cursor`` and so on."""
-CONNECT_VENDORS = (
-    ("cursor", "Connect Cursor"),
-    ("windsurf", "Connect Windsurf"),
-    ("rest", "Connect a REST API"),
-)
+CONNECT_VENDORS = tuple((vendor.value, entry.connect_button) for vendor, entry in TRAITS.items())
 SUBSCRIBE_EXAMPLES = (
     "subscribe digest daily at 09:00",
     "subscribe credit-low",
@@ -114,7 +111,7 @@ def _spend(model: HomeModel) -> list[Block]:
     pairs = []
     for tool in model.spend:
         names = ", ".join(f"`{name}`" for name in tool.connections)
-        pairs.append((vendor_name(tool.vendor), f"{amount(tool.amount, tool.unit)}\n{names}"))
+        pairs.append((display_name(tool.vendor), f"{amount(tool.amount, tool.unit)}\n{names}"))
     blocks += fields(pairs)
     blocks.append(context("Each connection's own billing cycle."))
     return blocks
@@ -126,7 +123,7 @@ def _credits(model: HomeModel) -> list[Block]:
         blocks.append(context("No credit pools yet (Windsurf reports its pools; Cursor has spend limits)."))
         return blocks
     for view in model.credits:
-        title = vendor_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
+        title = display_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
         blocks.append(section(f"*{title}*\n" + "\n".join(credit_lines(view, model.tz))))
     return blocks
 
@@ -320,7 +317,10 @@ def register(app: AsyncApp, services: Services) -> HomePublisher:
             return
         name = await free_name(services, team_id, vendor)
         view = connect_modal(
-            vendor, channel_id="", values={"name": name}, default_base_url=_default_base_url(services, vendor)
+            vendor,
+            channel_id="",
+            values={"name": name},
+            default_base_url=default_base_url(vendor, services.settings),
         )
         await _open(client, trigger_id, view)
 
@@ -343,8 +343,3 @@ async def _open(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception:
         log.exception("could not open a view from the App Home")
-
-
-def _default_base_url(services: Services, vendor: str) -> str:
-    settings = services.settings
-    return {"cursor": settings.cursor_api_url, "windsurf": settings.windsurf_api_url}.get(vendor, "")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.vendors import display_name, traits
 from bot.services.answers import (
     CREDITS,
     USD,
@@ -40,7 +41,6 @@ from bot.slack.blocks import (
     percent,
     runway_text,
     section,
-    vendor_name,
 )
 
 BREAKDOWN_ROWS = 25
@@ -51,7 +51,7 @@ def freshness_line(items: Sequence[Freshness], tz: ZoneInfo) -> str:
     """ "Cursor data as of 09:12 · windsurf-eu data as of Nov 20 18:00", in the reader's zone."""
     parts = []
     for item in items:
-        name = vendor_name(item.vendor) if item.connection == item.vendor else f"`{item.connection}`"
+        name = display_name(item.vendor) if item.connection == item.vendor else f"`{item.connection}`"
         part = f"{name} data as of {local_time(item.as_of, tz)}"
         if item.problem:
             part += f" ({escape(item.problem)})"
@@ -61,7 +61,7 @@ def freshness_line(items: Sequence[Freshness], tz: ZoneInfo) -> str:
 
 
 def _source_label(connection: str, vendor: str) -> str:
-    return vendor_name(vendor) if connection == vendor else f"{vendor_name(vendor)} `{connection}`"
+    return display_name(vendor) if connection == vendor else f"{display_name(vendor)} `{connection}`"
 
 
 def _breakdown_lines(breakdown: Breakdown, total: Decimal, limit: int) -> list[str]:
@@ -76,7 +76,7 @@ def _breakdown_lines(breakdown: Breakdown, total: Decimal, limit: int) -> list[s
 
 def requests_part(vendor: str, requests: Decimal) -> str:
     """`` · 1,234 requests``, or nothing where the vendor's per-person figures carry no count (Windsurf)."""
-    if vendor == "windsurf" and not requests:
+    if not traits(vendor).reports_request_counts and not requests:
         return ""
     return f" · {int(requests):,} requests"
 

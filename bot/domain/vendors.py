@@ -1,0 +1,187 @@
+"""What each vendor *is*, as data: the one table services and the Slack layer ask instead of naming vendors.
+
+Before this table, "is this Windsurf?" was asked in some seventy places and four name tables disagreed
+("REST" vs "REST API"). Now a service asks ``traits(connection.vendor).utc_days`` and adding a vendor is a
+client in ``bot.vendors``, a simulator, one entry here, and their tests. Only code that is genuinely about
+one vendor's client API (which client method a write calls, how sync pages a vendor's datasets) still
+branches on the vendor itself, and it does so through per-vendor function tables.
+
+Pure data: no I/O, no settings. Where a trait depends on configuration (the default base URL), the entry
+names the setting and the service reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from types import MappingProxyType
+
+from bot.domain.usage import Unit, Vendor
+
+
+class LimitKind(StrEnum):
+    """Which per-person limit an admin can write to the vendor, if any."""
+
+    SPEND_LIMIT = "spend_limit"  # Cursor: a dollar spend limit per member
+    CREDIT_CAP = "credit_cap"  # Windsurf: an add-on credit cap per member
+    NONE = "none"
+
+
+class CycleSource(StrEnum):
+    """Where a connection's billing cycle comes from."""
+
+    CYCLE_SPEND = "cycle_spend"  # Cursor: the vendor's own cycle total and bounds
+    CREDITS_SNAPSHOT = "credits_snapshot"  # Windsurf: the latest credit balance snapshot carries the cycle
+    CALENDAR_MONTH = "calendar_month"  # everything else: the calendar month
+
+
+class CreditsLeft(StrEnum):
+    """What "credits left" (``/spend credits``, the digest's credit lines, ``credit-low`` alerts) means."""
+
+    CREDIT_POOL = "credit_pool"  # Windsurf: prepaid prompt and add-on credits that run down
+    SPEND_LIMITS = "spend_limits"  # Cursor: how many members are near their spend limit
+    TRACKED_FIGURE = "tracked_figure"  # REST: the JSON figure an operator asked us to track
+
+
+@dataclass(frozen=True, slots=True)
+class VendorTraits:
+    """One vendor's facts that services and renderers depend on."""
+
+    vendor: Vendor
+    display_name: str
+    """The name people see in every message ("Cursor", "Windsurf", "REST")."""
+    connect_button: str
+    """The App Home button that opens the connect form."""
+    unit: Unit
+    """The unit its spend is counted in; credits are dollars only with a configured credit price."""
+    reports_usage: bool
+    """Whether it reports per-person spend (usage rows); a REST connection reports a probe and a reading."""
+    reports_request_counts: bool
+    """Whether its per-person figures carry a request count (Windsurf's do not)."""
+    utc_days: bool
+    """Whether its usage arrives as whole UTC days rather than timestamped events."""
+    team_quarter_hours: bool
+    """Whether the store keeps team totals per quarter hour for it (cheap exact totals over any range)."""
+    cycle_source: CycleSource
+    main_dataset: str
+    """The dataset whose freshness stands for the connection's ("usage", or "probe")."""
+    datasets: tuple[str, ...]
+    """What a full sync fetches, in order."""
+    live_datasets: tuple[str, ...]
+    """What a check fetches every ``SPENDBOT_CHECK_INTERVAL``; empty means a check fetches nothing."""
+    fresh_for: timedelta
+    """How long data stays fresh enough for a command: the vendor aggregates no faster than this."""
+    credits_left: CreditsLeft
+    near_limit: str
+    """What "near a limit" watches for this vendor, in words (for docs and the traits tests)."""
+    writable_limit: LimitKind
+    quota_windows: tuple[tuple[str, str], ...]
+    """The rate-limit classes a ``rate-limit`` alert watches: (window scope, how a message names it)."""
+    key_label: str
+    """The connect form's label for the key field."""
+    permission_hint: str
+    """What a key needs, said when the vendor rejects it for lack of permission."""
+    has_probe: bool
+    """Whether the connect form asks for a probe endpoint, quotas and a tracked field (REST)."""
+    base_url_setting: str | None
+    """The ``Settings`` attribute holding its default base URL; None when the form requires one."""
+
+
+_ENTRIES = (
+    VendorTraits(
+        vendor=Vendor.CURSOR,
+        display_name="Cursor",
+        connect_button="Connect Cursor",
+        unit=Unit.USD_CENTS,
+        reports_usage=True,
+        reports_request_counts=True,
+        utc_days=False,
+        team_quarter_hours=True,
+        cycle_source=CycleSource.CYCLE_SPEND,
+        main_dataset="usage",
+        datasets=("members", "cycle_spend", "usage"),
+        live_datasets=(),
+        fresh_for=timedelta(hours=1),
+        credits_left=CreditsLeft.SPEND_LIMITS,
+        near_limit="a member's spend against their spend limit",
+        writable_limit=LimitKind.SPEND_LIMIT,
+        quota_windows=(),
+        key_label="Admin API key",
+        permission_hint="Cursor's Admin API needs an admin API key of a team whose plan includes the API.",
+        has_probe=False,
+        base_url_setting="cursor_api_url",
+    ),
+    VendorTraits(
+        vendor=Vendor.WINDSURF,
+        display_name="Windsurf",
+        connect_button="Connect Windsurf",
+        unit=Unit.CREDITS,
+        reports_usage=True,
+        reports_request_counts=False,
+        utc_days=True,
+        team_quarter_hours=False,
+        cycle_source=CycleSource.CREDITS_SNAPSHOT,
+        main_dataset="usage",
+        datasets=("members", "credits", "usage"),
+        live_datasets=("credits",),
+        fresh_for=timedelta(hours=3),
+        credits_left=CreditsLeft.CREDIT_POOL,
+        near_limit="the team's prompt and add-on credits left, and a member's credits against their cap",
+        writable_limit=LimitKind.CREDIT_CAP,
+        quota_windows=(),
+        key_label="Service key",
+        permission_hint="The service key needs the Billing Read and Teams Read-Only permissions.",
+        has_probe=False,
+        base_url_setting="windsurf_api_url",
+    ),
+    VendorTraits(
+        vendor=Vendor.REST,
+        display_name="REST",
+        connect_button="Connect a REST API",
+        unit=Unit.USD_CENTS,
+        reports_usage=False,
+        reports_request_counts=False,
+        utc_days=False,
+        team_quarter_hours=False,
+        cycle_source=CycleSource.CALENDAR_MONTH,
+        main_dataset="probe",
+        datasets=("probe", "tracked"),
+        live_datasets=("probe", "tracked"),
+        fresh_for=timedelta(minutes=5),
+        credits_left=CreditsLeft.TRACKED_FIGURE,
+        near_limit="rate-limit headroom of its plan's quotas, and the tracked figure against a threshold",
+        writable_limit=LimitKind.NONE,
+        quota_windows=(
+            ("headers", "the API's own window"),
+            ("minute", "the per-minute quota"),
+            ("day", "the daily quota"),
+        ),
+        key_label="API key (sent as a Bearer token)",
+        permission_hint="The key needs read access to the probe endpoint.",
+        has_probe=True,
+        base_url_setting=None,
+    ),
+)
+
+TRAITS: Mapping[Vendor, VendorTraits] = MappingProxyType({entry.vendor: entry for entry in _ENTRIES})
+"""Every vendor's traits, in the order vendors are offered (the App Home's connect buttons)."""
+
+
+def traits(vendor: Vendor | str) -> VendorTraits:
+    """The traits of ``vendor`` (a :class:`Vendor` or its stored string value); ValueError if unknown."""
+    return TRAITS[Vendor(vendor)]
+
+
+def display_name(vendor: Vendor | str) -> str:
+    """The vendor's name as people see it, or the raw value for a vendor this version does not know."""
+    try:
+        return traits(vendor).display_name
+    except ValueError:
+        return str(vendor)
+
+
+def usage_vendors() -> tuple[Vendor, ...]:
+    """The vendors that report per-person spend, in table order."""
+    return tuple(vendor for vendor, entry in TRAITS.items() if entry.reports_usage)

@@ -1,0 +1,72 @@
+"""The vendor traits table: complete, consistent, and the only place services learn what a vendor is."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.domain.usage import Unit, Vendor
+from bot.domain.vendors import TRAITS, CreditsLeft, LimitKind, display_name, traits, usage_vendors
+
+
+def test_every_vendor_has_an_entry_keyed_by_itself() -> None:
+    assert set(TRAITS) == set(Vendor)
+    assert all(entry.vendor is vendor for vendor, entry in TRAITS.items())
+
+
+def test_display_names_and_connect_buttons_are_unique() -> None:
+    names = [entry.display_name for entry in TRAITS.values()]
+    buttons = [entry.connect_button for entry in TRAITS.values()]
+    assert len(set(names)) == len(names)
+    assert len(set(buttons)) == len(buttons)
+
+
+def test_lookup_accepts_the_enum_or_its_stored_value() -> None:
+    assert traits("windsurf") is traits(Vendor.WINDSURF)
+    with pytest.raises(ValueError, match="copilot"):
+        traits("copilot")
+    assert display_name("rest") == "REST"
+    assert display_name("copilot") == "copilot"  # a row written by a newer version still renders
+
+
+def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
+    for entry in TRAITS.values():
+        assert set(entry.live_datasets) <= set(entry.datasets)
+        assert entry.main_dataset in entry.datasets
+
+
+def test_the_facts_services_rely_on() -> None:
+    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF)
+    windsurf = traits(Vendor.WINDSURF)
+    assert windsurf.unit is Unit.CREDITS and windsurf.utc_days
+    assert windsurf.credits_left is CreditsLeft.CREDIT_POOL
+    assert not windsurf.reports_request_counts
+    assert traits(Vendor.CURSOR).writable_limit is LimitKind.SPEND_LIMIT
+    assert windsurf.writable_limit is LimitKind.CREDIT_CAP
+    assert traits(Vendor.REST).writable_limit is LimitKind.NONE and traits(Vendor.REST).has_probe
+    # A form without a default base URL must ask for one.
+    assert all(entry.base_url_setting or entry.has_probe for entry in TRAITS.values())
+
+
+VENDOR_LITERAL = re.compile(r'Vendor\.(CURSOR|WINDSURF|REST)\b|"(cursor|windsurf|rest)"')
+MAX_VENDOR_LITERALS = {"services": 9, "slack": 0}
+"""What is left on purpose: the environment's declared connections (``connections.py``, one setting per
+vendor), the write service choosing the client with the limit (``writes.py``), the default budget vendor
+(``subscriptions.py``), and a pagination ``"cursor"`` argument that only looks like a vendor."""
+
+
+@pytest.mark.parametrize("package", sorted(MAX_VENDOR_LITERALS))
+def test_vendor_names_do_not_creep_back_into_services_and_slack(package: str) -> None:
+    root = Path(__file__).resolve().parents[2] / "bot" / package
+    found = [
+        f"{path.relative_to(root.parent.parent)}:{number}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if VENDOR_LITERAL.search(line)
+    ]
+    assert len(found) <= MAX_VENDOR_LITERALS[package], (
+        f"bot/{package} names a vendor {len(found)} times (at most {MAX_VENDOR_LITERALS[package]}): ask "
+        "bot.domain.vendors.traits(vendor) instead, or add the fact to the traits table.\n" + "\n".join(found)
+    )
