@@ -3,8 +3,8 @@
 Before this table, "is this Windsurf?" was asked in some seventy places and four name tables disagreed
 ("REST" vs "REST API"). Now a service asks ``traits(connection.vendor).utc_days`` and adding a vendor is a
 client in ``bot.vendors``, a simulator, one entry here, and their tests. Only code that is genuinely about
-one vendor's client API (which client method a write calls, how sync pages a vendor's datasets) still
-branches on the vendor itself, and it does so through per-vendor function tables.
+one vendor's client API still names the vendor: which client a write calls (``services.writes``) and the
+connections declared in the environment, one setting per vendor (``services.connections``).
 
 Pure data: no I/O, no settings. Where a trait depends on configuration (the default base URL), the entry
 names the setting and the service reads it.
