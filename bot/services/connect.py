@@ -30,7 +30,7 @@ from sqlmodel import col, delete, select, update
 from bot.domain.errors import UserInputError, code_span
 from bot.domain.grammar import Disconnect, parse_command
 from bot.domain.usage import Vendor
-from bot.domain.vendors import traits
+from bot.domain.vendors import display_name, traits
 from bot.logs import register_secret
 from bot.services.audit import AuditLog
 from bot.services.clock import Clock
@@ -163,10 +163,6 @@ class RotationReport:
         return line
 
 
-def vendor_title(vendor: Vendor | str) -> str:
-    return traits(vendor).display_name
-
-
 def default_base_url(vendor: Vendor | str, settings: Settings) -> str:
     """The base URL the connect form falls back to, or "" where the form requires one (REST)."""
     setting = traits(vendor).base_url_setting
@@ -289,7 +285,7 @@ def _quota(raw: str, field_name: str, errors: dict[str, str]) -> int | None:
 
 def explain(error: VendorError | TimeoutError, vendor: Vendor, secret: str) -> KeyCheckFailure:
     """The one mapping from a failed key check to the kind and sentence people see."""
-    title = vendor_title(vendor)
+    title = display_name(vendor)
     said = "" if isinstance(error, TimeoutError) else _vendor_words(error, secret)
     if isinstance(error, AuthError):
         return KeyCheckFailure(
@@ -373,7 +369,7 @@ class ConnectionAdmin:
             )
         else:
             message = (
-                f"This workspace already has a connection named `{name}` ({vendor_title(existing.vendor)}). "
+                f"This workspace already has a connection named `{name}` ({display_name(existing.vendor)}). "
                 "Choose another name, e.g. "
                 f"`{name}-2`, or disconnect the old one first."
             )

@@ -26,7 +26,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.domain.errors import code_span
 from bot.domain.grammar import Audit, Connect, Connections, Disconnect
-from bot.domain.vendors import traits
+from bot.domain.vendors import display_name, traits
 from bot.services.confirmations import is_token, new_token
 from bot.services.connect import (
     ConnectForm,
@@ -35,7 +35,6 @@ from bot.services.connect import (
     FormErrors,
     default_base_url,
     is_connection_name,
-    vendor_title,
 )
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, NotFound, ServiceError
@@ -203,7 +202,7 @@ def register(app: AsyncApp, services: Services) -> None:
             body,
             replace_original=True,
             text=f":white_check_mark: Disconnected {code_span(removed.name)} "
-            f"({vendor_title(removed.vendor)}): its key and history are deleted. <@{user_id}> did it.",
+            f"({display_name(removed.vendor)}): its key and history are deleted. <@{user_id}> did it.",
         )
 
     @app.action(CANCEL_DISCONNECT)
@@ -370,7 +369,7 @@ def connect_modal(
 ) -> dict[str, Any]:
     """The connect form for ``vendor``; ``values`` pre-fills the non-secret fields. Never holds a key."""
     values = values or {}
-    title = vendor_title(vendor)
+    title = display_name(vendor)
     blocks: list[dict[str, Any]] = []
     if problem:
         blocks.append(_section(f":warning: {_escape(problem)}"))
@@ -457,7 +456,7 @@ def checking_view(form: ConnectForm) -> dict[str, Any]:
         "blocks": [
             _section(
                 ":hourglass_flowing_sand: Checking the key with one live call to "
-                f"{vendor_title(form.vendor)}… This form updates itself in a few seconds; "
+                f"{display_name(form.vendor)}… This form updates itself in a few seconds; "
                 "closing it does not stop the check."
             )
         ],
@@ -469,7 +468,7 @@ def connected_view(form: ConnectForm, key_hint: str) -> dict[str, Any]:
     ending = f" The key ends in …{key_hint[-4:]}." if key_hint else ""
     return notice_view(
         "Connected ✓",
-        f":white_check_mark: {code_span(form.name)} ({vendor_title(form.vendor)}) is connected.{ending} "
+        f":white_check_mark: {code_span(form.name)} ({display_name(form.vendor)}) is connected.{ending} "
         "A first sync has started; `status` and `connections` show it shortly.",
     )
 
@@ -489,7 +488,7 @@ def confirm_blocks(connection: ConnectionSummary) -> list[dict[str, Any]]:
     added = f", added by <@{connection.created_by}>" if connection.created_by else ""
     return [
         _section(
-            f":warning: Disconnect {code_span(connection.name)} ({vendor_title(connection.vendor)}{added})? "
+            f":warning: Disconnect {code_span(connection.name)} ({display_name(connection.vendor)}{added})? "
             "Its key and all its history (spend, credits, alert state) will be deleted. "
             "This cannot be undone."
         ),
@@ -542,7 +541,7 @@ def describe_connection(row: ConnectionSummary) -> str:
         status += f" — {_escape(detail[:150])}{'…' if len(detail) > 150 else ''}"
     key = f" · key …{row.key_hint}" if row.key_hint else ""
     return (
-        f"*{code_span(row.name)}* {vendor_title(row.vendor)} · {origin}\n"
+        f"*{code_span(row.name)}* {display_name(row.vendor)} · {origin}\n"
         f"last sync {last_sync} · status {status}{key}"
     )
 
