@@ -34,6 +34,7 @@ import json
 import random
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -907,6 +908,8 @@ class CursorSimulator:
 
     ``app`` is the Starlette application, ``dataset`` the ground truth, ``faults`` the fault injector,
     ``stats`` the request counters. ``limits`` maps each rate-limit bucket to its per-minute limit.
+    ``rate_clock`` times the rate-limit windows (wall seconds); a test that must meet a 429 at an exact
+    request, whatever the machine's speed, passes a clock it holds still.
     """
 
     def __init__(
@@ -925,6 +928,7 @@ class CursorSimulator:
         late_minutes: int = 0,
         cycle_day: int = 24,
         included_cents_per_user: int = 2000,
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if schema not in ("old", "middle", "newest"):
             raise ValueError(f"unknown schema {schema!r}")
@@ -950,7 +954,9 @@ class CursorSimulator:
         self.stats = RequestStats()
         self.limits: dict[str, int] = {**_LIMITS[schema], **_ANALYTICS_LIMITS}
         window = self.clock.wall_seconds(60.0)
-        self._limiters = {name: FixedWindowLimiter(limit, window) for name, limit in self.limits.items()}
+        self._limiters = {
+            name: FixedWindowLimiter(limit, window, rate_clock) for name, limit in self.limits.items()
+        }
         self._revoked = False
         self.events_default_page_size = 10 if schema == "old" else 100
         self.spend_default_page_size = 50

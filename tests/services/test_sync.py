@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -207,9 +208,20 @@ async def test_the_old_usage_limit_is_learned_from_a_429_and_recorded(
     from bot.simulators.serving import served
     from tests.services.conftest import NOW
 
-    # A slower scale (a vendor minute is two seconds) so the 36 pages surely start within one window.
+    # The vendor's window clock stands still until its first 429, so the 21st request meets the old
+    # 20/min however slowly this machine pages; after that it runs, and the window rolls as it should.
+    def window_clock() -> float:
+        return time.monotonic() if sim.stats.rate_limited else 0.0
+
     sim = CursorSimulator(
-        team_size=100, days=10, seed=3, now=NOW, time_scale=30, schema="old", events_per_user_day=40
+        team_size=100,
+        days=10,
+        seed=3,
+        now=NOW,
+        time_scale=30,
+        schema="old",
+        events_per_user_day=40,
+        rate_clock=window_clock,
     )
     with served(sim.app) as server:
         async with make_services(
