@@ -1,6 +1,6 @@
 """Block Kit to the terminal: what Slack would show, drawn with rich.
 
-Pure functions from Block Kit dicts (a :class:`~bot.slack.blocks.Message`, a ``response_url`` post, a
+Pure functions from Block Kit dicts (a :class:`~bot.messages.blocks.Message`, a ``response_url`` post, a
 view) to rich renderables. Slack's mrkdwn becomes styled text (``*bold*``, ``_italic_``, ``~strike~``,
 `` `code` ``, links, mentions, dates, emoji shortcodes), fields become a two-column grid, and every
 interactive element (buttons, select options) becomes a numbered choice, returned with the action it
@@ -22,7 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from bot.slack.blocks import Message
+from bot.messages.blocks import Message
 
 # Slack names rich's emoji table lacks (rich follows the older cheat sheet).
 SLACK_EMOJI: dict[str, str] = {

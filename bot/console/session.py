@@ -36,6 +36,7 @@ from sqlmodel import col, select
 from bot.app import create_app
 from bot.console.render import BlockRenderer, Choice, Rendered
 from bot.domain.errors import SpendbotError
+from bot.messages.blocks import Message, readable_texts
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.container import Services
@@ -43,7 +44,6 @@ from bot.services.slack_api import is_direct_conversation
 from bot.settings import Settings
 from bot.simulators.serving import ServedApp, serve_in_loop
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
-from bot.slack.blocks import Message, readable_texts
 from bot.store.models import Workspace
 from bot.vendors import LimiterRegistry
 

@@ -29,15 +29,7 @@ from bot.domain.forecast import budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
-from bot.metrics import Metrics
-from bot.services.clock import Clock
-from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
-from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label
-from bot.services.subscriptions import SubscriptionService, source_of
-from bot.services.sync import SyncService
-from bot.settings import Settings
-from bot.slack.blocks import (
+from bot.messages.blocks import (
     MAX_TEXT,
     Block,
     Message,
@@ -50,6 +42,14 @@ from bot.slack.blocks import (
     header,
     section,
 )
+from bot.metrics import Metrics
+from bot.services.clock import Clock
+from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
+from bot.services.errors import NotFound
+from bot.services.queries import QueryService, connection_label
+from bot.services.subscriptions import SubscriptionService, source_of
+from bot.services.sync import SyncService
+from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, TrackedFigureRow
 

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from bot.messages.blocks import Message
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.slack_api import (
@@ -33,7 +34,6 @@ from bot.services.slack_api import (
     SlackUnavailable,
     error_code,
 )
-from bot.slack.blocks import Message
 from bot.store.db import Database
 from bot.store.models import Delivery, Subscription
 from bot.vendors.limiter import LimiterRegistry, RatePolicy

@@ -17,14 +17,7 @@ from bot.domain.forecast import forecast_cycle
 from bot.domain.money import format_amount, format_change, format_percent
 from bot.domain.periods import Period, PeriodSpec, resolve_period
 from bot.domain.vendors import CreditsLeft, traits
-from bot.services.alerts import AlertService
-from bot.services.charts import Chart, ChartService
-from bot.services.clock import Clock
-from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label, has_unattributed, people_unavailable_note
-from bot.services.subscriptions import SubscriptionService, source_of
-from bot.settings import Settings
-from bot.slack.blocks import (
+from bot.messages.blocks import (
     Block,
     Message,
     context,
@@ -36,7 +29,14 @@ from bot.slack.blocks import (
     lines_sections,
     section,
 )
-from bot.slack.render import credit_lines, freshness_line, requests_part, window_line
+from bot.messages.replies import credit_lines, freshness_line, requests_part, window_line
+from bot.services.alerts import AlertService
+from bot.services.charts import Chart, ChartService
+from bot.services.clock import Clock
+from bot.services.errors import NotFound
+from bot.services.queries import QueryService, connection_label, has_unattributed, people_unavailable_note
+from bot.services.subscriptions import SubscriptionService, source_of
+from bot.settings import Settings
 from bot.store.models import Connection
 
 log = logging.getLogger(__name__)

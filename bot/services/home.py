@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select as columns
 from sqlmodel import col, select
 
+from bot.messages.answers import CreditView, StatusAnswer, StatusCard
 from bot.services.access import Access
-from bot.services.answers import CreditView, StatusAnswer, StatusCard
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
 from bot.services.queries import QueryService

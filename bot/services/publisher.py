@@ -19,6 +19,7 @@ from sqlmodel import col, delete
 
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
+from bot.messages.blocks import Message
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
@@ -29,7 +30,6 @@ from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
 from bot.services.sync import SyncReport, SyncService
 from bot.settings import Settings
-from bot.slack.blocks import Message
 from bot.store import usage as usage_store
 from bot.store.db import Database, execute
 from bot.store.models import (

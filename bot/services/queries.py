@@ -27,8 +27,7 @@ from bot.domain.forecast import daily_burn, runway
 from bot.domain.periods import Period, PeriodSpec, previous_period, resolve_period, utc_day_bounds
 from bot.domain.usage import Unit
 from bot.domain.vendors import CreditsLeft, CycleSource, display_name, traits
-from bot.services.access import Access
-from bot.services.answers import (
+from bot.messages.answers import (
     CREDITS,
     USD,
     Breakdown,
@@ -52,6 +51,7 @@ from bot.services.answers import (
     UserAnswer,
     WindowView,
 )
+from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotAllowed, NotFound

@@ -22,12 +22,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.vendors import TRAITS, display_name
-from bot.services.connect import default_base_url
-from bot.services.container import Services
-from bot.services.errors import NotAllowed
-from bot.services.home import AlertLine, DeliveryLine, HomeModel, HomeService, SubscriptionLine
-from bot.services.sync import SyncReport
-from bot.slack.blocks import (
+from bot.messages.blocks import (
     MAX_VIEW_BLOCKS,
     Block,
     actions,
@@ -43,8 +38,13 @@ from bot.slack.blocks import (
     local_time,
     section,
 )
+from bot.messages.replies import credit_lines, delivery_line, status_card
+from bot.services.connect import default_base_url
+from bot.services.container import Services
+from bot.services.errors import NotAllowed
+from bot.services.home import AlertLine, DeliveryLine, HomeModel, HomeService, SubscriptionLine
+from bot.services.sync import SyncReport
 from bot.slack.connections import connect_modal, notice_view, payload_identity
-from bot.slack.render import credit_lines, delivery_line, status_card
 from bot.store.models import Connection
 
 log = logging.getLogger(__name__)

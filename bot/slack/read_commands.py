@@ -8,9 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
-from bot.services.container import Services
-from bot.slack.blocks import Message, context, message, section
-from bot.slack.render import (
+from bot.messages.blocks import Message, context, message, section
+from bot.messages.replies import (
     credits_message,
     limits_message,
     spend_message,
@@ -18,6 +17,7 @@ from bot.slack.render import (
     top_message,
     user_message,
 )
+from bot.services.container import Services
 from bot.slack.router import SHARE_ACTION, Invocation, Router
 
 

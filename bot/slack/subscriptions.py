@@ -22,12 +22,12 @@ from bot.domain.commands import (
     Subscriptions,
     Unsubscribe,
 )
+from bot.messages.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
+from bot.messages.replies import delivery_line
 from bot.services.alerts import MUTE_ACTION, SNOOZE_ACTION
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of
-from bot.slack.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
-from bot.slack.render import delivery_line
 from bot.slack.router import Invocation, Router
 from bot.store.models import Subscription
 

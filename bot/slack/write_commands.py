@@ -13,11 +13,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import SetCap, SetLimit
 from bot.domain.money import format_amount
+from bot.messages.blocks import Message, actions, button, context, escape, message, section
 from bot.services.confirmations import AlreadyConfirmed
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.writes import CapChange, LimitChange, decode, encode
-from bot.slack.blocks import Message, actions, button, context, escape, message, section
 from bot.slack.connections import raw_action_value
 from bot.slack.router import Invocation, Router
 

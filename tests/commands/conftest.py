@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.messages.blocks import readable_texts
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
@@ -21,7 +22,6 @@ from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
 from bot.simulators.slack import FakeSlack, SignedRequests
 from bot.simulators.windsurf import WindsurfSimulator
-from bot.slack.blocks import readable_texts
 from bot.vendors import LimiterRegistry
 from tests.support.bot import BotThread
 

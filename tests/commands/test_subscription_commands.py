@@ -19,8 +19,8 @@ from sqlalchemy import text as sql
 from sqlmodel import SQLModel, col, select
 
 from bot.domain.money import format_credits, format_usd
+from bot.messages.blocks import utc_when
 from bot.services.container import Services
-from bot.slack.blocks import utc_when
 from bot.store.models import AuditEntry, Delivery, Subscription
 from bot.vendors import LimiterRegistry
 from tests.commands.conftest import ADMIN, MEMBER, SCALE, World, local_bounds, text_of

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from rich.console import Console, RenderableType
 
 from bot.console.render import BlockRenderer, emoji
-from bot.services.answers import Freshness, StatusAnswer, StatusCard
-from bot.slack.blocks import Message, actions, button, context, divider, fields, header, section
-from bot.slack.render import status_message
+from bot.messages.answers import Freshness, StatusAnswer, StatusCard
+from bot.messages.blocks import Message, actions, button, context, divider, fields, header, section
+from bot.messages.replies import status_message
 from bot.slack.write_commands import confirmation
 
 RENDERER = BlockRenderer()

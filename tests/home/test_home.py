@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from bot.domain.money import format_usd
-from bot.services.answers import Freshness, StatusAnswer, StatusCard
+from bot.messages.answers import Freshness, StatusAnswer, StatusCard
+from bot.messages.blocks import MAX_VIEW_BLOCKS
 from bot.services.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
 from bot.simulators.slack import FakeSlack, SignedRequests
-from bot.slack.blocks import MAX_VIEW_BLOCKS
 from bot.slack.home import CONNECT_ACTION, home_view
 from bot.store.models import AlertStateRow, Delivery, Subscription
 from tests.commands.conftest import ADMIN, MEMBER, NOW, World, text_of

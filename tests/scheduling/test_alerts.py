@@ -230,8 +230,8 @@ async def test_rate_limit_alert_on_low_headroom(tmp_path: Path, fake_slack: Fake
 
 async def test_a_kill_between_slacks_answer_and_our_commit_neither_loses_nor_doubles(rig: Rig) -> None:
     """Rows left "posting": one was posted (Slack answered, we never recorded it), one was not at all."""
+    from bot.messages.blocks import Message
     from bot.services.deliveries import METADATA_EVENT, Claim, key_for
-    from bot.slack.blocks import Message
 
     ledger = rig.services.ledger
     sent_key = key_for(TEAM, "C1", None, "digest", "2026-11-20")

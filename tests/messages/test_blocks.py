@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.services.answers import Breakdown, BreakdownRow, Freshness, SourceTotal, SpendAnswer
-from bot.slack.blocks import (
+from bot.messages.answers import Breakdown, BreakdownRow, Freshness, SourceTotal, SpendAnswer
+from bot.messages.blocks import (
     MAX_BLOCKS,
     MAX_FIELDS,
     MAX_TEXT,
@@ -22,7 +22,7 @@ from bot.slack.blocks import (
     local_time,
     section,
 )
-from bot.slack.render import spend_message
+from bot.messages.replies import spend_message
 
 
 def test_a_long_text_is_clipped_and_says_how_much_is_left_out() -> None:

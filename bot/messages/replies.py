@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.vendors import display_name, traits
-from bot.services.answers import (
+from bot.messages.answers import (
     CREDITS,
     USD,
     Breakdown,
@@ -24,7 +24,7 @@ from bot.services.answers import (
     UserAnswer,
     WindowView,
 )
-from bot.slack.blocks import (
+from bot.messages.blocks import (
     Block,
     Message,
     amount,
