@@ -13,7 +13,7 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -54,6 +54,37 @@ def _request_kind(body: bytes) -> str:
     return "other"
 
 
+class SlackEndpoint:
+    """``POST /slack/events``: the edge checks (``bot.slack.edge``), then Bolt dispatches; timed, counted."""
+
+    def __init__(self, services: Services, bolt_app: AsyncApp) -> None:
+        secret = services.settings.slack_signing_secret
+        self._signature = SlackSignature(secret.get_secret_value() if secret is not None else "")
+        self._bolt_app = bolt_app
+        self._metrics = services.metrics
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        body: bytes | None = None
+        try:
+            body = await read_body(request)
+            headers = request.headers
+            self._signature.check(
+                headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"), body
+            )
+            verified = bolt_request(request, body)
+        except Refused as refusal:
+            size = "body not read" if body is None else f"{len(body)} bytes"
+            log.info("refused a request to /slack/events: %s (%s)", refusal.reason, size)
+            response: Response = JSONResponse({"error": refusal.reason}, status_code=refusal.status)
+        else:
+            response = to_starlette_response(await self._bolt_app.async_dispatch(verified))
+        kind = _request_kind(body or b"")
+        self._metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+        self._metrics.slack_requests.labels(kind=kind, status=str(response.status_code)).inc()
+        return response
+
+
 def build_web_app(
     services: Services,
     bolt_app: AsyncApp,
@@ -64,28 +95,6 @@ def build_web_app(
     """The ASGI app: Slack's endpoint (HTTP mode), the OAuth pages (when configured), health and metrics."""
     handler = AsyncSlackRequestHandler(bolt_app)
     metrics = services.metrics
-    secret = services.settings.slack_signing_secret
-    signature = SlackSignature(secret.get_secret_value() if secret is not None else "")
-
-    async def events(request: Request) -> Response:
-        """Slack's endpoint: the edge checks (``bot.slack.edge``), then Bolt dispatches."""
-        started = time.perf_counter()
-        body: bytes | None = None
-        try:
-            body = await read_body(request)
-            headers = request.headers
-            signature.check(headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"), body)
-            verified = bolt_request(request, body)
-        except Refused as refusal:
-            size = "body not read" if body is None else f"{len(body)} bytes"
-            log.info("refused a request to /slack/events: %s (%s)", refusal.reason, size)
-            response: Response = JSONResponse({"error": refusal.reason}, status_code=refusal.status)
-        else:
-            response = to_starlette_response(await bolt_app.async_dispatch(verified))
-        kind = _request_kind(body or b"")
-        metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
-        metrics.slack_requests.labels(kind=kind, status=str(response.status_code)).inc()
-        return response
 
     async def oauth(request: Request) -> Response:
         return await handler.handle(request)
@@ -106,7 +115,7 @@ def build_web_app(
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
     if serve_events:
-        routes.append(Route("/slack/events", events, methods=["POST"]))
+        routes.append(Route("/slack/events", SlackEndpoint(services, bolt_app).handle, methods=["POST"]))
         if services.settings.oauth_enabled:
             routes.append(Route("/slack/install", oauth, methods=["GET"]))
             routes.append(Route("/slack/oauth_redirect", oauth, methods=["GET"]))
@@ -172,74 +181,92 @@ async def serve_bot(
     """
     services = services or Services.create(settings)
     stop = stop or asyncio.Event()
+    sock = _bind(host, port)
+    try:
+        with _stopped_by_signals(stop):
+            await _start_services(services, settings)
+            bolt_app = create_app(settings, services=services)
+            bolt_app.client.session = services.slack.session
+            socket_handler = _socket_handler(settings, bolt_app, services) if mode is RunMode.SOCKET else None
+            web = build_web_app(
+                services,
+                bolt_app,
+                serve_events=mode is RunMode.HTTP,
+                socket_connected=socket_handler.connected if socket_handler is not None else None,
+            )
+            server, server_task = await _start_web_server(web, sock)
+            if socket_handler is not None:
+                await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+            scheduler = Scheduler(settings, services.publisher) if scheduler_enabled else None
+            if scheduler is not None:
+                scheduler.start()
+            bound_port = sock.getsockname()[1]
+            log.info("spendbot is running in %s mode on http://%s:%s", mode.value, host, bound_port)
+            if started is not None:
+                started(bound_port)
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            log.info("spendbot is shutting down")
+            if scheduler is not None:
+                scheduler.shutdown()
+            if socket_handler is not None:
+                await socket_handler.close_async()  # type: ignore[no-untyped-call]
+            server.should_exit = True
+            await server_task
+    finally:
+        sock.close()
+        await services.close()
+    log.info("spendbot stopped")
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` while the bot runs (where the loop can take signal handlers)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    sock = _bind(host, port)
     try:
-        try:
-            await services.start()
-        except Exception as error:
-            raise StartupError(
-                f"database {_safe_url(settings.database_url)} is not usable: {error}"
-            ) from error
-        bolt_app = create_app(settings, services=services)
-        bolt_app.client.session = services.slack.session
-        socket_handler: MeasuredSocketModeHandler | None = None
-        if mode is RunMode.SOCKET:
-            assert settings.slack_app_token is not None
-            socket_handler = MeasuredSocketModeHandler(
-                bolt_app, settings.slack_app_token.get_secret_value(), services.metrics
-            )
-        web = build_web_app(
-            services,
-            bolt_app,
-            serve_events=mode is RunMode.HTTP,
-            socket_connected=socket_handler.connected if socket_handler is not None else None,
-        )
-        # log_config=None: uvicorn's records go through our handler (one line each, scrubbed), not its own.
-        config = uvicorn.Config(
-            web,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-        )
-        server = QuietServer(config)
-        server_task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
-            await asyncio.sleep(0.01)
-        if server_task.done():
-            server_task.result()
-            raise StartupError("the HTTP server stopped during start-up")
-        if socket_handler is not None:
-            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-        scheduler = Scheduler(settings, services.publisher) if scheduler_enabled else None
-        if scheduler is not None:
-            scheduler.start()
-        bound_port = sock.getsockname()[1]
-        log.info("spendbot is running in %s mode on http://%s:%s", mode.value, host, bound_port)
-        if started is not None:
-            started(bound_port)
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        log.info("spendbot is shutting down")
-        if scheduler is not None:
-            scheduler.shutdown()
-        if socket_handler is not None:
-            await socket_handler.close_async()  # type: ignore[no-untyped-call]
-        server.should_exit = True
-        await server_task
+        yield
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
-        sock.close()
-        await services.close()
-    log.info("spendbot stopped")
+
+
+def _socket_handler(settings: Settings, bolt_app: AsyncApp, services: Services) -> MeasuredSocketModeHandler:
+    if settings.slack_app_token is None:
+        raise StartupError("Socket Mode needs SLACK_APP_TOKEN")
+    return MeasuredSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value(), services.metrics)
+
+
+async def _start_services(services: Services, settings: Settings) -> None:
+    try:
+        await services.start()
+    except Exception as error:
+        raise StartupError(f"database {_safe_url(settings.database_url)} is not usable: {error}") from error
+
+
+async def _start_web_server(web: Starlette, sock: socket.socket) -> tuple[QuietServer, asyncio.Task[None]]:
+    """uvicorn on the bound socket, returned once it accepts connections (or failed to start)."""
+    # log_config=None: uvicorn's records go through our handler (one line each, scrubbed), not its own.
+    config = uvicorn.Config(
+        web,
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    server = QuietServer(config)
+    server_task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await asyncio.sleep(0.01)
+    if server_task.done():
+        server_task.result()
+        raise StartupError("the HTTP server stopped during start-up")
+    return server, server_task
 
 
 def _safe_url(url: str) -> str:
