@@ -24,14 +24,6 @@ from tests.conftest import drop_database
 from tests.support.bot import BotThread
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def test_plain_urls_map_to_the_async_drivers() -> None:
     assert async_url("sqlite:///data/x.db") == "sqlite+aiosqlite:///data/x.db"
     assert async_url("postgresql://u:p@h:5432/d") == "postgresql+asyncpg://u:p@h:5432/d"
