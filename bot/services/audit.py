@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.logs import scrub
@@ -21,7 +20,7 @@ from bot.services.clock import Clock
 from bot.services.errors import NotAllowed
 from bot.services.slack_api import SlackApi
 from bot.settings import Settings
-from bot.store.db import Database
+from bot.store.audit import AuditRepository
 from bot.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -34,8 +33,8 @@ MAX_RECENT = 100
 class AuditLog:
     """Writes and reads :class:`~bot.store.models.AuditEntry` rows of one workspace at a time."""
 
-    def __init__(self, db: Database, *, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, store: AuditRepository, *, clock: Clock) -> None:
+        self._store = store
         self._clock = clock
 
     def entry(
@@ -71,7 +70,7 @@ class AuditLog:
         detail: str | None = None,
     ) -> None:
         """Add an entry to a write transaction already open, so the change and its record commit together."""
-        session.add(self.entry(team_id, user_id, action, target, outcome, detail))
+        self._store.add(session, self.entry(team_id, user_id, action, target, outcome, detail))
 
     async def record(
         self,
@@ -83,20 +82,12 @@ class AuditLog:
         detail: str | None = None,
     ) -> None:
         """Write one entry in a transaction of its own."""
-        async with self._db.write() as session:
-            self.add(session, team_id, user_id, action, target, outcome, detail)
+        await self._store.record(self.entry(team_id, user_id, action, target, outcome, detail))
 
     async def recent(self, team_id: str, limit: int = 20) -> list[AuditEntry]:
         """The latest entries of ``team_id``, newest first (never another workspace's)."""
         limit = max(1, min(limit, MAX_RECENT))
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(AuditEntry)
-                .where(AuditEntry.team_id == team_id)
-                .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
-                .limit(limit)
-            )
-            return list(rows.all())
+        return await self._store.recent(team_id, limit)
 
 
 class AuditedAccess(Access):

@@ -23,9 +23,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
 
 from bot.domain.errors import UserInputError, code_span
 from bot.domain.grammar import Disconnect, parse_command
@@ -39,8 +37,10 @@ from bot.services.errors import NotAllowed, NotFound, ServiceError
 from bot.services.secrets import SecretBox, SecretKeyError
 from bot.services.sync import SyncService
 from bot.settings import Settings
+from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
-from bot.store.models import Connection, SyncState
+from bot.store.models import Connection
+from bot.store.sync import SyncRecords
 from bot.vendors import (
     AuthError,
     ConnectionConfig,
@@ -339,6 +339,8 @@ class ConnectionAdmin:
         self,
         settings: Settings,
         db: Database,
+        store: ConnectionRepository,
+        sync_records: SyncRecords,
         registry: ConnectionRegistry,
         sync: SyncService,
         audit: AuditLog,
@@ -347,6 +349,8 @@ class ConnectionAdmin:
     ) -> None:
         self._settings = settings
         self._db = db
+        self._store = store
+        self._sync_records = sync_records
         self._registry = registry
         self._sync = sync
         self._audit = audit
@@ -413,11 +417,8 @@ class ConnectionAdmin:
         stored = False
         try:
             async with self._db.write() as session:
-                clash = await session.exec(
-                    select(Connection.id).where(Connection.team_id == team_id, Connection.name == form.name)
-                )
-                if clash.first() is None:
-                    session.add(row)
+                if not await self._store.name_taken(session, team_id, form.name):
+                    self._store.save(session, row)
                     self._audit.add(session, team_id, user_id, "connect", form.name, "ok", form.vendor.value)
                     stored = True
         except IntegrityError:  # another replica took the name between our check and our insert
@@ -484,18 +485,11 @@ class ConnectionAdmin:
                 f"{code_span(name)} is configured by the operator in the environment, so it cannot be "
                 "removed from Slack. Ask whoever runs spendbot to remove its key from the environment."
             )
+        assert row.id is not None
         async with self._db.write() as session:
-            result = await session.exec(
-                delete(Connection).where(
-                    col(Connection.id) == row.id,
-                    col(Connection.team_id) == team_id,
-                    col(Connection.origin) == "slack",
-                )
-            )
-            if result.rowcount == 0:
+            if not await self._store.delete_added_in_slack(session, row.id, team_id):
                 raise NotFound(f"{code_span(name)} was already removed.")
             self._audit.add(session, team_id, user_id, "disconnect", name, "ok", row.vendor)
-        assert row.id is not None
         self._registry.forget(row.id)
         log.info("connection %s removed from %s by %s", name, team_id, user_id)
         return row
@@ -504,15 +498,7 @@ class ConnectionAdmin:
         """Every connection of ``team_id`` (environment ones included), with the last successful sync."""
         rows = await self._registry.for_team(team_id)
         ids = [row.id for row in rows if row.id is not None]
-        last: dict[int, datetime | None] = {}
-        if ids:
-            async with self._db.session() as session:
-                found = await session.exec(
-                    select(SyncState.connection_id, func.max(SyncState.last_success_at))
-                    .where(col(SyncState.connection_id).in_(ids))
-                    .group_by(col(SyncState.connection_id))
-                )
-                last = dict(found.all())
+        last = await self._sync_records.last_success_by_connection(ids) if ids else {}
         return [
             ConnectionSummary(
                 name=row.name,
@@ -549,18 +535,11 @@ async def rotate_stored_keys(db: Database, box: SecretBox) -> RotationReport:
     re-entered meanwhile is left alone), and the secret itself never changes, so a bot holding every
     key given here keeps decrypting old and new ciphertexts alike.
     """
-    async with db.session() as session:
-        rows = (
-            await session.exec(
-                select(Connection.id, Connection.name, Connection.team_id, Connection.secret_ciphertext)
-                .where(col(Connection.secret_ciphertext).is_not(None))
-                .order_by(col(Connection.id))
-            )
-        ).all()
+    store = ConnectionRepository(db)
+    rows = await store.stored_keys()
     rotated = current = 0
     failed: list[str] = []
     for connection_id, name, team_id, ciphertext in rows:
-        assert ciphertext is not None
         if box.is_current(ciphertext):
             current += 1
             continue
@@ -569,11 +548,6 @@ async def rotate_stored_keys(db: Database, box: SecretBox) -> RotationReport:
         except SecretKeyError:
             failed.append(f"{team_id}/{name}")
             continue
-        async with db.write() as session:
-            await session.exec(
-                update(Connection)
-                .where(col(Connection.id) == connection_id, col(Connection.secret_ciphertext) == ciphertext)
-                .values(secret_ciphertext=fresh)
-            )
+        await store.replace_key(connection_id, ciphertext, fresh)
         rotated += 1
     return RotationReport(rotated=rotated, current=current, failed=failed)

@@ -27,6 +27,7 @@ from bot.services.sync import SyncService
 from bot.services.writes import WriteService
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.repositories import Repositories
 from bot.vendors import LimiterRegistry
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Services:
 
     settings: Settings
     db: Database
+    store: Repositories
     slack: SlackApi
     access: Access
     connections: ConnectionRegistry
@@ -72,45 +74,53 @@ class Services:
         clock = clock or system_clock
         metrics = metrics or Metrics()
         db = Database(settings.database_url)
+        store = Repositories.on(db)
         slack = SlackApi(settings)
-        connections = ConnectionRegistry(settings, db, clock=clock, limiters=limiters, observer=metrics)
-        sync = SyncService(db, connections, clock=clock, metrics=metrics)
-        audit = AuditLog(db, clock=clock)
-        confirmations = Confirmations(db, clock=clock)
+        connections = ConnectionRegistry(
+            settings, db, store.connections, clock=clock, limiters=limiters, observer=metrics
+        )
+        sync = SyncService(store.sync, connections, clock=clock, metrics=metrics)
+        audit = AuditLog(store.audit, clock=clock)
+        confirmations = Confirmations(store.confirmations, clock=clock)
         access = AuditedAccess(settings, slack, audit)
         queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
-        subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
-        ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
+        subscriptions = SubscriptionService(
+            settings, db, store.subscriptions, store.connections, slack, audit, clock=clock
+        )
+        ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
         alerts = AlertService(
             settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics
         )
-        charts = ChartService(settings, db, slack, clock=clock)
+        charts = ChartService(settings, db, store.charts, slack, clock=clock)
         digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
         publisher = Publisher(
             settings,
-            db,
+            store.retention,
             connections,
             sync,
             subscriptions,
             digests,
             alerts,
             ledger,
-            Leases(db, clock=clock),
+            Leases(store.leases, clock=clock),
             clock=clock,
             metrics=metrics,
         )
         return cls(
             settings=settings,
             db=db,
+            store=store,
             slack=slack,
             access=access,
             connections=connections,
             sync=sync,
             audit=audit,
-            connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
+            connection_admin=ConnectionAdmin(
+                settings, db, store.connections, store.sync, connections, sync, audit, clock=clock
+            ),
             queries=queries,
             exports=ExportService(db, queries, access, slack),
-            writes=WriteService(db, connections, sync, audit, confirmations, clock=clock),
+            writes=WriteService(store.sync, connections, sync, audit, confirmations, clock=clock),
             subscriptions=subscriptions,
             ledger=ledger,
             alerts=alerts,

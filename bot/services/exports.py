@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlmodel import col, select
-
 from bot.domain.commands import Export
 from bot.domain.vendors import traits, usage_vendors
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
 from bot.services.queries import QueryService, people_unavailable_note
 from bot.services.slack_api import SlackApi
+from bot.store import usage as usage_store
 from bot.store.db import Database
-from bot.store.models import UsageDay
 
 HEADER = (
     "utc_day",
@@ -94,37 +92,28 @@ class ExportService:
             last_day = max(last_day or last.isoformat(), last.isoformat())
             unit = self._queries.unit_of(connection)
             async with self._db.session() as session:
-                found = await session.exec(
-                    select(UsageDay)
-                    .where(
-                        UsageDay.connection_id == connection.id,
-                        col(UsageDay.day) >= first,
-                        col(UsageDay.day) <= last,
-                    )
-                    .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
-                )
-                found_rows = found.all()
-                if any(not row.user_email and row.amount for row in found_rows):
-                    notes.append(people_unavailable_note(connection))
-                for row in found_rows:
-                    in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
-                    usd = self._queries.usd_cents(connection, row.amount)
-                    lines.append(
-                        csv_row(
-                            (
-                                row.day.isoformat(),
-                                connection.name,
-                                connection.vendor,
-                                row.user_email,
-                                row.model,
-                                in_unit,
-                                UNIT_NAMES[unit],
-                                None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
-                                row.requests,
-                            )
+                found_rows = await usage_store.day_rows(session, connection.id, first, last)
+            if any(not row.user_email and row.amount for row in found_rows):
+                notes.append(people_unavailable_note(connection))
+            for row in found_rows:
+                in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
+                usd = self._queries.usd_cents(connection, row.amount)
+                lines.append(
+                    csv_row(
+                        (
+                            row.day.isoformat(),
+                            connection.name,
+                            connection.vendor,
+                            row.user_email,
+                            row.model,
+                            in_unit,
+                            UNIT_NAMES[unit],
+                            None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
+                            row.requests,
                         )
                     )
-                    rows += 1
+                )
+                rows += 1
         filename = f"spend-{first_day}-to-{last_day}.csv"
         return filename, "".join(lines), rows, label, tuple(notes)
 

@@ -13,9 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select as columns
-from sqlmodel import col, select
-
 from bot.messages.answers import CreditView, StatusAnswer, StatusCard
 from bot.services.access import Access
 from bot.services.clock import Clock
@@ -23,8 +20,8 @@ from bot.services.errors import NotFound
 from bot.services.queries import QueryService
 from bot.services.subscriptions import describe
 from bot.settings import Settings
-from bot.store.db import Database, execute
-from bot.store.models import AlertStateRow, Delivery, Subscription
+from bot.store.deliveries import DeliveryRepository
+from bot.store.subscriptions import SubscriptionRepository
 
 LAST_DELIVERIES = 10
 MAX_SUBSCRIPTIONS = 200
@@ -113,14 +110,16 @@ class HomeService:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        subscriptions: SubscriptionRepository,
+        deliveries: DeliveryRepository,
         queries: QueryService,
         access: Access,
         *,
         clock: Clock,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
         self._queries = queries
         self._access = access
         self._clock = clock
@@ -149,15 +148,7 @@ class HomeService:
 
     async def subscriptions(self, team_id: str) -> tuple[SubscriptionLine, ...]:
         """The workspace's subscriptions, by channel then id, each worded as ``subscriptions`` words it."""
-        async with self._db.session() as session:
-            rows = (
-                await session.exec(
-                    select(Subscription)
-                    .where(col(Subscription.team_id) == team_id)
-                    .order_by(col(Subscription.channel_id), col(Subscription.id))
-                    .limit(MAX_SUBSCRIPTIONS)
-                )
-            ).all()
+        rows = await self._subscriptions.by_channel(team_id, MAX_SUBSCRIPTIONS)
         return tuple(
             SubscriptionLine(
                 id=row.id or 0,
@@ -171,83 +162,34 @@ class HomeService:
             for row in rows
         )
 
-    # The deliveries and alerts reads name their columns: the Home needs few of each table's.
-
     async def deliveries(self, team_id: str, limit: int = LAST_DELIVERIES) -> tuple[DeliveryLine, ...]:
         """The last scheduled posts of the workspace, newest first, with their outcome."""
-        async with self._db.session() as session:
-            found = (
-                await execute(
-                    session,
-                    columns(
-                        col(Delivery.channel_id),
-                        col(Delivery.kind),
-                        col(Delivery.period),
-                        col(Delivery.state),
-                        col(Delivery.late),
-                        col(Delivery.updated_at),
-                        col(Delivery.error),
-                    )
-                    .where(col(Delivery.team_id) == team_id)
-                    .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
-                    .limit(limit),
-                )
-            ).all()
-        rows = [tuple(row) for row in found]
         return tuple(
             DeliveryLine(
-                channel_id=channel_id, kind=kind, period=period, state=state, late=late, at=at, error=error
+                channel_id=row.channel_id,
+                kind=row.kind,
+                period=row.period,
+                state=row.state,
+                late=row.late,
+                at=row.updated_at,
+                error=row.error,
             )
-            for channel_id, kind, period, state, late, at, error in rows
+            for row in await self._deliveries.recent_outcomes(team_id, limit)
         )
 
     async def open_alerts(self, team_id: str) -> tuple[AlertLine, ...]:
         """Alerts of the workspace's subscriptions that are firing now, oldest first."""
-        async with self._db.session() as session:
-            found = (
-                await execute(
-                    session,
-                    columns(
-                        col(AlertStateRow.subscription_id),
-                        col(AlertStateRow.channel_id),
-                        col(Subscription.channel_id),
-                        col(Subscription.kind),
-                        col(AlertStateRow.metric),
-                        col(AlertStateRow.threshold),
-                        col(AlertStateRow.summary),
-                        col(AlertStateRow.fired_at),
-                        col(AlertStateRow.snoozed_until),
-                        col(AlertStateRow.muted_until_resolved),
-                    )
-                    .join(Subscription, col(Subscription.id) == col(AlertStateRow.subscription_id))
-                    .where(col(Subscription.team_id) == team_id, col(AlertStateRow.status) == "firing")
-                    .order_by(col(AlertStateRow.fired_at), col(AlertStateRow.id))
-                    .limit(MAX_ALERTS),
-                )
-            ).all()
-        rows = [tuple(row) for row in found]
         return tuple(
             AlertLine(
-                subscription_id=subscription_id,
-                channel_id=alert_channel or subscription_channel,
-                kind=kind,
-                metric=metric,
-                threshold=threshold,
-                summary=summary,
-                fired_at=fired_at,
-                snoozed_until=snoozed_until,
-                muted=muted,
+                subscription_id=row.subscription_id,
+                channel_id=row.alert_channel_id or row.subscription_channel_id,
+                kind=row.kind,
+                metric=row.metric,
+                threshold=row.threshold,
+                summary=row.summary,
+                fired_at=row.fired_at,
+                snoozed_until=row.snoozed_until,
+                muted=row.muted_until_resolved,
             )
-            for (
-                subscription_id,
-                alert_channel,
-                subscription_channel,
-                kind,
-                metric,
-                threshold,
-                summary,
-                fired_at,
-                snoozed_until,
-                muted,
-            ) in rows
+            for row in await self._subscriptions.firing_alerts(team_id, MAX_ALERTS)
         )

@@ -15,8 +15,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlmodel import col, delete
-
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
 from bot.messages.blocks import Message
@@ -30,16 +28,8 @@ from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
 from bot.services.sync import SyncReport, SyncService
 from bot.settings import Settings
-from bot.store import usage as usage_store
-from bot.store.db import Database, execute
-from bot.store.models import (
-    ChartFile,
-    Connection,
-    CreditSnapshot,
-    Delivery,
-    Subscription,
-    TrackedFigureRow,
-)
+from bot.store.models import Connection, Subscription
+from bot.store.retention import HistoryRetention
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,7 +72,7 @@ class Publisher:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        retention: HistoryRetention,
         connections: ConnectionRegistry,
         sync: SyncService,
         subscriptions: SubscriptionService,
@@ -95,7 +85,7 @@ class Publisher:
         metrics: Metrics,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._retention = retention
         self._connections = connections
         self._sync = sync
         self._subscriptions = subscriptions
@@ -379,20 +369,9 @@ class Publisher:
     async def purge(self) -> None:
         """Drop history older than ``SPENDBOT_RETENTION_DAYS`` (and yesterday's chart files)."""
         cutoff = self._clock() - timedelta(days=self._settings.retention_days)
-        async with self._db.write() as session:
-            await usage_store.purge_before(session, cutoff)
-            await execute(session, delete(CreditSnapshot).where(col(CreditSnapshot.observed_at) < cutoff))
-            await execute(session, delete(TrackedFigureRow).where(col(TrackedFigureRow.observed_at) < cutoff))
-            await execute(
-                session,
-                delete(Delivery).where(
-                    col(Delivery.created_at) < cutoff, col(Delivery.state) != DeliveryState.POSTING
-                ),
-            )
-            await execute(
-                session,
-                delete(ChartFile).where(col(ChartFile.created_at) < self._clock() - timedelta(days=2)),
-            )
+        await self._retention.purge(
+            cutoff, unsettled=DeliveryState.POSTING, charts_before=self._clock() - timedelta(days=2)
+        )
         await self._leases.purge_expired()
         oldest = (self._clock() - timedelta(days=2)).timestamp()
         await asyncio.to_thread(_remove_files_older_than, self._settings.data_dir / "charts", oldest)

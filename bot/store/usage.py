@@ -370,6 +370,20 @@ async def requests_by_utc_day(
     return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
 
 
+async def day_rows(session: AsyncSession, connection_id: int, first: date, last: date) -> list[UsageDay]:
+    """The day rollup rows (per person and model) of ``first..last``, by day, person and model."""
+    found = await session.exec(
+        sqlmodel_select(UsageDay)
+        .where(
+            UsageDay.connection_id == connection_id,
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        )
+        .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
+    )
+    return list(found.all())
+
+
 async def latest_cycle_spend(
     session: AsyncSession, connection_id: int, user_email: str | None = None
 ) -> CycleSpendRow | None:
