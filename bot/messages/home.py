@@ -32,6 +32,7 @@ from bot.messages.blocks import (
     section,
 )
 from bot.messages.replies import credit_lines, delivery_line, status_card
+from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 
 CONNECT_ACTION = "spendbot_home_connect"
 """Prefix of the Connect buttons' action ids: ``spendbot_home_connect_cursor`` and so on."""
@@ -56,28 +57,6 @@ class ToolSpend:
     unit: str
     amount: Decimal
     connections: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SubscriptionLine:
-    id: int
-    channel_id: str
-    kind: str
-    summary: str  # as ``subscriptions`` words it: "digest daily at 09:00 Europe/Paris"
-    paused_reason: str | None = None
-    snoozed_until: datetime | None = None
-    muted: bool = False
-
-
-@dataclass(frozen=True)
-class DeliveryLine:
-    channel_id: str
-    kind: str
-    period: str
-    state: str
-    late: bool
-    at: datetime
-    error: str | None = None
 
 
 @dataclass(frozen=True)

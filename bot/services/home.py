@@ -14,7 +14,8 @@ from sqlalchemy import select as columns
 from sqlmodel import col, select
 
 from bot.messages.answers import StatusAnswer, StatusCard
-from bot.messages.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
+from bot.messages.home import AlertLine, HomeModel, ToolSpend
+from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotFound

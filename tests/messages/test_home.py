@@ -14,15 +14,14 @@ from bot.messages.blocks import MAX_VIEW_BLOCKS, readable_texts
 from bot.messages.home import (
     CONNECT_ACTION,
     AlertLine,
-    DeliveryLine,
     HomeModel,
-    SubscriptionLine,
     ToolSpend,
     describe_alert,
     describe_delivery,
     describe_subscription,
     home_view,
 )
+from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 
 NOW = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
