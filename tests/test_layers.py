@@ -89,6 +89,16 @@ def test_the_services_still_writing_sql_are_the_ones_named() -> None:
     assert builders == set(STILL_WRITING_SQL)
 
 
+def test_the_slack_layer_shows_what_the_renderers_draw_and_builds_no_block_kit() -> None:
+    """``bot/slack`` holds listeners and the router: it may pass a ``Message`` on, never build blocks."""
+    builders = [
+        crossing
+        for crossing in crossings("slack", ("bot.messages.blocks", "slack_sdk.models"))
+        if not crossing.endswith((" bot.messages.blocks", " bot.messages.blocks.Message"))
+    ]
+    assert builders == []
+
+
 def test_the_store_knows_nothing_above_it_nor_any_vendor() -> None:
     assert crossings("store", ("bot.vendors", "bot.slack", "bot.services", "bot.simulators")) == []
 

@@ -354,3 +354,11 @@ def delivery_line(
     if error:
         text += f" — {escape(error[:150])}"
     return text
+
+
+def export_message(filename: str, rows: int, period_label: str, notes: Sequence[str] = ()) -> Message:
+    """``export``: the file went by direct message; what it holds and how to read its days and amounts."""
+    text = f":page_facing_up: Sent you `{filename}` by direct message: {rows:,} rows, {period_label}."
+    return message(
+        text, [section(text), context("Days in the file are UTC days; amounts in each row's unit.", *notes)]
+    )

@@ -17,7 +17,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +29,7 @@ from bot.domain.grammar import Disconnect, parse_command
 from bot.domain.usage import Vendor
 from bot.domain.vendors import display_name, traits
 from bot.logs import register_secret
+from bot.messages.connections import ConnectionSummary
 from bot.services.audit import AuditLog
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus, key_hint
@@ -125,21 +125,6 @@ class ConnectResult:
 
     connection: Connection | None = None
     failure: KeyCheckFailure | None = None
-
-
-@dataclass(frozen=True)
-class ConnectionSummary:
-    """One line of ``connections``: everything about a connection except its key."""
-
-    name: str
-    vendor: Vendor
-    origin: str
-    created_by: str | None
-    created_at: datetime
-    last_sync: datetime | None
-    status: str
-    status_detail: str | None
-    key_hint: str
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ alerts) is read straight from their tables, scoped by team id.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from bot.messages.answers import CreditView, StatusAnswer, StatusCard
+from bot.messages.answers import StatusAnswer, StatusCard
+from bot.messages.home import AlertLine, HomeModel, ToolSpend
+from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
@@ -26,69 +25,6 @@ from bot.store.subscriptions import SubscriptionRepository
 LAST_DELIVERIES = 10
 MAX_SUBSCRIPTIONS = 200
 MAX_ALERTS = 100
-
-
-@dataclass(frozen=True)
-class ToolSpend:
-    """This billing cycle's spend of one tool (vendor), summed over its connections, in its unit."""
-
-    vendor: str
-    unit: str
-    amount: Decimal
-    connections: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SubscriptionLine:
-    id: int
-    channel_id: str
-    kind: str
-    summary: str  # as ``subscriptions`` words it: "digest daily at 09:00 Europe/Paris"
-    paused_reason: str | None = None
-    snoozed_until: datetime | None = None
-    muted: bool = False
-
-
-@dataclass(frozen=True)
-class DeliveryLine:
-    channel_id: str
-    kind: str
-    period: str
-    state: str
-    late: bool
-    at: datetime
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class AlertLine:
-    subscription_id: int
-    channel_id: str | None
-    kind: str
-    metric: str
-    threshold: str
-    summary: str | None
-    fired_at: datetime | None
-    snoozed_until: datetime | None = None
-    muted: bool = False
-
-
-@dataclass(frozen=True)
-class HomeModel:
-    """Everything one person's App Home shows; rendered by ``bot.slack.home.home_view``."""
-
-    team_id: str
-    user_id: str
-    is_admin: bool
-    tz: ZoneInfo
-    now: datetime
-    command: str
-    status: StatusAnswer
-    spend: tuple[ToolSpend, ...]
-    credits: tuple[CreditView, ...]
-    subscriptions: tuple[SubscriptionLine, ...] = field(default_factory=tuple)
-    deliveries: tuple[DeliveryLine, ...] = field(default_factory=tuple)
-    alerts: tuple[AlertLine, ...] = field(default_factory=tuple)
 
 
 def spend_per_tool(cards: Sequence[StatusCard]) -> tuple[ToolSpend, ...]:
