@@ -3,7 +3,8 @@ removal, and the log of changes.
 
 None of them ever shows a key: a connection carries at most its key's last four characters. Times are
 Slack date tokens (``<!date^…>``), so each reader sees them in their own zone, with a UTC fallback.
-The lists are packed into as few sections as fit and end in "+N more" past one message's blocks.
+The lists follow the one rule of :func:`~bot.messages.blocks.lines_sections`: entries packed into as
+few sections as fit, a blank line between them, and "+N more" past one message's blocks.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from datetime import datetime
 from bot.domain.errors import code_span
 from bot.domain.usage import Vendor
 from bot.domain.vendors import display_name
-from bot.messages.blocks import MAX_BLOCKS, Block, escape
-from bot.messages.forms import MAX_SECTION_CHARS, cut_section, plain
+from bot.messages.blocks import MAX_BLOCKS, Block, actions, button, escape, lines_sections, section
 
 CONFIRM_DISCONNECT = "spendbot_disconnect_confirm"
 CANCEL_DISCONNECT = "spendbot_disconnect_cancel"
@@ -62,30 +62,16 @@ def confirm_blocks(connection: ConnectionSummary, value: str) -> list[Block]:
     """The question ``disconnect`` asks, with the two buttons; both carry ``value`` (name and token)."""
     added = f", added by <@{connection.created_by}>" if connection.created_by else ""
     return [
-        cut_section(
+        section(
             f":warning: Disconnect {code_span(connection.name)} ({display_name(connection.vendor)}{added})? "
             "Its key and all its history (spend, credits, alert state) will be deleted. "
             "This cannot be undone."
         ),
-        {
-            "type": "actions",
-            "block_id": "spendbot_disconnect",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CONFIRM_DISCONNECT,
-                    "text": plain("Disconnect"),
-                    "style": "danger",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL_DISCONNECT,
-                    "text": plain("Cancel"),
-                    "value": value,
-                },
-            ],
-        },
+        actions(
+            button("Disconnect", CONFIRM_DISCONNECT, value, style="danger"),
+            button("Cancel", CANCEL_DISCONNECT, value),
+            block_id="spendbot_disconnect",
+        ),
     ]
 
 
@@ -93,14 +79,13 @@ def connections_blocks(rows: Sequence[ConnectionSummary], *, command: str) -> li
     """One section per connection; never a key, at most its last four characters."""
     if not rows:
         return [
-            cut_section(
+            section(
                 "No connections yet. An admin can add one with "
                 f"{code_span(command + ' connect cursor')} (or `windsurf`, `rest`)."
             )
         ]
     lines = [describe_connection(row) for row in rows]
-    blocks = [cut_section(f"*Connections in this workspace* ({len(rows)})")]
-    return blocks + packed(lines, room=MAX_BLOCKS - 1)
+    return [section(f"*Connections in this workspace* ({len(rows)})"), *_entries(lines)]
 
 
 def describe_connection(row: ConnectionSummary) -> str:
@@ -125,9 +110,9 @@ def describe_connection(row: ConnectionSummary) -> str:
 def audit_blocks(entries: Sequence[AuditLine]) -> list[Block]:
     """The audit log, newest first."""
     if not entries:
-        return [cut_section("Nothing recorded yet: changes and writes will show here.")]
+        return [section("Nothing recorded yet: changes and writes will show here.")]
     lines = [describe_entry(entry) for entry in entries]
-    return [cut_section("*Last changes and writes* (newest first)"), *packed(lines, room=MAX_BLOCKS - 1)]
+    return [section("*Last changes and writes* (newest first)"), *_entries(lines)]
 
 
 def describe_entry(entry: AuditLine) -> str:
@@ -140,28 +125,9 @@ def describe_entry(entry: AuditLine) -> str:
     return f"{slack_moment(entry.created_at)} · {who} {action}{target} — {mark} {entry.outcome}{detail}"
 
 
-def packed(lines: Sequence[str], *, room: int) -> list[Block]:
-    """Lines packed into as few sections as fit Slack's limits, with "+N more" when they do not.
-
-    Lines are kept whole and apart by a blank line; at most ``room`` sections, the last one saying how
-    many lines were left out.
-    """
-    blocks: list[Block] = []
-    current: list[str] = []
-    size = 0
-    for index, line in enumerate(lines):
-        if current and size + len(line) + 2 > MAX_SECTION_CHARS:
-            if len(blocks) == room - 2:
-                blocks.append(cut_section("\n\n".join(current)))
-                blocks.append(cut_section(f"_+{len(lines) - index} more_"))
-                return blocks
-            blocks.append(cut_section("\n\n".join(current)))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 2
-    if current:
-        blocks.append(cut_section("\n\n".join(current)))
-    return blocks
+def _entries(lines: Sequence[str]) -> list[Block]:
+    """Every entry, a blank line apart, in the blocks a message has left after its title."""
+    return lines_sections(lines, max_lines=None, room=MAX_BLOCKS - 1, gap="\n\n")
 
 
 def slack_date(moment: datetime) -> str:

@@ -21,8 +21,6 @@ CONNECT_VIEW = "spendbot_connect"
 VALUE = "value"  # the action id of every input of the connect form
 MAX_TITLE = 24
 """Characters of a modal's title: Slack refuses a longer one."""
-MAX_SECTION_CHARS = 2900
-"""The connect flow's texts are cut here, a little inside Slack's 3,000, as they always were."""
 
 
 def connect_modal(
@@ -38,9 +36,9 @@ def connect_modal(
     title = display_name(vendor)
     blocks: list[Block] = []
     if problem:
-        blocks.append(cut_section(f":warning: {escape(problem)}"))
+        blocks.append(section(f":warning: {escape(problem)}"))
     blocks.append(
-        cut_section(
+        section(
             f"The key is tried with one live call to {title} before anything is saved, then stored "
             "encrypted. It is never shown again: `connections` shows at most its last four characters."
         )
@@ -121,7 +119,7 @@ def checking_view(vendor: Vendor | str) -> dict[str, Any]:
         "title": plain("Checking the key…"),
         "close": plain("Close"),
         "blocks": [
-            cut_section(
+            section(
                 ":hourglass_flowing_sand: Checking the key with one live call to "
                 f"{display_name(vendor)}… This form updates itself in a few seconds; "
                 "closing it does not stop the check."
@@ -146,7 +144,7 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": plain(title[:MAX_TITLE]),
         "close": plain("Done"),
-        "blocks": [cut_section(text)],
+        "blocks": [section(text)],
     }
 
 
@@ -156,11 +154,6 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
 def plain(text: str) -> Block:
     """A ``plain_text`` object, as titles, labels, hints and button texts take."""
     return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def cut_section(text: str) -> Block:
-    """A section whose text is cut at :data:`MAX_SECTION_CHARS`, without a "more characters" note."""
-    return section(text[:MAX_SECTION_CHARS])
 
 
 def text_input(

@@ -112,8 +112,7 @@ def home_view(model: HomeModel) -> dict[str, Any]:
     blocks += _alerts(model)
     admin = _admin(model) if model.is_admin else [divider(), context("Workspace admins connect tools here.")]
     # The admin controls go last but must survive the block limit: cut the middle, never them.
-    body = fit(blocks, MAX_VIEW_BLOCKS - len(admin))
-    return {"type": "home", "blocks": [*body, *admin]}
+    return {"type": "home", "blocks": fit(blocks, MAX_VIEW_BLOCKS, tail=admin)}
 
 
 def _connections(model: HomeModel) -> list[Block]:

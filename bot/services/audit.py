@@ -15,6 +15,7 @@ from typing import Literal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.logs import scrub
+from bot.messages.connections import AuditLine
 from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotAllowed
@@ -31,7 +32,8 @@ MAX_RECENT = 100
 
 
 class AuditLog:
-    """Writes and reads :class:`~bot.store.models.AuditEntry` rows of one workspace at a time."""
+    """Writes :class:`~bot.store.models.AuditEntry` rows of one workspace at a time, and reads them back
+    as the :class:`~bot.messages.connections.AuditLine` view model ``audit`` renders."""
 
     def __init__(self, store: AuditRepository, *, clock: Clock) -> None:
         self._store = store
@@ -84,10 +86,11 @@ class AuditLog:
         """Write one entry in a transaction of its own."""
         await self._store.record(self.entry(team_id, user_id, action, target, outcome, detail))
 
-    async def recent(self, team_id: str, limit: int = 20) -> list[AuditEntry]:
-        """The latest entries of ``team_id``, newest first (never another workspace's)."""
+    async def recent(self, team_id: str, limit: int = 20) -> list[AuditLine]:
+        """The latest entries of ``team_id``, newest first (never another workspace's), as ``audit``
+        shows them."""
         limit = max(1, min(limit, MAX_RECENT))
-        return await self._store.recent(team_id, limit)
+        return [audit_line(entry) for entry in await self._store.recent(team_id, limit)]
 
 
 class AuditedAccess(Access):
@@ -115,6 +118,18 @@ class AuditedAccess(Access):
         except Exception:  # the refusal itself must stand even when the log cannot be written
             log.exception("could not record the refusal of %r to %s", what, user_id)
         raise NotAllowed(self.refusal(what))
+
+
+def audit_line(entry: AuditEntry) -> AuditLine:
+    """What ``audit`` shows of a stored entry."""
+    return AuditLine(
+        action=entry.action,
+        outcome=entry.outcome,
+        created_at=entry.created_at,
+        user_id=entry.user_id,
+        target=entry.target,
+        detail=entry.detail,
+    )
 
 
 def _clean(text: str | None, size: int) -> str | None:

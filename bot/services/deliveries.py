@@ -23,6 +23,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.messages.blocks import Message
+from bot.messages.subscriptions import DeliveryLine
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.slack_api import (
@@ -347,6 +348,21 @@ class DeliveryLedger:
 
     async def recent(self, team_id: str, limit: int = 20) -> list[Delivery]:
         return await self._store.recent(team_id, limit)
+
+    async def lines(self, team_id: str, limit: int = 20) -> list[DeliveryLine]:
+        """:meth:`recent` as ``deliveries`` lists it: newest first, each at the time it was claimed."""
+        return [
+            DeliveryLine(
+                channel_id=row.channel_id,
+                kind=row.kind,
+                period=row.period,
+                state=row.state,
+                late=row.late,
+                at=row.created_at,
+                error=row.error,
+            )
+            for row in await self.recent(team_id, limit)
+        ]
 
 
 def _message_of(row: Delivery) -> Message:

@@ -17,7 +17,7 @@ from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
 from bot.services.queries import QueryService
-from bot.services.subscriptions import describe
+from bot.services.subscriptions import subscription_line
 from bot.settings import Settings
 from bot.store.deliveries import DeliveryRepository
 from bot.store.subscriptions import SubscriptionRepository
@@ -85,18 +85,8 @@ class HomeService:
     async def subscriptions(self, team_id: str) -> tuple[SubscriptionLine, ...]:
         """The workspace's subscriptions, by channel then id, each worded as ``subscriptions`` words it."""
         rows = await self._subscriptions.by_channel(team_id, MAX_SUBSCRIPTIONS)
-        return tuple(
-            SubscriptionLine(
-                id=row.id or 0,
-                channel_id=row.channel_id,
-                kind=row.kind,
-                summary=describe(row, self._settings.timezone),
-                paused_reason=row.paused_reason,
-                snoozed_until=row.snoozed_until,
-                muted=row.muted_until_resolved,
-            )
-            for row in rows
-        )
+        tz = self._settings.timezone
+        return tuple(subscription_line(row, tz) for row in rows)
 
     async def deliveries(self, team_id: str, limit: int = LAST_DELIVERIES) -> tuple[DeliveryLine, ...]:
         """The last scheduled posts of the workspace, newest first, with their outcome."""

@@ -27,6 +27,7 @@ from bot.domain.money import format_amount
 from bot.domain.schedule import next_digest_at
 from bot.domain.usage import Unit
 from bot.domain.vendors import traits
+from bot.messages.subscriptions import SubscriptionLine
 from bot.services.clock import Clock
 from bot.services.errors import NotFound, ServiceError
 from bot.services.slack_api import SlackApi, SlackUnavailable, error_code, is_direct_conversation
@@ -112,6 +113,20 @@ def describe(subscription: Subscription, default_tz: str) -> str:
     if kind == "rate-limit":
         return f"rate-limit below {params.get('below_percent', '10')}%"
     return kind
+
+
+def subscription_line(subscription: Subscription, default_tz: str) -> SubscriptionLine:
+    """A stored subscription as ``subscriptions`` and the App Home show it: the one converter of both."""
+    return SubscriptionLine(
+        id=subscription.id or 0,
+        channel_id=subscription.channel_id,
+        kind=subscription.kind,
+        summary=describe(subscription, default_tz),
+        paused_reason=subscription.paused_reason,
+        snoozed_until=subscription.snoozed_until,
+        muted=subscription.muted_until_resolved,
+        next_due_at=subscription.next_due_at,
+    )
 
 
 class SubscriptionService:
@@ -302,6 +317,11 @@ class SubscriptionService:
     async def listing(self, team_id: str, channel_id: str | None) -> list[Subscription]:
         """This channel's subscriptions, or every channel's when ``channel_id`` is None."""
         return await self._store.for_team(team_id, channel_id)
+
+    async def lines(self, team_id: str, channel_id: str | None) -> list[SubscriptionLine]:
+        """:meth:`listing` as ``subscriptions`` shows it."""
+        tz = self._settings.timezone
+        return [subscription_line(row, tz) for row in await self.listing(team_id, channel_id)]
 
     async def get(self, team_id: str, subscription_id: int) -> Subscription:
         row = await self._store.by_id(subscription_id)

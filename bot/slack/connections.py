@@ -29,7 +29,6 @@ from bot.domain.vendors import display_name
 from bot.messages.connections import (
     CANCEL_DISCONNECT,
     CONFIRM_DISCONNECT,
-    AuditLine,
     ConnectionSummary,
     audit_blocks,
     confirm_blocks,
@@ -47,7 +46,6 @@ from bot.services.connect import (
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, NotFound, ServiceError
 from bot.slack.router import Invocation, Router
-from bot.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +99,7 @@ async def list_connections(invocation: Invocation, command: Connections) -> None
 
 async def show_audit(invocation: Invocation, command: Audit) -> None:
     """The last changes and writes in this workspace, newest first."""
-    entries = await invocation.services.audit.recent(invocation.team_id)
-    lines = [audit_line(entry) for entry in entries]
+    lines = await invocation.services.audit.recent(invocation.team_id)
     await invocation.respond(response_type="ephemeral", text="Audit log", blocks=audit_blocks(lines))
 
 
@@ -337,18 +334,6 @@ def _metadata(body: Mapping[str, Any]) -> dict[str, Any]:
 def _field_errors(errors: Mapping[str, str]) -> dict[str, str]:
     """Errors keyed on block ids (one per field); Slack shows each under its field."""
     return {name if name in FORM_FIELDS else "key": message[:2000] for name, message in errors.items()}
-
-
-def audit_line(entry: AuditEntry) -> AuditLine:
-    """What ``audit`` shows of a stored entry."""
-    return AuditLine(
-        action=entry.action,
-        outcome=entry.outcome,
-        created_at=entry.created_at,
-        user_id=entry.user_id,
-        target=entry.target,
-        detail=entry.detail,
-    )
 
 
 def form_values(form: ConnectForm) -> dict[str, str]:

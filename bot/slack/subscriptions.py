@@ -24,8 +24,6 @@ from bot.domain.commands import (
 )
 from bot.messages.blocks import Message
 from bot.messages.subscriptions import (
-    DeliveryLine,
-    SubscriptionLine,
     deliveries_message,
     digest_posted_message,
     digest_when,
@@ -40,7 +38,6 @@ from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of
 from bot.slack.router import Invocation, Router
-from bot.store.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +67,9 @@ async def unsubscribe(invocation: Invocation, command: Unsubscribe) -> Message:
 async def list_subscriptions(invocation: Invocation, command: Subscriptions) -> Message:
     services = invocation.services
     channel = None if command.all else invocation.channel_id
-    rows = await services.subscriptions.listing(invocation.team_id, channel)
-    lines = [subscription_line(row, services.settings.timezone) for row in rows]
+    lines = await services.subscriptions.lines(invocation.team_id, channel)
     return subscriptions_message(
         lines, every_channel=command.all, now=services.clock(), command=invocation.command
-    )
-
-
-def subscription_line(row: Subscription, default_tz: str) -> SubscriptionLine:
-    """What ``subscriptions`` shows of a stored subscription."""
-    return SubscriptionLine(
-        id=row.id or 0,
-        channel_id=row.channel_id,
-        kind=row.kind,
-        summary=describe(row, default_tz),
-        paused_reason=row.paused_reason,
-        snoozed_until=row.snoozed_until,
-        muted=row.muted_until_resolved,
-        next_due_at=row.next_due_at,
     )
 
 
@@ -117,20 +99,7 @@ async def send_test(invocation: Invocation, command: SendTest) -> Message:
 
 
 async def list_deliveries(invocation: Invocation, command: Deliveries) -> Message:
-    rows = await invocation.services.ledger.recent(invocation.team_id, limit=20)
-    lines = [
-        DeliveryLine(
-            channel_id=row.channel_id,
-            kind=row.kind,
-            period=row.period,
-            state=row.state,
-            late=row.late,
-            at=row.created_at,
-            error=row.error,
-        )
-        for row in rows
-    ]
-    return deliveries_message(lines)
+    return deliveries_message(await invocation.services.ledger.lines(invocation.team_id, limit=20))
 
 
 def register_routes(router: Router) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.usage import Vendor
-from bot.messages.blocks import MAX_BLOCKS
+from bot.messages.blocks import MAX_BLOCKS, MAX_TEXT
 from bot.messages.connections import (
     CANCEL_DISCONNECT,
     CONFIRM_DISCONNECT,
@@ -18,11 +18,9 @@ from bot.messages.connections import (
     connections_blocks,
     describe_connection,
     describe_entry,
-    packed,
     slack_date,
     slack_moment,
 )
-from bot.messages.forms import MAX_SECTION_CHARS
 
 ADDED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 SYNCED = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
@@ -43,7 +41,8 @@ CURSOR = ConnectionSummary(
 
 
 def _texts(blocks: list[dict[str, Any]]) -> list[str]:
-    return [block["text"]["text"] for block in blocks]
+    """The text of each section, and of a context's first element (the "+N more" line)."""
+    return [block["text"]["text"] if "text" in block else block["elements"][0]["text"] for block in blocks]
 
 
 def test_slack_date_tokens_carry_a_utc_fallback() -> None:
@@ -109,15 +108,16 @@ def test_hundreds_of_connections_fit_one_message_and_say_how_many_are_left_out()
     blocks = connections_blocks(rows, command="/spend")
     assert len(blocks) == MAX_BLOCKS
     texts = _texts(blocks)
-    assert all(len(text) <= MAX_SECTION_CHARS for text in texts)
+    assert all(len(text) <= MAX_TEXT for text in texts)
     shown = sum(text.count("*`cursor-") for text in texts)
-    assert texts[-1] == f"_+{600 - shown} more_"
+    assert blocks[-1]["type"] == "context" and texts[-1] == f"+{600 - shown} more"
 
 
-def test_packed_keeps_lines_whole_and_apart_by_a_blank_line() -> None:
-    lines = ["a" * 1000, "b" * 1000, "c" * 1000]
-    assert _texts(packed(lines, room=10)) == [f"{'a' * 1000}\n\n{'b' * 1000}", "c" * 1000]
-    assert packed([], room=10) == []
+def test_entries_are_kept_whole_and_apart_by_a_blank_line() -> None:
+    entries = [AuditLine("a" * 1400, "ok", SYNCED), AuditLine("b" * 1400, "ok", SYNCED)]
+    entries.append(AuditLine("c" * 1400, "ok", SYNCED))
+    first, second, third = (describe_entry(entry) for entry in entries)
+    assert _texts(audit_blocks(entries))[1:] == [f"{first}\n\n{second}", third]
 
 
 def test_the_disconnect_question_names_the_connection_and_carries_the_value_on_both_buttons() -> None:
@@ -162,5 +162,5 @@ def test_a_long_audit_log_is_cut_within_one_message() -> None:
     assert len(blocks) == MAX_BLOCKS
     texts = _texts(blocks)
     shown = sum(text.count("`set-limit`") for text in texts)
-    assert texts[-1] == f"_+{500 - shown} more_"
-    assert all(len(text) <= MAX_SECTION_CHARS for text in texts)
+    assert blocks[-1]["type"] == "context" and texts[-1] == f"+{500 - shown} more"
+    assert all(len(text) <= MAX_TEXT for text in texts)

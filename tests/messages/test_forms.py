@@ -9,15 +9,14 @@ import pytest
 
 from bot.domain.usage import Vendor
 from bot.domain.vendors import traits
+from bot.messages.blocks import MAX_TEXT
 from bot.messages.forms import (
     CONNECT_VIEW,
-    MAX_SECTION_CHARS,
     MAX_TITLE,
     VALUE,
     checking_view,
     connect_modal,
     connected_view,
-    cut_section,
     notice_view,
 )
 
@@ -144,12 +143,15 @@ def test_checking_and_connected_views_name_the_tool_and_at_most_four_characters_
     assert "The key ends" not in json.dumps(connected_view("w", Vendor.WINDSURF, ""))
 
 
-def test_a_notice_cuts_its_title_to_24_characters_and_its_text_to_2900() -> None:
+def test_a_notice_cuts_its_title_to_24_characters_and_its_text_within_slack_s_3000() -> None:
     view = notice_view("A title far longer than Slack allows", "t" * 5000)
     assert view == {
         "type": "modal",
         "title": {"type": "plain_text", "text": "A title far longer than ", "emoji": True},
         "close": {"type": "plain_text", "text": "Done", "emoji": True},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "t" * MAX_SECTION_CHARS}}],
+        "blocks": [view["blocks"][0]],
     }
-    assert cut_section("short") == {"type": "section", "text": {"type": "mrkdwn", "text": "short"}}
+    text = view["blocks"][0]["text"]["text"]
+    assert len(text) <= MAX_TEXT and text.startswith("t" * 2900)
+    kept = text.split("…")[0]
+    assert text.endswith(f"… (+{5000 - len(kept)} more characters)")  # the cut says how much is missing
