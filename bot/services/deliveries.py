@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.slack_api import (

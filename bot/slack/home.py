@@ -24,13 +24,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.vendors import TRAITS, display_name
 from bot.messages.blocks import (
     MAX_VIEW_BLOCKS,
-    Block,
     actions,
     amount,
     button,
     context,
     divider,
-    escape,
     fields,
     fit,
     header,
@@ -38,6 +36,8 @@ from bot.messages.blocks import (
     local_time,
     section,
 )
+from bot.messages.message import Block
+from bot.messages.mrkdwn import escape
 from bot.messages.replies import credit_lines, delivery_line, status_card
 from bot.services.connect import default_base_url
 from bot.services.container import Services

@@ -8,7 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
-from bot.messages.blocks import Message, context, message, section
+from bot.messages.blocks import context, message, section
+from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
     limits_message,

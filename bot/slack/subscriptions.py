@@ -22,9 +22,11 @@ from bot.domain.commands import (
     Subscriptions,
     Unsubscribe,
 )
-from bot.messages.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
+from bot.messages.alerts import MUTE_ACTION, SNOOZE_ACTION
+from bot.messages.blocks import context, header, lines_sections, message, section, utc_when
+from bot.messages.message import Message
+from bot.messages.mrkdwn import escape
 from bot.messages.replies import delivery_line
-from bot.services.alerts import MUTE_ACTION, SNOOZE_ACTION
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of

@@ -13,7 +13,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import SetCap, SetLimit
 from bot.domain.money import format_amount
-from bot.messages.blocks import Message, actions, button, context, escape, message, section
+from bot.messages.blocks import actions, button, context, message, section
+from bot.messages.message import Message
+from bot.messages.mrkdwn import escape
 from bot.services.confirmations import AlreadyConfirmed
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
