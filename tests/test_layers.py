@@ -12,8 +12,6 @@ import importlib
 import inspect
 from pathlib import Path
 
-import pytest
-
 from bot.domain.errors import SpendbotError
 from tests.support.imports import PACKAGE, imported_modules, module_name, sources, within
 
@@ -59,7 +57,6 @@ def test_services_never_import_the_slack_layer() -> None:
     assert crossings("services", ("bot.slack",)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="digest and alerts still build Block Kit (issue 12 item 1)")
 def test_services_make_messages_only_through_the_renderers() -> None:
     """Services hand view models to ``bot.messages``; the Block Kit builders are the renderers' own."""
     assert crossings("services", ("bot.messages.blocks", "slack_sdk.models")) == []

@@ -9,15 +9,13 @@ message also has a plain ``text`` fallback for notifications and screen readers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.money import format_amount, format_change, format_percent, format_runway
-
-Block = dict[str, Any]
+from bot.messages.message import Block, Message
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -27,22 +25,6 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_VALUE = 2000
-
-
-@dataclass
-class Message:
-    """What to post: a plain-text fallback and the blocks."""
-
-    text: str
-    blocks: list[Block] = field(default_factory=list)
-
-    def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn gives a meaning to."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def readable_texts(node: Any) -> list[str]:

@@ -16,7 +16,9 @@ from datetime import datetime
 from bot.domain.errors import code_span
 from bot.domain.usage import Vendor
 from bot.domain.vendors import display_name
-from bot.messages.blocks import MAX_BLOCKS, Block, actions, button, escape, lines_sections, section
+from bot.messages.blocks import MAX_BLOCKS, actions, button, lines_sections, section
+from bot.messages.message import Block
+from bot.messages.mrkdwn import escape
 
 CONFIRM_DISCONNECT = "spendbot_disconnect_confirm"
 CANCEL_DISCONNECT = "spendbot_disconnect_cancel"

@@ -15,7 +15,9 @@ from typing import Any
 from bot.domain.errors import code_span
 from bot.domain.usage import Vendor
 from bot.domain.vendors import display_name, traits
-from bot.messages.blocks import Block, escape, section
+from bot.messages.blocks import section
+from bot.messages.message import Block
+from bot.messages.mrkdwn import escape
 
 CONNECT_VIEW = "spendbot_connect"
 VALUE = "value"  # the action id of every input of the connect form

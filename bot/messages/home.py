@@ -17,13 +17,11 @@ from bot.domain.vendors import TRAITS, display_name
 from bot.messages.answers import CreditView, StatusAnswer
 from bot.messages.blocks import (
     MAX_VIEW_BLOCKS,
-    Block,
     actions,
     amount,
     button,
     context,
     divider,
-    escape,
     fields,
     fit,
     header,
@@ -31,6 +29,8 @@ from bot.messages.blocks import (
     local_time,
     section,
 )
+from bot.messages.message import Block
+from bot.messages.mrkdwn import escape
 from bot.messages.replies import credit_lines, delivery_line, status_card
 from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 

@@ -7,7 +7,8 @@ of a message, cutting the answer rather than the button or the line.
 
 from __future__ import annotations
 
-from bot.messages.blocks import Message, actions, button, context, fit
+from bot.messages.blocks import actions, button, context, fit
+from bot.messages.message import Message
 
 SHARE_ACTION = "share_answer"
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
+from bot.messages.blocks import context, header, lines_sections, message, section, utc_when
+from bot.messages.message import Message
+from bot.messages.mrkdwn import escape
 from bot.messages.replies import delivery_line
 
 

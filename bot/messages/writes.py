@@ -9,7 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.domain.money import format_amount
-from bot.messages.blocks import Message, actions, button, context, escape, message, section
+from bot.messages.blocks import actions, button, context, message, section
+from bot.messages.message import Message
+from bot.messages.mrkdwn import escape
 
 CONFIRM_ACTION = "write_confirm"
 CANCEL_ACTION = "write_cancel"

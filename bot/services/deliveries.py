@@ -22,7 +22,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.messages.subscriptions import DeliveryLine
 from bot.metrics import Metrics
 from bot.services.clock import Clock

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock

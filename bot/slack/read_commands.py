@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
     export_message,

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import SpendbotError, UserInputError
 from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.messages.sharing import shared, with_share_button
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError

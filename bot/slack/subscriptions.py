@@ -22,7 +22,8 @@ from bot.domain.commands import (
     Subscriptions,
     Unsubscribe,
 )
-from bot.messages.blocks import Message
+from bot.messages.alerts import MUTE_ACTION, SNOOZE_ACTION
+from bot.messages.message import Message
 from bot.messages.subscriptions import (
     deliveries_message,
     digest_posted_message,
@@ -33,7 +34,6 @@ from bot.messages.subscriptions import (
     subscriptions_message,
     unsubscribed_message,
 )
-from bot.services.alerts import MUTE_ACTION, SNOOZE_ACTION
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import SetCap, SetLimit
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.messages.writes import CANCEL_ACTION, CONFIRM_ACTION, cap_question, limit_question, write_done
 from bot.services.confirmations import AlreadyConfirmed
 from bot.services.container import Services

@@ -27,11 +27,11 @@ from bot.messages.blocks import (
     MAX_HEADER,
     MAX_TEXT,
     MAX_VIEW_BLOCKS,
-    Block,
     lines_sections,
 )
 from bot.messages.connections import AuditLine, ConnectionSummary, audit_blocks, connections_blocks
 from bot.messages.home import AlertLine, HomeModel, home_view
+from bot.messages.message import Block
 from bot.messages.replies import BREAKDOWN_ROWS, spend_message
 from bot.messages.subscriptions import (
     DeliveryLine,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.messages.blocks import MAX_BLOCKS, Message, section
+from bot.messages.blocks import MAX_BLOCKS, section
+from bot.messages.message import Message
 from bot.messages.replies import export_message
 from bot.messages.sharing import SHARE_ACTION, shared, with_share_button
 from bot.messages.writes import CANCEL_ACTION, CONFIRM_ACTION, cap_question, limit_question, write_done
