@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bot.metrics import Metrics
 from bot.services.access import Access
@@ -73,38 +74,16 @@ class Services:
         (each a registry of its own by default; tests and benchmarks pass time-scaled ones)."""
         clock = clock or system_clock
         metrics = metrics or Metrics()
-        db = Database(settings.database_url)
-        store = Repositories.on(db)
-        slack = SlackApi(settings)
-        connections = ConnectionRegistry(
-            settings, db, store.connections, clock=clock, limiters=limiters, observer=metrics
-        )
-        sync = SyncService(store.sync, connections, clock=clock, metrics=metrics)
-        audit = AuditLog(store.audit, clock=clock)
+        base = _foundation(settings, clock, metrics, limiters)
+        db, store, slack, connections, sync, audit = base
         confirmations = Confirmations(store.confirmations, clock=clock)
         access = AuditedAccess(settings, slack, audit)
         queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
         subscriptions = SubscriptionService(
             settings, db, store.subscriptions, store.connections, slack, audit, clock=clock
         )
-        ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
-        alerts = AlertService(
-            settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics
-        )
-        charts = ChartService(settings, db, store.charts, slack, clock=clock)
-        digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
-        publisher = Publisher(
-            settings,
-            store.retention,
-            connections,
-            sync,
-            subscriptions,
-            digests,
-            alerts,
-            ledger,
-            Leases(store.leases, clock=clock),
-            clock=clock,
-            metrics=metrics,
+        ledger, alerts, digests, publisher = _scheduled_posting(
+            settings, base, queries, subscriptions, clock, metrics, slack_pacing
         )
         return cls(
             settings=settings,
@@ -167,3 +146,67 @@ class Services:
         await self.connections.close()
         await self.slack.close()
         await self.db.dispose()
+
+
+class _Foundation(NamedTuple):
+    """What every other service stands on: the store, Slack, vendor connections and their sync, the audit."""
+
+    db: Database
+    store: Repositories
+    slack: SlackApi
+    connections: ConnectionRegistry
+    sync: SyncService
+    audit: AuditLog
+
+
+def _foundation(
+    settings: Settings, clock: Clock, metrics: Metrics, limiters: LimiterRegistry | None
+) -> _Foundation:
+    db = Database(settings.database_url)
+    store = Repositories.on(db)
+    slack = SlackApi(settings)
+    connections = ConnectionRegistry(
+        settings, db, store.connections, clock=clock, limiters=limiters, observer=metrics
+    )
+    sync = SyncService(store.sync, connections, clock=clock, metrics=metrics)
+    audit = AuditLog(store.audit, clock=clock)
+    return _Foundation(db, store, slack, connections, sync, audit)
+
+
+class _ScheduledPosting(NamedTuple):
+    """What scheduled posts go through: the delivery ledger, alerts, digests, and the publisher of them."""
+
+    ledger: DeliveryLedger
+    alerts: AlertService
+    digests: DigestService
+    publisher: Publisher
+
+
+def _scheduled_posting(
+    settings: Settings,
+    base: _Foundation,
+    queries: QueryService,
+    subscriptions: SubscriptionService,
+    clock: Clock,
+    metrics: Metrics,
+    slack_pacing: LimiterRegistry | None,
+) -> _ScheduledPosting:
+    db, store, slack, connections, sync, _ = base
+    ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
+    alerts = AlertService(settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics)
+    charts = ChartService(settings, db, store.charts, slack, clock=clock)
+    digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
+    publisher = Publisher(
+        settings,
+        store.retention,
+        connections,
+        sync,
+        subscriptions,
+        digests,
+        alerts,
+        ledger,
+        Leases(store.leases, clock=clock),
+        clock=clock,
+        metrics=metrics,
+    )
+    return _ScheduledPosting(ledger, alerts, digests, publisher)

@@ -283,6 +283,31 @@ class Publisher:
         ttl = timedelta(seconds=self._settings.check_interval * 0.8)
         if not await self._leases.claim(f"check:{team_id}", ttl):
             return 0
+        fetching, ready = await self._start_live_fetches(team_id, ttl)
+        pending = set(fetching)
+        posted = 0
+        budgets = True  # taken once, in the first pass
+        try:
+            while budgets or pending:
+                if pending:
+                    done, pending = await _next_arrivals(pending)
+                    ready.extend(_arrived(done, fetching))
+                report = await self._alerts.check_team(team_id, connections=ready, budgets=budgets)
+                posted += report.posted + report.resolved
+                ready, budgets = [], False
+        finally:
+            for task in pending:  # only when this check itself failed or was cancelled
+                task.cancel()
+        return posted
+
+    async def _start_live_fetches(
+        self, team_id: str, ttl: timedelta
+    ) -> tuple[dict[asyncio.Task[SyncReport], Connection], list[int]]:
+        """Start a task fetching the live figures of each connection of ``team_id`` that has them.
+
+        Returns the tasks with their connections, and the ids of the connections ready to be checked at
+        once: those with no live figures, and those whose live lease another replica holds (it fetches).
+        """
         fetching: dict[asyncio.Task[SyncReport], Connection] = {}
         ready: list[int] = []
         for connection in await self._connections.for_team(team_id):
@@ -297,34 +322,7 @@ class Publisher:
                 fetching[task] = connection
             else:
                 ready.append(connection.id)
-        pending = set(fetching)
-        posted = 0
-        budgets = True  # taken once, in the first pass
-        try:
-            while budgets or pending:
-                if pending:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    if pending:  # healthy vendors answer within moments of each other: one message
-                        more, pending = await asyncio.wait(pending, timeout=ARRIVAL_GRACE_SECONDS)
-                        done |= more
-                    for task in done:
-                        connection = fetching[task]
-                        error = None if task.cancelled() else task.exception()
-                        if error is not None:  # not a vendor's failure (those are in the report)
-                            log.error(
-                                "the live figures of %s could not be refreshed; its alerts use the last ones",
-                                connection.name,
-                                exc_info=error,
-                            )
-                        assert connection.id is not None
-                        ready.append(connection.id)
-                report = await self._alerts.check_team(team_id, connections=ready, budgets=budgets)
-                posted += report.posted + report.resolved
-                ready, budgets = [], False
-        finally:
-            for task in pending:  # only when this check itself failed or was cancelled
-                task.cancel()
-        return posted
+        return fetching, ready
 
     async def run_syncs(self) -> int:
         """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``.
@@ -376,6 +374,36 @@ class Publisher:
         oldest = (self._clock() - timedelta(days=2)).timestamp()
         await asyncio.to_thread(_remove_files_older_than, self._settings.data_dir / "charts", oldest)
         log.info("purged history older than %s", cutoff.date())
+
+
+async def _next_arrivals(
+    pending: set[asyncio.Task[SyncReport]],
+) -> tuple[set[asyncio.Task[SyncReport]], set[asyncio.Task[SyncReport]]]:
+    """Wait for the next fetch to end, then up to ``ARRIVAL_GRACE_SECONDS`` for others: (done, pending)."""
+    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    if pending:  # healthy vendors answer within moments of each other: one message
+        more, pending = await asyncio.wait(pending, timeout=ARRIVAL_GRACE_SECONDS)
+        done |= more
+    return done, pending
+
+
+def _arrived(
+    done: set[asyncio.Task[SyncReport]], fetching: dict[asyncio.Task[SyncReport], Connection]
+) -> list[int]:
+    """The ids of the connections whose fetches ended, logging a fetch that failed outside the vendor."""
+    ids: list[int] = []
+    for task in done:
+        connection = fetching[task]
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # not a vendor's failure (those are in the report)
+            log.error(
+                "the live figures of %s could not be refreshed; its alerts use the last ones",
+                connection.name,
+                exc_info=error,
+            )
+        assert connection.id is not None
+        ids.append(connection.id)
+    return ids
 
 
 async def _each(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:

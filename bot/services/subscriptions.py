@@ -82,6 +82,33 @@ def source_of(subscription: Subscription) -> SourceFilter | None:
     return SourceFilter(vendor=raw.get("vendor"), connection=raw.get("connection"))
 
 
+def new_subscription(
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    now: datetime,
+    default_tz: str,
+) -> Subscription:
+    """A subscription created at ``now``; a digest's is due at its first scheduled time after ``now``."""
+    row = Subscription(
+        team_id=team_id,
+        channel_id=channel_id,
+        kind=kind,
+        params=params,
+        created_by=user_id,
+        created_at=now,
+    )
+    if kind == "digest":
+        schedule = schedule_of(row, default_tz)
+        row.next_due_at = next_digest_at(
+            weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
+        )
+    return row
+
+
 def describe(subscription: Subscription, default_tz: str) -> str:
     """One line saying what a subscription does, as a person would type it."""
     params = subscription.params or {}
@@ -169,26 +196,10 @@ class SubscriptionService:
         params = await self._params(team_id, command)
         for row in await self._store.of_kind(team_id, channel_id, kind):
             if row.params == params:
-                if row.paused_reason is not None:
-                    return await self._resume(row, user_id)
-                raise ServiceError(
-                    f"This channel already has that subscription "
-                    f"(#{row.id}: {describe(row, self._settings.timezone)})."
-                )
-        now = self._clock()
-        row = Subscription(
-            team_id=team_id,
-            channel_id=channel_id,
-            kind=kind,
-            params=params,
-            created_by=user_id,
-            created_at=now,
+                return await self._resume_same(row, user_id)
+        row = new_subscription(
+            team_id, channel_id, user_id, kind, params, now=self._clock(), default_tz=self._settings.timezone
         )
-        if isinstance(command, SubscribeDigest):
-            schedule = schedule_of(row, self._settings.timezone)
-            row.next_due_at = next_digest_at(
-                weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
-            )
         async with self._db.write() as session:
             await self._store.add(session, row)
             what = describe(row, self._settings.timezone)
@@ -196,6 +207,15 @@ class SubscriptionService:
                 session, team_id, user_id, "subscribe", f"#{row.id} {kind} in {channel_id}", "ok", what
             )
         return row
+
+    async def _resume_same(self, row: Subscription, user_id: str) -> Subscription:
+        """Subscribing again to what the channel already has resumes it when paused, else is refused."""
+        if row.paused_reason is not None:
+            return await self._resume(row, user_id)
+        raise ServiceError(
+            f"This channel already has that subscription "
+            f"(#{row.id}: {describe(row, self._settings.timezone)})."
+        )
 
     async def _check_channel(self, team_id: str, channel_id: str, channel_name: str | None) -> None:
         """The bot must be able to post here, and read back its posts; say how to fix it when it cannot.

@@ -117,6 +117,57 @@ def floor_quarter(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
+Coverage = tuple[datetime, datetime, datetime | None]
+"""What a written usage window proves: complete from (its start), target, and complete up to (or None)."""
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """Which time ranges one Cursor usage sync fetches (each walked newest first), and to what end.
+
+    ``ranges[0]`` ends at ``end``, the current quarter hour; an incremental sync may add a second range,
+    the backfill left unfinished. ``target`` is how far back the data should eventually reach.
+    """
+
+    end: datetime
+    target: datetime
+    fresh_start: bool
+    ranges: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def span(self) -> timedelta:
+        """The time all ranges cover together (what progress is measured against)."""
+        return sum(((stop - first) for first, stop in self.ranges), timedelta())
+
+    def coverage(self, index: int, window_start: datetime, *, newest: bool) -> Coverage | None:
+        """What writing the window starting at ``window_start`` of range ``index`` proves, if anything.
+
+        A re-fetch of recent data (the first range of an incremental sync) extends no coverage. Only the
+        newest window of a fresh start proves the data complete up to ``end``: later windows only push
+        ``covered_from`` back.
+        """
+        if not (self.fresh_start or index > 0):
+            return None
+        return (window_start, self.target, self.end if self.fresh_start and newest else None)
+
+
+def plan_usage_sync(now: datetime, state: SyncState | None, backfill: timedelta | None) -> UsagePlan:
+    """The ranges a Cursor usage sync at ``now`` fetches, from the dataset's stored state.
+
+    The first sync (or an explicit ``backfill``) walks back from now to its target; a later one re-fetches
+    from the watermark minus ``CURSOR_LOOKBACK`` (for late events), then resumes an unfinished backfill.
+    """
+    end = floor_quarter(now) + _QUARTER  # the current quarter hour, so events up to now are included
+    if backfill is not None or state is None or state.watermark is None:
+        target = floor_quarter(now - (backfill or DEFAULT_BACKFILL))
+        return UsagePlan(end=end, target=target, fresh_start=True, ranges=((target, end),))
+    target = state.target_from or floor_quarter(now - DEFAULT_BACKFILL)
+    ranges = [(floor_quarter(min(state.watermark, now) - CURSOR_LOOKBACK), end)]
+    if state.covered_from is not None and state.covered_from > target:
+        ranges.append((target, state.covered_from))
+    return UsagePlan(end=end, target=target, fresh_start=False, ranges=tuple(ranges))
+
+
 class SyncService:
     """Syncs connections into the store; see the module docstring."""
 
@@ -408,48 +459,27 @@ class SyncService:
         while the current one is summed, so a backfill keeps pace with the vendor's rate limit.
         """
         now = self._clock()
-        end = floor_quarter(now) + _QUARTER  # the current quarter hour, so events up to now are included
-        fresh_start = backfill is not None or state is None or state.watermark is None
-        if fresh_start:
-            target = floor_quarter(now - (backfill or DEFAULT_BACKFILL))
-            ranges = [(target, end)]
-        else:
-            assert state is not None
-            assert state.watermark is not None
-            target = state.target_from or floor_quarter(now - DEFAULT_BACKFILL)
-            ranges = [(floor_quarter(min(state.watermark, now) - CURSOR_LOOKBACK), end)]
-            if state.covered_from is not None and state.covered_from > target:
-                ranges.append((target, state.covered_from))
-        total = sum(((stop - first) for first, stop in ranges), timedelta())
-        progress = _WindowProgress(total, report)
+        plan = plan_usage_sync(now, state, backfill)
+        progress = _WindowProgress(plan.span, report)
         sizer = _WindowSizer(self._window_target, await self._busiest_day(connection_id, now))
         writer = _WindowWriter(self._records, connection_id)
         try:
-            for index, (first, stop) in enumerate(ranges):
-                extends_coverage = fresh_start or index > 0
+            for index, (first, stop) in enumerate(plan.ranges):
                 cursor_end = stop
                 # Newest first: the recent days people ask about are ready before a backfill finishes.
                 while cursor_end > first:
                     window_start = max(
                         first, floor_quarter(cursor_end - sizer.next_window(cursor_end - first))
                     )
-                    accumulator = SpendRowAccumulator()
-                    events = 0
-                    async for page in _prefetched(client.iter_usage_events(window_start, cursor_end)):
-                        accumulator.extend(page)
-                        events += len(page)
+                    rows, events = await _fetch_usage_window(client, window_start, cursor_end)
                     sizer.observe(events, cursor_end - window_start)
-                    coverage = None
-                    if extends_coverage:
-                        coverage = (window_start, target, end if fresh_start and cursor_end == stop else None)
-                    await writer.submit(
-                        window_start, cursor_end, accumulator.rows(ordered=False), coverage, progress.advance
-                    )
+                    coverage = plan.coverage(index, window_start, newest=cursor_end == stop)
+                    await writer.submit(window_start, cursor_end, rows, coverage, progress.advance)
                     cursor_end = window_start
             await writer.finish()
         finally:
             await writer.cancel()
-        return writer.written, end
+        return writer.written, plan.end
 
     async def _busiest_day(self, connection_id: int, now: datetime) -> int:
         """Events on the busiest of the last 14 UTC days in the store (0 without history)."""
@@ -655,7 +685,7 @@ class _WindowWriter:
         start: datetime,
         end: datetime,
         rows: list[Any],
-        coverage: tuple[datetime, datetime, datetime | None] | None,
+        coverage: Coverage | None,
         done: Callable[[datetime, datetime], None],
     ) -> None:
         await self.finish()  # at most one window in memory waiting to be written
@@ -666,7 +696,7 @@ class _WindowWriter:
         start: datetime,
         end: datetime,
         rows: list[Any],
-        coverage: tuple[datetime, datetime, datetime | None] | None,
+        coverage: Coverage | None,
         done: Callable[[datetime, datetime], None],
     ) -> None:
         await self._records.replace_quarter_hours(self._connection_id, start, end, rows, coverage)
@@ -684,6 +714,18 @@ class _WindowWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending
             self._pending = None
+
+
+async def _fetch_usage_window(
+    client: CursorClient, start: datetime, end: datetime
+) -> tuple[list[SpendRow], int]:
+    """The usage events from ``start`` to ``end`` summed into rows, and how many events there were."""
+    accumulator = SpendRowAccumulator()
+    events = 0
+    async for page in _prefetched(client.iter_usage_events(start, end)):
+        accumulator.extend(page)
+        events += len(page)
+    return accumulator.rows(ordered=False), events
 
 
 async def _prefetched(pages: AsyncIterator[T], depth: int = 2) -> AsyncIterator[T]:
