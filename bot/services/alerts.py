@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
-from bot.domain.forecast import budget_levels, forecast_cycle
+from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
@@ -58,8 +58,6 @@ log = logging.getLogger(__name__)
 SNOOZE_ACTION = "alert_snooze"
 MUTE_ACTION = "alert_mute"
 DEFAULT_CREDIT_PERCENT = Decimal(20)
-NEAR_LIMIT_PERCENT = Decimal(90)
-BUDGET_LEVELS = (50, 80, 100)
 ZERO = Decimal(0)
 ALERT_BLOCK = "alert"
 ALERT_ACTIONS_BLOCK = "alert-actions"
@@ -357,7 +355,7 @@ class AlertService:
         if not cycles:
             return []
         cycle_key = f"cycle:{cycles[0][0]:%Y-%m-%d}" if len(cycles) == 1 else f"month:{now:%Y-%m}"
-        reading = budget_levels(spent, projected, budget, BUDGET_LEVELS)
+        reading = budget_levels(spent, projected, budget, DEFAULT_BUDGET_LEVELS)
         percent = spent / budget * 100
         what = source.token if source is not None else "all tools"
         span_text = (
@@ -371,7 +369,7 @@ class AlertService:
             f"({span_text}); forecast {format_amount(projected, unit)} at the cycle end"
         )
         found = []
-        for level in BUDGET_LEVELS:
+        for level in DEFAULT_BUDGET_LEVELS:
             entering = percent >= level
             staying = percent >= level - 2
             found.append(
