@@ -14,16 +14,22 @@ from bot.services.clock import Clock, system_clock
 from bot.services.confirmations import Confirmations
 from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
+from bot.services.credit_figures import CreditFigures
 from bot.services.deliveries import DeliveryLedger
 from bot.services.digest import DigestService
 from bot.services.exports import ExportService
+from bot.services.freshness import Freshener
 from bot.services.leases import Leases
+from bot.services.people import People
 from bot.services.publisher import Publisher
-from bot.services.queries import QueryService
 from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
+from bot.services.sources import SourcePicker
+from bot.services.spend_answers import SpendAnswers
+from bot.services.status_answers import StatusAnswers
 from bot.services.subscriptions import SubscriptionService
 from bot.services.sync import SyncService
+from bot.services.usage_figures import UsageFigures
 from bot.services.writes import WriteService
 from bot.settings import Settings
 from bot.store.db import Database
@@ -44,7 +50,13 @@ class Services:
     sync: SyncService
     audit: AuditLog
     connection_admin: ConnectionAdmin
-    queries: QueryService
+    people: People
+    sources: SourcePicker
+    freshener: Freshener
+    usage_figures: UsageFigures
+    credit_figures: CreditFigures
+    spend_answers: SpendAnswers
+    status_answers: StatusAnswers
     exports: ExportService
     writes: WriteService
     subscriptions: SubscriptionService
@@ -78,14 +90,37 @@ class Services:
         audit = AuditLog(db, clock=clock)
         confirmations = Confirmations(db, clock=clock)
         access = AuditedAccess(settings, slack, audit)
-        queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
+        people = People(settings, db, access, slack)
+        sources = SourcePicker(settings, connections)
+        freshener = Freshener(sync, clock=clock)
+        usage_figures = UsageFigures(settings, db, clock=clock)
+        credit_figures = CreditFigures(db, usage_figures, clock=clock)
         subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
         ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
         alerts = AlertService(
-            settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics
+            settings,
+            db,
+            sources,
+            usage_figures,
+            credit_figures,
+            subscriptions,
+            sync,
+            ledger,
+            clock=clock,
+            metrics=metrics,
         )
         charts = ChartService(settings, db, slack, clock=clock)
-        digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
+        digests = DigestService(
+            settings,
+            sources,
+            usage_figures,
+            freshener,
+            credit_figures,
+            subscriptions,
+            charts,
+            alerts,
+            clock=clock,
+        )
         publisher = Publisher(
             settings,
             db,
@@ -108,8 +143,14 @@ class Services:
             sync=sync,
             audit=audit,
             connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
-            queries=queries,
-            exports=ExportService(db, queries, access, slack),
+            people=people,
+            sources=sources,
+            freshener=freshener,
+            usage_figures=usage_figures,
+            credit_figures=credit_figures,
+            spend_answers=SpendAnswers(settings, db, people, sources, freshener, usage_figures),
+            status_answers=StatusAnswers(people, sources, freshener, usage_figures, credit_figures, sync),
+            exports=ExportService(db, people, sources, freshener, usage_figures, access, slack),
             writes=WriteService(db, connections, sync, audit, confirmations, clock=clock),
             subscriptions=subscriptions,
             ledger=ledger,

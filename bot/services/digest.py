@@ -33,9 +33,12 @@ from bot.messages.replies import credit_lines, freshness_line, requests_part, wi
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
+from bot.services.credit_figures import CreditFigures
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label, has_unattributed, people_unavailable_note
+from bot.services.freshness import Freshener
+from bot.services.sources import SourcePicker, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
+from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
 from bot.settings import Settings
 from bot.store.models import Connection
 
@@ -67,7 +70,10 @@ class DigestService:
     def __init__(
         self,
         settings: Settings,
-        queries: QueryService,
+        sources: SourcePicker,
+        figures: UsageFigures,
+        freshener: Freshener,
+        credit_figures: CreditFigures,
         subscriptions: SubscriptionService,
         charts: ChartService,
         alerts: AlertService,
@@ -75,7 +81,10 @@ class DigestService:
         clock: Clock,
     ) -> None:
         self._settings = settings
-        self._queries = queries
+        self._sources = sources
+        self._figures = figures
+        self._freshener = freshener
+        self._credits = credit_figures
         self._subscriptions = subscriptions
         self._charts = charts
         self._alerts = alerts
@@ -89,7 +98,7 @@ class DigestService:
     ) -> BuiltDigest:
         """The digest for local ``day`` (it reports the day before, or the week before for weekly ones)."""
         try:
-            connections = await self._queries.sources(team_id, None)
+            connections = await self._sources.pick(team_id, None)
         except NotFound as error:
             message = Message("spendbot digest: no connection yet", [section(error.message)])
             return BuiltDigest(message, None)
@@ -113,11 +122,11 @@ class DigestService:
         summary_parts: list[str] = []
         pairs: list[tuple[str, str]] = []
         for connection in usage_sources:
-            unit = self._queries.unit_of(connection)
-            now_total = await self._queries.period_total(connection, period)
-            prior = await self._queries.period_total(connection, before)
-            this_week = await self._queries.period_total(connection, week)
-            last_week = await self._queries.period_total(connection, week_before)
+            unit = self._figures.unit_of(connection)
+            now_total = await self._figures.period_total(connection, period)
+            prior = await self._figures.period_total(connection, before)
+            this_week = await self._figures.period_total(connection, week)
+            last_week = await self._figures.period_total(connection, week_before)
             value = format_amount(now_total.amount, unit)
             lines = [
                 f"*{value}*" + requests_part(connection.vendor, now_total.requests),
@@ -169,7 +178,7 @@ class DigestService:
                             "title": {"type": "plain_text", "text": "Last 30 days"},
                         }
                     )
-        freshness = tuple([await self._queries.freshness(row, {}) for row in connections])
+        freshness = tuple([await self._freshener.freshness(row, {}) for row in connections])
         blocks.append(context(freshness_line(freshness, tz)))
         text = f"{title} {label}{tags}: " + (", ".join(summary_parts) or "no spend sources")
         return BuiltDigest(Message(text, fit(blocks)), chart)
@@ -185,11 +194,11 @@ class DigestService:
         lines = []
         now = self._clock()
         for connection in connections:
-            so_far = await self._queries.cycle_to_date(connection)
+            so_far = await self._figures.cycle_to_date(connection)
             if so_far is None:
                 continue
             span, spent, recent = so_far
-            unit = self._queries.unit_of(connection)
+            unit = self._figures.unit_of(connection)
             forecast = forecast_cycle(
                 spent, cycle_start=span[0], cycle_end=span[1], now=now, recent_daily=recent
             )
@@ -218,24 +227,24 @@ class DigestService:
         models: dict[str, dict[str, Decimal]] = {}
         notes: list[str] = []
         for connection in connections:
-            unit = self._queries.unit_of(connection)
-            group = "usd_cents" if self._queries.usd_cents(connection, ZERO) is not None else unit
-            for row in await self._queries.period_breakdown(connection, period, "model"):
+            unit = self._figures.unit_of(connection)
+            group = "usd_cents" if self._figures.usd_cents(connection, ZERO) is not None else unit
+            for row in await self._figures.period_breakdown(connection, period, "model"):
                 amount = (
-                    self._queries.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
+                    self._figures.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
                 )
                 target = models.setdefault(group, {})
                 target[row.key or "(unknown)"] = target.get(row.key or "(unknown)", ZERO) + (amount or ZERO)
             if no_names:
                 continue
-            by_user = await self._queries.period_breakdown(connection, period, "user")
+            by_user = await self._figures.period_breakdown(connection, period, "user")
             if has_unattributed(by_user):
                 notes.append(f"_{people_unavailable_note(connection)}_")
             for row in by_user:
                 if not row.key:
                     continue
                 amount = (
-                    self._queries.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
+                    self._figures.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
                 )
                 target = people.setdefault(group, {})
                 target[row.key] = target.get(row.key, ZERO) + (amount or ZERO)
@@ -259,16 +268,16 @@ class DigestService:
         for connection in connections:
             meaning = traits(connection.vendor).credits_left
             if meaning is CreditsLeft.CREDIT_POOL:
-                view = await self._queries.credit_view(connection, tz)
+                view = await self._credits.credit_view(connection, tz)
                 if view is not None:
                     lines.append(f"{connection_label(connection)}: " + " ".join(credit_lines(view, tz)))
             elif meaning is CreditsLeft.SPEND_LIMITS:
-                watch = await self._queries.limit_watch(connection, show_names=False)
+                watch = await self._credits.limit_watch(connection, show_names=False)
                 if watch.count:
                     label = connection_label(connection)
                     lines.append(f"{label}: {watch.count} people at 90% or more of their spend limit")
             else:
-                figure = await self._queries.tracked_view(connection)
+                figure = await self._credits.tracked_view(connection)
                 if figure is not None:
                     lines.append(
                         f"{connection_label(connection)}: `{escape(figure.field)}` = {figure.value:,}"
@@ -278,7 +287,7 @@ class DigestService:
     async def _headroom_lines(self, connections: list[Connection], tz: ZoneInfo) -> list[str]:
         lines = []
         for connection in connections:
-            for window in await self._queries.windows(connection):
+            for window in await self._credits.windows(connection):
                 if window.scope in ("headers", "minute", "day") or window.rate_limited_total:
                     lines.append(f"{connection_label(connection)} — {window_line(window, tz)}")
         return lines
@@ -298,7 +307,7 @@ class DigestService:
         chart = None
         try:
             chart = await self._charts.render(
-                team_id, await self._queries.sources(team_id, None), self._clock().date() - timedelta(days=1)
+                team_id, await self._sources.pick(team_id, None), self._clock().date() - timedelta(days=1)
             )
         except NotFound:
             chart = None

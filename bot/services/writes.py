@@ -27,7 +27,7 @@ from bot.services.confirmations import AlreadyConfirmed, Confirmations, is_token
 from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
-from bot.store import usage as usage_store
+from bot.store import cycle_spend
 from bot.store.db import Database
 from bot.store.models import Connection, MemberRow
 from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
@@ -193,7 +193,7 @@ class WriteService:
         assert connection.id is not None
         async with self._db.session() as session:
             member = await session.get(MemberRow, (connection.id, email))
-            row = await usage_store.latest_cycle_spend(session, connection.id, email)
+            row = await cycle_spend.latest_cycle_spend(session, connection.id, email)
         if member is None and row is None:
             raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")
         return LimitChange(

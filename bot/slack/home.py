@@ -285,7 +285,12 @@ class HomePublisher:
 def register(app: AsyncApp, services: Services) -> HomePublisher:
     """Publish the Home on ``app_home_opened``, refresh it after syncs, and handle its Connect buttons."""
     home = HomeService(
-        services.settings, services.db, services.queries, services.access, clock=services.clock
+        services.settings,
+        services.db,
+        services.status_answers,
+        services.people,
+        services.access,
+        clock=services.clock,
     )
     publisher = HomePublisher(services, home)
     services.sync.add_listener(publisher.on_sync)

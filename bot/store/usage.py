@@ -21,14 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, cast, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
-from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.periods import split_for_rollups
 from bot.domain.usage import SpendRow
 from bot.store.db import execute
 from bot.store.models import (
-    CycleSpendRow,
     UsageBucket,
     UsageDay,
     UsageModelDay,
@@ -368,16 +366,6 @@ async def requests_by_utc_day(
     )
     rows: list[Any] = list((await execute(session, query)).all())
     return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
-
-
-async def latest_cycle_spend(
-    session: AsyncSession, connection_id: int, user_email: str | None = None
-) -> CycleSpendRow | None:
-    """The newest billing cycle's spend row of a Cursor connection (of one person, when named)."""
-    statement = sqlmodel_select(CycleSpendRow).where(col(CycleSpendRow.connection_id) == connection_id)
-    if user_email is not None:
-        statement = statement.where(col(CycleSpendRow.user_email) == user_email)
-    return (await session.exec(statement.order_by(col(CycleSpendRow.cycle_start).desc()).limit(1))).first()
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
