@@ -21,6 +21,7 @@ from bot.services.connections import declared_connections
 from bot.services.container import Services
 from bot.services.slack_api import SlackUnavailable
 from bot.settings import Settings
+from bot.store.models import Connection
 
 MAX_BACKFILL_DAYS = 400
 _DAYS = re.compile(r"^(\d{1,3})d$")
@@ -82,33 +83,9 @@ async def sync_command(
     """``spendbot sync``: sync every connection (or those named ``name``) with progress bars."""
     services = Services.create(settings)
     try:
-        try:
-            await services.start(identify_workspace=True)
-        except (SlackApiError, SlackUnavailable) as error:
-            raise OperationError(
-                f"cannot tell which Slack workspace SLACK_BOT_TOKEN belongs to: {error}"
-            ) from None
-        except Exception as error:  # noqa: BLE001 - the database (or the key file) is unusable: one line
-            shown = redacted_url(settings.database_url)
-            raise OperationError(f"database {shown} is not usable: {type(error).__name__}: {error}") from None
-        try:
-            team_id = await resolve_team(services)
-        except ConsoleError as error:
-            raise OperationError(str(error)) from None
-        if team_id == FALLBACK_TEAM and declared_connections(settings):
-            console.print(
-                Text(
-                    f"No Slack workspace is known yet (SLACK_BOT_TOKEN or SPENDBOT_ENV_TEAM_ID): the "
-                    f"environment's connections are kept under {FALLBACK_TEAM} until the bot starts, which "
-                    "moves them to its workspace and syncs them again.",
-                    style="yellow",
-                )
-            )
-        every = await services.connections.every()
-        chosen = [row for row in every if name is None or row.name == name.strip().lower()]
-        if name is not None and not chosen:
-            known = ", ".join(sorted({row.name for row in every})) or "none yet"
-            raise OperationError(f"there is no connection named {name!r}; known connections: {known}", 2)
+        await _start(services, settings)
+        await _warn_if_no_workspace(services, settings, console)
+        chosen = choose_connections(await services.connections.every(), name)
         if not chosen:
             console.print(
                 "No connections to sync: declare one in the environment (CURSOR_API_KEY, "
@@ -116,8 +93,7 @@ async def sync_command(
                 "`/spend connect`."
             )
             return 0
-        what = f", re-fetching {backfill.days} days of usage" if backfill is not None else ""
-        console.print(f"Syncing {len(chosen)} connection{'s' if len(chosen) != 1 else ''}{what}:")
+        console.print(sync_heading(len(chosen), backfill))
         reports = await sync_with_progress(services.sync, chosen, console, backfill=backfill)
         several_teams = len({row.team_id for row in chosen}) > 1
         for row, report in zip(chosen, reports, strict=True):
@@ -126,3 +102,48 @@ async def sync_command(
         return 0 if all(report.ok for report in reports) else 1
     finally:
         await services.close()
+
+
+async def _start(services: Services, settings: Settings) -> None:
+    """Start the services, or say in one line why the workspace or the database is unusable."""
+    try:
+        await services.start(identify_workspace=True)
+    except (SlackApiError, SlackUnavailable) as error:
+        raise OperationError(
+            f"cannot tell which Slack workspace SLACK_BOT_TOKEN belongs to: {error}"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - the database (or the key file) is unusable: one line
+        shown = redacted_url(settings.database_url)
+        raise OperationError(f"database {shown} is not usable: {type(error).__name__}: {error}") from None
+
+
+async def _warn_if_no_workspace(services: Services, settings: Settings, console: Console) -> None:
+    """Say where the environment's connections are kept while no Slack workspace is known."""
+    try:
+        team_id = await resolve_team(services)
+    except ConsoleError as error:
+        raise OperationError(str(error)) from None
+    if team_id == FALLBACK_TEAM and declared_connections(settings):
+        console.print(
+            Text(
+                f"No Slack workspace is known yet (SLACK_BOT_TOKEN or SPENDBOT_ENV_TEAM_ID): the "
+                f"environment's connections are kept under {FALLBACK_TEAM} until the bot starts, which "
+                "moves them to its workspace and syncs them again.",
+                style="yellow",
+            )
+        )
+
+
+def choose_connections(every: list[Connection], name: str | None) -> list[Connection]:
+    """The connections to sync: all of them, or those named ``name`` (:class:`OperationError` if none)."""
+    chosen = [row for row in every if name is None or row.name == name.strip().lower()]
+    if name is not None and not chosen:
+        known = ", ".join(sorted({row.name for row in every})) or "none yet"
+        raise OperationError(f"there is no connection named {name!r}; known connections: {known}", 2)
+    return chosen
+
+
+def sync_heading(count: int, backfill: timedelta | None) -> str:
+    """The line printed before the progress bars."""
+    what = f", re-fetching {backfill.days} days of usage" if backfill is not None else ""
+    return f"Syncing {count} connection{'s' if count != 1 else ''}{what}:"

@@ -22,7 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 
 # Slack names rich's emoji table lacks (rich follows the older cheat sheet).
 SLACK_EMOJI: dict[str, str] = {

@@ -36,7 +36,8 @@ from sqlmodel import col, select
 from bot.app import create_app
 from bot.console.render import BlockRenderer, Choice, Rendered
 from bot.domain.errors import SpendbotError
-from bot.messages.blocks import Message, readable_texts
+from bot.messages.blocks import readable_texts
+from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.container import Services

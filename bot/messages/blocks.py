@@ -9,15 +9,13 @@ message also has a plain ``text`` fallback for notifications and screen readers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.money import format_amount, format_change, format_percent, format_runway
-
-Block = dict[str, Any]
+from bot.messages.message import Block, Message
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -27,22 +25,6 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_BUTTON_VALUE = 2000
-
-
-@dataclass
-class Message:
-    """What to post: a plain-text fallback and the blocks."""
-
-    text: str
-    blocks: list[Block] = field(default_factory=list)
-
-    def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn gives a meaning to."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def readable_texts(node: Any) -> list[str]:
@@ -117,25 +99,38 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     return block
 
 
-def lines_sections(lines: Sequence[str], *, max_lines: int = 25, total: int | None = None) -> list[Block]:
-    """A list as few sections as the 3,000-character limit allows; past ``max_lines``, a "+N more" line.
+def lines_sections(
+    lines: Sequence[str],
+    *,
+    max_lines: int | None = 25,
+    total: int | None = None,
+    room: int = MAX_BLOCKS,
+    gap: str = "\n",
+) -> list[Block]:
+    """A list in as few sections as the 3,000-character limit allows, within ``room`` blocks.
 
-    ``total`` is how many items the list has when the caller formatted only the first ones.
+    The one rule of every list of lines: each line is kept whole (clipped at 3,000 characters) and
+    joined to the previous one by ``gap`` while the section has room. What is not shown, past
+    ``max_lines`` (None: no cap) or past ``room`` blocks, is counted in one "+N more" line, which is
+    part of the ``room``. ``total`` is how many items the list has when the caller formatted only the
+    first ones.
     """
-    shown = list(lines[:max_lines])
-    blocks: list[Block] = []
-    chunk: list[str] = []
+    count = len(lines) if total is None else total
+    shown = lines if max_lines is None else lines[:max_lines]
+    chunks: list[list[str]] = []
     size = 0
     for line in shown:
         line = clip(line, MAX_TEXT)
-        if chunk and size + len(line) + 1 > MAX_TEXT:
-            blocks.append(section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
-    hidden = (len(lines) if total is None else total) - len(shown)
+        if chunks and size + len(gap) + len(line) <= MAX_TEXT:
+            chunks[-1].append(line)
+            size += len(gap) + len(line)
+        else:
+            chunks.append([line])
+            size = len(line)
+    if count > len(shown) or len(chunks) > room:
+        chunks = chunks[: max(0, room - 1)]  # keep a block for the "+N more" line
+    blocks = [section(gap.join(chunk)) for chunk in chunks]
+    hidden = count - sum(len(chunk) for chunk in chunks)
     if hidden > 0:
         blocks.append(context(f"+{hidden} more"))
     return blocks

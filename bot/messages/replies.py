@@ -25,13 +25,10 @@ from bot.messages.answers import (
     WindowView,
 )
 from bot.messages.blocks import (
-    Block,
-    Message,
     amount,
     change,
     context,
     divider,
-    escape,
     fields,
     header,
     lines_sections,
@@ -42,6 +39,8 @@ from bot.messages.blocks import (
     runway_text,
     section,
 )
+from bot.messages.message import Block, Message
+from bot.messages.mrkdwn import escape
 
 BREAKDOWN_ROWS = 25
 ZERO = Decimal(0)
@@ -60,7 +59,8 @@ def freshness_line(items: Sequence[Freshness], tz: ZoneInfo) -> str:
     return " · ".join(parts) + f" · times in {zone}"
 
 
-def _source_label(connection: str, vendor: str) -> str:
+def source_label(connection: str, vendor: str) -> str:
+    """ "Cursor" for the connection named after its vendor, else "Cursor `team-b`"."""
     return display_name(vendor) if connection == vendor else f"{display_name(vendor)} `{connection}`"
 
 
@@ -105,7 +105,7 @@ def spend_message(answer: SpendAnswer) -> Message:
         )
         if source.utc_days:
             detail += " · UTC days"
-        pairs.append((_source_label(source.connection, source.vendor), f"{value}\n{detail}"))
+        pairs.append((source_label(source.connection, source.vendor), f"{value}\n{detail}"))
     blocks.extend(fields(pairs))
     for breakdown in answer.breakdowns:
         unit = breakdown.rows[0].unit if breakdown.rows else USD
@@ -167,7 +167,7 @@ def user_message(answer: UserAnswer) -> Message:
                 else ", no limit"
             )
             lines.append(f"{amount(source.cycle_total, source.unit)} this cycle{limit}")
-        pairs.append((_source_label(source.connection, source.vendor), "\n".join(lines)))
+        pairs.append((source_label(source.connection, source.vendor), "\n".join(lines)))
     blocks.extend(fields(pairs))
     if answer.models:
         blocks.append(section("*By model*"))
@@ -236,8 +236,7 @@ def credits_message(answer: CreditsAnswer) -> Message:
     for view in answer.credits:
         blocks.append(
             section(
-                f"*{_source_label(view.connection, view.vendor)}*\n"
-                + "\n".join(credit_lines(view, answer.tz))
+                f"*{source_label(view.connection, view.vendor)}*\n" + "\n".join(credit_lines(view, answer.tz))
             )
         )
     for watch in answer.limits:
@@ -278,9 +277,7 @@ def limits_message(answer: LimitsAnswer) -> Message:
     blocks: list[Block] = [header("Rate-limit headroom")]
     for name, vendor, windows in answer.connections:
         lines = [window_line(window, answer.tz) for window in windows] or ["No requests made yet."]
-        blocks.append(
-            section(f"*{_source_label(name, vendor)}*\n" + "\n".join(f"• {line}" for line in lines))
-        )
+        blocks.append(section(f"*{source_label(name, vendor)}*\n" + "\n".join(f"• {line}" for line in lines)))
     return message("Rate-limit headroom per connection", blocks)
 
 
@@ -288,7 +285,7 @@ def status_card(card: StatusCard, tz: ZoneInfo) -> list[Block]:
     icon = {"ok": ":large_green_circle:", "failing": ":red_circle:", "rejected": ":no_entry:"}.get(
         card.status, ":white_circle:"
     )
-    title = f"{icon} *{_source_label(card.connection, card.vendor)}*"
+    title = f"{icon} *{source_label(card.connection, card.vendor)}*"
     if card.origin == "env":
         title += " _(environment)_"
     lines = [title]
@@ -354,3 +351,11 @@ def delivery_line(
     if error:
         text += f" — {escape(error[:150])}"
     return text
+
+
+def export_message(filename: str, rows: int, period_label: str, notes: Sequence[str] = ()) -> Message:
+    """``export``: the file went by direct message; what it holds and how to read its days and amounts."""
+    text = f":page_facing_up: Sent you `{filename}` by direct message: {rows:,} rows, {period_label}."
+    return message(
+        text, [section(text), context("Days in the file are UTC days; amounts in each row's unit.", *notes)]
+    )

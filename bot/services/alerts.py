@@ -29,19 +29,18 @@ from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, budge
 from bot.domain.money import format_amount, format_percent, format_runway
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
-from bot.messages.blocks import (
-    MAX_TEXT,
-    Block,
-    Message,
-    actions,
-    button,
-    clip,
-    context,
-    escape,
-    fit_groups,
-    header,
-    section,
+from bot.messages.alerts import (
+    AlertBatch,
+    AlertItem,
+    OpenAlert,
+    OpenAlerts,
+    alert_message,
+    mark_resolved,
+    open_alerts_message,
+    resolved_reply,
 )
+from bot.messages.message import Message
+from bot.messages.mrkdwn import escape
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.credit_figures import CreditFigures
@@ -57,28 +56,8 @@ from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, 
 
 log = logging.getLogger(__name__)
 
-SNOOZE_ACTION = "alert_snooze"
-MUTE_ACTION = "alert_mute"
 DEFAULT_CREDIT_PERCENT = Decimal(20)
 ZERO = Decimal(0)
-ALERT_BLOCK = "alert"
-ALERT_ACTIONS_BLOCK = "alert-actions"
-
-
-def alert_block_id(kind: str, place: int, state_id: int | None) -> str:
-    """``alert-<place>-<state>``: unique in its message by the alert's place (Slack refuses a repeated
-    ``block_id``, and samples share state 0), and naming the alert state it shows."""
-    return f"{kind}-{place}-{state_id or 0}"
-
-
-def alert_of_block(block_id: str) -> tuple[str, int] | None:
-    """(kind, alert state id) of an alert block; also reads ``alert-<state>`` of messages posted before
-    the place was part of the id."""
-    for kind in (ALERT_ACTIONS_BLOCK, ALERT_BLOCK):
-        if block_id.startswith(kind + "-"):
-            tail = block_id[len(kind) + 1 :].split("-")
-            return (kind, int(tail[-1])) if tail[-1].isdigit() and len(tail) <= 2 else None
-    return None
 
 
 @dataclass(frozen=True)
@@ -611,7 +590,7 @@ class AlertService:
             # a key still "posting" is settled by the ledger; a failed one waits for its retry
         if not ready:
             return 0
-        message = self.alert_message(ready)
+        message = alert_message(self._batch(ready))
         keys = [item.key for item in ready]
         claimed: list[tuple[_Due, Delivery]] = []
         for item in ready:
@@ -624,7 +603,7 @@ class AlertService:
         if not claimed:
             return 0
         if len(claimed) != len(ready):
-            message = self.alert_message([item for item, _ in claimed])
+            message = alert_message(self._batch([item for item, _ in claimed]))
         result = await self._ledger.post([row for _, row in claimed], message)
         if not result.ok:
             return 0
@@ -657,10 +636,7 @@ class AlertService:
             await self._edit_resolved(
                 team_id, row.channel_id or channel_id, row.message_ts, row, item.reading, now
             )
-        reply = Message(
-            f"Resolved: {item.reading.title}",
-            [section(f":white_check_mark: *Resolved:* {item.reading.title}\n{item.reading.detail}")],
-        )
+        reply = resolved_reply(item.reading.title, item.reading.detail)
         claim = Claim(item.key, team_id, channel_id, item.subscription.id, "alert", "resolve")
         delivery = await self._ledger.claim(claim, reply)
         if delivery is None:
@@ -691,17 +667,9 @@ class AlertService:
             )
         if not deliveries or not deliveries[0].payload:
             return
+        assert row.id is not None  # a stored alert state
         payload = dict(deliveries[0].payload)
-        blocks: list[Block] = []
-        for block in payload.get("blocks") or []:
-            block_id = str(block.get("block_id") or "")
-            if alert_of_block(block_id) == (ALERT_ACTIONS_BLOCK, row.id):
-                continue
-            if alert_of_block(block_id) == (ALERT_BLOCK, row.id):
-                when = f"{now:%b} {now.day} {now:%H:%M} UTC"
-                block = section(f":white_check_mark: ~{reading.title}~ — *resolved* {when}")
-                block["block_id"] = block_id
-            blocks.append(block)
+        blocks = mark_resolved(payload.get("blocks") or [], row.id, reading.title, now)
         payload["blocks"] = blocks
         if await self._ledger.update(
             team_id, channel_id, ts, Message(str(payload.get("text") or ""), blocks)
@@ -715,41 +683,25 @@ class AlertService:
 
     # ----- messages ----------------------------------------------------------------------------------
 
-    def alert_message(self, items: list[_Due], *, test: bool = False) -> Message:
-        """One message for the alerts due together in a channel, each in its own section with buttons.
+    def _batch(self, items: list[_Due], *, test: bool = False) -> AlertBatch:
+        """The alerts due together in a channel, for one message.
 
-        Past Slack's 50 blocks the last alerts are counted in a "+N more alerts" line; each is still
-        recorded as posted, in this message.
+        Past Slack's 50 blocks the message counts the last alerts in a "+N more alerts" line; each is
+        still recorded as posted, in this message.
         """
-        groups: list[list[Block]] = []
-        titles = []
-        for place, item in enumerate(items):
-            prefix = ":hourglass: Still: " if item.action is AlertAction.REMIND else ":rotating_light: "
-            block = section(f"{prefix}*{item.reading.title}*\n{item.reading.detail}")
-            block["block_id"] = alert_block_id(ALERT_BLOCK, place, item.row.id)
-            group = [block]
-            if not test:
-                group.append(
-                    actions(
-                        button("Snooze 24h", SNOOZE_ACTION, str(item.row.id)),
-                        button("Mute until resolved", MUTE_ACTION, str(item.row.id)),
-                        block_id=alert_block_id(ALERT_ACTIONS_BLOCK, place, item.row.id),
-                    )
+        return AlertBatch(
+            tuple(
+                AlertItem(
+                    item.row.id,
+                    item.reading.title,
+                    item.reading.detail,
+                    reminder=item.action is AlertAction.REMIND,
                 )
-            groups.append(group)
-            titles.append(item.reading.title)
-        note = (
-            "This is a test: nothing is wrong."
-            if test
-            else f"Reminders at most every {self._settings.remind_hours:g} h."
+                for item in items
+            ),
+            remind_hours=self._settings.remind_hours,
+            test=test,
         )
-        blocks = fit_groups(
-            groups,
-            head=[header(("[TEST] " if test else "") + "spendbot alert")],
-            tail=[context(note)],
-            noun="alerts",
-        )
-        return Message(clip(("[TEST] " if test else "") + "; ".join(titles), MAX_TEXT), blocks)
 
     async def sample(self, subscription: Subscription) -> Message:
         """A test message showing what this subscription's alerts look like, from the current readings."""
@@ -776,7 +728,7 @@ class AlertService:
             _Due(subscription, reading, placeholder, AlertState(), AlertAction.FIRE)
             for reading in readings[:10]
         ]
-        return self.alert_message(items, test=True)
+        return alert_message(self._batch(items, test=True))
 
     async def open_alerts(self, team_id: str) -> list[tuple[Subscription, AlertStateRow]]:
         async with self._db.session() as session:
@@ -793,17 +745,19 @@ class AlertService:
         open_alerts = await self.open_alerts(team_id)
         if not open_alerts:
             return None
-        groups = [
-            [
-                section(
-                    f":rotating_light: {state.summary or state.metric}\n"
-                    f"_#{subscription.id} {subscription.kind} in <#{subscription.channel_id}>_"
+        return open_alerts_message(
+            OpenAlerts(
+                tuple(
+                    OpenAlert(
+                        state.summary or state.metric,
+                        subscription.id,
+                        subscription.kind,
+                        subscription.channel_id,
+                    )
+                    for subscription, state in open_alerts
                 )
-            ]
-            for subscription, state in open_alerts
-        ]
-        blocks = fit_groups(groups, head=[header(f"Open alerts ({len(open_alerts)})")], noun="alerts")
-        return Message(f"{len(open_alerts)} open alerts", blocks)
+            )
+        )
 
     # ----- buttons -----------------------------------------------------------------------------------
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.logs import scrub
+from bot.messages.connections import AuditLine
 from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotAllowed
 from bot.services.slack_api import SlackApi
 from bot.settings import Settings
-from bot.store.db import Database
+from bot.store.audit import AuditRepository
 from bot.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ MAX_RECENT = 100
 
 
 class AuditLog:
-    """Writes and reads :class:`~bot.store.models.AuditEntry` rows of one workspace at a time."""
+    """Writes :class:`~bot.store.models.AuditEntry` rows of one workspace at a time, and reads them back
+    as the :class:`~bot.messages.connections.AuditLine` view model ``audit`` renders."""
 
-    def __init__(self, db: Database, *, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, store: AuditRepository, *, clock: Clock) -> None:
+        self._store = store
         self._clock = clock
 
     def entry(
@@ -71,7 +72,7 @@ class AuditLog:
         detail: str | None = None,
     ) -> None:
         """Add an entry to a write transaction already open, so the change and its record commit together."""
-        session.add(self.entry(team_id, user_id, action, target, outcome, detail))
+        self._store.add(session, self.entry(team_id, user_id, action, target, outcome, detail))
 
     async def record(
         self,
@@ -83,20 +84,13 @@ class AuditLog:
         detail: str | None = None,
     ) -> None:
         """Write one entry in a transaction of its own."""
-        async with self._db.write() as session:
-            self.add(session, team_id, user_id, action, target, outcome, detail)
+        await self._store.record(self.entry(team_id, user_id, action, target, outcome, detail))
 
-    async def recent(self, team_id: str, limit: int = 20) -> list[AuditEntry]:
-        """The latest entries of ``team_id``, newest first (never another workspace's)."""
+    async def recent(self, team_id: str, limit: int = 20) -> list[AuditLine]:
+        """The latest entries of ``team_id``, newest first (never another workspace's), as ``audit``
+        shows them."""
         limit = max(1, min(limit, MAX_RECENT))
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(AuditEntry)
-                .where(AuditEntry.team_id == team_id)
-                .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
-                .limit(limit)
-            )
-            return list(rows.all())
+        return [audit_line(entry) for entry in await self._store.recent(team_id, limit)]
 
 
 class AuditedAccess(Access):
@@ -124,6 +118,18 @@ class AuditedAccess(Access):
         except Exception:  # the refusal itself must stand even when the log cannot be written
             log.exception("could not record the refusal of %r to %s", what, user_id)
         raise NotAllowed(self.refusal(what))
+
+
+def audit_line(entry: AuditEntry) -> AuditLine:
+    """What ``audit`` shows of a stored entry."""
+    return AuditLine(
+        action=entry.action,
+        outcome=entry.outcome,
+        created_at=entry.created_at,
+        user_id=entry.user_id,
+        target=entry.target,
+        detail=entry.detail,
+    )
 
 
 def _clean(text: str | None, size: int) -> str | None:

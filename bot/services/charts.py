@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain.slack_ids import SlackIdKind, require_slack_id
 from bot.domain.vendors import traits
@@ -27,6 +26,7 @@ from bot.services.clock import Clock
 from bot.services.slack_api import SlackApi, SlackUnavailable
 from bot.settings import Settings
 from bot.store import usage as usage_store
+from bot.store.charts import ChartFileRepository
 from bot.store.db import Database
 from bot.store.models import ChartFile, Connection
 
@@ -121,9 +121,12 @@ def _render_once(series: Sequence[Series], first: date, last: date, path: Path) 
 class ChartService:
     """Renders, caches and uploads the 30-day chart."""
 
-    def __init__(self, settings: Settings, db: Database, slack: SlackApi, *, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, files: ChartFileRepository, slack: SlackApi, *, clock: Clock
+    ) -> None:
         self._settings = settings
         self._db = db
+        self._files = files
         self._slack = slack
         self._clock = clock
         self._directory = settings.data_dir / "charts"
@@ -159,9 +162,7 @@ class ChartService:
             return await self._known_file_id(team_id, chart) or await self._upload(team_id, chart)
 
     async def _known_file_id(self, team_id: str, chart: Chart) -> str | None:
-        async with self._db.session() as session:
-            row = await session.get(ChartFile, (team_id, chart.key))
-        return row.file_id if row is not None else None
+        return await self._files.file_id(team_id, chart.key)
 
     async def _upload(self, team_id: str, chart: Chart) -> str | None:
         try:
@@ -176,13 +177,7 @@ class ChartService:
         file_id = str(file.get("id") or "")
         if not file_id:
             return None
-        try:
-            async with self._db.write() as session:
-                session.add(
-                    ChartFile(team_id=team_id, chart_key=chart.key, file_id=file_id, created_at=self._clock())
-                )
-        except IntegrityError:
-            async with self._db.session() as session:
-                other = await session.get(ChartFile, (team_id, chart.key))
-            return other.file_id if other is not None else file_id
+        row = ChartFile(team_id=team_id, chart_key=chart.key, file_id=file_id, created_at=self._clock())
+        if not await self._files.remember(row):
+            return await self._files.file_id(team_id, chart.key) or file_id
         return file_id

@@ -18,7 +18,6 @@ from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
-from sqlmodel import col, select
 
 from bot.domain.usage import Vendor
 from bot.services.connect import PROBE_TIMEOUT, KeyCheckFailure, explain
@@ -26,6 +25,7 @@ from bot.services.connections import ConnectionRegistry, declared_connections
 from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi, SlackUnavailable, error_code
 from bot.settings import Settings
+from bot.store.connections import ConnectionRepository
 from bot.store.db import Database, alembic_config, async_url, is_sqlite
 from bot.store.models import Connection
 from bot.vendors import ConnectionConfig, VendorError
@@ -88,6 +88,7 @@ class Checks:
     ) -> None:
         self._settings = settings
         self._db = db
+        self._connections = ConnectionRepository(db)
         self._registry = registry
         self._slack = slack
 
@@ -181,13 +182,7 @@ class Checks:
         return [await task for _, task in jobs]
 
     async def _stored(self) -> list[Connection]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Connection)
-                .where(Connection.origin != "env")
-                .order_by(col(Connection.team_id), col(Connection.name))
-            )
-            return list(rows.all())
+        return await self._connections.not_from_the_environment()
 
     async def _probe_stored(self, subject: str, row: Connection) -> CheckResult:
         key_file = missing_key_file(self._settings)

@@ -12,12 +12,9 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
-
 from bot.services.clock import Clock
 from bot.services.errors import ServiceError
-from bot.store.db import Database, execute
+from bot.store.confirmations import ConfirmationRepository
 from bot.store.models import ConfirmationUse
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -39,8 +36,8 @@ def is_token(value: object) -> bool:
 class Confirmations:
     """Claims confirmation tokens in the database."""
 
-    def __init__(self, db: Database, *, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, store: ConfirmationRepository, *, clock: Clock) -> None:
+        self._store = store
         self._clock = clock
 
     async def claim(self, token: str, team_id: str, user_id: str, action: str) -> None:
@@ -48,16 +45,12 @@ class Confirmations:
         row = ConfirmationUse(
             token=token, team_id=team_id, user_id=user_id, action=action[:64], used_at=self._clock()
         )
-        try:
-            async with self._db.write() as session:
-                session.add(row)
-        except IntegrityError:
+        if not await self._store.claim(row):
             raise AlreadyConfirmed(
                 "Already done: this confirmation was used once, and nothing was changed again. "
                 "Run the command again to make another change."
-            ) from None
+            )
 
     async def release(self, token: str) -> None:
         """Forget a claim whose change did not happen, so its button can be clicked again."""
-        async with self._db.write() as session:
-            await execute(session, delete(ConfirmationUse).where(col(ConfirmationUse.token) == token))
+        await self._store.release(token)

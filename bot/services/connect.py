@@ -23,15 +23,14 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
 
 from bot.domain.errors import UserInputError, code_span
 from bot.domain.grammar import Disconnect, parse_command
 from bot.domain.usage import Vendor
 from bot.domain.vendors import display_name, traits
 from bot.logs import register_secret
+from bot.messages.connections import ConnectionSummary
 from bot.services.audit import AuditLog
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus, key_hint
@@ -39,8 +38,10 @@ from bot.services.errors import NotAllowed, NotFound, ServiceError
 from bot.services.secrets import SecretBox, SecretKeyError
 from bot.services.sync import SyncService
 from bot.settings import Settings
+from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
-from bot.store.models import Connection, SyncState
+from bot.store.models import Connection
+from bot.store.sync import SyncRecords
 from bot.vendors import (
     AuthError,
     ConnectionConfig,
@@ -128,21 +129,6 @@ class ConnectResult:
 
 
 @dataclass(frozen=True)
-class ConnectionSummary:
-    """One line of ``connections``: everything about a connection except its key."""
-
-    name: str
-    vendor: Vendor
-    origin: str
-    created_by: str | None
-    created_at: datetime
-    last_sync: datetime | None
-    status: str
-    status_detail: str | None
-    key_hint: str
-
-
-@dataclass(frozen=True)
 class RotationReport:
     """What ``rotate-key`` did: keys re-encrypted, keys already under the first key, keys not opened."""
 
@@ -181,46 +167,24 @@ def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings)
         raise FormErrors({"key": "This form is for an unknown vendor; start again with `connect`."}) from None
     errors: dict[str, str] = {}
 
-    def text(name: str) -> str:
-        return (values.get(name) or "").strip()
-
-    name = text("name").lower() or kind.value
+    name = _field(values, "name").lower() or kind.value
     if not is_connection_name(name):
         errors["name"] = "Use 1 to 40 lowercase letters, digits, - or _ (and not a word of the commands)."
 
-    key = text("key")
-    if not key:
-        errors["key"] = "Paste the key."
-    elif len(key) > MAX_KEY_CHARS:
-        errors["key"] = f"That is longer than any key (at most {MAX_KEY_CHARS} characters); paste it again."
-    elif _WHITESPACE.search(key) or not key.isprintable():
-        errors["key"] = "A key is one word without spaces; paste it again."
+    key = _field(values, "key")
+    if problem := key_problem(key):
+        errors["key"] = problem
 
-    base_url = text("base_url").rstrip("/") or default_base_url(kind, settings)
+    base_url = _field(values, "base_url").rstrip("/") or default_base_url(kind, settings)
     url_problem = _url_problem(base_url) if base_url else "The REST API's base URL is required."
     if url_problem:
         errors["base_url"] = url_problem
 
-    probe_path, track = "", None
-    per_minute = per_day = None
-    if traits(kind).has_probe:
-        probe_path = text("probe_path")
-        if probe_path and not url_problem:
-            problem = _path_problem(base_url, probe_path)
-            if problem:
-                errors["probe_path"] = problem
-        per_minute = _quota(text("per_minute"), "per_minute", errors)
-        per_day = _quota(text("per_day"), "per_day", errors)
-        track = text("track") or None
-        if track is not None:
-            try:
-                path, _ = parse_track(track)
-            except ValueError:
-                errors["track"] = "Write it as PATH#json.field, for example /v1/usage#data.credits_remaining."
-            else:
-                problem = _path_problem(base_url, path) if path and not url_problem else None
-                if problem:
-                    errors["track"] = problem
+    probe = (
+        _read_probe(values, None if url_problem else base_url, errors)
+        if traits(kind).has_probe
+        else _NO_PROBE
+    )
     if errors:
         raise FormErrors(errors)
     return ConnectForm(
@@ -228,11 +192,71 @@ def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings)
         name=name,
         base_url=base_url,
         key=SecretStr(key),
-        probe_path=probe_path,
-        per_minute=per_minute,
-        per_day=per_day,
-        track=track,
+        probe_path=probe.path,
+        per_minute=probe.per_minute,
+        per_day=probe.per_day,
+        track=probe.track,
     )
+
+
+@dataclass(frozen=True)
+class _ProbeFields:
+    """The connect form's fields that only a vendor with a probe endpoint (REST) has."""
+
+    path: str = ""
+    per_minute: int | None = None
+    per_day: int | None = None
+    track: str | None = None
+
+
+_NO_PROBE = _ProbeFields()
+
+
+def _field(values: Mapping[str, str | None], name: str) -> str:
+    return (values.get(name) or "").strip()
+
+
+def _read_probe(
+    values: Mapping[str, str | None], base_url: str | None, errors: dict[str, str]
+) -> _ProbeFields:
+    """The probe fields as typed, adding a sentence to ``errors`` for each wrong one.
+
+    ``base_url`` is None when the base URL is itself wrong: paths are then not checked against it, so
+    the person sees the one mistake to fix first.
+    """
+    path = _field(values, "probe_path")
+    if path and base_url is not None and (problem := _path_problem(base_url, path)):
+        errors["probe_path"] = problem
+    per_minute = _quota(_field(values, "per_minute"), "per_minute", errors)
+    per_day = _quota(_field(values, "per_day"), "per_day", errors)
+    track = _field(values, "track") or None
+    if track is not None and (problem := track_problem(track, base_url)):
+        errors["track"] = problem
+    return _ProbeFields(path=path, per_minute=per_minute, per_day=per_day, track=track)
+
+
+def key_problem(key: str) -> str | None:
+    """What is wrong with a pasted key, in a sentence, or None when it can be tried."""
+    if not key:
+        return "Paste the key."
+    if len(key) > MAX_KEY_CHARS:
+        return f"That is longer than any key (at most {MAX_KEY_CHARS} characters); paste it again."
+    if _WHITESPACE.search(key) or not key.isprintable():
+        return "A key is one word without spaces; paste it again."
+    return None
+
+
+def track_problem(track: str, base_url: str | None) -> str | None:
+    """What is wrong with a ``PATH#json.field`` to track, or None.
+
+    The path is checked against ``base_url`` (so the key is never sent to another host) unless that is
+    None because the base URL is itself wrong.
+    """
+    try:
+        path, _ = parse_track(track)
+    except ValueError:
+        return "Write it as PATH#json.field, for example /v1/usage#data.credits_remaining."
+    return _path_problem(base_url, path) if path and base_url is not None else None
 
 
 def is_connection_name(name: str) -> bool:
@@ -329,6 +353,27 @@ def _vendor_words(error: VendorError, secret: str) -> str:
     return f" ({': '.join(parts)})" if parts else ""
 
 
+def new_connection(
+    team_id: str, user_id: str, form: ConnectForm, *, ciphertext: str, now: datetime
+) -> Connection:
+    """The row of a connection added in Slack from ``form``, its key already encrypted as ``ciphertext``."""
+    secret = form.key.get_secret_value()
+    return Connection(
+        team_id=team_id,
+        name=form.name,
+        vendor=form.vendor.value,
+        base_url=form.base_url,
+        origin="slack",
+        secret_ciphertext=ciphertext,
+        key_hint=key_hint(secret),
+        options=form.options(),
+        created_by=user_id,
+        created_at=now,
+        status=ConnectionStatus.OK,
+        status_at=now,
+    )
+
+
 class ConnectionAdmin:
     """The admin side of connections: check and add a key, list, remove, re-encrypt.
 
@@ -339,6 +384,8 @@ class ConnectionAdmin:
         self,
         settings: Settings,
         db: Database,
+        store: ConnectionRepository,
+        sync_records: SyncRecords,
         registry: ConnectionRegistry,
         sync: SyncService,
         audit: AuditLog,
@@ -347,6 +394,8 @@ class ConnectionAdmin:
     ) -> None:
         self._settings = settings
         self._db = db
+        self._store = store
+        self._sync_records = sync_records
         self._registry = registry
         self._sync = sync
         self._audit = audit
@@ -394,40 +443,31 @@ class ConnectionAdmin:
             return ConnectResult(failure=failure)
         origin = "oauth" if self._settings.oauth_enabled else "token"
         await self._registry.ensure_workspace(team_id, origin=origin)
-        ciphertext = self._registry.box.encrypt(secret)
-        now = self._clock()
-        row = Connection(
-            team_id=team_id,
-            name=form.name,
-            vendor=form.vendor.value,
-            base_url=form.base_url,
-            origin="slack",
-            secret_ciphertext=ciphertext,
-            key_hint=key_hint(secret),
-            options=form.options(),
-            created_by=user_id,
-            created_at=now,
-            status=ConnectionStatus.OK,
-            status_at=now,
+        row = new_connection(
+            team_id, user_id, form, ciphertext=self._registry.box.encrypt(secret), now=self._clock()
         )
-        stored = False
-        try:
-            async with self._db.write() as session:
-                clash = await session.exec(
-                    select(Connection.id).where(Connection.team_id == team_id, Connection.name == form.name)
-                )
-                if clash.first() is None:
-                    session.add(row)
-                    self._audit.add(session, team_id, user_id, "connect", form.name, "ok", form.vendor.value)
-                    stored = True
-        except IntegrityError:  # another replica took the name between our check and our insert
-            stored = False
-        if not stored:
+        if not await self._store_unless_taken(row, user_id):
             await self.check_name(team_id, form.name)
             raise FormErrors({"name": f"`{form.name}` was just taken; choose another name."})
         log.info("connection %s (%s) added in %s by %s", form.name, form.vendor.value, team_id, user_id)
         self._start_first_sync(row)
         return ConnectResult(connection=row)
+
+    async def _store_unless_taken(self, row: Connection, user_id: str) -> bool:
+        """Save ``row`` and audit it in one transaction; False when its name was taken meanwhile.
+
+        The name was checked before the (slow) key check, so another person or replica may have taken it
+        since: the name is checked again inside the transaction, and the unique index catches a race.
+        """
+        try:
+            async with self._db.write() as session:
+                if await self._store.name_taken(session, row.team_id, row.name):
+                    return False
+                self._store.save(session, row)
+                self._audit.add(session, row.team_id, user_id, "connect", row.name, "ok", row.vendor)
+        except IntegrityError:  # another replica took the name between our check and our insert
+            return False
+        return True
 
     async def _check_key(self, team_id: str, form: ConnectForm) -> KeyCheckFailure | None:
         config = ConnectionConfig(
@@ -484,18 +524,11 @@ class ConnectionAdmin:
                 f"{code_span(name)} is configured by the operator in the environment, so it cannot be "
                 "removed from Slack. Ask whoever runs spendbot to remove its key from the environment."
             )
+        assert row.id is not None
         async with self._db.write() as session:
-            result = await session.exec(
-                delete(Connection).where(
-                    col(Connection.id) == row.id,
-                    col(Connection.team_id) == team_id,
-                    col(Connection.origin) == "slack",
-                )
-            )
-            if result.rowcount == 0:
+            if not await self._store.delete_added_in_slack(session, row.id, team_id):
                 raise NotFound(f"{code_span(name)} was already removed.")
             self._audit.add(session, team_id, user_id, "disconnect", name, "ok", row.vendor)
-        assert row.id is not None
         self._registry.forget(row.id)
         log.info("connection %s removed from %s by %s", name, team_id, user_id)
         return row
@@ -504,15 +537,7 @@ class ConnectionAdmin:
         """Every connection of ``team_id`` (environment ones included), with the last successful sync."""
         rows = await self._registry.for_team(team_id)
         ids = [row.id for row in rows if row.id is not None]
-        last: dict[int, datetime | None] = {}
-        if ids:
-            async with self._db.session() as session:
-                found = await session.exec(
-                    select(SyncState.connection_id, func.max(SyncState.last_success_at))
-                    .where(col(SyncState.connection_id).in_(ids))
-                    .group_by(col(SyncState.connection_id))
-                )
-                last = dict(found.all())
+        last = await self._sync_records.last_success_by_connection(ids) if ids else {}
         return [
             ConnectionSummary(
                 name=row.name,
@@ -549,18 +574,11 @@ async def rotate_stored_keys(db: Database, box: SecretBox) -> RotationReport:
     re-entered meanwhile is left alone), and the secret itself never changes, so a bot holding every
     key given here keeps decrypting old and new ciphertexts alike.
     """
-    async with db.session() as session:
-        rows = (
-            await session.exec(
-                select(Connection.id, Connection.name, Connection.team_id, Connection.secret_ciphertext)
-                .where(col(Connection.secret_ciphertext).is_not(None))
-                .order_by(col(Connection.id))
-            )
-        ).all()
+    store = ConnectionRepository(db)
+    rows = await store.stored_keys()
     rotated = current = 0
     failed: list[str] = []
     for connection_id, name, team_id, ciphertext in rows:
-        assert ciphertext is not None
         if box.is_current(ciphertext):
             current += 1
             continue
@@ -569,11 +587,6 @@ async def rotate_stored_keys(db: Database, box: SecretBox) -> RotationReport:
         except SecretKeyError:
             failed.append(f"{team_id}/{name}")
             continue
-        async with db.write() as session:
-            await session.exec(
-                update(Connection)
-                .where(col(Connection.id) == connection_id, col(Connection.secret_ciphertext) == ciphertext)
-                .values(secret_ciphertext=fresh)
-            )
+        await store.replace_key(connection_id, ciphertext, fresh)
         rotated += 1
     return RotationReport(rotated=rotated, current=current, failed=failed)

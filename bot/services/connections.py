@@ -18,14 +18,14 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlmodel import col, delete, select
 
 from bot.domain.usage import Vendor
 from bot.services.clock import Clock
 from bot.services.secrets import SecretBox
 from bot.settings import Settings
+from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
-from bot.store.models import Connection, Workspace
+from bot.store.models import Connection
 from bot.vendors import (
     ConnectionConfig,
     LimiterRegistry,
@@ -102,6 +102,7 @@ class ConnectionRegistry:
         self,
         settings: Settings,
         db: Database,
+        store: ConnectionRepository,
         *,
         clock: Clock,
         limiters: LimiterRegistry | None = None,
@@ -110,6 +111,7 @@ class ConnectionRegistry:
     ) -> None:
         self._settings = settings
         self._db = db
+        self._store = store
         self._clock = clock
         self.limiters = limiters or LimiterRegistry()
         self._observer = observer
@@ -140,35 +142,21 @@ class ConnectionRegistry:
     # ----- workspaces and declared connections -------------------------------------------------
 
     async def ensure_workspace(self, team_id: str, *, name: str | None = None, origin: str = "token") -> None:
-        async with self._db.write() as session:
-            workspace = await session.get(Workspace, team_id)
-            if workspace is None:
-                session.add(Workspace(team_id=team_id, name=name, origin=origin, installed_at=self._clock()))
-            elif name and workspace.name != name:
-                workspace.name = name
-                session.add(workspace)
+        await self._store.ensure_workspace(team_id, name, origin, self._clock())
 
     async def register_declared(self, team_id: str) -> list[Connection]:
         """Upsert the environment's connections for ``team_id`` and drop env rows no longer declared."""
         await self.ensure_workspace(team_id)
         now = self._clock()
         async with self._db.write() as session:
-            rows = (await session.exec(select(Connection).where(Connection.origin == "env"))).all()
+            rows = await self._store.declared_in_the_environment(session)
             existing = {(row.team_id, row.name): row for row in rows}
             for (row_team, row_name), stale in existing.items():
                 if row_team != team_id or row_name not in self._declared:
-                    await session.delete(stale)
+                    await self._store.delete(session, stale)
             for declared in self._declared.values():
                 row = existing.get((team_id, declared.name))
-                clashing = (
-                    await session.exec(
-                        select(Connection).where(
-                            Connection.team_id == team_id,
-                            Connection.name == declared.name,
-                            Connection.origin != "env",
-                        )
-                    )
-                ).first()
+                clashing = await self._store.clashing_with_env(session, team_id, declared.name)
                 if clashing is not None:
                     log.warning(
                         "the environment declares %r but a connection added in Slack has that name; "
@@ -190,32 +178,22 @@ class ConnectionRegistry:
                 row.options = declared.options
                 row.key_hint = key_hint(declared.secret.get_secret_value())
                 row.secret_ciphertext = None
-                session.add(row)
+                self._store.save(session, row)
         return await self.for_team(team_id)
 
     # ----- reading ---------------------------------------------------------------------------------
 
     async def for_team(self, team_id: str) -> list[Connection]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Connection).where(Connection.team_id == team_id).order_by(col(Connection.name))
-            )
-            return list(rows.all())
+        return await self._store.for_team(team_id)
 
     async def every(self) -> list[Connection]:
-        async with self._db.session() as session:
-            return list((await session.exec(select(Connection).order_by(col(Connection.id)))).all())
+        return await self._store.every()
 
     async def get(self, team_id: str, name: str) -> Connection | None:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Connection).where(Connection.team_id == team_id, Connection.name == name.lower())
-            )
-            return rows.first()
+        return await self._store.named(team_id, name.lower())
 
     async def by_id(self, connection_id: int) -> Connection | None:
-        async with self._db.session() as session:
-            return await session.get(Connection, connection_id)
+        return await self._store.by_id(connection_id)
 
     # ----- clients ---------------------------------------------------------------------------------
 
@@ -282,21 +260,9 @@ class ConnectionRegistry:
         self._clients.pop(connection_id, None)
 
     async def set_status(self, connection_id: int, status: str, detail: str | None = None) -> None:
-        async with self._db.write() as session:
-            row = await session.get(Connection, connection_id)
-            if row is None:
-                return
-            if row.status != status or row.status_detail != detail:
-                row.status = status
-                row.status_detail = detail[:500] if detail else None
-                row.status_at = self._clock()
-                session.add(row)
+        await self._store.set_status(connection_id, status, detail, self._clock())
 
     async def delete_team(self, team_id: str) -> None:
         """Forget a workspace entirely (uninstall): its connections, keys and everything hanging off them."""
-        async with self._db.write() as session:
-            ids = (await session.exec(select(Connection.id).where(Connection.team_id == team_id))).all()
-            await session.exec(delete(Workspace).where(col(Workspace.team_id) == team_id))
-        for connection_id in ids:
-            if connection_id is not None:
-                self.forget(connection_id)
+        for connection_id in await self._store.delete_workspace(team_id):
+            self.forget(connection_id)

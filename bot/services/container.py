@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bot.metrics import Metrics
 from bot.services.access import Access
@@ -33,6 +34,7 @@ from bot.services.usage_figures import UsageFigures
 from bot.services.writes import WriteService
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.repositories import Repositories
 from bot.vendors import LimiterRegistry
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Services:
 
     settings: Settings
     db: Database
+    store: Repositories
     slack: SlackApi
     access: Access
     connections: ConnectionRegistry
@@ -83,75 +86,40 @@ class Services:
         (each a registry of its own by default; tests and benchmarks pass time-scaled ones)."""
         clock = clock or system_clock
         metrics = metrics or Metrics()
-        db = Database(settings.database_url)
-        slack = SlackApi(settings)
-        connections = ConnectionRegistry(settings, db, clock=clock, limiters=limiters, observer=metrics)
-        sync = SyncService(db, connections, clock=clock, metrics=metrics)
-        audit = AuditLog(db, clock=clock)
-        confirmations = Confirmations(db, clock=clock)
+        base = _foundation(settings, clock, metrics, limiters)
+        db, store, slack, connections, sync, audit = base
+        confirmations = Confirmations(store.confirmations, clock=clock)
         access = AuditedAccess(settings, slack, audit)
-        people = People(settings, db, access, slack)
-        sources = SourcePicker(settings, connections)
-        freshener = Freshener(sync, clock=clock)
-        usage_figures = UsageFigures(settings, db, clock=clock)
-        credit_figures = CreditFigures(db, usage_figures, clock=clock)
-        subscriptions = SubscriptionService(settings, db, slack, audit, clock=clock)
-        ledger = DeliveryLedger(db, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
-        alerts = AlertService(
-            settings,
-            db,
-            sources,
-            usage_figures,
-            credit_figures,
-            subscriptions,
-            sync,
-            ledger,
-            clock=clock,
-            metrics=metrics,
+        reads = _reads(settings, base, access, clock)
+        subscriptions = SubscriptionService(
+            settings, db, store.subscriptions, store.connections, slack, audit, clock=clock
         )
-        charts = ChartService(settings, db, slack, clock=clock)
-        digests = DigestService(
-            settings,
-            sources,
-            usage_figures,
-            freshener,
-            credit_figures,
-            subscriptions,
-            charts,
-            alerts,
-            clock=clock,
-        )
-        publisher = Publisher(
-            settings,
-            db,
-            connections,
-            sync,
-            subscriptions,
-            digests,
-            alerts,
-            ledger,
-            Leases(db, clock=clock),
-            clock=clock,
-            metrics=metrics,
+        ledger, alerts, digests, publisher = _scheduled_posting(
+            settings, base, reads, subscriptions, clock, metrics, slack_pacing
         )
         return cls(
             settings=settings,
             db=db,
+            store=store,
             slack=slack,
             access=access,
             connections=connections,
             sync=sync,
             audit=audit,
-            connection_admin=ConnectionAdmin(settings, db, connections, sync, audit, clock=clock),
-            people=people,
-            sources=sources,
-            freshener=freshener,
-            usage_figures=usage_figures,
-            credit_figures=credit_figures,
-            spend_answers=SpendAnswers(settings, db, people, sources, freshener, usage_figures),
-            status_answers=StatusAnswers(people, sources, freshener, usage_figures, credit_figures, sync),
-            exports=ExportService(db, people, sources, freshener, usage_figures, access, slack),
-            writes=WriteService(db, connections, sync, audit, confirmations, clock=clock),
+            connection_admin=ConnectionAdmin(
+                settings, db, store.connections, store.sync, connections, sync, audit, clock=clock
+            ),
+            people=reads.people,
+            sources=reads.sources,
+            freshener=reads.freshener,
+            usage_figures=reads.usage_figures,
+            credit_figures=reads.credit_figures,
+            spend_answers=reads.spend_answers,
+            status_answers=reads.status_answers,
+            exports=ExportService(
+                db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack
+            ),
+            writes=WriteService(store.sync, connections, sync, audit, confirmations, clock=clock),
             subscriptions=subscriptions,
             ledger=ledger,
             alerts=alerts,
@@ -198,3 +166,118 @@ class Services:
         await self.connections.close()
         await self.slack.close()
         await self.db.dispose()
+
+
+class _Foundation(NamedTuple):
+    """What every other service stands on: the store, Slack, vendor connections and their sync, the audit."""
+
+    db: Database
+    store: Repositories
+    slack: SlackApi
+    connections: ConnectionRegistry
+    sync: SyncService
+    audit: AuditLog
+
+
+def _foundation(
+    settings: Settings, clock: Clock, metrics: Metrics, limiters: LimiterRegistry | None
+) -> _Foundation:
+    db = Database(settings.database_url)
+    store = Repositories.on(db)
+    slack = SlackApi(settings)
+    connections = ConnectionRegistry(
+        settings, db, store.connections, clock=clock, limiters=limiters, observer=metrics
+    )
+    sync = SyncService(store.sync, connections, clock=clock, metrics=metrics)
+    audit = AuditLog(store.audit, clock=clock)
+    return _Foundation(db, store, slack, connections, sync, audit)
+
+
+class _Reads(NamedTuple):
+    """What answers the read commands and feeds digests, alerts and exports."""
+
+    people: People
+    sources: SourcePicker
+    freshener: Freshener
+    usage_figures: UsageFigures
+    credit_figures: CreditFigures
+    spend_answers: SpendAnswers
+    status_answers: StatusAnswers
+
+
+def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) -> _Reads:
+    db, _, slack, connections, sync, _ = base
+    people = People(settings, db, access, slack)
+    sources = SourcePicker(settings, connections)
+    freshener = Freshener(sync, clock=clock)
+    figures = UsageFigures(settings, db, clock=clock)
+    credit_figures = CreditFigures(db, figures, clock=clock)
+    return _Reads(
+        people,
+        sources,
+        freshener,
+        figures,
+        credit_figures,
+        SpendAnswers(settings, db, people, sources, freshener, figures),
+        StatusAnswers(people, sources, freshener, figures, credit_figures, sync),
+    )
+
+
+class _ScheduledPosting(NamedTuple):
+    """What scheduled posts go through: the delivery ledger, alerts, digests, and the publisher of them."""
+
+    ledger: DeliveryLedger
+    alerts: AlertService
+    digests: DigestService
+    publisher: Publisher
+
+
+def _scheduled_posting(
+    settings: Settings,
+    base: _Foundation,
+    reads: _Reads,
+    subscriptions: SubscriptionService,
+    clock: Clock,
+    metrics: Metrics,
+    slack_pacing: LimiterRegistry | None,
+) -> _ScheduledPosting:
+    db, store, slack, connections, sync, _ = base
+    ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
+    alerts = AlertService(
+        settings,
+        db,
+        reads.sources,
+        reads.usage_figures,
+        reads.credit_figures,
+        subscriptions,
+        sync,
+        ledger,
+        clock=clock,
+        metrics=metrics,
+    )
+    charts = ChartService(settings, db, store.charts, slack, clock=clock)
+    digests = DigestService(
+        settings,
+        reads.sources,
+        reads.usage_figures,
+        reads.freshener,
+        reads.credit_figures,
+        subscriptions,
+        charts,
+        alerts,
+        clock=clock,
+    )
+    publisher = Publisher(
+        settings,
+        store.retention,
+        connections,
+        sync,
+        subscriptions,
+        digests,
+        alerts,
+        ledger,
+        Leases(store.leases, clock=clock),
+        clock=clock,
+        metrics=metrics,
+    )
+    return _ScheduledPosting(ledger, alerts, digests, publisher)

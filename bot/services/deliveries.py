@@ -21,10 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from bot.messages.blocks import Message
+from bot.messages.message import Message
+from bot.messages.subscriptions import DeliveryLine
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.slack_api import (
@@ -34,8 +33,8 @@ from bot.services.slack_api import (
     SlackUnavailable,
     error_code,
 )
-from bot.store.db import Database
-from bot.store.models import Delivery, Subscription
+from bot.store.deliveries import DeliveryRepository
+from bot.store.models import Delivery
 from bot.vendors.limiter import LimiterRegistry, RatePolicy
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ class DeliveryLedger:
 
     def __init__(
         self,
-        db: Database,
+        store: DeliveryRepository,
         slack: SlackApi,
         *,
         clock: Clock,
@@ -112,7 +111,7 @@ class DeliveryLedger:
         settle_after: timedelta = SETTLE_AFTER,
         workspace_per_minute: int = WORKSPACE_POSTS_PER_MINUTE,
     ) -> None:
-        self._db = db
+        self._store = store
         self._slack = slack
         self._clock = clock
         self._metrics = metrics
@@ -141,12 +140,7 @@ class DeliveryLedger:
             updated_at=now,
             payload={"text": message.text, "blocks": message.blocks, "keys": list(keys or [claim.key])},
         )
-        try:
-            async with self._db.write() as session:
-                session.add(row)
-        except IntegrityError:
-            return None
-        return row
+        return row if await self._store.claim(row) else None
 
     async def skip(self, claim: Claim, reason: str) -> None:
         """Record a post that will not be made (a digest missed while down), so ``deliveries`` shows it."""
@@ -154,29 +148,20 @@ class DeliveryLedger:
         row = await self.claim(claim, message)
         if row is None:
             return
-        async with self._db.write() as session:
-            stored = await session.get(Delivery, row.id)
-            if stored is not None:
-                stored.state = DeliveryState.SKIPPED
-                stored.error = reason[:500]
-                session.add(stored)
+        await self._store.mark_skipped(row.id, DeliveryState.SKIPPED, reason)
         self._metrics.deliveries.labels(kind=claim.kind, outcome="skipped").inc()
 
     async def retry(self, row: Delivery, message: Message) -> None:
         """Put a failed row back to ``posting`` with a new message (the caller posts it next)."""
-        async with self._db.write() as session:
-            stored = await session.get(Delivery, row.id)
-            if stored is not None:
-                payload = dict(stored.payload or {})
-                payload.update(text=message.text, blocks=message.blocks)
-                stored.payload = payload
-                stored.state = DeliveryState.POSTING
-                stored.updated_at = self._clock()
-                session.add(stored)
+        await self._store.mark_posting(
+            row.id,
+            DeliveryState.POSTING,
+            self._clock(),
+            message={"text": message.text, "blocks": message.blocks},
+        )
 
     async def find(self, key: str) -> Delivery | None:
-        async with self._db.session() as session:
-            return (await session.exec(select(Delivery).where(Delivery.idempotency_key == key))).first()
+        return await self._store.by_key(key)
 
     # ----- posting -----------------------------------------------------------------------------------
 
@@ -245,27 +230,12 @@ class DeliveryLedger:
         pause: str | None = None,
     ) -> None:
         """Record one attempt's outcome on ``rows``; ``pause`` stops their subscriptions with that reason."""
-        now = self._clock()
-        async with self._db.write() as session:
-            for row in rows:
-                stored = await session.get(Delivery, row.id)
-                if stored is None:
-                    continue
-                stored.state = state
-                stored.attempts += 1
-                stored.error = None if error is None else error[:500]
-                stored.updated_at = now
-                if ts is not None:
-                    stored.message_ts = ts
-                session.add(stored)
-                if state != DeliveryState.POSTING:
-                    self._metrics.deliveries.labels(kind=stored.kind, outcome=state).inc()
-                if pause is not None and stored.subscription_id is not None:
-                    subscription = await session.get(Subscription, stored.subscription_id)
-                    if subscription is not None and subscription.paused_reason is None:
-                        subscription.paused_reason = pause
-                        subscription.paused_at = now
-                        session.add(subscription)
+        written = await self._store.record_attempt(
+            rows, state, self._clock(), ts=ts, error=error, pause=pause
+        )
+        if state != DeliveryState.POSTING:
+            for stored in written:
+                self._metrics.deliveries.labels(kind=stored.kind, outcome=state).inc()
 
     async def update(self, team_id: str, channel_id: str, ts: str, message: Message) -> bool:
         """Edit a posted message (an alert resolved in place); False when Slack refused."""
@@ -280,14 +250,7 @@ class DeliveryLedger:
 
     async def retry_transient(self) -> int:
         """Post again the failed rows whose error was transient, a bounded number of times."""
-        async with self._db.session() as session:
-            rows = (
-                await session.exec(
-                    select(Delivery).where(
-                        Delivery.state == DeliveryState.FAILED, col(Delivery.attempts) < MAX_ATTEMPTS
-                    )
-                )
-            ).all()
+        rows = await self._store.in_state_with_attempts_below(DeliveryState.FAILED, MAX_ATTEMPTS)
         retried = 0
         for row in rows:
             if (row.error or "") in PERMANENT_ERRORS or not row.payload:
@@ -298,12 +261,7 @@ class DeliveryLedger:
         return retried
 
     async def _mark_posting(self, row: Delivery) -> None:
-        async with self._db.write() as session:
-            stored = await session.get(Delivery, row.id)
-            if stored is not None:
-                stored.state = DeliveryState.POSTING
-                stored.updated_at = self._clock()
-                session.add(stored)
+        await self._store.mark_posting(row.id, DeliveryState.POSTING, self._clock())
 
     # ----- settling after a crash --------------------------------------------------------------------
 
@@ -314,16 +272,7 @@ class DeliveryLedger:
         alone. Rows that shared one message are settled together.
         """
         cutoff = self._clock() - (self._settle_after if older_than is None else older_than)
-        async with self._db.session() as session:
-            rows = list(
-                (
-                    await session.exec(
-                        select(Delivery)
-                        .where(Delivery.state == DeliveryState.POSTING, col(Delivery.updated_at) <= cutoff)
-                        .order_by(col(Delivery.id))
-                    )
-                ).all()
-            )
+        rows = await self._store.in_state_untouched_since(DeliveryState.POSTING, cutoff)
         settled = 0
         groups: dict[tuple[str, str, tuple[str, ...]], list[Delivery]] = {}
         for row in rows:
@@ -354,19 +303,7 @@ class DeliveryLedger:
 
     async def _take_over(self, rows: Sequence[Delivery]) -> bool:
         """Claim the settling of ``rows`` (compare-and-set on ``updated_at``), so one process settles them."""
-        now = self._clock()
-        async with self._db.write() as session:
-            for row in rows:
-                stored = await session.get(Delivery, row.id)
-                if (
-                    stored is None
-                    or stored.state != DeliveryState.POSTING
-                    or stored.updated_at != row.updated_at
-                ):
-                    return False
-                stored.updated_at = now
-                session.add(stored)
-        return True
+        return await self._store.take_over(rows, DeliveryState.POSTING, self._clock())
 
     async def _find_in_history(
         self, team_id: str, channel_id: str, keys: set[str], rows: Sequence[Delivery]
@@ -410,14 +347,22 @@ class DeliveryLedger:
     # ----- reading -----------------------------------------------------------------------------------
 
     async def recent(self, team_id: str, limit: int = 20) -> list[Delivery]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Delivery)
-                .where(Delivery.team_id == team_id)
-                .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
-                .limit(limit)
+        return await self._store.recent(team_id, limit)
+
+    async def lines(self, team_id: str, limit: int = 20) -> list[DeliveryLine]:
+        """:meth:`recent` as ``deliveries`` lists it: newest first, each at the time it was claimed."""
+        return [
+            DeliveryLine(
+                channel_id=row.channel_id,
+                kind=row.kind,
+                period=row.period,
+                state=row.state,
+                late=row.late,
+                at=row.created_at,
+                error=row.error,
             )
-            return list(rows.all())
+            for row in await self.recent(team_id, limit)
+        ]
 
 
 def _message_of(row: Delivery) -> Message:

@@ -14,29 +14,27 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.forecast import forecast_cycle
-from bot.domain.money import format_amount, format_change, format_percent
 from bot.domain.periods import Period, PeriodSpec, resolve_period
 from bot.domain.vendors import CreditsLeft, traits
-from bot.messages.blocks import (
-    Block,
-    Message,
-    context,
-    divider,
-    escape,
-    fields,
-    fit,
-    header,
-    lines_sections,
-    section,
+from bot.messages.digest import (
+    CreditLine,
+    CycleSpend,
+    Digest,
+    Headroom,
+    Ranked,
+    SourceSpend,
+    TopTable,
+    digest_message,
+    no_sources_message,
 )
-from bot.messages.replies import credit_lines, freshness_line, requests_part, window_line
+from bot.messages.message import Message
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
 from bot.services.credit_figures import CreditFigures
 from bot.services.errors import NotFound
 from bot.services.freshness import Freshener
-from bot.services.sources import SourcePicker, connection_label
+from bot.services.sources import SourcePicker
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
 from bot.settings import Settings
@@ -100,98 +98,76 @@ class DigestService:
         try:
             connections = await self._sources.pick(team_id, None)
         except NotFound as error:
-            message = Message("spendbot digest: no connection yet", [section(error.message)])
-            return BuiltDigest(message, None)
-        tz = options.tz
+            return BuiltDigest(no_sources_message(error.message), None)
         last = day - timedelta(days=1)
-        first = last - timedelta(days=6) if options.weekly else last
-        period = self._period(first, last, tz)
-        before = self._period(first - timedelta(days=(last - first).days + 1), first - timedelta(days=1), tz)
-        week_first, week_before_first = last - timedelta(days=6), last - timedelta(days=13)
-        week = self._period(week_first, last, tz)
-        week_before = self._period(week_before_first, week_first - timedelta(days=1), tz)
-
-        title = "Weekly digest" if options.weekly else "Daily digest"
-        label = period.label if options.weekly else f"{last:%a} {last:%b} {last.day}"
-        tags = (" [TEST]" if options.test else "") + (" (late)" if options.late else "")
-        blocks: list[Block] = [header(f"{title} · {label}{tags}")]
-        if options.late:
-            blocks.append(context("Posted late: the bot was not running at the scheduled time."))
-
+        spans = self._spans(last - timedelta(days=6) if options.weekly else last, last, options.tz)
+        period = spans[0]
         usage_sources = [row for row in connections if traits(row.vendor).reports_usage]
-        summary_parts: list[str] = []
-        pairs: list[tuple[str, str]] = []
-        for connection in usage_sources:
-            unit = self._figures.unit_of(connection)
-            now_total = await self._figures.period_total(connection, period)
-            prior = await self._figures.period_total(connection, before)
-            this_week = await self._figures.period_total(connection, week)
-            last_week = await self._figures.period_total(connection, week_before)
-            value = format_amount(now_total.amount, unit)
-            lines = [
-                f"*{value}*" + requests_part(connection.vendor, now_total.requests),
-                f"{format_change(now_total.amount, prior.amount, unit)} on the "
-                + ("week before" if options.weekly else "day before"),
-                f"7 days: {format_amount(this_week.amount, unit)}, "
-                f"{format_change(this_week.amount, last_week.amount, unit)} on the 7 before",
-            ]
-            if traits(connection.vendor).utc_days:
-                lines.append("_UTC days_")
-            pairs.append((connection_label(connection), "\n".join(lines)))
-            summary_parts.append(f"{connection.name} {value}")
-        if pairs:
-            blocks.extend(fields(pairs))
+        top, people_notes = await self._top_tables(usage_sources, period, options.no_names)
+        chart = await self._chart(team_id, connections) if with_chart else None
+        digest = Digest(
+            tz=options.tz,
+            day=last,
+            period_label=period.label,
+            weekly=options.weekly,
+            late=options.late,
+            test=options.test,
+            no_names=options.no_names,
+            sources=tuple([await self._source_spend(row, spans) for row in usage_sources]),
+            cycles=await self._cycles(team_id, connections, options),
+            top=top,
+            people_notes=people_notes,
+            credits=await self._credit_lines(connections, options.tz),
+            headroom=await self._headroom(connections),
+            open_alerts=await self._open_alerts(team_id),
+            freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
+            chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
+        )
+        return BuiltDigest(digest_message(digest), chart)
 
-        cycle_lines = await self._cycle_lines(team_id, connections, options)
-        if cycle_lines:
-            blocks.append(divider())
-            blocks.append(section("*This cycle*\n" + "\n".join(cycle_lines)))
+    async def _chart(self, team_id: str, connections: list[Connection]) -> Chart | None:
+        return await self._charts.render(team_id, connections, self._clock().date() - timedelta(days=1))
 
-        who_lines = await self._top_lines(usage_sources, period, options.no_names)
-        if who_lines:
-            blocks.append(divider())
-            blocks.extend(lines_sections(who_lines, max_lines=len(who_lines)))  # each table is cut at TOP
+    def _spans(self, first: date, last: date, tz: ZoneInfo) -> tuple[Period, Period, Period, Period]:
+        """The digest's days ``first``..``last`` and as many days before them; the last 7 days and the 7
+        before those."""
+        before_first = first - timedelta(days=(last - first).days + 1)
+        week_first = last - timedelta(days=6)
+        return (
+            self._period(first, last, tz),
+            self._period(before_first, first - timedelta(days=1), tz),
+            self._period(week_first, last, tz),
+            self._period(last - timedelta(days=13), week_first - timedelta(days=1), tz),
+        )
 
-        credit_blocks = await self._credit_lines(connections, tz)
-        if credit_blocks:
-            blocks.append(divider())
-            blocks.append(section("*Credits and limits*\n" + "\n".join(credit_blocks)))
+    async def _source_spend(
+        self, connection: Connection, spans: tuple[Period, Period, Period, Period]
+    ) -> SourceSpend:
+        """A source's totals over the digest's spans (see :meth:`_spans`)."""
+        totals = [await self._figures.period_total(connection, span) for span in spans]
+        now, before, week, week_before = totals
+        return SourceSpend(
+            connection.name,
+            connection.vendor,
+            self._figures.unit_of(connection),
+            now.amount,
+            now.requests,
+            before.amount,
+            week.amount,
+            week_before.amount,
+            utc_days=traits(connection.vendor).utc_days,
+        )
 
-        headroom = await self._headroom_lines(connections, tz)
-        if headroom:
-            blocks.append(section("*Rate-limit headroom*\n" + "\n".join(headroom)))
-
-        alert_lines = await self._alert_lines(team_id)
-        blocks.append(section("*Open alerts*\n" + ("\n".join(alert_lines) if alert_lines else "None.")))
-
-        chart: Chart | None = None
-        if with_chart:
-            chart = await self._charts.render(team_id, connections, self._clock().date() - timedelta(days=1))
-            if chart is not None:
-                file_id = await self._charts.file_id(team_id, chart)
-                if file_id:
-                    blocks.append(
-                        {
-                            "type": "image",
-                            "slack_file": {"id": file_id},
-                            "alt_text": "Spend per UTC day over the last 30 days",
-                            "title": {"type": "plain_text", "text": "Last 30 days"},
-                        }
-                    )
-        freshness = tuple([await self._freshener.freshness(row, {}) for row in connections])
-        blocks.append(context(freshness_line(freshness, tz)))
-        text = f"{title} {label}{tags}: " + (", ".join(summary_parts) or "no spend sources")
-        return BuiltDigest(Message(text, fit(blocks)), chart)
-
-    async def _cycle_lines(
+    async def _cycles(
         self, team_id: str, connections: list[Connection], options: DigestOptions
-    ) -> list[str]:
+    ) -> tuple[CycleSpend, ...]:
+        """Each source's cycle so far and its forecast, with the channel's budgets in its unit."""
         budgets = [
             row
             for row in await self._subscriptions.alert_subscriptions(team_id)
             if row.kind == "budget" and (options.channel_id is None or row.channel_id == options.channel_id)
         ]
-        lines = []
+        cycles = []
         now = self._clock()
         for connection in connections:
             so_far = await self._figures.cycle_to_date(connection)
@@ -202,10 +178,7 @@ class DigestService:
             forecast = forecast_cycle(
                 spent, cycle_start=span[0], cycle_end=span[1], now=now, recent_daily=recent
             )
-            text = (
-                f"{connection_label(connection)}: {format_amount(spent, unit)} so far, forecast "
-                f"{format_amount(forecast.projected_total, unit)} by {span[1]:%b} {span[1].day}"
-            )
+            amounts = []
             for budget in budgets:
                 source = source_of(budget)
                 applies = source is not None and (
@@ -215,89 +188,94 @@ class DigestService:
                 if applies and budget_unit == unit:
                     amount = Decimal(str((budget.params or {}).get("amount", "0")))
                     if amount > 0:
-                        share = format_percent(spent / amount * 100)
-                        text += f" — {share} of the {format_amount(amount, unit)} budget"
-                        if forecast.projected_total > amount:
-                            text += " :warning: forecast over budget"
-            lines.append(text)
-        return lines
+                        amounts.append(amount)
+            cycles.append(
+                CycleSpend(
+                    connection.name,
+                    connection.vendor,
+                    unit,
+                    spent,
+                    forecast.projected_total,
+                    span[1],
+                    tuple(amounts),
+                )
+            )
+        return tuple(cycles)
 
-    async def _top_lines(self, connections: list[Connection], period: Period, no_names: bool) -> list[str]:
+    async def _top_tables(
+        self, connections: list[Connection], period: Period, no_names: bool
+    ) -> tuple[tuple[TopTable, ...], tuple[str, ...]]:
+        """The top people and models per unit (dollars where a source counts in them), and the notes
+        of sources whose spend is partly known only as team totals. No people under ``no_names``."""
         people: dict[str, dict[str, Decimal]] = {}
         models: dict[str, dict[str, Decimal]] = {}
         notes: list[str] = []
         for connection in connections:
-            unit = self._figures.unit_of(connection)
-            group = "usd_cents" if self._figures.usd_cents(connection, ZERO) is not None else unit
+            group = (
+                "usd_cents"
+                if self._figures.usd_cents(connection, ZERO) is not None
+                else self._figures.unit_of(connection)
+            )
             for row in await self._figures.period_breakdown(connection, period, "model"):
-                amount = (
-                    self._figures.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
+                _add(
+                    models.setdefault(group, {}),
+                    row.key or "(unknown)",
+                    self._in_group(connection, group, row.amount),
                 )
-                target = models.setdefault(group, {})
-                target[row.key or "(unknown)"] = target.get(row.key or "(unknown)", ZERO) + (amount or ZERO)
             if no_names:
                 continue
             by_user = await self._figures.period_breakdown(connection, period, "user")
             if has_unattributed(by_user):
-                notes.append(f"_{people_unavailable_note(connection)}_")
+                notes.append(people_unavailable_note(connection))
             for row in by_user:
-                if not row.key:
-                    continue
-                amount = (
-                    self._figures.usd_cents(connection, row.amount) if group == "usd_cents" else row.amount
-                )
-                target = people.setdefault(group, {})
-                target[row.key] = target.get(row.key, ZERO) + (amount or ZERO)
-        lines = []
-        for title, table in (("Top people", people), ("Top models", models)):
-            for group, values in sorted(table.items()):
-                ranked = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:TOP]
-                if not ranked:
-                    continue
-                lines.append(f"*{title}* (" + ("credits" if group == "credits" else "dollars") + ")")
-                lines.extend(
-                    f"{index}. {escape(name)} — {format_amount(amount, group)}"
-                    for index, (name, amount) in enumerate(ranked, start=1)
-                )
-        if no_names and lines:
-            lines.append("_People are not named in this channel (no-names)._")
-        return lines + notes
+                if row.key:
+                    _add(people.setdefault(group, {}), row.key, self._in_group(connection, group, row.amount))
+        tables = [
+            TopTable(by, group, _ranked(values))
+            for by, table in (("people", people), ("models", models))
+            for group, values in sorted(table.items())
+        ]
+        return tuple(tables), tuple(notes)
 
-    async def _credit_lines(self, connections: list[Connection], tz: ZoneInfo) -> list[str]:
+    def _in_group(self, connection: Connection, group: str, amount: Decimal) -> Decimal:
+        converted = self._figures.usd_cents(connection, amount) if group == "usd_cents" else amount
+        return converted or ZERO
+
+    async def _credit_lines(self, connections: list[Connection], tz: ZoneInfo) -> tuple[CreditLine, ...]:
+        """What "credits left" means for each source that has a figure for it."""
         lines = []
         for connection in connections:
             meaning = traits(connection.vendor).credits_left
+            name, vendor = connection.name, connection.vendor
             if meaning is CreditsLeft.CREDIT_POOL:
                 view = await self._credits.credit_view(connection, tz)
                 if view is not None:
-                    lines.append(f"{connection_label(connection)}: " + " ".join(credit_lines(view, tz)))
+                    lines.append(CreditLine(name, vendor, pool=view))
             elif meaning is CreditsLeft.SPEND_LIMITS:
                 watch = await self._credits.limit_watch(connection, show_names=False)
                 if watch.count:
-                    label = connection_label(connection)
-                    lines.append(f"{label}: {watch.count} people at 90% or more of their spend limit")
+                    lines.append(CreditLine(name, vendor, near_limit=watch.count))
             else:
                 figure = await self._credits.tracked_view(connection)
                 if figure is not None:
-                    lines.append(
-                        f"{connection_label(connection)}: `{escape(figure.field)}` = {figure.value:,}"
-                    )
-        return lines
+                    lines.append(CreditLine(name, vendor, tracked=figure))
+        return tuple(lines)
 
-    async def _headroom_lines(self, connections: list[Connection], tz: ZoneInfo) -> list[str]:
-        lines = []
-        for connection in connections:
-            for window in await self._credits.windows(connection):
-                if window.scope in ("headers", "minute", "day") or window.rate_limited_total:
-                    lines.append(f"{connection_label(connection)} — {window_line(window, tz)}")
-        return lines
+    async def _headroom(self, connections: list[Connection]) -> tuple[Headroom, ...]:
+        """The windows worth a line: the vendor's own and our counts, and any where a 429 was met."""
+        return tuple(
+            [
+                Headroom(connection.name, connection.vendor, window)
+                for connection in connections
+                for window in await self._credits.windows(connection)
+                if window.scope in ("headers", "minute", "day") or window.rate_limited_total
+            ]
+        )
 
-    async def _alert_lines(self, team_id: str) -> list[str]:
+    async def _open_alerts(self, team_id: str) -> tuple[str, ...]:
+        """The summaries of the first ten firing alerts."""
         open_alerts = await self._alerts.open_alerts(team_id)
-        return [
-            f":rotating_light: {(state.summary or state.metric).splitlines()[0]}"
-            for _, state in open_alerts[:10]
-        ]
+        return tuple(state.summary or state.metric for _, state in open_alerts[:10])
 
     async def preview(self, team_id: str) -> tuple[Message, Chart | None]:
         """Today's digest in the default zone, with the chart rendered to disk but not uploaded (the demo)."""
@@ -312,3 +290,12 @@ class DigestService:
         except NotFound:
             chart = None
         return built.message, chart
+
+
+def _add(table: dict[str, Decimal], key: str, amount: Decimal) -> None:
+    table[key] = table.get(key, ZERO) + amount
+
+
+def _ranked(values: dict[str, Decimal]) -> tuple[Ranked, ...]:
+    ranked = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    return tuple(Ranked(name, amount) for name, amount in ranked)

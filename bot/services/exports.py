@@ -16,12 +16,11 @@ stays a number.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlmodel import col, select
-
 from bot.domain.commands import Export
+from bot.domain.periods import Period
 from bot.domain.vendors import traits, usage_vendors
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
@@ -30,8 +29,9 @@ from bot.services.people import People
 from bot.services.slack_api import SlackApi
 from bot.services.sources import SourcePicker
 from bot.services.usage_figures import UsageFigures, people_unavailable_note
+from bot.store import usage as usage_store
 from bot.store.db import Database
-from bot.store.models import UsageDay
+from bot.store.models import Connection, UsageDay
 
 HEADER = (
     "utc_day",
@@ -99,49 +99,34 @@ class ExportService:
         rows = 0
         label = first_day = last_day = ""
         for connection in connections:
-            assert connection.id is not None
             period = await self._figures.period_for(connection, command.period, viewer)
             label = label or period.label
-            first, last = period.start.date(), (period.end - timedelta(microseconds=1)).date()
-            if traits(connection.vendor).utc_days:
-                first, last = period.first_day, period.last_day
+            first, last = rollup_days(period, utc_days=traits(connection.vendor).utc_days)
             first_day = min(first_day or first.isoformat(), first.isoformat())
             last_day = max(last_day or last.isoformat(), last.isoformat())
-            unit = self._figures.unit_of(connection)
-            async with self._db.session() as session:
-                found = await session.exec(
-                    select(UsageDay)
-                    .where(
-                        UsageDay.connection_id == connection.id,
-                        col(UsageDay.day) >= first,
-                        col(UsageDay.day) <= last,
-                    )
-                    .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
-                )
-                found_rows = found.all()
-                if any(not row.user_email and row.amount for row in found_rows):
-                    notes.append(people_unavailable_note(connection))
-                for row in found_rows:
-                    in_unit = row.amount / 100 if unit == "usd_cents" else row.amount
-                    usd = self._figures.usd_cents(connection, row.amount)
-                    lines.append(
-                        csv_row(
-                            (
-                                row.day.isoformat(),
-                                connection.name,
-                                connection.vendor,
-                                row.user_email,
-                                row.model,
-                                in_unit,
-                                UNIT_NAMES[unit],
-                                None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
-                                row.requests,
-                            )
-                        )
-                    )
-                    rows += 1
+            found, connection_notes = await self._connection_lines(connection, first, last)
+            lines.extend(found)
+            rows += len(found)
+            notes.extend(connection_notes)
         filename = f"spend-{first_day}-to-{last_day}.csv"
         return filename, "".join(lines), rows, label, tuple(notes)
+
+    async def _connection_lines(
+        self, connection: Connection, first: date, last: date
+    ) -> tuple[list[str], list[str]]:
+        """The CSV lines of one connection's days ``first..last``, and a note if some are team totals."""
+        assert connection.id is not None
+        unit = self._figures.unit_of(connection)
+        async with self._db.session() as session:
+            found_rows = await usage_store.day_rows(session, connection.id, first, last)
+        notes: list[str] = []
+        if any(not row.user_email and row.amount for row in found_rows):
+            notes.append(people_unavailable_note(connection))
+        lines = [
+            csv_row(export_cells(row, connection, unit, self._figures.usd_cents(connection, row.amount)))
+            for row in found_rows
+        ]
+        return lines, notes
 
     async def send(self, team_id: str, user_id: str, command: Export) -> SentExport:
         filename, content, rows, label, notes = await self.build(team_id, user_id, command)
@@ -157,6 +142,32 @@ class ExportService:
             ),
         )
         return SentExport(filename, rows, label, notes)
+
+
+def rollup_days(period: Period, *, utc_days: bool) -> tuple[date, date]:
+    """The rollup days ``first..last`` an export of ``period`` reads.
+
+    A vendor whose days are UTC days reports whole days, so the period's days are read as named;
+    otherwise the rollups are read for the UTC days the period's bounds fall on.
+    """
+    if utc_days:
+        return period.first_day, period.last_day
+    return period.start.date(), (period.end - timedelta(microseconds=1)).date()
+
+
+def export_cells(row: UsageDay, connection: Connection, unit: str, usd: Decimal | None) -> tuple[Cell, ...]:
+    """One day rollup row as the export's cells (see ``HEADER``); ``usd`` is its amount in US cents."""
+    return (
+        row.day.isoformat(),
+        connection.name,
+        connection.vendor,
+        row.user_email,
+        row.model,
+        row.amount / 100 if unit == "usd_cents" else row.amount,
+        UNIT_NAMES[unit],
+        None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
+        row.requests,
+    )
 
 
 def csv_row(cells: tuple[Cell, ...]) -> str:

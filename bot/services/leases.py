@@ -12,13 +12,8 @@ import logging
 import secrets
 from datetime import timedelta
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, delete
-
 from bot.services.clock import Clock
-from bot.store.db import Database, execute
-from bot.store.models import Lease
+from bot.store.leases import LeaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -26,38 +21,18 @@ log = logging.getLogger(__name__)
 class Leases:
     """Claims and releases named leases for this process (``holder`` identifies it)."""
 
-    def __init__(self, db: Database, *, clock: Clock, holder: str | None = None) -> None:
-        self._db = db
+    def __init__(self, store: LeaseRepository, *, clock: Clock, holder: str | None = None) -> None:
+        self._store = store
         self._clock = clock
         self.holder = holder or secrets.token_hex(8)
 
     async def claim(self, name: str, ttl: timedelta) -> bool:
         """Take ``name`` for ``ttl`` if nobody holds it (or their lease expired); True when we hold it."""
         now = self._clock()
-        values = {"name": name[:200], "holder": self.holder, "expires_at": now + ttl}
-        dialect_insert = sqlite_insert if self._db.is_sqlite else pg_insert
-        statement = (
-            dialect_insert(Lease)
-            .values(**values)
-            .on_conflict_do_update(
-                index_elements=["name"],
-                set_={"holder": self.holder, "expires_at": now + ttl},
-                where=(col(Lease.expires_at) <= now) | (col(Lease.holder) == self.holder),
-            )
-            .returning(col(Lease.holder))
-        )
-        async with self._db.write() as session:
-            row = (await execute(session, statement)).first()
-        return row is not None and row[0] == self.holder
+        return await self._store.take(name[:200], self.holder, now, now + ttl)
 
     async def release(self, name: str) -> None:
-        async with self._db.write() as session:
-            await execute(
-                session, delete(Lease).where(col(Lease.name) == name[:200], col(Lease.holder) == self.holder)
-            )
+        await self._store.give_back(name[:200], self.holder)
 
     async def purge_expired(self) -> None:
-        async with self._db.write() as session:
-            await execute(
-                session, delete(Lease).where(col(Lease.expires_at) < self._clock() - timedelta(days=1))
-            )
+        await self._store.purge_expired_before(self._clock() - timedelta(days=1))

@@ -15,11 +15,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlmodel import col, delete
-
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
-from bot.messages.blocks import Message
+from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
@@ -30,16 +28,8 @@ from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
 from bot.services.sync import SyncReport, SyncService
 from bot.settings import Settings
-from bot.store import usage as usage_store
-from bot.store.db import Database, execute
-from bot.store.models import (
-    ChartFile,
-    Connection,
-    CreditSnapshot,
-    Delivery,
-    Subscription,
-    TrackedFigureRow,
-)
+from bot.store.models import Connection, Subscription
+from bot.store.retention import HistoryRetention
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,7 +72,7 @@ class Publisher:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        retention: HistoryRetention,
         connections: ConnectionRegistry,
         sync: SyncService,
         subscriptions: SubscriptionService,
@@ -95,7 +85,7 @@ class Publisher:
         metrics: Metrics,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._retention = retention
         self._connections = connections
         self._sync = sync
         self._subscriptions = subscriptions
@@ -293,6 +283,31 @@ class Publisher:
         ttl = timedelta(seconds=self._settings.check_interval * 0.8)
         if not await self._leases.claim(f"check:{team_id}", ttl):
             return 0
+        fetching, ready = await self._start_live_fetches(team_id, ttl)
+        pending = set(fetching)
+        posted = 0
+        budgets = True  # taken once, in the first pass
+        try:
+            while budgets or pending:
+                if pending:
+                    done, pending = await _next_arrivals(pending)
+                    ready.extend(_arrived(done, fetching))
+                report = await self._alerts.check_team(team_id, connections=ready, budgets=budgets)
+                posted += report.posted + report.resolved
+                ready, budgets = [], False
+        finally:
+            for task in pending:  # only when this check itself failed or was cancelled
+                task.cancel()
+        return posted
+
+    async def _start_live_fetches(
+        self, team_id: str, ttl: timedelta
+    ) -> tuple[dict[asyncio.Task[SyncReport], Connection], list[int]]:
+        """Start a task fetching the live figures of each connection of ``team_id`` that has them.
+
+        Returns the tasks with their connections, and the ids of the connections ready to be checked at
+        once: those with no live figures, and those whose live lease another replica holds (it fetches).
+        """
         fetching: dict[asyncio.Task[SyncReport], Connection] = {}
         ready: list[int] = []
         for connection in await self._connections.for_team(team_id):
@@ -307,34 +322,7 @@ class Publisher:
                 fetching[task] = connection
             else:
                 ready.append(connection.id)
-        pending = set(fetching)
-        posted = 0
-        budgets = True  # taken once, in the first pass
-        try:
-            while budgets or pending:
-                if pending:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    if pending:  # healthy vendors answer within moments of each other: one message
-                        more, pending = await asyncio.wait(pending, timeout=ARRIVAL_GRACE_SECONDS)
-                        done |= more
-                    for task in done:
-                        connection = fetching[task]
-                        error = None if task.cancelled() else task.exception()
-                        if error is not None:  # not a vendor's failure (those are in the report)
-                            log.error(
-                                "the live figures of %s could not be refreshed; its alerts use the last ones",
-                                connection.name,
-                                exc_info=error,
-                            )
-                        assert connection.id is not None
-                        ready.append(connection.id)
-                report = await self._alerts.check_team(team_id, connections=ready, budgets=budgets)
-                posted += report.posted + report.resolved
-                ready, budgets = [], False
-        finally:
-            for task in pending:  # only when this check itself failed or was cancelled
-                task.cancel()
-        return posted
+        return fetching, ready
 
     async def run_syncs(self) -> int:
         """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``.
@@ -379,24 +367,43 @@ class Publisher:
     async def purge(self) -> None:
         """Drop history older than ``SPENDBOT_RETENTION_DAYS`` (and yesterday's chart files)."""
         cutoff = self._clock() - timedelta(days=self._settings.retention_days)
-        async with self._db.write() as session:
-            await usage_store.purge_before(session, cutoff)
-            await execute(session, delete(CreditSnapshot).where(col(CreditSnapshot.observed_at) < cutoff))
-            await execute(session, delete(TrackedFigureRow).where(col(TrackedFigureRow.observed_at) < cutoff))
-            await execute(
-                session,
-                delete(Delivery).where(
-                    col(Delivery.created_at) < cutoff, col(Delivery.state) != DeliveryState.POSTING
-                ),
-            )
-            await execute(
-                session,
-                delete(ChartFile).where(col(ChartFile.created_at) < self._clock() - timedelta(days=2)),
-            )
+        await self._retention.purge(
+            cutoff, unsettled=DeliveryState.POSTING, charts_before=self._clock() - timedelta(days=2)
+        )
         await self._leases.purge_expired()
         oldest = (self._clock() - timedelta(days=2)).timestamp()
         await asyncio.to_thread(_remove_files_older_than, self._settings.data_dir / "charts", oldest)
         log.info("purged history older than %s", cutoff.date())
+
+
+async def _next_arrivals(
+    pending: set[asyncio.Task[SyncReport]],
+) -> tuple[set[asyncio.Task[SyncReport]], set[asyncio.Task[SyncReport]]]:
+    """Wait for the next fetch to end, then up to ``ARRIVAL_GRACE_SECONDS`` for others: (done, pending)."""
+    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    if pending:  # healthy vendors answer within moments of each other: one message
+        more, pending = await asyncio.wait(pending, timeout=ARRIVAL_GRACE_SECONDS)
+        done |= more
+    return done, pending
+
+
+def _arrived(
+    done: set[asyncio.Task[SyncReport]], fetching: dict[asyncio.Task[SyncReport], Connection]
+) -> list[int]:
+    """The ids of the connections whose fetches ended, logging a fetch that failed outside the vendor."""
+    ids: list[int] = []
+    for task in done:
+        connection = fetching[task]
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # not a vendor's failure (those are in the report)
+            log.error(
+                "the live figures of %s could not be refreshed; its alerts use the last ones",
+                connection.name,
+                exc_info=error,
+            )
+        assert connection.id is not None
+        ids.append(connection.id)
+    return ids
 
 
 async def _each(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:

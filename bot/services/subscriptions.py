@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
-from sqlmodel import col, select
 
 from bot.domain.commands import (
     SourceFilter,
@@ -28,12 +27,15 @@ from bot.domain.money import format_amount
 from bot.domain.schedule import next_digest_at
 from bot.domain.usage import Unit
 from bot.domain.vendors import traits
+from bot.messages.subscriptions import SubscriptionLine
 from bot.services.clock import Clock
 from bot.services.errors import NotFound, ServiceError
 from bot.services.slack_api import SlackApi, SlackUnavailable, error_code, is_direct_conversation
 from bot.settings import Settings
+from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
-from bot.store.models import AlertStateRow, Connection, Subscription
+from bot.store.models import Subscription
+from bot.store.subscriptions import SubscriptionRepository
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,33 @@ def source_of(subscription: Subscription) -> SourceFilter | None:
     return SourceFilter(vendor=raw.get("vendor"), connection=raw.get("connection"))
 
 
+def new_subscription(
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    now: datetime,
+    default_tz: str,
+) -> Subscription:
+    """A subscription created at ``now``; a digest's is due at its first scheduled time after ``now``."""
+    row = Subscription(
+        team_id=team_id,
+        channel_id=channel_id,
+        kind=kind,
+        params=params,
+        created_by=user_id,
+        created_at=now,
+    )
+    if kind == "digest":
+        schedule = schedule_of(row, default_tz)
+        row.next_due_at = next_digest_at(
+            weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
+        )
+    return row
+
+
 def describe(subscription: Subscription, default_tz: str) -> str:
     """One line saying what a subscription does, as a person would type it."""
     params = subscription.params or {}
@@ -113,14 +142,38 @@ def describe(subscription: Subscription, default_tz: str) -> str:
     return kind
 
 
+def subscription_line(subscription: Subscription, default_tz: str) -> SubscriptionLine:
+    """A stored subscription as ``subscriptions`` and the App Home show it: the one converter of both."""
+    return SubscriptionLine(
+        id=subscription.id or 0,
+        channel_id=subscription.channel_id,
+        kind=subscription.kind,
+        summary=describe(subscription, default_tz),
+        paused_reason=subscription.paused_reason,
+        snoozed_until=subscription.snoozed_until,
+        muted=subscription.muted_until_resolved,
+        next_due_at=subscription.next_due_at,
+    )
+
+
 class SubscriptionService:
     """Creates, lists, pauses and removes subscriptions; finds the digests that are due."""
 
     def __init__(
-        self, settings: Settings, db: Database, slack: SlackApi, audit: Any, *, clock: Clock
+        self,
+        settings: Settings,
+        db: Database,
+        store: SubscriptionRepository,
+        connections: ConnectionRepository,
+        slack: SlackApi,
+        audit: Any,
+        *,
+        clock: Clock,
     ) -> None:
         self._settings = settings
         self._db = db
+        self._store = store
+        self._connections = connections
         self._slack = slack
         self._audit = audit
         self._clock = clock
@@ -141,46 +194,28 @@ class SubscriptionService:
         await self._check_channel(team_id, channel_id, channel_name)
         kind = KIND_OF[type(command)]
         params = await self._params(team_id, command)
-        async with self._db.session() as session:
-            existing = (
-                await session.exec(
-                    select(Subscription).where(
-                        Subscription.team_id == team_id,
-                        Subscription.channel_id == channel_id,
-                        Subscription.kind == kind,
-                    )
-                )
-            ).all()
-        for row in existing:
+        for row in await self._store.of_kind(team_id, channel_id, kind):
             if row.params == params:
-                if row.paused_reason is not None:
-                    return await self._resume(row, user_id)
-                raise ServiceError(
-                    f"This channel already has that subscription "
-                    f"(#{row.id}: {describe(row, self._settings.timezone)})."
-                )
-        now = self._clock()
-        row = Subscription(
-            team_id=team_id,
-            channel_id=channel_id,
-            kind=kind,
-            params=params,
-            created_by=user_id,
-            created_at=now,
+                return await self._resume_same(row, user_id)
+        row = new_subscription(
+            team_id, channel_id, user_id, kind, params, now=self._clock(), default_tz=self._settings.timezone
         )
-        if isinstance(command, SubscribeDigest):
-            schedule = schedule_of(row, self._settings.timezone)
-            row.next_due_at = next_digest_at(
-                weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
-            )
         async with self._db.write() as session:
-            session.add(row)
-            await session.flush()
+            await self._store.add(session, row)
             what = describe(row, self._settings.timezone)
             self._audit.add(
                 session, team_id, user_id, "subscribe", f"#{row.id} {kind} in {channel_id}", "ok", what
             )
         return row
+
+    async def _resume_same(self, row: Subscription, user_id: str) -> Subscription:
+        """Subscribing again to what the channel already has resumes it when paused, else is refused."""
+        if row.paused_reason is not None:
+            return await self._resume(row, user_id)
+        raise ServiceError(
+            f"This channel already has that subscription "
+            f"(#{row.id}: {describe(row, self._settings.timezone)})."
+        )
 
     async def _check_channel(self, team_id: str, channel_id: str, channel_name: str | None) -> None:
         """The bot must be able to post here, and read back its posts; say how to fix it when it cannot.
@@ -238,8 +273,7 @@ class SubscriptionService:
         params: dict[str, Any] = {"source": None}
         if source is not None:
             params["source"] = {"vendor": source.vendor, "connection": source.connection}
-        async with self._db.session() as session:
-            rows = (await session.exec(select(Connection).where(Connection.team_id == team_id))).all()
+        rows = await self._connections.for_team(team_id)
         if source is not None and source.connection is not None:
             matching = [row for row in rows if row.name == source.connection]
             if not matching:
@@ -278,7 +312,7 @@ class SubscriptionService:
         """Remove a subscription by id (anywhere in the workspace) or every one of a kind in this channel."""
         async with self._db.write() as session:
             if isinstance(target, int):
-                row = await session.get(Subscription, target)
+                row = await self._store.by_id(target, session=session)
                 rows = [row] if row is not None and row.team_id == team_id else []
                 if not rows:
                     raise NotFound(
@@ -287,24 +321,14 @@ class SubscriptionService:
                         wrong_input=True,
                     )
             else:
-                rows = list(
-                    (
-                        await session.exec(
-                            select(Subscription).where(
-                                Subscription.team_id == team_id,
-                                Subscription.channel_id == channel_id,
-                                Subscription.kind == target,
-                            )
-                        )
-                    ).all()
-                )
+                rows = await self._store.of_kind(team_id, channel_id, target, session=session)
                 if not rows:
                     raise NotFound(
                         f"This channel has no `{target}` subscription. `subscriptions` lists them.",
                         wrong_input=True,
                     )
             for row in rows:
-                await session.delete(row)
+                await self._store.delete(session, row)
                 what = describe(row, self._settings.timezone)
                 target_text = f"#{row.id} {row.kind} in {row.channel_id}"
                 self._audit.add(session, team_id, user_id, "unsubscribe", target_text, "ok", what)
@@ -312,15 +336,15 @@ class SubscriptionService:
 
     async def listing(self, team_id: str, channel_id: str | None) -> list[Subscription]:
         """This channel's subscriptions, or every channel's when ``channel_id`` is None."""
-        query = select(Subscription).where(Subscription.team_id == team_id)
-        if channel_id is not None:
-            query = query.where(Subscription.channel_id == channel_id)
-        async with self._db.session() as session:
-            return list((await session.exec(query.order_by(col(Subscription.id)))).all())
+        return await self._store.for_team(team_id, channel_id)
+
+    async def lines(self, team_id: str, channel_id: str | None) -> list[SubscriptionLine]:
+        """:meth:`listing` as ``subscriptions`` shows it."""
+        tz = self._settings.timezone
+        return [subscription_line(row, tz) for row in await self.listing(team_id, channel_id)]
 
     async def get(self, team_id: str, subscription_id: int) -> Subscription:
-        async with self._db.session() as session:
-            row = await session.get(Subscription, subscription_id)
+        row = await self._store.by_id(subscription_id)
         if row is None or row.team_id != team_id:
             raise NotFound(
                 f"There is no subscription #{subscription_id} in this workspace. "
@@ -347,28 +371,24 @@ class SubscriptionService:
             )
         now = self._clock()
         async with self._db.write() as session:
-            stored = await session.get(Subscription, subscription_id)
+            stored = await self._store.by_id(subscription_id, session=session)
             assert stored is not None
-            states = (
-                await session.exec(
-                    select(AlertStateRow).where(AlertStateRow.subscription_id == subscription_id)
-                )
-            ).all()
+            states = await self._store.alert_states(session, subscription_id)
             if until_resolved:
                 stored.muted_until_resolved = True
                 for state in states:
                     if state.status == "firing":
                         state.muted_until_resolved = True
-                        session.add(state)
+                        self._store.save(session, state)
                 what = "until resolved"
             else:
                 assert duration is not None
                 stored.snoozed_until = now + duration
                 for state in states:
                     state.snoozed_until = stored.snoozed_until
-                    session.add(state)
+                    self._store.save(session, state)
                 what = f"until {stored.snoozed_until:%Y-%m-%d %H:%M} UTC"
-            session.add(stored)
+            self._store.save(session, stored)
             self._audit.add(session, team_id, user_id, "snooze", f"#{subscription_id} {what}", "ok")
         return stored
 
@@ -376,7 +396,8 @@ class SubscriptionService:
         """Subscribing again to a paused subscription resumes it (the channel problem was fixed)."""
         now = self._clock()
         async with self._db.write() as session:
-            stored = await session.get(Subscription, row.id)
+            assert row.id is not None
+            stored = await self._store.by_id(row.id, session=session)
             assert stored is not None
             stored.paused_reason = None
             stored.paused_at = None
@@ -385,46 +406,20 @@ class SubscriptionService:
                 stored.next_due_at = next_digest_at(
                     weekdays=schedule.weekdays, at=schedule.at, tz=schedule.tz, after=now
                 )
-            session.add(stored)
+            self._store.save(session, stored)
             self._audit.add(session, stored.team_id, user_id, "resume", f"#{stored.id} {stored.kind}", "ok")
         return stored
 
     async def alert_subscriptions(self, team_id: str) -> list[Subscription]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Subscription)
-                .where(Subscription.team_id == team_id, Subscription.kind != "digest")
-                .order_by(col(Subscription.id))
-            )
-            return list(rows.all())
+        return await self._store.alerts_of_team(team_id)
 
     async def due_digests(self, now: datetime) -> list[Subscription]:
         """Digests whose next due time has come (every workspace), paused ones left out."""
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Subscription)
-                .where(
-                    Subscription.kind == "digest",
-                    col(Subscription.next_due_at) <= now,
-                    col(Subscription.paused_reason).is_(None),
-                )
-                .order_by(col(Subscription.next_due_at), col(Subscription.id))
-            )
-            return list(rows.all())
+        return await self._store.due_digests(now)
 
     async def set_next_due(self, subscription_id: int, due: datetime, *, previous: datetime | None) -> bool:
         """Move a digest's next due time forward (only from ``previous``, so replicas move it once)."""
-        async with self._db.write() as session:
-            stored = await session.get(Subscription, subscription_id)
-            if stored is None or stored.next_due_at != previous:
-                return False
-            stored.next_due_at = due
-            session.add(stored)
-        return True
+        return await self._store.move_next_due(subscription_id, due, previous=previous)
 
     async def teams_with_alerts(self) -> list[str]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Subscription.team_id).where(Subscription.kind != "digest").distinct()
-            )
-            return list(rows.all())
+        return await self._store.teams_with_alerts()

@@ -21,9 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
 from bot.domain.reconcile import per_person_days
 from bot.domain.usage import RateLimitStatus, SpendRow, Vendor
@@ -31,17 +29,15 @@ from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
-from bot.store import usage as usage_store
-from bot.store.db import Database, execute
 from bot.store.models import (
     Connection,
     CreditSnapshot,
     CycleSpendRow,
     MemberRow,
-    RateLimitReading,
     SyncState,
     TrackedFigureRow,
 )
+from bot.store.sync import SyncRecords
 from bot.vendors import (
     CursorClient,
     DeadlineExceeded,
@@ -121,19 +117,70 @@ def floor_quarter(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
+Coverage = tuple[datetime, datetime, datetime | None]
+"""What a written usage window proves: complete from (its start), target, and complete up to (or None)."""
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """Which time ranges one Cursor usage sync fetches (each walked newest first), and to what end.
+
+    ``ranges[0]`` ends at ``end``, the current quarter hour; an incremental sync may add a second range,
+    the backfill left unfinished. ``target`` is how far back the data should eventually reach.
+    """
+
+    end: datetime
+    target: datetime
+    fresh_start: bool
+    ranges: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def span(self) -> timedelta:
+        """The time all ranges cover together (what progress is measured against)."""
+        return sum(((stop - first) for first, stop in self.ranges), timedelta())
+
+    def coverage(self, index: int, window_start: datetime, *, newest: bool) -> Coverage | None:
+        """What writing the window starting at ``window_start`` of range ``index`` proves, if anything.
+
+        A re-fetch of recent data (the first range of an incremental sync) extends no coverage. Only the
+        newest window of a fresh start proves the data complete up to ``end``: later windows only push
+        ``covered_from`` back.
+        """
+        if not (self.fresh_start or index > 0):
+            return None
+        return (window_start, self.target, self.end if self.fresh_start and newest else None)
+
+
+def plan_usage_sync(now: datetime, state: SyncState | None, backfill: timedelta | None) -> UsagePlan:
+    """The ranges a Cursor usage sync at ``now`` fetches, from the dataset's stored state.
+
+    The first sync (or an explicit ``backfill``) walks back from now to its target; a later one re-fetches
+    from the watermark minus ``CURSOR_LOOKBACK`` (for late events), then resumes an unfinished backfill.
+    """
+    end = floor_quarter(now) + _QUARTER  # the current quarter hour, so events up to now are included
+    if backfill is not None or state is None or state.watermark is None:
+        target = floor_quarter(now - (backfill or DEFAULT_BACKFILL))
+        return UsagePlan(end=end, target=target, fresh_start=True, ranges=((target, end),))
+    target = state.target_from or floor_quarter(now - DEFAULT_BACKFILL)
+    ranges = [(floor_quarter(min(state.watermark, now) - CURSOR_LOOKBACK), end)]
+    if state.covered_from is not None and state.covered_from > target:
+        ranges.append((target, state.covered_from))
+    return UsagePlan(end=end, target=target, fresh_start=False, ranges=tuple(ranges))
+
+
 class SyncService:
     """Syncs connections into the store; see the module docstring."""
 
     def __init__(
         self,
-        db: Database,
+        records: SyncRecords,
         registry: ConnectionRegistry,
         *,
         clock: Clock,
         metrics: Metrics,
         window_target_events: int = WINDOW_TARGET_EVENTS,
     ) -> None:
-        self._db = db
+        self._records = records
         self._registry = registry
         self._clock = clock
         self._metrics = metrics
@@ -241,9 +288,7 @@ class SyncService:
         return await self.sync(connection, datasets=live, within=within)
 
     async def states(self, connection_id: int) -> dict[str, SyncState]:
-        async with self._db.session() as session:
-            rows = await session.exec(select(SyncState).where(SyncState.connection_id == connection_id))
-            return {row.dataset: row for row in rows.all()}
+        return await self._records.states(connection_id)
 
     def is_fresh(self, connection: Connection, states: dict[str, SyncState], now: datetime) -> bool:
         vendor = Vendor(connection.vendor)
@@ -370,34 +415,28 @@ class SyncService:
         report = await client.cycle_spend()
         cycle_start = report.cycle_start or _month_start(self._clock())
         now = self._clock()
-        async with self._db.write() as session:
-            await execute(
-                session,
-                delete(CycleSpendRow).where(
-                    col(CycleSpendRow.connection_id) == connection_id,
-                    col(CycleSpendRow.cycle_start) == cycle_start,
-                ),
-            )
-            seen: set[str] = set()
-            for row in report.rows:
-                email = row.user_email.lower()
-                if email in seen:
-                    continue
-                seen.add(email)
-                session.add(
-                    CycleSpendRow(
-                        connection_id=connection_id,
-                        cycle_start=cycle_start,
-                        cycle_end=report.cycle_end,
-                        user_email=email,
-                        name=row.name,
-                        total=row.total_cents,
-                        on_demand=row.on_demand_cents,
-                        limit_cents=row.limit_cents,
-                        total_is_fallback=row.total_is_fallback,
-                        observed_at=now,
-                    )
+        rows: list[CycleSpendRow] = []
+        seen: set[str] = set()
+        for row in report.rows:
+            email = row.user_email.lower()
+            if email in seen:
+                continue
+            seen.add(email)
+            rows.append(
+                CycleSpendRow(
+                    connection_id=connection_id,
+                    cycle_start=cycle_start,
+                    cycle_end=report.cycle_end,
+                    user_email=email,
+                    name=row.name,
+                    total=row.total_cents,
+                    on_demand=row.on_demand_cents,
+                    limit_cents=row.limit_cents,
+                    total_is_fallback=row.total_is_fallback,
+                    observed_at=now,
                 )
+            )
+        await self._records.replace_cycle_spend(connection_id, cycle_start, rows)
         return len(seen)
 
     async def _cursor_usage(
@@ -420,78 +459,55 @@ class SyncService:
         while the current one is summed, so a backfill keeps pace with the vendor's rate limit.
         """
         now = self._clock()
-        end = floor_quarter(now) + _QUARTER  # the current quarter hour, so events up to now are included
-        fresh_start = backfill is not None or state is None or state.watermark is None
-        if fresh_start:
-            target = floor_quarter(now - (backfill or DEFAULT_BACKFILL))
-            ranges = [(target, end)]
-        else:
-            assert state is not None
-            assert state.watermark is not None
-            target = state.target_from or floor_quarter(now - DEFAULT_BACKFILL)
-            ranges = [(floor_quarter(min(state.watermark, now) - CURSOR_LOOKBACK), end)]
-            if state.covered_from is not None and state.covered_from > target:
-                ranges.append((target, state.covered_from))
-        total = sum(((stop - first) for first, stop in ranges), timedelta())
-        progress = _WindowProgress(total, report)
+        plan = plan_usage_sync(now, state, backfill)
+        progress = _WindowProgress(plan.span, report)
         sizer = _WindowSizer(self._window_target, await self._busiest_day(connection_id, now))
-        writer = _WindowWriter(self._db, connection_id)
+        writer = _WindowWriter(self._records, connection_id)
         try:
-            for index, (first, stop) in enumerate(ranges):
-                extends_coverage = fresh_start or index > 0
+            for index, (first, stop) in enumerate(plan.ranges):
                 cursor_end = stop
                 # Newest first: the recent days people ask about are ready before a backfill finishes.
                 while cursor_end > first:
                     window_start = max(
                         first, floor_quarter(cursor_end - sizer.next_window(cursor_end - first))
                     )
-                    accumulator = SpendRowAccumulator()
-                    events = 0
-                    async for page in _prefetched(client.iter_usage_events(window_start, cursor_end)):
-                        accumulator.extend(page)
-                        events += len(page)
+                    rows, events = await _fetch_usage_window(client, window_start, cursor_end)
                     sizer.observe(events, cursor_end - window_start)
-                    coverage = None
-                    if extends_coverage:
-                        coverage = (window_start, target, end if fresh_start and cursor_end == stop else None)
-                    await writer.submit(
-                        window_start, cursor_end, accumulator.rows(ordered=False), coverage, progress.advance
-                    )
+                    coverage = plan.coverage(index, window_start, newest=cursor_end == stop)
+                    await writer.submit(window_start, cursor_end, rows, coverage, progress.advance)
                     cursor_end = window_start
             await writer.finish()
         finally:
             await writer.cancel()
-        return writer.written, end
+        return writer.written, plan.end
 
     async def _busiest_day(self, connection_id: int, now: datetime) -> int:
         """Events on the busiest of the last 14 UTC days in the store (0 without history)."""
-        async with self._db.session() as session:
-            series = await usage_store.requests_by_utc_day(
-                session, connection_id, (now - timedelta(days=14)).date(), now.date()
-            )
+        series = await self._records.requests_by_utc_day(
+            connection_id, (now - timedelta(days=14)).date(), now.date()
+        )
         return int(max(series.values(), default=0))
 
     # ----- Windsurf ----------------------------------------------------------------------------------
 
     async def _windsurf_credits(self, connection_id: int, client: WindsurfClient) -> int:
         balance = await client.credit_balance()
-        async with self._db.write() as session:
-            session.add(
-                CreditSnapshot(
-                    connection_id=connection_id,
-                    observed_at=balance.observed_at,
-                    cycle_start=balance.cycle_start,
-                    cycle_end=balance.cycle_end,
-                    unit=balance.unit.value,
-                    size=balance.size,
-                    used=balance.used,
-                    remaining=balance.remaining,
-                    pools=[
-                        {"name": pool.name, "size": str(pool.size), "used": str(pool.used)}
-                        for pool in balance.pools
-                    ],
-                )
+        await self._records.add_reading(
+            CreditSnapshot(
+                connection_id=connection_id,
+                observed_at=balance.observed_at,
+                cycle_start=balance.cycle_start,
+                cycle_end=balance.cycle_end,
+                unit=balance.unit.value,
+                size=balance.size,
+                used=balance.used,
+                remaining=balance.remaining,
+                pools=[
+                    {"name": pool.name, "size": str(pool.size), "used": str(pool.used)}
+                    for pool in balance.pools
+                ],
             )
+        )
         return 1
 
     async def _windsurf_usage(
@@ -515,8 +531,7 @@ class SyncService:
                 log.info("windsurf per-person credits unavailable (%s); using team totals", error.message)
                 people = []
             rows = _reconciled_windsurf_rows(people, team)
-            async with self._db.write() as session:
-                await usage_store.replace_days(session, connection_id, window_first, window_last, rows)
+            await self._records.replace_days(connection_id, window_first, window_last, rows)
             written += len(rows)
         return written, now
 
@@ -526,36 +541,33 @@ class SyncService:
         figure = await client.tracked_figure()
         if figure is None:
             return 0
-        async with self._db.write() as session:
-            session.add(
-                TrackedFigureRow(
-                    connection_id=connection_id, observed_at=figure.observed_at, value=figure.value
-                )
-            )
+        await self._records.add_reading(
+            TrackedFigureRow(connection_id=connection_id, observed_at=figure.observed_at, value=figure.value)
+        )
         return 1
 
     # ----- shared ------------------------------------------------------------------------------------
 
     async def _store_members(self, connection_id: int, members: list[Any]) -> int:
         now = self._clock()
-        async with self._db.write() as session:
-            await execute(session, delete(MemberRow).where(col(MemberRow.connection_id) == connection_id))
-            seen: set[str] = set()
-            for member in members:
-                email = member.email.lower()
-                if not email or email in seen:
-                    continue
-                seen.add(email)
-                session.add(
-                    MemberRow(
-                        connection_id=connection_id,
-                        email=email,
-                        name=member.name,
-                        role=member.role,
-                        active=member.active,
-                        seen_at=now,
-                    )
+        rows: list[MemberRow] = []
+        seen: set[str] = set()
+        for member in members:
+            email = member.email.lower()
+            if not email or email in seen:
+                continue
+            seen.add(email)
+            rows.append(
+                MemberRow(
+                    connection_id=connection_id,
+                    email=email,
+                    name=member.name,
+                    role=member.role,
+                    active=member.active,
+                    seen_at=now,
                 )
+            )
+        await self._records.replace_members(connection_id, rows)
         return len(seen)
 
     async def _record_state(
@@ -567,43 +579,21 @@ class SyncService:
         watermark: datetime | None = None,
         error: VendorError | None = None,
     ) -> None:
-        async with self._db.write() as session:
-            state = await session.get(SyncState, (connection_id, dataset))
-            if state is None:
-                state = SyncState(connection_id=connection_id, dataset=dataset)
-            state.last_attempt_at = attempt_at
-            if error is None:
-                state.last_success_at = self._clock()
-                state.data_as_of = attempt_at
-                state.last_error = None
-                state.consecutive_failures = 0
-                if watermark is not None:
-                    state.watermark = watermark
-            else:
-                state.last_error = f"{error.kind}: {error.message}"[:500]
-                state.consecutive_failures += 1
-            session.add(state)
+        if error is None:
+            await self._records.record_success(connection_id, dataset, attempt_at, self._clock(), watermark)
+        else:
+            await self._records.record_failure(
+                connection_id, dataset, attempt_at, f"{error.kind}: {error.message}"[:500]
+            )
 
     async def _save_rate_limits(self, connection_id: int, client: VendorClient) -> None:
         statuses: list[RateLimitStatus] = client.rate_limit_statuses()
         limiters = client.transport.limiters()
-        async with self._db.write() as session:
-            for status in statuses:
-                row = await session.get(RateLimitReading, (connection_id, status.scope))
-                if row is None:
-                    row = RateLimitReading(
-                        connection_id=connection_id, scope=status.scope, observed_at=status.observed_at
-                    )
-                row.limit = status.limit
-                row.remaining = status.remaining
-                row.reset_at = status.reset_at
-                row.window_seconds = int(status.window.total_seconds()) if status.window else None
-                row.observed_at = status.observed_at
-                limiter = limiters.get(status.scope)
-                if limiter is not None:
-                    row.rate_limited_total = limiter.rate_limited_total
-                    row.waited_seconds_total = round(limiter.waited_seconds_total, 3)
-                session.add(row)
+        totals = {
+            scope: (limiter.rate_limited_total, round(limiter.waited_seconds_total, 3))
+            for scope, limiter in limiters.items()
+        }
+        await self._records.save_rate_limits(connection_id, statuses, totals)
 
     async def _set_connection_status(self, connection_id: int, report: SyncReport) -> None:
         if report.ok:
@@ -684,8 +674,8 @@ class _WindowProgress:
 class _WindowWriter:
     """Writes windows in order in a task of its own, one window behind the fetching."""
 
-    def __init__(self, db: Database, connection_id: int) -> None:
-        self._db = db
+    def __init__(self, records: SyncRecords, connection_id: int) -> None:
+        self._records = records
         self._connection_id = connection_id
         self._pending: asyncio.Task[None] | None = None
         self.written = 0
@@ -695,7 +685,7 @@ class _WindowWriter:
         start: datetime,
         end: datetime,
         rows: list[Any],
-        coverage: tuple[datetime, datetime, datetime | None] | None,
+        coverage: Coverage | None,
         done: Callable[[datetime, datetime], None],
     ) -> None:
         await self.finish()  # at most one window in memory waiting to be written
@@ -706,19 +696,10 @@ class _WindowWriter:
         start: datetime,
         end: datetime,
         rows: list[Any],
-        coverage: tuple[datetime, datetime, datetime | None] | None,
+        coverage: Coverage | None,
         done: Callable[[datetime, datetime], None],
     ) -> None:
-        async with self._db.write() as session:
-            await usage_store.replace_buckets(session, self._connection_id, start, end, rows)
-            if coverage is not None:
-                await _note_coverage(
-                    session,
-                    self._connection_id,
-                    covered_from=coverage[0],
-                    target_from=coverage[1],
-                    watermark=coverage[2],
-                )
+        await self._records.replace_quarter_hours(self._connection_id, start, end, rows, coverage)
         self.written += len(rows)
         done(start, end)
 
@@ -733,6 +714,18 @@ class _WindowWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending
             self._pending = None
+
+
+async def _fetch_usage_window(
+    client: CursorClient, start: datetime, end: datetime
+) -> tuple[list[SpendRow], int]:
+    """The usage events from ``start`` to ``end`` summed into rows, and how many events there were."""
+    accumulator = SpendRowAccumulator()
+    events = 0
+    async for page in _prefetched(client.iter_usage_events(start, end)):
+        accumulator.extend(page)
+        events += len(page)
+    return accumulator.rows(ordered=False), events
 
 
 async def _prefetched(pages: AsyncIterator[T], depth: int = 2) -> AsyncIterator[T]:
@@ -780,24 +773,6 @@ class _Counters:
     def delta(self) -> tuple[int, float, int]:
         now = self._read()
         return now[0] - self._start[0], now[1] - self._start[1], now[2] - self._start[2]
-
-
-async def _note_coverage(
-    session: Any,
-    connection_id: int,
-    *,
-    covered_from: datetime,
-    target_from: datetime,
-    watermark: datetime | None,
-) -> None:
-    state = await session.get(SyncState, (connection_id, "usage"))
-    if state is None:
-        state = SyncState(connection_id=connection_id, dataset="usage")
-    state.covered_from = covered_from
-    state.target_from = target_from
-    if watermark is not None:
-        state.watermark = watermark
-    session.add(state)
 
 
 def _month_start(moment: datetime) -> datetime:

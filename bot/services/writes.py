@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import col, select
-
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.domain.vendors import display_name
 from bot.services.clock import Clock
@@ -27,9 +25,8 @@ from bot.services.confirmations import AlreadyConfirmed, Confirmations, is_token
 from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
-from bot.store import cycle_spend
-from bot.store.db import Database
-from bot.store.models import Connection, MemberRow
+from bot.store.models import Connection
+from bot.store.sync import SyncRecords
 from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
 
 log = logging.getLogger(__name__)
@@ -142,7 +139,7 @@ class WriteService:
 
     def __init__(
         self,
-        db: Database,
+        records: SyncRecords,
         connections: ConnectionRegistry,
         sync: SyncService,
         audit: Any,
@@ -150,7 +147,7 @@ class WriteService:
         *,
         clock: Clock,
     ) -> None:
-        self._db = db
+        self._records = records
         self._confirmations = confirmations
         self._connections = connections
         self._sync = sync
@@ -174,14 +171,8 @@ class WriteService:
             )
         if len(every) == 1 or email is None:
             return every[0]
-        async with self._db.session() as session:
-            ids = [row.id for row in every]
-            rows = await session.exec(
-                select(MemberRow.connection_id).where(
-                    col(MemberRow.connection_id).in_(ids), MemberRow.email == email
-                )
-            )
-            holders = set(rows.all())
+        ids = [row.id for row in every if row.id is not None]
+        holders = await self._records.connections_with_member(ids, email)
         matching = [row for row in every if row.id in holders]
         if len(matching) == 1:
             return matching[0]
@@ -191,9 +182,7 @@ class WriteService:
     async def plan_limit(self, team_id: str, email: str, dollars: int | None) -> LimitChange:
         connection = await self._vendor_connection(team_id, "cursor", None, email)
         assert connection.id is not None
-        async with self._db.session() as session:
-            member = await session.get(MemberRow, (connection.id, email))
-            row = await cycle_spend.latest_cycle_spend(session, connection.id, email)
+        member, row = await self._records.membership(connection.id, email)
         if member is None and row is None:
             raise NotFound(f"`{email}` is not a member of Cursor `{connection.name}` (as of the last sync).")
         return LimitChange(

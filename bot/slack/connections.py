@@ -1,4 +1,5 @@
-"""``connect``, ``disconnect``, ``connections`` and ``audit``: the modal, its submission and the buttons.
+"""``connect``, ``disconnect``, ``connections`` and ``audit``: the routes, the modal's submission and the
+buttons. What they show is drawn by ``bot.messages.forms`` (the modals) and ``bot.messages.connections``.
 
 Authorisation never trusts what a view or a button carries: every submission and click is checked
 again with the admin gate, for the team and user Slack put in the payload (``team.id``, ``user.id``),
@@ -14,11 +15,9 @@ the key…" and is updated when the check ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -26,11 +25,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
 from bot.domain.errors import code_span
 from bot.domain.grammar import Audit, Connect, Connections, Disconnect
-from bot.domain.vendors import display_name, traits
+from bot.domain.vendors import display_name
+from bot.messages.connections import (
+    CANCEL_DISCONNECT,
+    CONFIRM_DISCONNECT,
+    ConnectionSummary,
+    audit_blocks,
+    confirm_blocks,
+    connections_blocks,
+)
+from bot.messages.forms import CONNECT_VIEW, VALUE, checking_view, connect_modal, connected_view, notice_view
 from bot.services.confirmations import is_token, new_token
 from bot.services.connect import (
     ConnectForm,
-    ConnectionSummary,
     ConnectResult,
     FormErrors,
     default_base_url,
@@ -39,28 +46,13 @@ from bot.services.connect import (
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, NotFound, ServiceError
 from bot.slack.router import Invocation, Router
-from bot.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
 
-CONNECT_VIEW = "spendbot_connect"
-CONFIRM_DISCONNECT = "spendbot_disconnect_confirm"
-CANCEL_DISCONNECT = "spendbot_disconnect_cancel"
 ACK_BUDGET = 2.0
 """Seconds the key check may take before the modal switches to "Checking the key…" (Slack allows 3)."""
 
-MAX_BLOCKS = 50
-MAX_SECTION_CHARS = 2900
-VALUE = "value"  # the action id of every input of the connect form
 FORM_FIELDS = ("name", "key", "base_url", "probe_path", "per_minute", "per_day", "track")
-REST_FIELDS = frozenset({"probe_path", "per_minute", "per_day", "track"})
-_STATUS_MARKS = {
-    "ok": ":white_check_mark:",
-    "failing": ":warning:",
-    "rejected": ":no_entry:",
-    "new": ":hourglass:",
-}
-_OUTCOME_MARKS = {"ok": ":white_check_mark:", "refused": ":lock:", "failed": ":x:"}
 
 
 # ---------------------------------------------------------------------------------------------- routes
@@ -91,7 +83,7 @@ async def ask_to_disconnect(invocation: Invocation, command: Disconnect) -> None
     await invocation.respond(
         response_type="ephemeral",
         text=f"Disconnect {code_span(connection.name)}?",
-        blocks=confirm_blocks(connection),
+        blocks=confirm_blocks(connection, disconnect_value(connection.name, new_token())),
     )
 
 
@@ -107,8 +99,8 @@ async def list_connections(invocation: Invocation, command: Connections) -> None
 
 async def show_audit(invocation: Invocation, command: Audit) -> None:
     """The last changes and writes in this workspace, newest first."""
-    entries = await invocation.services.audit.recent(invocation.team_id)
-    await invocation.respond(response_type="ephemeral", text="Audit log", blocks=audit_blocks(entries))
+    lines = await invocation.services.audit.recent(invocation.team_id)
+    await invocation.respond(response_type="ephemeral", text="Audit log", blocks=audit_blocks(lines))
 
 
 def register_routes(router: Router) -> None:
@@ -165,7 +157,7 @@ def register(app: AsyncApp, services: Services) -> None:
             answer = _answer_in_ack(check, form)
             await ack(**answer)
             return
-        await ack(response_action="update", view=checking_view(form))
+        await ack(response_action="update", view=checking_view(form.vendor))
         view = _view_after(await _settled(check), form, services, metadata)
         view_id = str((body.get("view") or {}).get("id") or "")
         try:
@@ -237,7 +229,7 @@ def _answer_in_ack(check: asyncio.Task[ConnectResult], form: ConnectForm) -> dic
     if result.failure is not None:
         return {"response_action": "errors", "errors": {"key": result.failure.message}}
     hint = result.connection.key_hint if result.connection is not None else ""
-    return {"response_action": "update", "view": connected_view(form, hint)}
+    return {"response_action": "update", "view": connected_view(form.name, form.vendor, hint)}
 
 
 async def _settled(check: asyncio.Task[ConnectResult]) -> ConnectResult | str:
@@ -256,7 +248,7 @@ def _view_after(
     outcome: ConnectResult | str, form: ConnectForm, services: Services, metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
     if isinstance(outcome, ConnectResult) and outcome.connection is not None:
-        return connected_view(form, outcome.connection.key_hint)
+        return connected_view(form.name, form.vendor, outcome.connection.key_hint)
     problem = outcome if isinstance(outcome, str) else outcome.failure.message if outcome.failure else ""
     return connect_modal(
         form.vendor.value,
@@ -354,300 +346,3 @@ def form_values(form: ConnectForm) -> dict[str, str]:
     if form.track:
         values["track"] = form.track
     return values
-
-
-# ---------------------------------------------------------------------------------------------- views
-
-
-def connect_modal(
-    vendor: str,
-    *,
-    channel_id: str,
-    values: Mapping[str, str] | None = None,
-    default_base_url: str = "",
-    problem: str | None = None,
-) -> dict[str, Any]:
-    """The connect form for ``vendor``; ``values`` pre-fills the non-secret fields. Never holds a key."""
-    values = values or {}
-    title = display_name(vendor)
-    blocks: list[dict[str, Any]] = []
-    if problem:
-        blocks.append(_section(f":warning: {_escape(problem)}"))
-    blocks.append(
-        _section(
-            f"The key is tried with one live call to {title} before anything is saved, then stored "
-            "encrypted. It is never shown again: `connections` shows at most its last four characters."
-        )
-    )
-    blocks.append(
-        _text_input(
-            "name",
-            "Connection name",
-            values.get("name"),
-            hint="Lowercase letters, digits, - and _.",
-            max_length=40,
-        )
-    )
-    blocks.append(_text_input("key", traits(vendor).key_label, None, max_length=2000))
-    if traits(vendor).has_probe:
-        blocks.append(
-            _text_input(
-                "base_url",
-                "Base URL",
-                values.get("base_url"),
-                placeholder="https://api.example.com/v1",
-                max_length=500,
-            )
-        )
-        blocks.append(
-            _text_input(
-                "probe_path",
-                "Probe endpoint",
-                values.get("probe_path"),
-                optional=True,
-                placeholder="/v1/account",
-                hint="A cheap GET polled for the rate-limit headers; the base URL itself when empty.",
-                max_length=300,
-            )
-        )
-        blocks.append(_number_input("per_minute", "Plan quota per minute", values.get("per_minute")))
-        blocks.append(_number_input("per_day", "Plan quota per day", values.get("per_day")))
-        blocks.append(
-            _text_input(
-                "track",
-                "JSON field to track",
-                values.get("track"),
-                optional=True,
-                placeholder="/v1/usage#data.credits_remaining",
-                hint="PATH#json.field of a spend or credit figure, if the API has one.",
-                max_length=400,
-            )
-        )
-    else:
-        blocks.append(
-            _text_input(
-                "base_url",
-                "Base URL override",
-                values.get("base_url") if values.get("base_url") != default_base_url else None,
-                optional=True,
-                placeholder=default_base_url or "https://",
-                hint="Only for a proxy; leave empty to use the default.",
-                max_length=500,
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": CONNECT_VIEW,
-        "title": _plain(f"Connect {title}"[:24]),
-        "submit": _plain("Connect"),
-        "close": _plain("Cancel"),
-        "private_metadata": json.dumps({"vendor": vendor, "channel": channel_id}),
-        "blocks": blocks,
-    }
-
-
-def checking_view(form: ConnectForm) -> dict[str, Any]:
-    """Shown while a slow key check finishes (Slack would close a modal not answered in 3 seconds)."""
-    return {
-        "type": "modal",
-        "callback_id": CONNECT_VIEW,
-        "title": _plain("Checking the key…"),
-        "close": _plain("Close"),
-        "blocks": [
-            _section(
-                ":hourglass_flowing_sand: Checking the key with one live call to "
-                f"{display_name(form.vendor)}… This form updates itself in a few seconds; "
-                "closing it does not stop the check."
-            )
-        ],
-    }
-
-
-def connected_view(form: ConnectForm, key_hint: str) -> dict[str, Any]:
-    """The modal after a key was accepted: it names the key only by its stored hint (at most 4 chars)."""
-    ending = f" The key ends in …{key_hint[-4:]}." if key_hint else ""
-    return notice_view(
-        "Connected ✓",
-        f":white_check_mark: {code_span(form.name)} ({display_name(form.vendor)}) is connected.{ending} "
-        "A first sync has started; `status` and `connections` show it shortly.",
-    )
-
-
-def notice_view(title: str, text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": _plain(title[:24]),
-        "close": _plain("Done"),
-        "blocks": [_section(text)],
-    }
-
-
-def confirm_blocks(connection: ConnectionSummary) -> list[dict[str, Any]]:
-    """The question ``disconnect`` asks, with the two buttons; they carry the name and a fresh token."""
-    value = disconnect_value(connection.name, new_token())
-    added = f", added by <@{connection.created_by}>" if connection.created_by else ""
-    return [
-        _section(
-            f":warning: Disconnect {code_span(connection.name)} ({display_name(connection.vendor)}{added})? "
-            "Its key and all its history (spend, credits, alert state) will be deleted. "
-            "This cannot be undone."
-        ),
-        {
-            "type": "actions",
-            "block_id": "spendbot_disconnect",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CONFIRM_DISCONNECT,
-                    "text": _plain("Disconnect"),
-                    "style": "danger",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL_DISCONNECT,
-                    "text": _plain("Cancel"),
-                    "value": value,
-                },
-            ],
-        },
-    ]
-
-
-def connections_blocks(rows: Sequence[ConnectionSummary], *, command: str) -> list[dict[str, Any]]:
-    """One section per connection; never a key, at most its last four characters."""
-    if not rows:
-        return [
-            _section(
-                "No connections yet. An admin can add one with "
-                f"{code_span(command + ' connect cursor')} (or `windsurf`, `rest`)."
-            )
-        ]
-    lines = [describe_connection(row) for row in rows]
-    blocks = [_section(f"*Connections in this workspace* ({len(rows)})")]
-    return blocks + _packed(lines, room=MAX_BLOCKS - 1)
-
-
-def describe_connection(row: ConnectionSummary) -> str:
-    if row.origin == "env":
-        origin = "(environment) configured by the operator"
-    else:
-        who = f"<@{row.created_by}>" if row.created_by else "someone"
-        origin = f"added by {who} on {_date(row.created_at)}"
-    last_sync = _moment(row.last_sync) if row.last_sync else "never"
-    status = f"{_STATUS_MARKS.get(row.status, '')} {row.status}".strip()
-    if row.status_detail and row.status != "ok":
-        detail = " ".join(row.status_detail.split())
-        status += f" — {_escape(detail[:150])}{'…' if len(detail) > 150 else ''}"
-    key = f" · key …{row.key_hint}" if row.key_hint else ""
-    return (
-        f"*{code_span(row.name)}* {display_name(row.vendor)} · {origin}\n"
-        f"last sync {last_sync} · status {status}{key}"
-    )
-
-
-def audit_blocks(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
-    """The audit log, newest first (the entries never hold a key)."""
-    if not entries:
-        return [_section("Nothing recorded yet: changes and writes will show here.")]
-    lines = [describe_entry(entry) for entry in entries]
-    return [_section("*Last changes and writes* (newest first)"), *_packed(lines, room=MAX_BLOCKS - 1)]
-
-
-def describe_entry(entry: AuditEntry) -> str:
-    who = f"<@{entry.user_id}>" if entry.user_id else "Slack"
-    target = f" {code_span(entry.target)}" if entry.target else ""
-    detail = f" ({_escape(entry.detail)})" if entry.detail else ""
-    mark = _OUTCOME_MARKS.get(entry.outcome, "")
-    action = code_span(entry.action)
-    return f"{_moment(entry.created_at)} · {who} {action}{target} — {mark} {entry.outcome}{detail}"
-
-
-# ---------------------------------------------------------------------------------------------- blocks
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}
-
-
-def _text_input(
-    block_id: str,
-    label: str,
-    initial: str | None,
-    *,
-    optional: bool = False,
-    placeholder: str | None = None,
-    hint: str | None = None,
-    max_length: int = 3000,
-) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "max_length": max_length}
-    if initial:
-        element["initial_value"] = initial[:max_length]
-    if placeholder:
-        element["placeholder"] = _plain(placeholder[:150])
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "label": _plain(label),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
-
-
-def _number_input(block_id: str, label: str, initial: str | None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "number_input",
-        "action_id": VALUE,
-        "is_decimal_allowed": False,
-        "min_value": "1",
-    }
-    if initial:
-        element["initial_value"] = initial
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": _plain(label),
-        "element": element,
-        "optional": True,
-    }
-
-
-def _packed(lines: Sequence[str], *, room: int) -> list[dict[str, Any]]:
-    """Lines packed into as few sections as fit Slack's limits, with "+N more" when they do not."""
-    blocks: list[dict[str, Any]] = []
-    current: list[str] = []
-    size = 0
-    for index, line in enumerate(lines):
-        if current and size + len(line) + 2 > MAX_SECTION_CHARS:
-            if len(blocks) == room - 2:
-                blocks.append(_section("\n\n".join(current)))
-                blocks.append(_section(f"_+{len(lines) - index} more_"))
-                return blocks
-            blocks.append(_section("\n\n".join(current)))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 2
-    if current:
-        blocks.append(_section("\n\n".join(current)))
-    return blocks
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _date(moment: datetime) -> str:
-    fallback = moment.strftime("%Y-%m-%d")
-    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{fallback}>"
-
-
-def _moment(moment: datetime) -> str:
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short}} {{time}}|{fallback}>"

@@ -8,17 +8,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
-from bot.messages.blocks import Message, context, message, section
+from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
+    export_message,
     limits_message,
     spend_message,
     status_message,
     top_message,
     user_message,
 )
+from bot.messages.sharing import SHARE_ACTION
 from bot.services.container import Services
-from bot.slack.router import SHARE_ACTION, Invocation, Router
+from bot.slack.router import Invocation, Router
 
 
 async def answer_status(invocation: Invocation, command: Status) -> Message:
@@ -59,12 +61,7 @@ async def answer_limits(invocation: Invocation, command: Limits) -> Message:
 
 async def answer_export(invocation: Invocation, command: Export) -> Message:
     sent = await invocation.services.exports.send(invocation.team_id, invocation.user_id, command)
-    text = f":page_facing_up: Sent you `{sent.filename}` by direct message: {sent.rows:,} rows, "
-    text += f"{sent.period_label}."
-    return message(
-        text,
-        [section(text), context("Days in the file are UTC days; amounts in each row's unit.", *sent.notes)],
-    )
+    return export_message(sent.filename, sent.rows, sent.period_label, sent.notes)
 
 
 def register_routes(router: Router) -> None:

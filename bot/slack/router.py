@@ -21,7 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import SpendbotError, UserInputError
 from bot.domain.grammar import COMMANDS, CommandSpec, parse_command
-from bot.messages.blocks import Message, actions, button, context, fit
+from bot.messages.message import Message
+from bot.messages.sharing import shared, with_share_button
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 
@@ -66,7 +67,6 @@ class Route:
 
 
 _SPECS = {spec.name: spec for spec in COMMANDS}
-SHARE_ACTION = "share_answer"
 
 
 class UnroutedCommands(SpendbotError):
@@ -155,12 +155,9 @@ class Router:
         outcome, reply = await run_deferred(invocation, entry, parsed)
         if reply is None:
             return outcome
-        shared_by = context(f"Shared by <@{invocation.user_id}> · `{invocation.command} {invocation.text}`")
+        post = shared(reply, user_id=invocation.user_id, command=invocation.command, text=invocation.text)
         await invocation.respond(
-            response_type="in_channel",
-            replace_original=False,
-            text=reply.text,
-            blocks=fit(reply.blocks, tail=[shared_by]),
+            response_type="in_channel", replace_original=False, text=post.text, blocks=post.blocks
         )
         await invocation.respond(delete_original=True)
         return outcome
@@ -168,13 +165,6 @@ class Router:
 
 def _spec(command_type: type) -> CommandSpec:
     return _SPECS[command_type.spec_name]  # type: ignore[attr-defined]
-
-
-def with_share_button(reply: Message, text: str) -> Message:
-    """The answer with a button that re-posts it in the channel (the click re-runs the command)."""
-    return Message(
-        reply.text, fit(reply.blocks, tail=[actions(button("Share in channel", SHARE_ACTION, text))])
-    )
 
 
 async def run_deferred(invocation: Invocation, entry: Route, parsed: Any) -> tuple[str, Message | None]:

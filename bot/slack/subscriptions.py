@@ -22,14 +22,22 @@ from bot.domain.commands import (
     Subscriptions,
     Unsubscribe,
 )
-from bot.messages.blocks import Message, context, escape, header, lines_sections, message, section, utc_when
-from bot.messages.replies import delivery_line
-from bot.services.alerts import MUTE_ACTION, SNOOZE_ACTION
+from bot.messages.alerts import MUTE_ACTION, SNOOZE_ACTION
+from bot.messages.message import Message
+from bot.messages.subscriptions import (
+    deliveries_message,
+    digest_posted_message,
+    digest_when,
+    samples_posted_message,
+    snoozed_message,
+    subscribed_message,
+    subscriptions_message,
+    unsubscribed_message,
+)
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.subscriptions import describe, schedule_of
 from bot.slack.router import Invocation, Router
-from bot.store.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +51,9 @@ async def subscribe(invocation: Invocation, command: Any) -> Message:
         command,
         channel_name=invocation.channel_name,
     )
-    what = describe(row, services.settings.timezone)
-    text = f":white_check_mark: Subscribed this channel: *#{row.id}* {escape(what)}."
-    if row.next_due_at is not None:
-        text += f"\nFirst digest: {_local_when(row, services.settings.timezone)}."
-    return message(text, [section(text), context(f"`{invocation.command} unsubscribe {row.id}` removes it.")])
-
-
-def _local_when(row: Subscription, default_tz: str) -> str:
-    """``Mon Nov 23 08:30 Europe/Paris (Nov 23 07:30 UTC)``: a digest's next time, as its channel reads it."""
-    assert row.next_due_at is not None
-    zone = schedule_of(row, default_tz).tz
-    local = row.next_due_at.astimezone(zone)
-    when = f"{local:%a %b} {local.day} {local:%H:%M} {zone.key}"
-    return when if zone.key == "UTC" else f"{when} ({utc_when(local)})"
+    tz = services.settings.timezone
+    first = None if row.next_due_at is None else digest_when(row.next_due_at, schedule_of(row, tz).tz)
+    return subscribed_message(row.id, describe(row, tz), first=first, command=invocation.command)
 
 
 async def unsubscribe(invocation: Invocation, command: Unsubscribe) -> Message:
@@ -64,33 +61,16 @@ async def unsubscribe(invocation: Invocation, command: Unsubscribe) -> Message:
     rows = await services.subscriptions.unsubscribe(
         invocation.team_id, invocation.channel_id, invocation.user_id, command.target
     )
-    gone = ", ".join(f"#{row.id} {describe(row, services.settings.timezone)}" for row in rows)
-    text = f"Removed {escape(gone)}."
-    return message(text, [section(text)])
+    return unsubscribed_message([(row.id, describe(row, services.settings.timezone)) for row in rows])
 
 
 async def list_subscriptions(invocation: Invocation, command: Subscriptions) -> Message:
     services = invocation.services
     channel = None if command.all else invocation.channel_id
-    rows = await services.subscriptions.listing(invocation.team_id, channel)
-    title = "Subscriptions in every channel" if command.all else "Subscriptions in this channel"
-    if not rows:
-        hint = f"`{invocation.command} help subscribe` shows how to add one."
-        return message(f"{title}: none", [header(title), section(f"None yet. {hint}")])
-    lines = []
-    for row in rows:
-        line = f"*#{row.id}* {escape(describe(row, services.settings.timezone))}"
-        if command.all:
-            line += f" · <#{row.channel_id}>"
-        if row.next_due_at is not None and row.paused_reason is None:
-            line += f" · next {utc_when(row.next_due_at)}"
-        if row.snoozed_until is not None and row.snoozed_until > services.clock():
-            line += f" · snoozed until {utc_when(row.snoozed_until)}"
-        if row.paused_reason:
-            line += f"\n   :double_vertical_bar: paused: {escape(row.paused_reason)}"
-            line += " — fix it, then subscribe again to resume"
-        lines.append(line)
-    return message(f"{title}: {len(rows)}", [header(title), *lines_sections(lines, max_lines=40)])
+    lines = await services.subscriptions.lines(invocation.team_id, channel)
+    return subscriptions_message(
+        lines, every_channel=command.all, now=services.clock(), command=invocation.command
+    )
 
 
 async def snooze_subscription(invocation: Invocation, command: Snooze) -> Message:
@@ -101,13 +81,7 @@ async def snooze_subscription(invocation: Invocation, command: Snooze) -> Messag
         command.duration,
         command.until_resolved,
     )
-    if command.until_resolved:
-        text = f"Subscription #{row.id}: its firing alerts are muted until they resolve"
-        text += " (the recovery is still posted)."
-    else:
-        assert row.snoozed_until is not None
-        text = f"Subscription #{row.id} snoozed until {utc_when(row.snoozed_until)} (recoveries still post)."
-    return message(text, [section(text)])
+    return snoozed_message(row.id, until=row.snoozed_until, until_resolved=command.until_resolved)
 
 
 async def digest_now(invocation: Invocation, command: DigestNow) -> Message:
@@ -115,44 +89,17 @@ async def digest_now(invocation: Invocation, command: DigestNow) -> Message:
     result = await invocation.services.publisher.digest_now(invocation.team_id, invocation.channel_id, token)
     if not result.ok:
         raise ServiceError(f"The digest could not be posted here: `{result.error}`.")
-    return message(
-        "Posted today's digest in this channel.", [section("Posted today's digest in this channel.")]
-    )
+    return digest_posted_message()
 
 
 async def send_test(invocation: Invocation, command: SendTest) -> Message:
     token = invocation.trigger_id or secrets.token_hex(6)
     run = await invocation.services.publisher.send_tests(invocation.team_id, invocation.channel_id, token)
-    if not run.posted and not run.failed:
-        text = f"This channel has no subscription to test. `{invocation.command} help subscribe` shows how."
-    else:
-        plural = "s" if len(run.posted) != 1 else ""
-        text = f"Posted {len(run.posted)} test message{plural} here, one per kind subscribed"
-        text += f" ({', '.join(run.posted)}), each marked [TEST]." if run.posted else "."
-        for kind, error in run.failed:
-            text += f"\nThe `{kind}` sample could not be posted: `{escape(error)}`."
-    return message(text, [section(text)])
+    return samples_posted_message(run.posted, run.failed, command=invocation.command)
 
 
 async def list_deliveries(invocation: Invocation, command: Deliveries) -> Message:
-    rows = await invocation.services.ledger.recent(invocation.team_id, limit=20)
-    if not rows:
-        return message("No scheduled posts yet.", [header("Deliveries"), section("No scheduled posts yet.")])
-    lines = [
-        delivery_line(
-            utc_when(row.created_at),
-            row.kind,
-            row.period,
-            row.channel_id,
-            row.state,
-            late=row.late,
-            error=row.error,
-        )
-        for row in rows
-    ]
-    return message(
-        f"Last {len(rows)} deliveries", [header("Last deliveries"), *lines_sections(lines, max_lines=20)]
-    )
+    return deliveries_message(await invocation.services.ledger.lines(invocation.team_id, limit=20))
 
 
 def register_routes(router: Router) -> None:

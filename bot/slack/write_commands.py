@@ -12,8 +12,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import SetCap, SetLimit
-from bot.domain.money import format_amount
-from bot.messages.blocks import Message, actions, button, context, escape, message, section
+from bot.messages.message import Message
+from bot.messages.writes import CANCEL_ACTION, CONFIRM_ACTION, cap_question, limit_question, write_done
 from bot.services.confirmations import AlreadyConfirmed
 from bot.services.container import Services
 from bot.services.errors import NotAllowed, ServiceError
@@ -23,42 +23,25 @@ from bot.slack.router import Invocation, Router
 
 log = logging.getLogger(__name__)
 
-CONFIRM_ACTION = "write_confirm"
-CANCEL_ACTION = "write_cancel"
-
-
-def _limit_text(cents: Any) -> str:
-    return "no limit" if cents is None else format_amount(cents, "usd_cents")
-
 
 def confirmation(change: LimitChange | CapChange) -> Message:
-    """The question an admin answers before anything is written."""
-    if isinstance(change, LimitChange):
-        new = "no limit" if change.dollars is None else f"${change.dollars:,}"
-        current = _limit_text(change.current_cents) if change.known_limit else "unknown"
-        text = (
-            f"Set the Cursor spend limit of *{escape(change.email)}* on `{change.connection}` to *{new}*?\n"
-            f"Current limit: {current}."
-        )
-    else:
-        who = "every person (team-wide)" if change.scope == "team" else f"*{escape(change.scope)}*"
-        new = "no cap" if change.credits is None else f"{change.credits:,} credits"
-        current = "no cap" if change.current is None else f"{change.current:,} credits"
-        text = (
-            f"Set the Windsurf add-on credit cap for {who} on `{change.connection}` to *{new}*?\n"
-            f"Current cap: {current}. The cap applies to each person, not to a shared pool."
-        )
+    """The question an admin answers before anything is written; its buttons carry the plan."""
     value = encode(change)
-    return message(
-        text.replace("*", ""),
-        [
-            section(text),
-            actions(
-                button("Confirm", CONFIRM_ACTION, value, style="primary"),
-                button("Cancel", CANCEL_ACTION, value),
-            ),
-            context("Nothing changes until an admin confirms. The change is recorded in `audit`."),
-        ],
+    if isinstance(change, LimitChange):
+        return limit_question(
+            email=change.email,
+            connection=change.connection,
+            dollars=change.dollars,
+            current_cents=change.current_cents,
+            known_limit=change.known_limit,
+            value=value,
+        )
+    return cap_question(
+        scope=change.scope,
+        connection=change.connection,
+        credits=change.credits,
+        current=change.current,
+        value=value,
     )
 
 
@@ -98,13 +81,10 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(replace_original=True, text=f":x: {error.message}")
             return
         target = change.email if isinstance(change, LimitChange) else change.scope
-        done = f":white_check_mark: Done by <@{user_id}>: `{change.op}` for {escape(target)}"
-        done += f" on `{change.connection}`."
-        await respond(
-            replace_original=True,
-            text=done,
-            blocks=[section(done), context(f"The vendor said: {escape(answer)}")],
+        done = write_done(
+            user_id=user_id, op=change.op, target=target, connection=change.connection, answer=answer
         )
+        await respond(replace_original=True, text=done.text, blocks=done.blocks)
 
     @app.action(CANCEL_ACTION)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

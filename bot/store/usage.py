@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Executable, cast, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
+from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.periods import split_for_rollups
@@ -381,6 +382,20 @@ async def requests_by_utc_day(
     )
     rows: list[Any] = list((await execute(session, query)).all())
     return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
+
+
+async def day_rows(session: AsyncSession, connection_id: int, first: date, last: date) -> list[UsageDay]:
+    """The day rollup rows (per person and model) of ``first..last``, by day, person and model."""
+    found = await session.exec(
+        sqlmodel_select(UsageDay)
+        .where(
+            UsageDay.connection_id == connection_id,
+            col(UsageDay.day) >= first,
+            col(UsageDay.day) <= last,
+        )
+        .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
+    )
+    return list(found.all())
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:

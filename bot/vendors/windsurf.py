@@ -453,38 +453,10 @@ class WindsurfClient:
         these rows only for the days they add up to :meth:`team_daily_credits` (``bot.domain.reconcile``).
         """
 
-        def total(name: str) -> dict[str, str]:
-            return {"field": name, "name": name, "aggregation_function": "QUERY_AGGREGATION_SUM"}
-
-        query = {
-            "data_source": CASCADE_DATA_SOURCE,
-            "selections": [total("prompts_used"), total("flex_credits_used")],
-            "filters": [
-                {"name": "date", "filter": "QUERY_FILTER_GE", "value": start_day.isoformat()},
-                {"name": "date", "filter": "QUERY_FILTER_LE", "value": end_day.isoformat()},
-            ],
-            "aggregations": [
-                {"field": "api_key", "name": "api_key"},
-                {"field": "date", "name": "date"},
-                {"field": "model", "name": "model"},
-            ],
-        }
-        (items,) = await self.custom_query([query])
+        (items,) = await self.custom_query([_cascade_credits_query(start_day, end_day)])
         directory = await self.user_directory()
-        totals: dict[tuple[date, str, str], Decimal] = {}
         with schema_context(self.vendor.value, "/Analytics"):
-            for item in items:
-                day = as_date(item.get("date"), "item.date")
-                if not start_day <= day <= end_day:
-                    continue
-                email = directory.email_for(item.get("api_key", "")) or "unknown"
-                model = item.get("model") or "unknown"
-                credits = (
-                    decimal_field(item, "prompts_used", "item.prompts_used")
-                    + decimal_field(item, "flex_credits_used", "item.flex_credits_used")
-                ) / _HUNDRED
-                key = (day, email, model)
-                totals[key] = totals.get(key, ZERO) + credits
+            totals = _credits_per_person(items, directory, start_day, end_day)
         return [
             SpendRow(
                 vendor=Vendor.WINDSURF,
@@ -545,3 +517,44 @@ def _as_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _cascade_credits_query(start_day: date, end_day: date) -> dict[str, Any]:
+    """The Custom Analytics query behind :meth:`WindsurfClient.user_daily_credits`."""
+
+    def total(name: str) -> dict[str, str]:
+        return {"field": name, "name": name, "aggregation_function": "QUERY_AGGREGATION_SUM"}
+
+    return {
+        "data_source": CASCADE_DATA_SOURCE,
+        "selections": [total("prompts_used"), total("flex_credits_used")],
+        "filters": [
+            {"name": "date", "filter": "QUERY_FILTER_GE", "value": start_day.isoformat()},
+            {"name": "date", "filter": "QUERY_FILTER_LE", "value": end_day.isoformat()},
+        ],
+        "aggregations": [
+            {"field": "api_key", "name": "api_key"},
+            {"field": "date", "name": "date"},
+            {"field": "model", "name": "model"},
+        ],
+    }
+
+
+def _credits_per_person(
+    items: list[dict[str, str]], directory: ApiKeyDirectory, start_day: date, end_day: date
+) -> dict[tuple[date, str, str], Decimal]:
+    """Credits (prompt + flex, from hundredths) per (UTC day, email, model) within the days asked."""
+    totals: dict[tuple[date, str, str], Decimal] = {}
+    for item in items:
+        day = as_date(item.get("date"), "item.date")
+        if not start_day <= day <= end_day:
+            continue
+        email = directory.email_for(item.get("api_key", "")) or "unknown"
+        model = item.get("model") or "unknown"
+        credits = (
+            decimal_field(item, "prompts_used", "item.prompts_used")
+            + decimal_field(item, "flex_credits_used", "item.flex_credits_used")
+        ) / _HUNDRED
+        key = (day, email, model)
+        totals[key] = totals.get(key, ZERO) + credits
+    return totals

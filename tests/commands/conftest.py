@@ -19,7 +19,7 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.rest import RestSimulator
-from bot.simulators.serving import served
+from bot.simulators.serving import served_all
 from bot.simulators.slack import FakeSlack, SignedRequests
 from bot.simulators.windsurf import WindsurfSimulator
 from bot.vendors import LimiterRegistry
@@ -131,11 +131,7 @@ def world(
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
     fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")
-    with (
-        served(cursor.app) as cursor_server,
-        served(windsurf.app) as windsurf_server,
-        served(rest.app) as rest_server,
-    ):
+    with served_all(cursor.app, windsurf.app, rest.app) as (cursor_server, windsurf_server, rest_server):
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             slack_bot_token="xoxb-test-token",

@@ -14,9 +14,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.messages.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT
+from bot.messages.forms import CONNECT_VIEW
 from bot.services.confirmations import new_token
 from bot.simulators.slack import APP_ID, FakeSlack, SignedRequests
-from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT, CONNECT_VIEW, disconnect_value
+from bot.slack.connections import disconnect_value
 
 _TRIGGERS = itertools.count(1)
 _VIEWS = itertools.count(1)

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlmodel import select
 
+from bot.messages.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.slack import FakeSlack, SignedRequests
-from bot.slack.connections import CANCEL_DISCONNECT, CONFIRM_DISCONNECT
 from bot.store.models import SyncState
 from tests.connections.conftest import ADMIN, LISTED, OWNER, audit, cursor_form, on_bot, rows, settle
 from tests.connections.driver import SlackDriver, answer_text

@@ -11,7 +11,8 @@ from rich.console import Console, RenderableType
 
 from bot.console.render import BlockRenderer, emoji
 from bot.messages.answers import Freshness, StatusAnswer, StatusCard
-from bot.messages.blocks import Message, actions, button, context, divider, fields, header, section
+from bot.messages.blocks import actions, button, context, divider, fields, header, section
+from bot.messages.message import Message
 from bot.messages.replies import status_message
 from bot.slack.write_commands import confirmation
 

@@ -6,20 +6,17 @@ import asyncio
 import json
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from bot.domain.money import format_usd
-from bot.messages.answers import Freshness, StatusAnswer, StatusCard
 from bot.messages.blocks import MAX_VIEW_BLOCKS
-from bot.services.home import AlertLine, DeliveryLine, HomeModel, SubscriptionLine, ToolSpend
+from bot.messages.home import CONNECT_ACTION
 from bot.simulators.slack import FakeSlack, SignedRequests
-from bot.slack.home import CONNECT_ACTION, home_view
 from bot.store.models import AlertStateRow, Delivery, Subscription
 from tests.commands.conftest import ADMIN, MEMBER, NOW, World, text_of
 from tests.support.bot import BotThread
@@ -253,51 +250,6 @@ def test_connect_opens_the_connect_modal_for_admins_only(synced: World) -> None:
     refused = _click_connect(synced, MEMBER, "windsurf")
     assert refused.get("callback_id") != "spendbot_connect"
     assert "only a workspace admin or owner" in text_of(refused)
-
-
-def _card(name: str) -> StatusCard:
-    now = datetime(2026, 11, 20, tzinfo=UTC)
-    return StatusCard(
-        connection=name,
-        vendor="cursor",
-        origin="slack",
-        status="ok",
-        status_detail=None,
-        unit="usd_cents",
-        cycle_spent=Decimal(1000),
-        cycle_start=now - timedelta(days=10),
-        cycle_end=now + timedelta(days=20),
-        credit=None,
-        near_limit=0,
-        tracked=None,
-        windows=(),
-        freshness=Freshness(name, "cursor", now),
-    )
-
-
-def test_a_crowded_home_stays_within_slacks_limit_and_keeps_the_admin_controls() -> None:
-    tz = ZoneInfo("UTC")
-    now = datetime(2026, 11, 20, tzinfo=UTC)
-    cards = tuple(_card(f"cursor-{index}") for index in range(120))
-    model = HomeModel(
-        team_id="T1",
-        user_id="U1",
-        is_admin=True,
-        tz=tz,
-        now=now,
-        command="/spend",
-        status=StatusAnswer(tz, cards),
-        spend=(ToolSpend("cursor", "usd_cents", Decimal(120_000), tuple(card.connection for card in cards)),),
-        credits=(),
-        subscriptions=tuple(SubscriptionLine(i, f"C{i}", "health", "health") for i in range(300)),
-        deliveries=tuple(DeliveryLine("C1", "digest", "2026-11-20", "sent", False, now) for _ in range(10)),
-        alerts=tuple(AlertLine(1, "C1", "health", "m", "t", "down", now) for _ in range(100)),
-    )
-    view = home_view(model)
-    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
-    assert _headers(view)[-1] == "Admin"
-    assert any("more sections not shown" in text_of({"blocks": [block]}) for block in view["blocks"])
-    assert all(len(json.dumps(block)) < 3500 for block in view["blocks"])
 
 
 def test_a_workspace_with_no_connection_yet_gets_a_home_with_connect(

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from bot.domain.commands import SubscribeCreditLow, SubscribeHealth, SubscribeRateLimit
-from bot.services.alerts import ALERT_ACTIONS_BLOCK, ALERT_BLOCK, alert_block_id, alert_of_block
 from bot.services.clock import ManualClock
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
@@ -110,17 +109,6 @@ async def test_alerts_due_together_share_one_message_and_resolve_separately(rig:
     assert text.count("*resolved*") == 1
     assert "alert_snooze" in text  # the other alert keeps its buttons
     assert len(rig.replies("C1")) == 1
-
-
-def test_alert_block_ids_are_unique_by_place_and_name_their_alert_state() -> None:
-    ids = [
-        alert_block_id(kind, place, 0) for place in range(3) for kind in (ALERT_BLOCK, ALERT_ACTIONS_BLOCK)
-    ]
-    assert len(set(ids)) == 6  # samples all show state 0
-    assert alert_of_block(alert_block_id(ALERT_ACTIONS_BLOCK, 4, 17)) == (ALERT_ACTIONS_BLOCK, 17)
-    assert alert_of_block("alert-17") == (ALERT_BLOCK, 17)  # a message posted before the place was in it
-    assert alert_of_block("alert-actions-17") == (ALERT_ACTIONS_BLOCK, 17)
-    assert alert_of_block("spendbot_home_connect") is None and alert_of_block("alert-x") is None
 
 
 async def test_sixty_alerts_due_together_are_each_shown_or_counted_and_any_resolves_in_place(
@@ -230,7 +218,7 @@ async def test_rate_limit_alert_on_low_headroom(tmp_path: Path, fake_slack: Fake
 
 async def test_a_kill_between_slacks_answer_and_our_commit_neither_loses_nor_doubles(rig: Rig) -> None:
     """Rows left "posting": one was posted (Slack answered, we never recorded it), one was not at all."""
-    from bot.messages.blocks import Message
+    from bot.messages.message import Message
     from bot.services.deliveries import METADATA_EVENT, Claim, key_for
 
     ledger = rig.services.ledger

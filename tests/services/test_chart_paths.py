@@ -11,6 +11,7 @@ from bot.domain.slack_ids import InvalidSlackId
 from bot.services.charts import ChartService
 from bot.services.slack_api import SlackApi
 from bot.settings import Settings
+from bot.store.charts import ChartFileRepository
 from bot.store.db import Database
 from bot.store.models import Connection
 
@@ -18,7 +19,9 @@ from bot.store.models import Connection
 async def test_a_chart_for_a_team_id_that_is_not_one_is_never_written(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
     database = Database(f"sqlite:///{tmp_path / 'data' / 'charts.db'}")
-    charts = ChartService(settings, database, SlackApi(settings), clock=lambda: datetime.now(UTC))
+    charts = ChartService(
+        settings, database, ChartFileRepository(database), SlackApi(settings), clock=lambda: datetime.now(UTC)
+    )
     connection = Connection(
         id=1, team_id="T1", name="c", vendor="cursor", base_url="http://x", created_at=datetime.now(UTC)
     )

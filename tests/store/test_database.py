@@ -17,18 +17,11 @@ from sqlmodel import SQLModel, select
 
 from bot.services.confirmations import AlreadyConfirmed, Confirmations, new_token
 from bot.settings import Settings
+from bot.store.confirmations import ConfirmationRepository
 from bot.store.db import Database, async_url
 from bot.store.models import ConfirmationUse, Connection, UsageDay, Workspace
 from tests.conftest import drop_database
 from tests.support.bot import BotThread
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def test_plain_urls_map_to_the_async_drivers() -> None:
@@ -66,7 +59,9 @@ async def test_upgrading_a_0001_database_adds_confirmation_uses_and_keeps_the_da
             assert [row.team_id for row in (await session.exec(select(Workspace))).all()] == ["T1"]
             version = (await session.exec(text("SELECT version_num FROM alembic_version"))).one()  # type: ignore[call-overload]
         assert version[0] == "0002"
-        confirmations = Confirmations(database, clock=lambda: datetime(2026, 3, 2, tzinfo=UTC))
+        confirmations = Confirmations(
+            ConfirmationRepository(database), clock=lambda: datetime(2026, 3, 2, tzinfo=UTC)
+        )
         token = new_token()
         await confirmations.claim(token, "T1", "U1", "set-limit")
         with pytest.raises(AlreadyConfirmed):
@@ -84,7 +79,7 @@ async def test_concurrent_claims_of_one_confirmation_let_exactly_one_through(dat
     database = Database(database_url)
     try:
         await database.upgrade()
-        confirmations = Confirmations(database, clock=lambda: datetime.now(UTC))
+        confirmations = Confirmations(ConfirmationRepository(database), clock=lambda: datetime.now(UTC))
         token = new_token()
 
         async def click(index: int) -> bool:

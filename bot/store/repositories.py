@@ -1,0 +1,45 @@
+"""The repositories of one database, built together so the services container wires them in one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.store.audit import AuditRepository
+from bot.store.charts import ChartFileRepository
+from bot.store.confirmations import ConfirmationRepository
+from bot.store.connections import ConnectionRepository
+from bot.store.db import Database
+from bot.store.deliveries import DeliveryRepository
+from bot.store.leases import LeaseRepository
+from bot.store.retention import HistoryRetention
+from bot.store.subscriptions import SubscriptionRepository
+from bot.store.sync import SyncRecords
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """One repository per aggregate, all on the same :class:`Database`."""
+
+    audit: AuditRepository
+    charts: ChartFileRepository
+    confirmations: ConfirmationRepository
+    connections: ConnectionRepository
+    deliveries: DeliveryRepository
+    leases: LeaseRepository
+    retention: HistoryRetention
+    subscriptions: SubscriptionRepository
+    sync: SyncRecords
+
+    @classmethod
+    def on(cls, db: Database) -> Repositories:
+        return cls(
+            audit=AuditRepository(db),
+            charts=ChartFileRepository(db),
+            confirmations=ConfirmationRepository(db),
+            connections=ConnectionRepository(db),
+            deliveries=DeliveryRepository(db),
+            leases=LeaseRepository(db),
+            retention=HistoryRetention(db),
+            subscriptions=SubscriptionRepository(db),
+            sync=SyncRecords(db),
+        )

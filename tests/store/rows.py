@@ -1,0 +1,63 @@
+"""Rows the repository tests stand on: a workspace, a connection, a subscription, a ledger row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.store.db import Database
+from bot.store.models import Connection, Delivery, Subscription, Workspace
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+async def workspace(db: Database, team_id: str = "T1") -> None:
+    async with db.write() as session:
+        session.add(Workspace(team_id=team_id, installed_at=NOW))
+
+
+async def connection(
+    db: Database,
+    team_id: str = "T1",
+    name: str = "cursor",
+    *,
+    origin: str = "slack",
+    secret: str | None = None,
+) -> Connection:
+    row = Connection(
+        team_id=team_id,
+        name=name,
+        vendor="cursor",
+        base_url="http://x",
+        origin=origin,
+        secret_ciphertext=secret,
+        created_at=NOW,
+    )
+    async with db.write() as session:
+        session.add(row)
+    assert row.id is not None
+    return row
+
+
+async def subscription(db: Database, team_id: str = "T1", **values: Any) -> Subscription:
+    fields: dict[str, Any] = {"channel_id": "C1", "kind": "budget", "params": {}, "created_at": NOW}
+    fields.update(values)
+    row = Subscription(team_id=team_id, **fields)
+    async with db.write() as session:
+        session.add(row)
+    assert row.id is not None
+    return row
+
+
+def delivery(key: str, *, team_id: str = "T1", subscription_id: int | None = None, **values: Any) -> Delivery:
+    fields: dict[str, Any] = {
+        "channel_id": "C1",
+        "kind": "digest",
+        "period": "2026-11-20",
+        "state": "posting",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "payload": {"text": "hello", "blocks": [], "keys": [key]},
+    }
+    fields.update(values)
+    return Delivery(idempotency_key=key, team_id=team_id, subscription_id=subscription_id, **fields)
