@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
-from bot.domain.forecast import budget_levels, forecast_cycle
+from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
@@ -43,11 +43,13 @@ from bot.messages.message import Message
 from bot.messages.mrkdwn import escape
 from bot.metrics import Metrics
 from bot.services.clock import Clock
+from bot.services.credit_figures import CreditFigures
 from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label
+from bot.services.sources import SourcePicker, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.sync import SyncService
+from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, TrackedFigureRow
@@ -55,8 +57,6 @@ from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, 
 log = logging.getLogger(__name__)
 
 DEFAULT_CREDIT_PERCENT = Decimal(20)
-NEAR_LIMIT_PERCENT = Decimal(90)
-BUDGET_LEVELS = (50, 80, 100)
 ZERO = Decimal(0)
 
 
@@ -130,7 +130,9 @@ class AlertService:
         self,
         settings: Settings,
         db: Database,
-        queries: QueryService,
+        sources: SourcePicker,
+        figures: UsageFigures,
+        credit_figures: CreditFigures,
         subscriptions: SubscriptionService,
         sync: SyncService,
         ledger: DeliveryLedger,
@@ -140,7 +142,9 @@ class AlertService:
     ) -> None:
         self._settings = settings
         self._db = db
-        self._queries = queries
+        self._sources = sources
+        self._figures = figures
+        self._credits = credit_figures
         self._subscriptions = subscriptions
         self._sync = sync
         self._ledger = ledger
@@ -160,7 +164,7 @@ class AlertService:
 
         ``only`` limits the readings to those connections (a budget sums its sources whatever it says).
         """
-        connections = await self._queries.sources(subscription.team_id, None)
+        connections = await self._sources.pick(subscription.team_id, None)
         if only is not None and subscription.kind != "budget":
             connections = [connection for connection in connections if connection.id in only]
         if subscription.kind == "credit-low":
@@ -185,7 +189,7 @@ class AlertService:
             name = connection_label(connection)
             meaning = traits(connection.vendor).credits_left
             if meaning is CreditsLeft.CREDIT_POOL:
-                view = await self._queries.credit_view(connection, tz)
+                view = await self._credits.credit_view(connection, tz)
                 if view is None:
                     continue
                 left = view.percent_left if view.percent_left is not None else Decimal(100)
@@ -228,10 +232,10 @@ class AlertService:
                     )
                 )
             elif meaning is CreditsLeft.SPEND_LIMITS:
-                watch = await self._queries.limit_watch(
+                watch = await self._credits.limit_watch(
                     connection, show_names=True, threshold=NEAR_LIMIT_PERCENT
                 )
-                cycle_span = await self._queries.cycle_of(connection)
+                cycle_span = await self._figures.cycle_of(connection)
                 cycle = f"cycle:{cycle_span[0]:%Y-%m-%d}" if cycle_span else "cycle:-"
                 people = ", ".join(
                     f"{escape(person.name or person.email)} ({format_percent(person.percent)} of "
@@ -254,7 +258,7 @@ class AlertService:
                     )
                 )
             elif meaning is CreditsLeft.TRACKED_FIGURE and (percent is not None or amount is not None):
-                figure = await self._queries.tracked_view(connection)
+                figure = await self._credits.tracked_view(connection)
                 if figure is None:
                     continue
                 cycle = f"month:{self._clock():%Y-%m}"
@@ -320,7 +324,7 @@ class AlertService:
         spent = projected = ZERO
         cycles: list[tuple[datetime, datetime]] = []
         for connection in chosen:
-            so_far = await self._queries.cycle_to_date(connection)
+            so_far = await self._figures.cycle_to_date(connection)
             if so_far is None:
                 continue
             span, amount, recent = so_far
@@ -336,7 +340,7 @@ class AlertService:
         if not cycles:
             return []
         cycle_key = f"cycle:{cycles[0][0]:%Y-%m-%d}" if len(cycles) == 1 else f"month:{now:%Y-%m}"
-        reading = budget_levels(spent, projected, budget, BUDGET_LEVELS)
+        reading = budget_levels(spent, projected, budget, DEFAULT_BUDGET_LEVELS)
         percent = spent / budget * 100
         what = source.token if source is not None else "all tools"
         span_text = (
@@ -350,7 +354,7 @@ class AlertService:
             f"({span_text}); forecast {format_amount(projected, unit)} at the cycle end"
         )
         found = []
-        for level in BUDGET_LEVELS:
+        for level in DEFAULT_BUDGET_LEVELS:
             entering = percent >= level
             staying = percent >= level - 2
             found.append(
@@ -387,7 +391,7 @@ class AlertService:
         cycle = f"month:{self._clock():%Y-%m}"
         found: list[Reading] = []
         for connection in connections:
-            windows = await self._queries.windows(connection)
+            windows = await self._credits.windows(connection)
             name = connection_label(connection)
             watched = dict(traits(connection.vendor).quota_windows)
             for window in windows:
