@@ -119,7 +119,8 @@ class _PersonSums:
     label: str = ""
     known: bool = False
     sources: list[PersonSource] = field(default_factory=list)
-    models: dict[str, BreakdownRow] = field(default_factory=dict)
+    models: dict[str, dict[str, BreakdownRow]] = field(default_factory=dict)
+    """Per unit, per model: a model's dollars and credits are never added together."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -277,7 +278,12 @@ class SpendAnswers:
             period_label=sums.label,
             tz=viewer.tz,
             sources=tuple(sums.sources),
-            models=tuple(sorted(sums.models.values(), key=lambda row: (-row.amount, row.label))),
+            models=tuple(
+                sorted(
+                    (row for rows in sums.models.values() for row in rows.values()),
+                    key=lambda row: (-row.amount, row.label),
+                )
+            ),
             freshness=freshness,
             notes=tuple(sums.notes),
         )
@@ -318,9 +324,6 @@ class SpendAnswers:
             )
         )
         for row in by_model:
-            key = row.key or "(unknown)"
-            existing = sums.models.get(key)
-            # As before the split: amounts add up across sources, requests are the last source's.
-            sums.models[key] = BreakdownRow(
-                key, row.amount + (existing.amount if existing else ZERO), unit, row.requests
+            merge_row(
+                sums.models.setdefault(unit, {}), row.key or "(unknown)", row.amount, unit, row.requests
             )

@@ -13,8 +13,20 @@ import httpx
 import pytest
 
 from bot.domain.money import format_change, format_credits, format_usd
+from bot.simulators.cursor import CursorSimulator
 from bot.simulators.slack import FakeSlack, SignedRequests
-from tests.commands.conftest import ADMIN, MEMBER, OUTSIDER, World, button_value, local_bounds, text_of
+from bot.simulators.windsurf import MODELS
+from tests.commands.conftest import (
+    ADMIN,
+    MEMBER,
+    NOW,
+    OUTSIDER,
+    SCALE,
+    World,
+    button_value,
+    local_bounds,
+    text_of,
+)
 from tests.support.bot import BotThread
 
 TODAY = date(2026, 11, 20)
@@ -343,3 +355,25 @@ def test_an_unknown_source_lists_the_connections(synced: World) -> None:
     text = text_of(synced.ask("spend 7d nosuchthing"))
     assert "`nosuchthing`" in text and "`cursor`" in text
     assert "/spend spend [period] [source]" in text  # the right form follows what was wrong
+
+
+_SHARED_MODEL = "claude-4.5-sonnet"  # a Cursor model name; every Windsurf model is renamed to it below
+_MEMBER_EMAIL = (
+    CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE).dataset.members[3].email
+)
+
+
+@pytest.mark.parametrize(
+    "windsurf_options",
+    [{"people": [("Member", _MEMBER_EMAIL)], "model_names": {name: _SHARED_MODEL for name, _ in MODELS}}],
+    ids=["same-person-same-model-name"],
+)
+def test_user_keeps_dollars_and_credits_of_one_model_apart(
+    windsurf_options: dict[str, object], synced: World
+) -> None:
+    assert synced.windsurf.dataset.members[0].email == synced.member_email
+    text = text_of(synced.ask(f"user {synced.member_email} 30d"))
+    lines = [line for line in text.splitlines() if line.startswith(_SHARED_MODEL)]
+    assert any("$" in line for line in lines), lines
+    assert any("credits" in line for line in lines), lines
+    assert len(lines) == 2, lines
