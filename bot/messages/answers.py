@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.usage import CreditPool
+
 USD = "usd_cents"
 CREDITS = "credits"
 
@@ -128,24 +130,13 @@ class UserAnswer:
 
 
 @dataclass(frozen=True)
-class Pool:
-    name: str
-    size: Decimal
-    used: Decimal
-
-    @property
-    def remaining(self) -> Decimal:
-        return max(self.size - self.used, Decimal(0))
-
-
-@dataclass(frozen=True)
 class CreditView:
     """A credit source: its pools, what is left, the runway at the recent burn, and the cycle."""
 
     connection: str
     vendor: str
     unit: str
-    pools: tuple[Pool, ...]
+    pools: tuple[CreditPool, ...]
     remaining: Decimal
     size: Decimal
     burn_per_day: Decimal

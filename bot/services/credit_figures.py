@@ -13,7 +13,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.forecast import NEAR_LIMIT_PERCENT, daily_burn, runway
-from bot.messages.answers import CreditView, LimitWatch, NearLimit, Pool, TrackedView, WindowView
+from bot.domain.usage import CreditPool
+from bot.messages.answers import CreditView, LimitWatch, NearLimit, TrackedView, WindowView
 from bot.services.clock import Clock
 from bot.services.usage_figures import UsageFigures
 from bot.store import credit_snapshots, cycle_spend, rate_limit_readings, tracked_figures
@@ -25,10 +26,12 @@ DAY_BEFORE = timedelta(hours=23)
 """A tracked figure is compared with the newest reading at least this much older (about a day)."""
 
 
-def pools_of(stored: Iterable[Mapping[str, str]]) -> tuple[Pool, ...]:
+def pools_of(stored: Iterable[Mapping[str, str]]) -> tuple[CreditPool, ...]:
     """The credit pools of a snapshot, as stored (name, size, used), with amounts as ``Decimal``."""
     return tuple(
-        Pool(str(pool.get("name")), Decimal(str(pool.get("size", "0"))), Decimal(str(pool.get("used", "0"))))
+        CreditPool(
+            str(pool.get("name")), Decimal(str(pool.get("size", "0"))), Decimal(str(pool.get("used", "0")))
+        )
         for pool in stored
     )
 

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.messages.answers import CreditView, Freshness, Pool, TrackedView, WindowView
+from bot.domain.usage import CreditPool
+from bot.messages.answers import CreditView, Freshness, TrackedView, WindowView
 from bot.messages.blocks import MAX_BLOCKS, MAX_HEADER, readable_texts
 from bot.messages.digest import (
     CreditLine,
@@ -175,7 +176,7 @@ def test_credits_and_limits_show_a_pool_the_people_near_a_limit_and_an_escaped_f
         "windsurf",
         "windsurf",
         "credits",
-        (Pool("prompt", Decimal(10_000), Decimal(8_000)),),
+        (CreditPool("prompt", Decimal(10_000), Decimal(8_000)),),
         Decimal(2_000),
         Decimal(10_000),
         Decimal(500),

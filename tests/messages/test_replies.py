@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.usage import CreditPool
 from bot.messages.answers import (
     Breakdown,
     BreakdownRow,
@@ -18,7 +19,6 @@ from bot.messages.answers import (
     NearLimit,
     PersonSource,
     PersonTotal,
-    Pool,
     Ranking,
     SourceTotal,
     SpendAnswer,
@@ -153,7 +153,7 @@ CREDIT_VIEW = CreditView(
     connection="windsurf",
     vendor="windsurf",
     unit="credits",
-    pools=(Pool("prompt", Decimal(1_000), Decimal(900)),),
+    pools=(CreditPool("prompt", Decimal(1_000), Decimal(900)),),
     remaining=Decimal(100),
     size=Decimal(1_000),
     burn_per_day=Decimal(50),

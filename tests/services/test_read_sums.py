@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from bot.domain.commands import SourceFilter
-from bot.messages.answers import USD, BreakdownRow, NearLimit, Pool, SourceTotal
+from bot.domain.usage import CreditPool
+from bot.messages.answers import USD, BreakdownRow, NearLimit, SourceTotal
 from bot.services.credit_figures import near_limit, pools_of, window_view
 from bot.services.sources import chosen_sources, connection_label
 from bot.services.spend_answers import breakdowns, dollar_totals, merge_row, ranked, ranking
@@ -99,8 +100,8 @@ def test_near_limit_takes_people_at_the_threshold_or_with_a_zero_limit() -> None
 
 def test_pools_of_reads_stored_strings_as_decimals() -> None:
     assert pools_of([{"name": "prompt", "size": "500", "used": "120.5"}, {"name": "add-on"}]) == (
-        Pool("prompt", D(500), D("120.5")),
-        Pool("add-on", D(0), D(0)),
+        CreditPool("prompt", D(500), D("120.5")),
+        CreditPool("add-on", D(0), D(0)),
     )
 
 
