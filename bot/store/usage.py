@@ -145,7 +145,47 @@ async def replace_days(
     session: AsyncSession, connection_id: int, first: date, last: date, rows: Iterable[SpendRow]
 ) -> None:
     """Make days ``first..last`` hold exactly ``rows`` (whole-UTC-day rows, e.g. Windsurf credits)."""
-    totals: dict[tuple[date, str, str], list[Decimal]] = {}
+    totals, by_user, by_model = day_sums(rows)
+    tables: list[tuple[type[Any], list[dict[str, Any]]]] = [
+        (
+            UsageDay,
+            [
+                {"day": day, "user_email": user, "model": model, "amount": a, "requests": r}
+                for (day, user, model), (a, r) in totals.items()
+            ],
+        ),
+        (
+            UsageUserDay,
+            [
+                {"day": day, "user_email": user, "amount": a, "requests": r}
+                for (day, user), (a, r) in by_user.items()
+            ],
+        ),
+        (
+            UsageModelDay,
+            [
+                {"day": day, "model": model, "amount": a, "requests": r}
+                for (day, model), (a, r) in by_model.items()
+            ],
+        ),
+    ]
+    for table, values in tables:
+        await _delete_days(session, table, connection_id, first, last)
+        if values:
+            await execute(
+                session, insert(table), [{"connection_id": connection_id, **value} for value in values]
+            )
+
+
+DaySums = dict[tuple[date, str, str], list[Decimal]]
+"""(amount, requests) per (UTC day, user email, model); "" stands for no user or no model."""
+
+
+def day_sums(
+    rows: Iterable[SpendRow],
+) -> tuple[DaySums, dict[tuple[date, str], list[Decimal]], dict[tuple[date, str], list[Decimal]]]:
+    """Whole-day rows summed per (day, user, model), and the same sums per (day, user) and (day, model)."""
+    totals: DaySums = {}
     for row in rows:
         total = totals.setdefault((row.day, row.user_email or "", row.model or ""), [ZERO, ZERO])
         total[0] += row.amount
@@ -157,40 +197,7 @@ async def replace_days(
             total = target.setdefault(key, [ZERO, ZERO])
             total[0] += amount
             total[1] += requests
-    tables: list[tuple[type[Any], list[dict[str, Any]]]] = [
-        (
-            UsageDay,
-            [
-                {
-                    "connection_id": connection_id,
-                    "day": day,
-                    "user_email": user,
-                    "model": model,
-                    "amount": a,
-                    "requests": r,
-                }
-                for (day, user, model), (a, r) in totals.items()
-            ],
-        ),
-        (
-            UsageUserDay,
-            [
-                {"connection_id": connection_id, "day": day, "user_email": user, "amount": a, "requests": r}
-                for (day, user), (a, r) in by_user.items()
-            ],
-        ),
-        (
-            UsageModelDay,
-            [
-                {"connection_id": connection_id, "day": day, "model": model, "amount": a, "requests": r}
-                for (day, model), (a, r) in by_model.items()
-            ],
-        ),
-    ]
-    for table, values in tables:
-        await _delete_days(session, table, connection_id, first, last)
-        if values:
-            await execute(session, insert(table), values)
+    return totals, by_user, by_model
 
 
 @dataclass(frozen=True)
