@@ -478,7 +478,7 @@ class SyncService:
                     cursor_end = window_start
             await writer.finish()
         finally:
-            await writer.cancel()
+            await writer.settle()
         return writer.written, plan.end
 
     async def _busiest_day(self, connection_id: int, now: datetime) -> int:
@@ -708,12 +708,18 @@ class _WindowWriter:
             pending, self._pending = self._pending, None
             await pending
 
-    async def cancel(self) -> None:
+    async def settle(self) -> None:
+        """After a failure: let the window being written finish, never cancel it mid-transaction.
+
+        A write cancelled inside its transaction can leave SQLite's write lock held by a connection
+        nobody will use again, so the next write (the failure record itself) waited out the 30 s busy
+        timeout and failed with "database is locked". The window was fetched whole, so keeping it is
+        also the progress a resumed sync starts from. Shielded: cancelling the sync does not cancel it.
+        """
         if self._pending is not None:
-            self._pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pending
-            self._pending = None
+            pending, self._pending = self._pending, None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
 
 
 async def _fetch_usage_window(
