@@ -21,9 +21,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
 from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
 from bot.domain.forecast import budget_levels, forecast_cycle
 from bot.domain.money import format_amount, format_percent, format_runway
@@ -43,14 +40,15 @@ from bot.messages.message import Message
 from bot.messages.mrkdwn import escape
 from bot.metrics import Metrics
 from bot.services.clock import Clock
-from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
+from bot.services.deliveries import Claim, DeliveryLedger, key_for
 from bot.services.errors import NotFound
 from bot.services.queries import QueryService, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.sync import SyncService
 from bot.settings import Settings
-from bot.store.db import Database
-from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, TrackedFigureRow
+from bot.store.alerts import AlertStateRepository, state_key
+from bot.store.deliveries import DeliveryRepository, DeliveryState
+from bot.store.models import AlertStateRow, Connection, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +127,8 @@ class AlertService:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        states: AlertStateRepository,
+        deliveries: DeliveryRepository,
         queries: QueryService,
         subscriptions: SubscriptionService,
         sync: SyncService,
@@ -139,7 +138,8 @@ class AlertService:
         metrics: Metrics,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._states = states
+        self._deliveries = deliveries
         self._queries = queries
         self._subscriptions = subscriptions
         self._sync = sync
@@ -287,15 +287,7 @@ class AlertService:
 
     async def _tracked_peak(self, connection: Connection) -> Decimal:
         start = self._clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(TrackedFigureRow).where(
-                    TrackedFigureRow.connection_id == connection.id,
-                    col(TrackedFigureRow.observed_at) >= start,
-                )
-            )
-            values = [row.value for row in rows.all()]
-        return max(values, default=ZERO)
+        return await self._states.tracked_peak(connection.id, start)
 
     async def _budget_readings(
         self, subscription: Subscription, connections: list[Connection]
@@ -509,61 +501,41 @@ class AlertService:
                     report.resolved += 1
         return report
 
-    async def _state_row(
-        self, subscription: Subscription, reading: Reading, *, raced: bool = False
-    ) -> AlertStateRow:
-        """The alert's stored state, created on its first reading.
+    async def _state_row(self, subscription: Subscription, reading: Reading) -> AlertStateRow:
+        """The alert's stored state, created on its first reading (the store settles two replicas'
+        race to create it); a new one inherits the subscription's snooze while that is in force."""
+        subscription_id = subscription.id
+        assert subscription_id is not None
 
-        Two replicas checking at once may both find no row and both insert: the unique key lets one
-        win, and the other reads the winner's row (``raced``). Only that race is retried, and once: a
-        failure that persists is raised as it is.
-        """
-        assert subscription.id is not None
-        async with self._db.session() as session:
-            row = (
-                await session.exec(
-                    select(AlertStateRow).where(
-                        AlertStateRow.subscription_id == subscription.id,
-                        AlertStateRow.metric == reading.metric[:120],
-                        AlertStateRow.threshold == reading.threshold[:40],
-                        AlertStateRow.cycle == reading.cycle[:40],
-                    )
-                )
-            ).first()
-        if row is not None:
-            return row
-        row = AlertStateRow(
-            subscription_id=subscription.id,
-            metric=reading.metric[:120],
-            threshold=reading.threshold[:40],
-            cycle=reading.cycle[:40],
-            snoozed_until=subscription.snoozed_until
-            if subscription.snoozed_until and subscription.snoozed_until > self._clock()
-            else None,
-            updated_at=self._clock(),
+        def new() -> AlertStateRow:
+            metric, threshold, cycle = state_key(reading.metric, reading.threshold, reading.cycle)
+            return AlertStateRow(
+                subscription_id=subscription_id,
+                metric=metric,
+                threshold=threshold,
+                cycle=cycle,
+                snoozed_until=subscription.snoozed_until
+                if subscription.snoozed_until and subscription.snoozed_until > self._clock()
+                else None,
+                updated_at=self._clock(),
+            )
+
+        return await self._states.state_for(
+            subscription_id, reading.metric, reading.threshold, reading.cycle, new
         )
-        try:
-            async with self._db.write() as session:
-                session.add(row)
-        except IntegrityError:
-            if raced:
-                raise
-            return await self._state_row(subscription, reading, raced=True)  # another replica's row
-        return row
 
     async def _save(
         self, row: AlertStateRow, state: AlertState, reading: Reading, now: datetime, **fields: Any
     ) -> None:
-        async with self._db.write() as session:
-            stored = await session.get(AlertStateRow, row.id)
-            if stored is None:
-                return
+
+        def change(stored: AlertStateRow) -> None:
             _apply(stored, state, now)
             stored.last_value = reading.value[:64] if reading.value else stored.last_value
             stored.summary = f"*{reading.title}*\n{reading.detail}"
             for name, value in fields.items():
                 setattr(stored, name, value)
-            session.add(stored)
+
+        await self._states.update(row.id, change)
 
     def _key(self, team_id: str, channel_id: str, item: _Due) -> str:
         reading = item.reading
@@ -651,16 +623,7 @@ class AlertService:
         self, team_id: str, channel_id: str, ts: str, row: AlertStateRow, reading: Reading, now: datetime
     ) -> None:
         """Rewrite one alert's section of a (possibly shared) message as resolved; keep the others."""
-        async with self._db.session() as session:
-            deliveries = list(
-                (
-                    await session.exec(
-                        select(Delivery)
-                        .where(Delivery.channel_id == channel_id, Delivery.message_ts == ts)
-                        .order_by(col(Delivery.updated_at).desc())
-                    )
-                ).all()
-            )
+        deliveries = await self._deliveries.of_message(channel_id, ts)
         if not deliveries or not deliveries[0].payload:
             return
         assert row.id is not None  # a stored alert state
@@ -670,12 +633,7 @@ class AlertService:
         if await self._ledger.update(
             team_id, channel_id, ts, Message(str(payload.get("text") or ""), blocks)
         ):
-            async with self._db.write() as session:
-                for delivery in deliveries:
-                    stored = await session.get(Delivery, delivery.id)
-                    if stored is not None:
-                        stored.payload = payload
-                        session.add(stored)
+            await self._deliveries.set_payload(deliveries, payload)
 
     # ----- messages ----------------------------------------------------------------------------------
 
@@ -727,14 +685,8 @@ class AlertService:
         return alert_message(self._batch(items, test=True))
 
     async def open_alerts(self, team_id: str) -> list[tuple[Subscription, AlertStateRow]]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Subscription, AlertStateRow)
-                .join(AlertStateRow, col(AlertStateRow.subscription_id) == col(Subscription.id))
-                .where(Subscription.team_id == team_id, AlertStateRow.status == "firing")
-                .order_by(col(AlertStateRow.fired_at))
-            )
-            return [(subscription, state) for subscription, state in rows.all()]
+        """A workspace's firing alerts with their subscriptions, oldest first."""
+        return await self._states.firing_of_team(team_id)
 
     async def preview(self, team_id: str) -> Message | None:
         """The open alerts as one message (the demo and App Home show it); None when nothing is open."""
@@ -765,21 +717,20 @@ class AlertService:
 
     async def _change_state(self, team_id: str, user_id: str, state_id: int, what: str, hours: float) -> str:
         now = self._clock()
-        async with self._db.write() as session:
-            row = await session.get(AlertStateRow, state_id)
-            subscription = await session.get(Subscription, row.subscription_id) if row is not None else None
-            if row is None or subscription is None or subscription.team_id != team_id:
-                raise NotFound("This alert no longer exists.")
+
+        def change(row: AlertStateRow) -> None:
             machine = to_machine(row)
             if what == "snooze":
                 machine = snooze(machine, now + timedelta(hours=hours))
-                text = f"snoozed for {hours:g} h"
             else:
                 machine = mute_until_resolved(machine)
-                text = "muted until it resolves (the recovery will still be posted)"
             _apply(row, machine, now)
-            session.add(row)
-        return text
+
+        if not await self._states.change_of_team(state_id, team_id, change):
+            raise NotFound("This alert no longer exists.")
+        if what == "snooze":
+            return f"snoozed for {hours:g} h"
+        return "muted until it resolves (the recovery will still be posted)"
 
 
 def _rose(previous: str | None, current: str | None) -> bool:

@@ -193,7 +193,17 @@ def _scheduled_posting(
 ) -> _ScheduledPosting:
     db, store, slack, connections, sync, _ = base
     ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
-    alerts = AlertService(settings, db, queries, subscriptions, sync, ledger, clock=clock, metrics=metrics)
+    alerts = AlertService(
+        settings,
+        store.alerts,
+        store.deliveries,
+        queries,
+        subscriptions,
+        sync,
+        ledger,
+        clock=clock,
+        metrics=metrics,
+    )
     charts = ChartService(settings, db, store.charts, slack, clock=clock)
     digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
     publisher = Publisher(
