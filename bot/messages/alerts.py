@@ -223,14 +223,17 @@ def throttled_detail(throttled: int) -> str:
 
 
 def rejected_problem(status_detail: str | None) -> str:
+    """A health problem: the vendor refuses the key (what it said, escaped)."""
     return f"the key is rejected ({escape(status_detail or 'no detail')})"
 
 
 def fetch_failing_problem(last_error: str | None) -> str:
+    """A health problem: fetches keep failing (the last error, escaped)."""
     return f"fetching fails: {escape(last_error or 'unknown error')}"
 
 
 def stale_problem(as_of: datetime | None) -> str:
+    """A health problem: no fresh data since ``as_of`` (UTC), or ever."""
     since = f"since {as_of:%b} {as_of.day} {as_of:%H:%M} UTC" if as_of else "ever"
     return f"no fresh data {since}"
 
