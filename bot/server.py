@@ -207,13 +207,7 @@ async def serve_bot(
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
-            log.info("spendbot is shutting down")
-            if scheduler is not None:
-                scheduler.shutdown()
-            if socket_handler is not None:
-                await socket_handler.close_async()  # type: ignore[no-untyped-call]
-            server.should_exit = True
-            await server_task
+            await _shut_down(scheduler, socket_handler, server, server_task)
     finally:
         sock.close()
         await services.close()
@@ -233,6 +227,22 @@ def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+async def _shut_down(
+    scheduler: Scheduler | None,
+    socket_handler: MeasuredSocketModeHandler | None,
+    server: QuietServer,
+    server_task: asyncio.Task[None],
+) -> None:
+    """Stop taking work (scheduler, socket), then let uvicorn finish the requests in flight."""
+    log.info("spendbot is shutting down")
+    if scheduler is not None:
+        scheduler.shutdown()
+    if socket_handler is not None:
+        await socket_handler.close_async()  # type: ignore[no-untyped-call]
+    server.should_exit = True
+    await server_task
 
 
 def _socket_handler(settings: Settings, bolt_app: AsyncApp, services: Services) -> MeasuredSocketModeHandler:

@@ -269,7 +269,7 @@ async def demo_budget_dollars(session: ConsoleSession) -> int:
     spent = Decimal(0)
     for connection in await session.services.connections.for_team(session.team_id):
         if connection.vendor == "cursor" and connection.id is not None:
-            spent += await session.services.queries.cursor_cycle_total(connection.id) or Decimal(0)
+            spent += await session.services.usage_figures.cycle_total(connection.id) or Decimal(0)
     tens = (spent / 100 * BUDGET_HEADROOM / 10).to_integral_value(rounding=ROUND_CEILING)
     return max(int(tens), 1) * 10
 

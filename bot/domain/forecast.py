@@ -15,6 +15,9 @@ from enum import StrEnum
 DEFAULT_BUDGET_LEVELS = (50, 80, 100)
 """Percentages of a budget that each raise an alert once per cycle."""
 
+NEAR_LIMIT_PERCENT = Decimal(90)
+"""A person at this share of their own spend limit is "near their limit" (``credits``, digests, alerts)."""
+
 BURN_WINDOW_DAYS = 7
 """Runway divides what is left by the average daily burn of the last 7 days (design: credits left)."""
 

@@ -58,17 +58,7 @@ def connect_modal(
     if traits(vendor).has_probe:
         blocks += _probe_inputs(values)
     else:
-        blocks.append(
-            text_input(
-                "base_url",
-                "Base URL override",
-                values.get("base_url") if values.get("base_url") != default_base_url else None,
-                optional=True,
-                placeholder=default_base_url or "https://",
-                hint="Only for a proxy; leave empty to use the default.",
-                max_length=500,
-            )
-        )
+        blocks.append(_base_url_override(values.get("base_url"), default_base_url))
     return {
         "type": "modal",
         "callback_id": CONNECT_VIEW,
@@ -78,6 +68,19 @@ def connect_modal(
         "private_metadata": json.dumps({"vendor": vendor, "channel": channel_id}),
         "blocks": blocks,
     }
+
+
+def _base_url_override(current: str | None, default_base_url: str) -> Block:
+    """An optional base URL, pre-filled only when it differs from the vendor's default."""
+    return text_input(
+        "base_url",
+        "Base URL override",
+        current if current != default_base_url else None,
+        optional=True,
+        placeholder=default_base_url or "https://",
+        hint="Only for a proxy; leave empty to use the default.",
+        max_length=500,
+    )
 
 
 def _probe_inputs(values: Mapping[str, str]) -> list[Block]:

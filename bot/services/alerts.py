@@ -30,7 +30,7 @@ from bot.domain.alerts import (
     step_alert,
 )
 from bot.domain.commands import SourceFilter
-from bot.domain.forecast import forecast_cycle
+from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, forecast_cycle
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.alerts import (
@@ -60,11 +60,13 @@ from bot.services.alert_readings import (
     tracked_reading,
 )
 from bot.services.clock import Clock
+from bot.services.credit_figures import CreditFigures
 from bot.services.deliveries import Claim, DeliveryLedger, key_for
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService, connection_label
+from bot.services.sources import SourcePicker, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.sync import SyncService
+from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
 from bot.store.alerts import AlertStateRepository, state_key
 from bot.store.deliveries import DeliveryRepository, DeliveryState
@@ -72,8 +74,6 @@ from bot.store.models import AlertStateRow, Connection, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
-NEAR_LIMIT_PERCENT = Decimal(90)
-BUDGET_LEVELS = (50, 80, 100)
 ZERO = Decimal(0)
 
 
@@ -129,7 +129,9 @@ class AlertService:
         settings: Settings,
         states: AlertStateRepository,
         deliveries: DeliveryRepository,
-        queries: QueryService,
+        sources: SourcePicker,
+        figures: UsageFigures,
+        credit_figures: CreditFigures,
         subscriptions: SubscriptionService,
         sync: SyncService,
         ledger: DeliveryLedger,
@@ -140,7 +142,9 @@ class AlertService:
         self._settings = settings
         self._states = states
         self._deliveries = deliveries
-        self._queries = queries
+        self._sources = sources
+        self._figures = figures
+        self._credits = credit_figures
         self._subscriptions = subscriptions
         self._sync = sync
         self._ledger = ledger
@@ -160,7 +164,7 @@ class AlertService:
 
         ``only`` limits the readings to those connections (a budget sums its sources whatever it says).
         """
-        connections = await self._queries.sources(subscription.team_id, None)
+        connections = await self._sources.pick(subscription.team_id, None)
         if only is not None and subscription.kind != "budget":
             connections = [connection for connection in connections if connection.id in only]
         if subscription.kind == "credit-low":
@@ -189,14 +193,14 @@ class AlertService:
         name = connection_label(connection)
         meaning = traits(connection.vendor).credits_left
         if meaning is CreditsLeft.CREDIT_POOL:
-            view = await self._queries.credit_view(connection, self._settings.default_zone)
+            view = await self._credits.credit_view(connection, self._settings.default_zone)
             return None if view is None else credit_pool_reading(connection.name, name, view, line)
         if meaning is CreditsLeft.SPEND_LIMITS:
-            watch = await self._queries.limit_watch(connection, show_names=True, threshold=NEAR_LIMIT_PERCENT)
-            cycle_span = await self._queries.cycle_of(connection)
+            watch = await self._credits.limit_watch(connection, show_names=True, threshold=NEAR_LIMIT_PERCENT)
+            cycle_span = await self._figures.cycle_of(connection)
             return spend_limits_reading(connection.name, name, watch, cycle_span, NEAR_LIMIT_PERCENT)
         if meaning is CreditsLeft.TRACKED_FIGURE and (line.percent is not None or line.amount is not None):
-            figure = await self._queries.tracked_view(connection)
+            figure = await self._credits.tracked_view(connection)
             if figure is None:
                 return None
             cycle = f"month:{self._clock():%Y-%m}"
@@ -224,7 +228,7 @@ class AlertService:
             return []
         what = source.token if source is not None else "all tools"
         return budget_readings(
-            BudgetFigures(budget, unit, what, spent, projected, cycles, now), BUDGET_LEVELS
+            BudgetFigures(budget, unit, what, spent, projected, cycles, now), DEFAULT_BUDGET_LEVELS
         )
 
     def _budget_sources(self, source: SourceFilter | None, connections: list[Connection]) -> list[Connection]:
@@ -247,7 +251,7 @@ class AlertService:
         spent = projected = ZERO
         cycles: list[tuple[datetime, datetime]] = []
         for connection in chosen:
-            so_far = await self._queries.cycle_to_date(connection)
+            so_far = await self._figures.cycle_to_date(connection)
             if so_far is None:
                 continue
             span, amount, recent = so_far
@@ -269,7 +273,7 @@ class AlertService:
         cycle = f"month:{self._clock():%Y-%m}"
         found: list[Reading] = []
         for connection in connections:
-            windows = await self._queries.windows(connection)
+            windows = await self._credits.windows(connection)
             watched = dict(traits(connection.vendor).quota_windows)
             found += rate_limit_readings(
                 connection.name, connection_label(connection), windows, watched, below, cycle

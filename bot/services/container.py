@@ -15,16 +15,22 @@ from bot.services.clock import Clock, system_clock
 from bot.services.confirmations import Confirmations
 from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
+from bot.services.credit_figures import CreditFigures
 from bot.services.deliveries import DeliveryLedger
 from bot.services.digest import DigestService
 from bot.services.exports import ExportService
+from bot.services.freshness import Freshener
 from bot.services.leases import Leases
+from bot.services.people import People
 from bot.services.publisher import Publisher
-from bot.services.queries import QueryService
 from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
+from bot.services.sources import SourcePicker
+from bot.services.spend_answers import SpendAnswers
+from bot.services.status_answers import StatusAnswers
 from bot.services.subscriptions import SubscriptionService
 from bot.services.sync import SyncService
+from bot.services.usage_figures import UsageFigures
 from bot.services.writes import WriteService
 from bot.settings import Settings
 from bot.store.db import Database
@@ -47,7 +53,13 @@ class Services:
     sync: SyncService
     audit: AuditLog
     connection_admin: ConnectionAdmin
-    queries: QueryService
+    people: People
+    sources: SourcePicker
+    freshener: Freshener
+    usage_figures: UsageFigures
+    credit_figures: CreditFigures
+    spend_answers: SpendAnswers
+    status_answers: StatusAnswers
     exports: ExportService
     writes: WriteService
     subscriptions: SubscriptionService
@@ -78,12 +90,12 @@ class Services:
         db, store, slack, connections, sync, audit = base
         confirmations = Confirmations(store.confirmations, clock=clock)
         access = AuditedAccess(settings, slack, audit)
-        queries = QueryService(settings, db, connections, sync, access, slack, clock=clock)
+        reads = _reads(settings, base, access, clock)
         subscriptions = SubscriptionService(
             settings, db, store.subscriptions, store.connections, slack, audit, clock=clock
         )
         ledger, alerts, digests, publisher = _scheduled_posting(
-            settings, base, queries, subscriptions, clock, metrics, slack_pacing
+            settings, base, reads, subscriptions, clock, metrics, slack_pacing
         )
         return cls(
             settings=settings,
@@ -97,8 +109,16 @@ class Services:
             connection_admin=ConnectionAdmin(
                 settings, db, store.connections, store.sync, connections, sync, audit, clock=clock
             ),
-            queries=queries,
-            exports=ExportService(db, queries, access, slack),
+            people=reads.people,
+            sources=reads.sources,
+            freshener=reads.freshener,
+            usage_figures=reads.usage_figures,
+            credit_figures=reads.credit_figures,
+            spend_answers=reads.spend_answers,
+            status_answers=reads.status_answers,
+            exports=ExportService(
+                db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack
+            ),
             writes=WriteService(store.sync, connections, sync, audit, confirmations, clock=clock),
             subscriptions=subscriptions,
             ledger=ledger,
@@ -173,6 +193,36 @@ def _foundation(
     return _Foundation(db, store, slack, connections, sync, audit)
 
 
+class _Reads(NamedTuple):
+    """What answers the read commands and feeds digests, alerts and exports."""
+
+    people: People
+    sources: SourcePicker
+    freshener: Freshener
+    usage_figures: UsageFigures
+    credit_figures: CreditFigures
+    spend_answers: SpendAnswers
+    status_answers: StatusAnswers
+
+
+def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) -> _Reads:
+    db, _, slack, connections, sync, _ = base
+    people = People(settings, db, access, slack)
+    sources = SourcePicker(settings, connections)
+    freshener = Freshener(sync, clock=clock)
+    figures = UsageFigures(settings, db, clock=clock)
+    credit_figures = CreditFigures(db, figures, clock=clock)
+    return _Reads(
+        people,
+        sources,
+        freshener,
+        figures,
+        credit_figures,
+        SpendAnswers(settings, db, people, sources, freshener, figures),
+        StatusAnswers(people, sources, freshener, figures, credit_figures, sync),
+    )
+
+
 class _ScheduledPosting(NamedTuple):
     """What scheduled posts go through: the delivery ledger, alerts, digests, and the publisher of them."""
 
@@ -185,7 +235,7 @@ class _ScheduledPosting(NamedTuple):
 def _scheduled_posting(
     settings: Settings,
     base: _Foundation,
-    queries: QueryService,
+    reads: _Reads,
     subscriptions: SubscriptionService,
     clock: Clock,
     metrics: Metrics,
@@ -197,7 +247,9 @@ def _scheduled_posting(
         settings,
         store.alerts,
         store.deliveries,
-        queries,
+        reads.sources,
+        reads.usage_figures,
+        reads.credit_figures,
         subscriptions,
         sync,
         ledger,
@@ -205,7 +257,17 @@ def _scheduled_posting(
         metrics=metrics,
     )
     charts = ChartService(settings, db, store.charts, slack, clock=clock)
-    digests = DigestService(settings, queries, subscriptions, charts, alerts, clock=clock)
+    digests = DigestService(
+        settings,
+        reads.sources,
+        reads.usage_figures,
+        reads.freshener,
+        reads.credit_figures,
+        subscriptions,
+        charts,
+        alerts,
+        clock=clock,
+    )
     publisher = Publisher(
         settings,
         store.retention,

@@ -31,9 +31,12 @@ from bot.messages.message import Message
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
+from bot.services.credit_figures import CreditFigures
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService, has_unattributed, people_unavailable_note
+from bot.services.freshness import Freshener
+from bot.services.sources import SourcePicker
 from bot.services.subscriptions import SubscriptionService, source_of
+from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
 from bot.settings import Settings
 from bot.store.models import Connection
 
@@ -65,7 +68,10 @@ class DigestService:
     def __init__(
         self,
         settings: Settings,
-        queries: QueryService,
+        sources: SourcePicker,
+        figures: UsageFigures,
+        freshener: Freshener,
+        credit_figures: CreditFigures,
         subscriptions: SubscriptionService,
         charts: ChartService,
         alerts: AlertService,
@@ -73,7 +79,10 @@ class DigestService:
         clock: Clock,
     ) -> None:
         self._settings = settings
-        self._queries = queries
+        self._sources = sources
+        self._figures = figures
+        self._freshener = freshener
+        self._credits = credit_figures
         self._subscriptions = subscriptions
         self._charts = charts
         self._alerts = alerts
@@ -87,7 +96,7 @@ class DigestService:
     ) -> BuiltDigest:
         """The digest for local ``day`` (it reports the day before, or the week before for weekly ones)."""
         try:
-            connections = await self._queries.sources(team_id, None)
+            connections = await self._sources.pick(team_id, None)
         except NotFound as error:
             return BuiltDigest(no_sources_message(error.message), None)
         last = day - timedelta(days=1)
@@ -111,7 +120,7 @@ class DigestService:
             credits=await self._credit_lines(connections, options.tz),
             headroom=await self._headroom(connections),
             open_alerts=await self._open_alerts(team_id),
-            freshness=tuple([await self._queries.freshness(row, {}) for row in connections]),
+            freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
             chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
         )
         return BuiltDigest(digest_message(digest), chart)
@@ -135,12 +144,12 @@ class DigestService:
         self, connection: Connection, spans: tuple[Period, Period, Period, Period]
     ) -> SourceSpend:
         """A source's totals over the digest's spans (see :meth:`_spans`)."""
-        totals = [await self._queries.period_total(connection, span) for span in spans]
+        totals = [await self._figures.period_total(connection, span) for span in spans]
         now, before, week, week_before = totals
         return SourceSpend(
             connection.name,
             connection.vendor,
-            self._queries.unit_of(connection),
+            self._figures.unit_of(connection),
             now.amount,
             now.requests,
             before.amount,
@@ -161,11 +170,11 @@ class DigestService:
         cycles = []
         now = self._clock()
         for connection in connections:
-            so_far = await self._queries.cycle_to_date(connection)
+            so_far = await self._figures.cycle_to_date(connection)
             if so_far is None:
                 continue
             span, spent, recent = so_far
-            unit = self._queries.unit_of(connection)
+            unit = self._figures.unit_of(connection)
             forecast = forecast_cycle(
                 spent, cycle_start=span[0], cycle_end=span[1], now=now, recent_daily=recent
             )
@@ -204,10 +213,10 @@ class DigestService:
         for connection in connections:
             group = (
                 "usd_cents"
-                if self._queries.usd_cents(connection, ZERO) is not None
-                else self._queries.unit_of(connection)
+                if self._figures.usd_cents(connection, ZERO) is not None
+                else self._figures.unit_of(connection)
             )
-            for row in await self._queries.period_breakdown(connection, period, "model"):
+            for row in await self._figures.period_breakdown(connection, period, "model"):
                 _add(
                     models.setdefault(group, {}),
                     row.key or "(unknown)",
@@ -215,7 +224,7 @@ class DigestService:
                 )
             if no_names:
                 continue
-            by_user = await self._queries.period_breakdown(connection, period, "user")
+            by_user = await self._figures.period_breakdown(connection, period, "user")
             if has_unattributed(by_user):
                 notes.append(people_unavailable_note(connection))
             for row in by_user:
@@ -229,7 +238,7 @@ class DigestService:
         return tuple(tables), tuple(notes)
 
     def _in_group(self, connection: Connection, group: str, amount: Decimal) -> Decimal:
-        converted = self._queries.usd_cents(connection, amount) if group == "usd_cents" else amount
+        converted = self._figures.usd_cents(connection, amount) if group == "usd_cents" else amount
         return converted or ZERO
 
     async def _credit_lines(self, connections: list[Connection], tz: ZoneInfo) -> tuple[CreditLine, ...]:
@@ -239,15 +248,15 @@ class DigestService:
             meaning = traits(connection.vendor).credits_left
             name, vendor = connection.name, connection.vendor
             if meaning is CreditsLeft.CREDIT_POOL:
-                view = await self._queries.credit_view(connection, tz)
+                view = await self._credits.credit_view(connection, tz)
                 if view is not None:
                     lines.append(CreditLine(name, vendor, pool=view))
             elif meaning is CreditsLeft.SPEND_LIMITS:
-                watch = await self._queries.limit_watch(connection, show_names=False)
+                watch = await self._credits.limit_watch(connection, show_names=False)
                 if watch.count:
                     lines.append(CreditLine(name, vendor, near_limit=watch.count))
             else:
-                figure = await self._queries.tracked_view(connection)
+                figure = await self._credits.tracked_view(connection)
                 if figure is not None:
                     lines.append(CreditLine(name, vendor, tracked=figure))
         return tuple(lines)
@@ -258,7 +267,7 @@ class DigestService:
             [
                 Headroom(connection.name, connection.vendor, window)
                 for connection in connections
-                for window in await self._queries.windows(connection)
+                for window in await self._credits.windows(connection)
                 if window.scope in ("headers", "minute", "day") or window.rate_limited_total
             ]
         )
@@ -276,7 +285,7 @@ class DigestService:
         chart = None
         try:
             chart = await self._charts.render(
-                team_id, await self._queries.sources(team_id, None), self._clock().date() - timedelta(days=1)
+                team_id, await self._sources.pick(team_id, None), self._clock().date() - timedelta(days=1)
             )
         except NotFound:
             chart = None

@@ -24,8 +24,11 @@ from bot.domain.periods import Period
 from bot.domain.vendors import traits, usage_vendors
 from bot.services.access import Access
 from bot.services.errors import NotAllowed
-from bot.services.queries import QueryService, people_unavailable_note
+from bot.services.freshness import Freshener
+from bot.services.people import People
 from bot.services.slack_api import SlackApi
+from bot.services.sources import SourcePicker
+from bot.services.usage_figures import UsageFigures, people_unavailable_note
 from bot.store import usage as usage_store
 from bot.store.db import Database
 from bot.store.models import Connection, UsageDay
@@ -60,9 +63,21 @@ class SentExport:
 class ExportService:
     """Builds the CSV from the store and delivers it with files v2."""
 
-    def __init__(self, db: Database, queries: QueryService, access: Access, slack: SlackApi) -> None:
+    def __init__(
+        self,
+        db: Database,
+        people: People,
+        sources: SourcePicker,
+        freshener: Freshener,
+        figures: UsageFigures,
+        access: Access,
+        slack: SlackApi,
+    ) -> None:
         self._db = db
-        self._queries = queries
+        self._people = people
+        self._sources = sources
+        self._freshener = freshener
+        self._figures = figures
         self._access = access
         self._slack = slack
 
@@ -74,17 +89,17 @@ class ExportService:
         A note says when a connection's rows for some days are team totals (no email): its per-person
         figures did not add up to them (see :func:`people_unavailable_note`).
         """
-        viewer = await self._queries.viewer(team_id, user_id)
+        viewer = await self._people.viewer(team_id, user_id)
         if not viewer.may_see_people:
             raise NotAllowed(self._access.people_refusal())
-        connections = await self._queries.sources(team_id, command.source, vendors=usage_vendors())
-        await self._queries.freshen(connections)
+        connections = await self._sources.pick(team_id, command.source, vendors=usage_vendors())
+        await self._freshener.freshen(connections)
         lines = [csv_row(HEADER)]
         notes: list[str] = []
         rows = 0
         label = first_day = last_day = ""
         for connection in connections:
-            period = await self._queries.period_for(connection, command.period, viewer)
+            period = await self._figures.period_for(connection, command.period, viewer)
             label = label or period.label
             first, last = rollup_days(period, utc_days=traits(connection.vendor).utc_days)
             first_day = min(first_day or first.isoformat(), first.isoformat())
@@ -101,14 +116,14 @@ class ExportService:
     ) -> tuple[list[str], list[str]]:
         """The CSV lines of one connection's days ``first..last``, and a note if some are team totals."""
         assert connection.id is not None
-        unit = self._queries.unit_of(connection)
+        unit = self._figures.unit_of(connection)
         async with self._db.session() as session:
             found_rows = await usage_store.day_rows(session, connection.id, first, last)
         notes: list[str] = []
         if any(not row.user_email and row.amount for row in found_rows):
             notes.append(people_unavailable_note(connection))
         lines = [
-            csv_row(export_cells(row, connection, unit, self._queries.usd_cents(connection, row.amount)))
+            csv_row(export_cells(row, connection, unit, self._figures.usd_cents(connection, row.amount)))
             for row in found_rows
         ]
         return lines, notes

@@ -1,7 +1,7 @@
 """What a workspace's App Home shows, gathered from the store: one read, no vendor call.
 
 The Home is re-drawn after every sync, so it must never start one: connection cards come from
-``QueryService.status(refresh=False)``, and everything else (subscriptions, the delivery ledger, open
+``StatusAnswers.status(refresh=False)``, and everything else (subscriptions, the delivery ledger, open
 alerts) is read straight from their tables, scoped by team id.
 """
 
@@ -16,7 +16,8 @@ from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 from bot.services.access import Access
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
-from bot.services.queries import QueryService
+from bot.services.people import People
+from bot.services.status_answers import StatusAnswers
 from bot.services.subscriptions import subscription_line
 from bot.settings import Settings
 from bot.store.deliveries import DeliveryRepository
@@ -48,7 +49,8 @@ class HomeService:
         settings: Settings,
         subscriptions: SubscriptionRepository,
         deliveries: DeliveryRepository,
-        queries: QueryService,
+        status: StatusAnswers,
+        people: People,
         access: Access,
         *,
         clock: Clock,
@@ -56,16 +58,17 @@ class HomeService:
         self._settings = settings
         self._subscriptions = subscriptions
         self._deliveries = deliveries
-        self._queries = queries
+        self._status = status
+        self._people = people
         self._access = access
         self._clock = clock
 
     async def gather(self, team_id: str, user_id: str) -> HomeModel:
         """The Home of ``user_id`` in ``team_id``, from the store only (see the module docstring)."""
         try:
-            status = await self._queries.status(team_id, user_id, refresh=False)
+            status = await self._status.status(team_id, user_id, refresh=False)
         except NotFound:  # no connection yet: a new admin's Home still shows, with its Connect buttons
-            status = StatusAnswer((await self._queries.viewer(team_id, user_id)).tz, ())
+            status = StatusAnswer((await self._people.viewer(team_id, user_id)).tz, ())
         credits = tuple(card.credit for card in status.cards if card.credit is not None)
         return HomeModel(
             team_id=team_id,

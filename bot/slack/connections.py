@@ -130,14 +130,24 @@ async def _removable(services: Services, team_id: str, name: str) -> ConnectionS
 
 def register(app: AsyncApp, services: Services) -> None:
     """Attach the connect form's submission and the disconnect buttons."""
-    admin = services.connection_admin
+    listeners = _ConnectionListeners(services)
+    app.view(CONNECT_VIEW)(listeners.on_connect_submitted)
+    app.action(CONFIRM_DISCONNECT)(listeners.on_confirm_disconnect)
+    app.action(CANCEL_DISCONNECT)(listeners.on_cancel_disconnect)
 
-    @app.view(CONNECT_VIEW)
-    async def on_connect_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+
+class _ConnectionListeners:
+    """The connect form's submission and the disconnect buttons, as Bolt listeners (Bolt skips ``self``)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._admin = services.connection_admin
+
+    async def on_connect_submitted(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         started = asyncio.get_running_loop().time()
         team_id, user_id = payload_identity(body)
         try:
-            await services.access.require_admin(team_id, user_id, "connect")
+            await self._services.access.require_admin(team_id, user_id, "connect")
         except NotAllowed as error:
             await ack(response_action="update", view=notice_view("Not allowed", error.message))
             return
@@ -145,12 +155,12 @@ def register(app: AsyncApp, services: Services) -> None:
         vendor = str(metadata.get("vendor") or "")
         submitted = submitted_values(body)
         try:
-            form = admin.read_form(vendor, submitted)
-            await admin.check_name(team_id, form.name)
+            form = self._admin.read_form(vendor, submitted)
+            await self._admin.check_name(team_id, form.name)
         except FormErrors as error:
             await ack(response_action="errors", errors=_field_errors(error.errors))
             return
-        check = asyncio.create_task(admin.validate_and_add(team_id, user_id, form))
+        check = asyncio.create_task(self._admin.validate_and_add(team_id, user_id, form))
         budget = max(0.1, ACK_BUDGET - (asyncio.get_running_loop().time() - started))
         done, _ = await asyncio.wait({check}, timeout=budget)
         if check in done:
@@ -158,35 +168,36 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**answer)
             return
         await ack(response_action="update", view=checking_view(form.vendor))
-        view = _view_after(await _settled(check), form, services, metadata)
+        view = _view_after(await _settled(check), form, self._services, metadata)
         view_id = str((body.get("view") or {}).get("id") or "")
         try:
-            await services.slack.call(team_id, "views.update", view_id=view_id, view=view)
+            await self._services.slack.call(team_id, "views.update", view_id=view_id, view=view)
         except Exception:
             log.exception("could not update the connect form of %s", user_id)
 
-    @app.action(CONFIRM_DISCONNECT)
-    async def on_confirm_disconnect(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_confirm_disconnect(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         team_id, user_id = payload_identity(body)
         token, name = read_disconnect_value(raw_action_value(body))
         claimed = False
         try:
-            await services.access.require_admin(team_id, user_id, "disconnect")
+            await self._services.access.require_admin(team_id, user_id, "disconnect")
             if not is_connection_name(name):
-                await services.audit.record(team_id, user_id, "disconnect", name[:64], "failed", "not a name")
+                await self._services.audit.record(
+                    team_id, user_id, "disconnect", name[:64], "failed", "not a name"
+                )
                 raise NotFound(f"{code_span(name[:64])} is not a connection name.")
             if token is None:
                 raise ServiceError(
                     "This confirmation is not valid any more. "
-                    f"Run {code_span(services.settings.command + ' disconnect ' + name)} again."
+                    f"Run {code_span(self._services.settings.command + ' disconnect ' + name)} again."
                 )
-            await services.confirmations.claim(token, team_id, user_id, "disconnect")
+            await self._services.confirmations.claim(token, team_id, user_id, "disconnect")
             claimed = True
-            removed = await admin.remove(team_id, user_id, name)
+            removed = await self._admin.remove(team_id, user_id, name)
         except ServiceError as error:
             if claimed:  # nothing was removed: the button may be used again
-                await services.confirmations.release(token or "")
+                await self._services.confirmations.release(token or "")
             await _reply(respond, body, text=error.message, replace_original=False)
             return
         await _reply(
@@ -197,12 +208,11 @@ def register(app: AsyncApp, services: Services) -> None:
             f"({display_name(removed.vendor)}): its key and history are deleted. <@{user_id}> did it.",
         )
 
-    @app.action(CANCEL_DISCONNECT)
-    async def on_cancel_disconnect(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_cancel_disconnect(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         team_id, user_id = payload_identity(body)
         try:
-            await services.access.require_admin(team_id, user_id, "disconnect")
+            await self._services.access.require_admin(team_id, user_id, "disconnect")
         except NotAllowed as error:
             await _reply(respond, body, text=error.message, replace_original=False)
             return

@@ -124,7 +124,8 @@ def register(app: AsyncApp, services: Services) -> HomePublisher:
         services.settings,
         services.store.subscriptions,
         services.store.deliveries,
-        services.queries,
+        services.status_answers,
+        services.people,
         services.access,
         clock=services.clock,
     )

@@ -24,31 +24,39 @@ from bot.slack.router import Invocation, Router
 
 
 async def answer_status(invocation: Invocation, command: Status) -> Message:
-    return status_message(await invocation.services.queries.status(invocation.team_id, invocation.user_id))
+    return status_message(
+        await invocation.services.status_answers.status(invocation.team_id, invocation.user_id)
+    )
 
 
 async def answer_spend(invocation: Invocation, command: Spend) -> Message:
     return spend_message(
-        await invocation.services.queries.spend(invocation.team_id, invocation.user_id, command)
+        await invocation.services.spend_answers.spend(invocation.team_id, invocation.user_id, command)
     )
 
 
 async def answer_top(invocation: Invocation, command: Top) -> Message:
-    return top_message(await invocation.services.queries.top(invocation.team_id, invocation.user_id, command))
+    return top_message(
+        await invocation.services.spend_answers.top(invocation.team_id, invocation.user_id, command)
+    )
 
 
 async def answer_user(invocation: Invocation, command: UserQuery) -> Message:
     return user_message(
-        await invocation.services.queries.user(invocation.team_id, invocation.user_id, command)
+        await invocation.services.spend_answers.user(invocation.team_id, invocation.user_id, command)
     )
 
 
 async def answer_credits(invocation: Invocation, command: Credits) -> Message:
-    return credits_message(await invocation.services.queries.credits(invocation.team_id, invocation.user_id))
+    return credits_message(
+        await invocation.services.status_answers.credits(invocation.team_id, invocation.user_id)
+    )
 
 
 async def answer_limits(invocation: Invocation, command: Limits) -> Message:
-    return limits_message(await invocation.services.queries.limits(invocation.team_id, invocation.user_id))
+    return limits_message(
+        await invocation.services.status_answers.limits(invocation.team_id, invocation.user_id)
+    )
 
 
 async def answer_export(invocation: Invocation, command: Export) -> Message:

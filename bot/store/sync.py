@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.usage import RateLimitStatus, SpendRow
+from bot.store import cycle_spend
 from bot.store import usage as usage_store
 from bot.store.db import Database, execute
 from bot.store.models import (
@@ -160,7 +161,7 @@ class SyncRecords:
         """A person's member row and newest cycle spend row on a connection, read together."""
         async with self._db.session() as session:
             member = await session.get(MemberRow, (connection_id, email))
-            spend = await usage_store.latest_cycle_spend(session, connection_id, email)
+            spend = await cycle_spend.latest_cycle_spend(session, connection_id, email)
         return member, spend
 
     # ----- usage history, with the progress it makes -----------------------------------------------

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, delete, func, insert, literal, select
+from sqlalchemy import Date, Executable, cast, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
@@ -28,7 +28,6 @@ from bot.domain.periods import split_for_rollups
 from bot.domain.usage import SpendRow
 from bot.store.db import execute
 from bot.store.models import (
-    CycleSpendRow,
     UsageBucket,
     UsageDay,
     UsageModelDay,
@@ -222,48 +221,63 @@ async def usage_totals(
     totals: dict[str | None, list[Decimal]] = {}
     head, days, tail = split_for_rollups(start, end)
     if days is not None:
-        # The smallest rollup that holds the answer: per person, per model, or per person and model.
-        table: type[Any] = UsageDay
-        if user_email is None and by == "user":
-            table = UsageUserDay
-        elif user_email is None and by == "model":
-            table = UsageModelDay
-        elif user_email is None:
-            table = UsageModelDay  # fewest rows per day, and the same totals
-        key = col(getattr(table, {"user": "user_email", "model": "model"}[by])) if by else None
-        query = select(
-            key if key is not None else literal(None),
-            func.sum(col(table.amount)),
-            func.sum(col(table.requests)),
-        ).where(
-            col(table.connection_id).in_(connection_ids),
-            col(table.day) >= days[0],
-            col(table.day) <= days[1],
-        )
-        if user_email is not None:
-            query = query.where(col(UsageDay.user_email) == user_email)
-        if key is not None:
-            query = query.group_by(key)
+        query = _rollup_query(connection_ids, days[0], days[1], by=by, user_email=user_email)
         _accumulate(totals, (await execute(session, query)).all())
     for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
-        key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
-        query = select(
-            key if key is not None else literal(None),
-            func.sum(col(UsageBucket.amount)),
-            func.sum(col(UsageBucket.requests)),
-        ).where(
-            col(UsageBucket.connection_id).in_(connection_ids),
-            col(UsageBucket.bucket_start) >= edge_start,
-            col(UsageBucket.bucket_start) < edge_end,
-        )
-        if user_email is not None:
-            query = query.where(col(UsageBucket.user_email) == user_email)
-        if key is not None:
-            query = query.group_by(key)
+        query = _bucket_query(connection_ids, edge_start, edge_end, by=by, user_email=user_email)
         _accumulate(totals, (await execute(session, query)).all())
     return [
         UsageTotal(key, amount, requests) for key, (amount, requests) in totals.items() if amount or requests
     ]
+
+
+def _rollup_query(
+    connection_ids: Sequence[int], first: date, last: date, *, by: str | None, user_email: str | None
+) -> Executable:
+    """(key, amount, requests) over whole UTC days ``first..last``, from the smallest rollup that holds it."""
+    table: type[Any] = UsageDay
+    if user_email is None and by == "user":
+        table = UsageUserDay
+    elif user_email is None and by == "model":
+        table = UsageModelDay
+    elif user_email is None:
+        table = UsageModelDay  # fewest rows per day, and the same totals
+    key = col(getattr(table, {"user": "user_email", "model": "model"}[by])) if by else None
+    query = select(
+        key if key is not None else literal(None),
+        func.sum(col(table.amount)),
+        func.sum(col(table.requests)),
+    ).where(
+        col(table.connection_id).in_(connection_ids),
+        col(table.day) >= first,
+        col(table.day) <= last,
+    )
+    if user_email is not None:
+        query = query.where(col(UsageDay.user_email) == user_email)
+    if key is not None:
+        query = query.group_by(key)
+    return query
+
+
+def _bucket_query(
+    connection_ids: Sequence[int], start: datetime, end: datetime, *, by: str | None, user_email: str | None
+) -> Executable:
+    """(key, amount, requests) over ``[start, end)`` from the quarter-hour buckets (partial days)."""
+    key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
+    query = select(
+        key if key is not None else literal(None),
+        func.sum(col(UsageBucket.amount)),
+        func.sum(col(UsageBucket.requests)),
+    ).where(
+        col(UsageBucket.connection_id).in_(connection_ids),
+        col(UsageBucket.bucket_start) >= start,
+        col(UsageBucket.bucket_start) < end,
+    )
+    if user_email is not None:
+        query = query.where(col(UsageBucket.user_email) == user_email)
+    if key is not None:
+        query = query.group_by(key)
+    return query
 
 
 async def team_total(
@@ -382,16 +396,6 @@ async def day_rows(session: AsyncSession, connection_id: int, first: date, last:
         .order_by(col(UsageDay.day), col(UsageDay.user_email), col(UsageDay.model))
     )
     return list(found.all())
-
-
-async def latest_cycle_spend(
-    session: AsyncSession, connection_id: int, user_email: str | None = None
-) -> CycleSpendRow | None:
-    """The newest billing cycle's spend row of a Cursor connection (of one person, when named)."""
-    statement = sqlmodel_select(CycleSpendRow).where(col(CycleSpendRow.connection_id) == connection_id)
-    if user_email is not None:
-        statement = statement.where(col(CycleSpendRow.user_email) == user_email)
-    return (await session.exec(statement.order_by(col(CycleSpendRow.cycle_start).desc()).limit(1))).first()
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:

@@ -246,6 +246,27 @@ def _endpoint_of(path: str) -> str:
     return path.split("?", 1)[0].split("#", 1)[0] or "/"
 
 
+@dataclass(frozen=True)
+class _Call:
+    """What one :meth:`Transport.request` asks for, as every attempt sends it."""
+
+    method: str
+    url: str
+    endpoint: str
+    endpoint_class: str
+    json: Mapping[str, Any] | None
+    params: Mapping[str, str | int] | None
+    cache_key: str | None
+
+
+@dataclass
+class _Attempts:
+    """How often one request has met a 429, and how often it has failed (timeouts, errors, 5xx)."""
+
+    rate_limited: int = 0
+    failures: int = 0
+
+
 class Transport:
     """One connection's way to the vendor; see the module docstring for the policy it applies."""
 
@@ -351,79 +372,121 @@ class Transport:
         """
         specs = self._specs(endpoint_class)
         limiters = [self._registry.get(self.config.key, spec.name, spec.policy) for spec in specs]
-        endpoint = _endpoint_of(path)
-        url = resolve_url(self.config.base_url, path)
-        cache_key = self._cache_key(method, path, params, json) if conditional else None
-        rate_limited = 0
-        failures = 0
+        call = _Call(
+            method,
+            resolve_url(self.config.base_url, path),
+            _endpoint_of(path),
+            endpoint_class,
+            json,
+            params,
+            self._cache_key(method, path, params, json) if conditional else None,
+        )
+        attempts = _Attempts()
         while True:
             slots = await self._take_slots(limiters, endpoint_class)
-            headers = self._headers()
-            cached = self._etags.get(cache_key) if cache_key is not None else None
-            if cached is not None:
-                headers["If-None-Match"] = cached[0]
-            started = time.perf_counter()
-            try:
-                response = await self._http.request(
-                    method, url, headers=headers, json=self._body(json), params=params
-                )
-            except httpx.TimeoutException as exc:
-                failures += 1
-                self._observer.on_response(self.vendor.value, endpoint_class, "timeout", self._since(started))
-                await self._after_failure(failures, endpoint, f"timed out ({type(exc).__name__})")
-                continue
-            except httpx.TransportError as exc:
-                failures += 1
-                self._observer.on_response(self.vendor.value, endpoint_class, "error", self._since(started))
-                await self._after_failure(failures, endpoint, f"connection failed ({type(exc).__name__})")
+            cached = self._etags.get(call.cache_key) if call.cache_key is not None else None
+            response = await self._send(call, cached, limiters[0], attempts)
+            if response is None:
                 continue
             status = response.status_code
-            self._observer.on_response(self.vendor.value, endpoint_class, status, self._since(started))
-            self._record_rate_limit_headers(response.headers, limiters[0])
-
-            if status == 304 and cached is not None and cache_key is not None:
-                for slot in slots:
-                    slot.refund()
-                self._etags.move_to_end(cache_key)
-                return VendorResponse(endpoint, status, response.headers, cached[1], from_cache=True)
+            if status == 304 and cached is not None and call.cache_key is not None:
+                return self._from_cache(call, response, cached, slots)
             if status == 429:
-                rate_limited += 1
-                retry_after = _retry_after_seconds(response.headers.get("Retry-After"), self._clock())
-                limiters[0].penalize(retry_after)
-                self._observer.on_rate_limited(self.vendor.value, endpoint_class)
-                if rate_limited >= self._retry.rate_limited_attempts:
-                    message, code = self._error_details(response)
-                    raise RateLimited(
-                        message or "rate limit exceeded",
-                        vendor=self.vendor.value,
-                        endpoint=endpoint,
-                        code=code,
-                        retry_after=retry_after,
-                    )
-                logger.warning(
-                    "%s %s: rate limited (429), waiting before attempt %d of %d",
-                    self.vendor.value,
-                    endpoint,
-                    rate_limited + 1,
-                    self._retry.rate_limited_attempts,
-                )
+                self._count_rate_limited(call, response, limiters[0], attempts)
                 continue
             if status >= 500:
-                failures += 1
-                await self._after_failure(failures, endpoint, f"HTTP {status}", response=response)
-                continue
-            if 400 <= status < 500:
-                self._raise_for_error(response, endpoint)
-            if not 200 <= status < 300:
-                raise UpstreamError(
-                    f"unexpected HTTP {status}", vendor=self.vendor.value, endpoint=endpoint, status=status
+                attempts.failures += 1
+                await self._after_failure(
+                    attempts.failures, call.endpoint, f"HTTP {status}", response=response
                 )
-            data = self._parse_body(response, endpoint, allow_empty=allow_empty)
-            self._raise_for_body_error(data, endpoint, status)
-            etag = response.headers.get("ETag")
-            if cache_key is not None and etag:
-                self._remember(cache_key, etag, data)
-            return VendorResponse(endpoint, status, response.headers, data)
+                continue
+            return self._accept(call, response, allow_empty=allow_empty)
+
+    async def _send(
+        self, call: _Call, cached: tuple[str, Any] | None, primary: RateLimiter, attempts: _Attempts
+    ) -> httpx.Response | None:
+        """One attempt: the response (observed, its rate-limit headers recorded), or None after a
+        timeout or connection failure that is to be retried (the last one raises)."""
+        headers = self._headers()
+        if cached is not None:
+            headers["If-None-Match"] = cached[0]
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                call.method, call.url, headers=headers, json=self._body(call.json), params=call.params
+            )
+        except httpx.TimeoutException as exc:
+            attempts.failures += 1
+            self._observer.on_response(
+                self.vendor.value, call.endpoint_class, "timeout", self._since(started)
+            )
+            await self._after_failure(attempts.failures, call.endpoint, f"timed out ({type(exc).__name__})")
+            return None
+        except httpx.TransportError as exc:
+            attempts.failures += 1
+            self._observer.on_response(self.vendor.value, call.endpoint_class, "error", self._since(started))
+            await self._after_failure(
+                attempts.failures, call.endpoint, f"connection failed ({type(exc).__name__})"
+            )
+            return None
+        self._observer.on_response(
+            self.vendor.value, call.endpoint_class, response.status_code, self._since(started)
+        )
+        self._record_rate_limit_headers(response.headers, primary)
+        return response
+
+    def _from_cache(
+        self, call: _Call, response: httpx.Response, cached: tuple[str, Any], slots: Sequence[Slot]
+    ) -> VendorResponse:
+        """A 304: the cached body, and the slots given back (an unchanged answer costs no quota)."""
+        assert call.cache_key is not None
+        for slot in slots:
+            slot.refund()
+        self._etags.move_to_end(call.cache_key)
+        return VendorResponse(
+            call.endpoint, response.status_code, response.headers, cached[1], from_cache=True
+        )
+
+    def _count_rate_limited(
+        self, call: _Call, response: httpx.Response, primary: RateLimiter, attempts: _Attempts
+    ) -> None:
+        """A 429: hold the limiter back for Retry-After, and raise RateLimited after the last attempt."""
+        attempts.rate_limited += 1
+        retry_after = _retry_after_seconds(response.headers.get("Retry-After"), self._clock())
+        primary.penalize(retry_after)
+        self._observer.on_rate_limited(self.vendor.value, call.endpoint_class)
+        if attempts.rate_limited >= self._retry.rate_limited_attempts:
+            message, code = self._error_details(response)
+            raise RateLimited(
+                message or "rate limit exceeded",
+                vendor=self.vendor.value,
+                endpoint=call.endpoint,
+                code=code,
+                retry_after=retry_after,
+            )
+        logger.warning(
+            "%s %s: rate limited (429), waiting before attempt %d of %d",
+            self.vendor.value,
+            call.endpoint,
+            attempts.rate_limited + 1,
+            self._retry.rate_limited_attempts,
+        )
+
+    def _accept(self, call: _Call, response: httpx.Response, *, allow_empty: bool) -> VendorResponse:
+        """A final answer below 500: an error raised for 4xx and odd statuses, else the parsed body."""
+        status = response.status_code
+        if 400 <= status < 500:
+            self._raise_for_error(response, call.endpoint)
+        if not 200 <= status < 300:
+            raise UpstreamError(
+                f"unexpected HTTP {status}", vendor=self.vendor.value, endpoint=call.endpoint, status=status
+            )
+        data = self._parse_body(response, call.endpoint, allow_empty=allow_empty)
+        self._raise_for_body_error(data, call.endpoint, status)
+        etag = response.headers.get("ETag")
+        if call.cache_key is not None and etag:
+            self._remember(call.cache_key, etag, data)
+        return VendorResponse(call.endpoint, status, response.headers, data)
 
     async def _take_slots(self, limiters: Sequence[RateLimiter], endpoint_class: str) -> list[Slot]:
         slots = []

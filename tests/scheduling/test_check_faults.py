@@ -104,7 +104,7 @@ async def test_windsurf_running_dry_is_posted_while_rest_is_stuck(
         assert {state.dataset for state in states} == {"probe", "tracked"}
         assert all((state.last_error or "").startswith(DeadlineExceeded.kind) for state in states)
         # What `/spend status` shows for it: why its figures are old, in words.
-        status = await services.queries.status(TEAM, ADMIN, refresh=False)
+        status = await services.status_answers.status(TEAM, ADMIN, refresh=False)
         (card,) = [card for card in status.cards if card.connection == "rest"]
         assert card.status == "failing"
         assert f"probe: no answer in time: did not finish within {CHECK_INTERVAL // 2} s" in card.errors

@@ -1,0 +1,85 @@
+"""How fresh each source's data is, and syncing it first when a reader is waiting and it is too old.
+
+Every answer says how fresh each source's data is. When a source's data is older than its vendor's
+refresh interval, it is synced first within a short budget; if the vendor is slow or failing, the
+answer says so and uses what is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from bot.domain.vendors import traits
+from bot.messages.answers import Freshness
+from bot.services.clock import Clock
+from bot.services.sync import SyncReport, SyncService
+from bot.store.models import Connection
+from bot.vendors import interactive
+
+FRESHEN_BUDGET_SECONDS = 3.0
+
+
+class Freshener:
+    """Syncs stale connections within a budget before an answer, and reports each one's freshness."""
+
+    def __init__(
+        self, sync: SyncService, *, clock: Clock, freshen_budget: float = FRESHEN_BUDGET_SECONDS
+    ) -> None:
+        self._sync = sync
+        self._clock = clock
+        self._budget = freshen_budget
+        self._background: set[asyncio.Task[SyncReport]] = set()
+
+    async def freshen(self, connections: Sequence[Connection]) -> dict[int, str]:
+        """Sync the connections whose data is too old, within the budget; returns problems by connection id.
+
+        A sync that outlives the budget carries on in the background; the answer uses what is stored.
+        """
+        stale = await self._stale(connections)
+        if not stale:
+            return {}
+        with interactive():  # a person is waiting: these requests go before background work
+            tasks = {
+                connection_id: asyncio.create_task(self._sync.sync(connection))
+                for connection_id, connection in stale.items()
+            }
+        _, pending = await asyncio.wait(tasks.values(), timeout=self._budget)
+        problems: dict[int, str] = {}
+        for connection_id, task in tasks.items():
+            if task in pending:
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                problems[connection_id] = (
+                    "still fetching newer data (the vendor is slow); showing what is stored"
+                )
+                continue
+            report = task.result()
+            if not report.ok:
+                problems[connection_id] = "; ".join(report.errors) + "; showing what is stored"
+        return problems
+
+    async def _stale(self, connections: Sequence[Connection]) -> dict[int, Connection]:
+        now = self._clock()
+        stale: dict[int, Connection] = {}
+        for connection in connections:
+            assert connection.id is not None
+            states = await self._sync.states(connection.id)
+            if not self._sync.is_fresh(connection, states, now):
+                stale[connection.id] = connection
+        return stale
+
+    async def freshness(self, connection: Connection, problems: dict[int, str]) -> Freshness:
+        """How old a connection's main data is, and the problem to show beside it (this sync's or its own)."""
+        assert connection.id is not None
+        states = await self._sync.states(connection.id)
+        state = states.get(traits(connection.vendor).main_dataset)
+        problem = problems.get(connection.id)
+        if problem is None and connection.status in ("failing", "rejected") and connection.status_detail:
+            problem = connection.status_detail
+        return Freshness(connection.name, connection.vendor, state.data_as_of if state else None, problem)
+
+    async def prepared(self, connections: Sequence[Connection]) -> tuple[Freshness, ...]:
+        """Freshen the connections, then say how fresh each one is (in their order)."""
+        problems = await self.freshen(connections)
+        return tuple([await self.freshness(connection, problems) for connection in connections])

@@ -1,0 +1,326 @@
+"""The answers to ``spend``, ``top`` and ``user``: what was spent in a period, by whom, on what.
+
+Every answer is for one reader (:class:`~bot.services.people.Viewer`): periods resolve in their zone,
+and figures about named people are shown only to those who may see them. Sources are freshened first
+(:class:`~bot.services.freshness.Freshener`); amounts in credits are summed in dollars only when they
+have a price, else they stay in a group of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from bot.domain.commands import Spend, Top, UserQuery
+from bot.domain.periods import previous_period
+from bot.domain.vendors import traits
+from bot.messages.answers import (
+    CREDITS,
+    Breakdown,
+    BreakdownRow,
+    PersonSource,
+    PersonTotal,
+    Ranking,
+    SourceTotal,
+    SpendAnswer,
+    TopAnswer,
+    UserAnswer,
+)
+from bot.services.errors import NotAllowed, NotFound
+from bot.services.freshness import Freshener
+from bot.services.people import People, Viewer
+from bot.services.sources import SourcePicker
+from bot.services.usage_figures import NOT_BY_PERSON, UsageFigures, has_unattributed, people_unavailable_note
+from bot.settings import Settings
+from bot.store import cycle_spend, members
+from bot.store.db import Database
+from bot.store.models import Connection
+
+ZERO = Decimal(0)
+
+
+def merge_row(part: dict[str, BreakdownRow], key: str, amount: Decimal, unit: str, requests: Decimal) -> None:
+    """Add ``amount`` and ``requests`` to the row ``key`` of a breakdown (a new row when there is none)."""
+    existing = part.get(key)
+    part[key] = BreakdownRow(
+        key,
+        amount + (existing.amount if existing else ZERO),
+        unit,
+        requests + (existing.requests if existing else ZERO),
+    )
+
+
+def breakdowns(
+    by: str | None, parts: dict[str, dict[str, BreakdownRow]], days: dict[str, dict[date, Decimal]]
+) -> tuple[Breakdown, ...]:
+    """One breakdown per unit group: rows largest first (``user``, ``model``) or by date (``day``)."""
+    if by in ("user", "model"):
+        return tuple(
+            Breakdown(by, tuple(sorted(rows.values(), key=lambda row: (-row.amount, row.label))))
+            for _, rows in sorted(parts.items())
+        )
+    if by == "day":
+        return tuple(
+            Breakdown(
+                "day",
+                tuple(BreakdownRow(day.isoformat(), value, group) for day, value in sorted(series.items())),
+            )
+            for group, series in sorted(days.items())
+        )
+    return ()
+
+
+def dollar_totals(totals: list[SourceTotal]) -> tuple[Decimal | None, Decimal | None, tuple[str, ...]]:
+    """(total, previous total) in cents of the sources that count in dollars, and the ones left out."""
+    counted = [item for item in totals if item.usd_cents is not None]
+    left_out = tuple(item.connection for item in totals if item.usd_cents is None)
+    if not counted:
+        return None, None, left_out
+    total = sum((item.usd_cents or ZERO for item in counted), ZERO)
+    previous = sum((item.previous_usd_cents or ZERO for item in counted), ZERO)
+    return total, previous, left_out
+
+
+def ranked(people: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
+    """People by amount, largest first, then by email."""
+    return sorted(people.items(), key=lambda item: (-item[1], item[0]))
+
+
+def ranking(
+    unit: str, sources: list[str], ordered: list[tuple[str, Decimal]], n: int, names: dict[str, str]
+) -> Ranking:
+    """The first ``n`` of a unit's ranked people, with how many spent anything at all."""
+    return Ranking(
+        unit=unit,
+        sources=tuple(sources),
+        people=tuple(PersonTotal(email, names.get(email), amount, unit) for email, amount in ordered[:n]),
+        total_people=len([item for item in ordered if item[1] > 0]),
+    )
+
+
+@dataclass
+class _SpendSums:
+    """What ``spend`` gathers over its sources before the answer is made."""
+
+    label: str = ""
+    previous_label: str = ""
+    totals: list[SourceTotal] = field(default_factory=list)
+    parts: dict[str, dict[str, BreakdownRow]] = field(default_factory=dict)
+    days: dict[str, dict[date, Decimal]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _PersonSums:
+    """What ``user`` gathers over its sources before the answer is made."""
+
+    name: str | None
+    label: str = ""
+    known: bool = False
+    sources: list[PersonSource] = field(default_factory=list)
+    models: dict[str, BreakdownRow] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class SpendAnswers:
+    """Answers ``spend``, ``top`` and ``user`` for one reader."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        people: People,
+        sources: SourcePicker,
+        freshener: Freshener,
+        figures: UsageFigures,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._people = people
+        self._sources = sources
+        self._freshener = freshener
+        self._figures = figures
+
+    # ----- spend -------------------------------------------------------------------------------------------
+
+    async def spend(self, team_id: str, user_id: str, command: Spend) -> SpendAnswer:
+        """Totals per source and overall (dollars only), the change on the previous period, a breakdown."""
+        viewer = await self._people.viewer(team_id, user_id)
+        if command.names_people and not viewer.may_see_people:
+            raise NotAllowed(self._people.refusal())
+        connections = await self._sources.with_usage(team_id, command.source)
+        freshness = await self._freshener.prepared(connections)
+        sums = _SpendSums()
+        for connection in connections:
+            await self._add_spend(sums, connection, command, viewer, several=len(connections) > 1)
+        total, previous_total, left_out = dollar_totals(sums.totals)
+        if any(item.utc_days for item in sums.totals):
+            sums.notes.append("Windsurf reports whole UTC days, so its figures are by UTC day.")
+        return SpendAnswer(
+            period_label=sums.label,
+            previous_label=sums.previous_label,
+            tz=viewer.tz,
+            sources=tuple(sums.totals),
+            total_usd_cents=total,
+            previous_total_usd_cents=previous_total,
+            left_out=left_out,
+            breakdowns=breakdowns(command.by, sums.parts, sums.days),
+            freshness=freshness,
+            notes=tuple(sums.notes),
+        )
+
+    async def _add_spend(
+        self, sums: _SpendSums, connection: Connection, command: Spend, viewer: Viewer, *, several: bool
+    ) -> None:
+        """One source's total, previous total and breakdown rows, added to ``sums``."""
+        period = await self._figures.period_for(connection, command.period, viewer)
+        previous = previous_period(period)
+        sums.label, sums.previous_label = sums.label or period.label, sums.previous_label or previous.label
+        start, end = self._figures.bounds(connection, period)
+        current = await self._figures.total(connection, start, end)
+        prior = (await self._figures.total(connection, *self._figures.bounds(connection, previous))).amount
+        unit = self._figures.unit_of(connection)
+        group = self._figures.group_of(connection, unit)
+        if command.by in ("user", "model"):
+            await self._add_breakdown(sums, connection, start, end, command.by, group)
+        elif command.by == "day":
+            target = sums.days.setdefault(group, {})
+            for day, value in (await self._figures.by_day(connection, start, end, viewer.tz)).items():
+                target[day] = target.get(day, ZERO) + self._figures.in_group(connection, value)
+        sums.totals.append(
+            SourceTotal(
+                connection=connection.name,
+                vendor=connection.vendor,
+                unit=unit,
+                amount=current.amount,
+                previous=prior,
+                requests=current.requests,
+                utc_days=traits(connection.vendor).utc_days,
+                usd_cents=self._figures.usd_cents(connection, current.amount),
+                previous_usd_cents=self._figures.usd_cents(connection, prior),
+            )
+        )
+        if command.period.kind.value == "cycle" and several:
+            sums.notes.append(f"`{connection.name}`: {period.label}")
+
+    async def _add_breakdown(
+        self, sums: _SpendSums, connection: Connection, start: datetime, end: datetime, by: str, group: str
+    ) -> None:
+        """One source's rows by ``user`` or ``model``, merged into its unit group's breakdown."""
+        rows = await self._figures.totals(connection, start, end, by=by)
+        if by == "user" and has_unattributed(rows):
+            sums.notes.append(people_unavailable_note(connection))
+        part = sums.parts.setdefault(group, {})
+        for row in rows:
+            key = row.key or (NOT_BY_PERSON if by == "user" else "(unknown)")
+            merge_row(part, key, self._figures.in_group(connection, row.amount), group, row.requests)
+
+    # ----- top ---------------------------------------------------------------------------------------------
+
+    async def top(self, team_id: str, user_id: str, command: Top) -> TopAnswer:
+        """The N people who spent most in the period, ranked within each unit."""
+        viewer = await self._people.viewer(team_id, user_id)
+        if not viewer.may_see_people:
+            raise NotAllowed(self._people.refusal())
+        connections = await self._sources.with_usage(team_id, command.source)
+        freshness = await self._freshener.prepared(connections)
+        groups: dict[str, dict[str, Decimal]] = {}
+        group_sources: dict[str, list[str]] = {}
+        notes: list[str] = []
+        label = ""
+        for connection in connections:
+            period = await self._figures.period_for(connection, command.period, viewer)
+            label = label or period.label
+            start, end = self._figures.bounds(connection, period)
+            group = self._figures.group_of(connection, CREDITS)
+            rows = await self._figures.totals(connection, start, end, by="user")
+            target = groups.setdefault(group, {})
+            group_sources.setdefault(group, []).append(connection.name)
+            if has_unattributed(rows):
+                notes.append(people_unavailable_note(connection))
+            for row in rows:
+                if row.key:
+                    target[row.key] = target.get(row.key, ZERO) + self._figures.in_group(
+                        connection, row.amount
+                    )
+        orders = {group: ranked(people) for group, people in groups.items()}
+        shown = {email for ordered in orders.values() for email, _ in ordered[: command.n]}
+        names = await self._people.names([row.id for row in connections if row.id is not None], shown)
+        rankings = [
+            ranking(group, group_sources[group], ordered, command.n, names)
+            for group, ordered in sorted(orders.items())
+        ]
+        return TopAnswer(label, viewer.tz, command.n, tuple(rankings), freshness, tuple(notes))
+
+    # ----- user --------------------------------------------------------------------------------------------
+
+    async def user(self, team_id: str, user_id: str, command: UserQuery) -> UserAnswer:
+        """One person across every tool: the period's spend, the cycle so far, their limit and models."""
+        viewer = await self._people.viewer(team_id, user_id)
+        email, name = await self._people.resolve_person(team_id, command.who)
+        if not viewer.may_see_people and email != viewer.email:
+            raise NotAllowed(self._people.refusal())
+        connections = await self._sources.with_usage(team_id, None)
+        freshness = await self._freshener.prepared(connections)
+        sums = _PersonSums(name)
+        for connection in connections:
+            await self._add_person(sums, connection, email, command, viewer)
+        if not sums.known:
+            raise NotFound(
+                f"No connection has any data for `{email}`. They may use another email with the vendors, "
+                f"or not use these tools. `{self._settings.command} top` lists who spends."
+            )
+        return UserAnswer(
+            email=email,
+            name=sums.name,
+            period_label=sums.label,
+            tz=viewer.tz,
+            sources=tuple(sums.sources),
+            models=tuple(sorted(sums.models.values(), key=lambda row: (-row.amount, row.label))),
+            freshness=freshness,
+            notes=tuple(sums.notes),
+        )
+
+    async def _add_person(
+        self, sums: _PersonSums, connection: Connection, email: str, command: UserQuery, viewer: Viewer
+    ) -> None:
+        """One source's figures of the person, added to ``sums`` when the source knows them at all."""
+        assert connection.id is not None
+        period = await self._figures.period_for(connection, command.period, viewer)
+        sums.label = sums.label or period.label
+        start, end = self._figures.bounds(connection, period)
+        prev_start, prev_end = self._figures.bounds(connection, previous_period(period))
+        async with self._db.session() as session:
+            member = await members.member(session, connection.id, email)
+            cycle = await cycle_spend.latest_cycle_spend(session, connection.id, email)
+        now_rows = await self._figures.totals(connection, start, end, user_email=email)
+        before = await self._figures.totals(connection, prev_start, prev_end, user_email=email)
+        by_model = await self._figures.totals(connection, start, end, by="model", user_email=email)
+        unattributed = has_unattributed(await self._figures.totals(connection, start, end, by="user"))
+        if member is None and not now_rows and not before and cycle is None:
+            return
+        sums.known = True
+        if unattributed:
+            sums.notes.append(people_unavailable_note(connection))
+        sums.name = sums.name or (member.name if member else None) or (cycle.name if cycle else None)
+        unit = self._figures.unit_of(connection)
+        sums.sources.append(
+            PersonSource(
+                connection=connection.name,
+                vendor=connection.vendor,
+                unit=unit,
+                amount=now_rows[0].amount if now_rows else ZERO,
+                previous=before[0].amount if before else ZERO,
+                cycle_total=cycle.total if cycle else None,
+                limit=cycle.limit_cents if cycle else None,
+                utc_days=traits(connection.vendor).utc_days,
+            )
+        )
+        for row in by_model:
+            key = row.key or "(unknown)"
+            existing = sums.models.get(key)
+            # As before the split: amounts add up across sources, requests are the last source's.
+            sums.models[key] = BreakdownRow(
+                key, row.amount + (existing.amount if existing else ZERO), unit, row.requests
+            )
