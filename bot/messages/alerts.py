@@ -151,6 +151,11 @@ def open_alerts_message(open_alerts: OpenAlerts) -> Message:
     return Message(f"{count} open alerts", blocks)
 
 
+def alert_summary(title: str, detail: str) -> str:
+    """What an alert state stores as its summary (the open-alerts list and the digest show it)."""
+    return f"*{title}*\n{detail}"
+
+
 # ----- the details of the readings (mrkdwn; also stored as each alert's summary) -------------------------
 
 NEAR_LIMIT_NAMED = 10

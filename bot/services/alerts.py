@@ -39,6 +39,7 @@ from bot.messages.alerts import (
     OpenAlert,
     OpenAlerts,
     alert_message,
+    alert_summary,
     fetch_failing_problem,
     health_detail,
     mark_resolved,
@@ -395,7 +396,7 @@ class AlertService:
         def change(stored: AlertStateRow) -> None:
             _apply(stored, state, now)
             stored.last_value = reading.value[:64] if reading.value else stored.last_value
-            stored.summary = f"*{reading.title}*\n{reading.detail}"
+            stored.summary = alert_summary(reading.title, reading.detail)
             for name, value in fields.items():
                 setattr(stored, name, value)
 

@@ -17,6 +17,7 @@ from bot.messages.alerts import (
     alert_block_id,
     alert_message,
     alert_of_block,
+    alert_summary,
     fetch_failing_problem,
     health_detail,
     mark_resolved,
@@ -204,3 +205,7 @@ def test_a_connection_s_problems_are_escaped_and_joined() -> None:
         "no fresh data since Nov 19 08:04 UTC"
     )
     assert (stale_problem(None), health_detail([])) == ("no fresh data ever", "fetching works")
+
+
+def test_an_alert_s_summary_is_its_title_in_bold_over_its_detail() -> None:
+    assert alert_summary(CREDITS.title, CREDITS.detail) == f"*{CREDITS.title}*\n{CREDITS.detail}"
