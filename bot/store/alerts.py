@@ -15,8 +15,9 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from bot.store import tracked_figures
 from bot.store.db import Database
-from bot.store.models import AlertStateRow, Subscription, TrackedFigureRow
+from bot.store.models import AlertStateRow, Subscription
 
 METRIC_WIDTH = 120
 KEY_WIDTH = 40
@@ -114,14 +115,8 @@ class AlertStateRepository:
     async def tracked_peak(self, connection_id: int | None, since: datetime) -> Decimal:
         """The highest reading of a connection's tracked figure observed since ``since`` (0 without any).
 
-        A percent threshold on a tracked figure is a share of this peak.
+        A percent threshold on a tracked figure is a share of this peak (the statement is
+        ``tracked_figures.peak_since``, beside the other reads of those figures).
         """
         async with self._db.session() as session:
-            rows = await session.exec(
-                select(TrackedFigureRow).where(
-                    TrackedFigureRow.connection_id == connection_id,
-                    col(TrackedFigureRow.observed_at) >= since,
-                )
-            )
-            values = [row.value for row in rows.all()]
-        return max(values, default=Decimal(0))
+            return await tracked_figures.peak_since(session, connection_id, since)
