@@ -15,9 +15,6 @@ from pathlib import Path
 from bot.domain.errors import SpendbotError
 from tests.support.imports import PACKAGE, imported_modules, module_name, sources, within
 
-STILL_WRITING_SQL = ("bot.services.alerts",)
-"""Services that still build statements of their own; issue 12 item 3 moves them into ``bot/store`` next
-(``bot.services.digest`` reads through the usage and credit figures and builds none)."""
 STATEMENT_BUILDERS = (
     *(
         f"{package}.{name}"
@@ -66,24 +63,12 @@ def test_services_leave_their_sql_to_the_store() -> None:
     """Statements are built in ``bot/store`` repositories; a service opens a transaction and calls them."""
     found = []
     for source in sources("services"):
-        if module_name(source) in STILL_WRITING_SQL:
-            continue
         found += [
             f"{source.relative_to(PACKAGE.parent)} imports {module}"
             for module in sorted(imported_modules(source))
             if within(module, STATEMENT_BUILDERS)
         ]
     assert found == []
-
-
-def test_the_services_still_writing_sql_are_the_ones_named() -> None:
-    """The allowance above shrinks as services move; a name that no longer builds SQL must leave it."""
-    builders = {
-        module_name(source)
-        for source in sources("services")
-        if any(within(module, STATEMENT_BUILDERS) for module in imported_modules(source))
-    }
-    assert builders == set(STILL_WRITING_SQL)
 
 
 def test_the_slack_layer_shows_what_the_renderers_draw_and_builds_no_block_kit() -> None:

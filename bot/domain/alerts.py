@@ -22,6 +22,24 @@ from typing import Literal
 
 Direction = Literal["above", "below"]
 
+# Hysteresis of the readings: a firing alert stays firing a little past the line that fired it, so a
+# figure hovering at the line posts one crossing and one recovery, not one of each every check.
+DEFAULT_CREDIT_PERCENT = Decimal(20)
+"""A credit-low alert with no threshold of its own fires at this share of the credits left (or when the
+credits run out before the cycle ends)."""
+CREDIT_PERCENT_MARGIN = Decimal(2)
+"""Points above a percent threshold (credits left, or a tracked figure's share of its peak) a credit-low
+alert must climb back past to resolve."""
+CREDIT_AMOUNT_MARGIN = Decimal("1.05")
+"""A credit-low alert on an amount resolves only above that amount times this (5% over it)."""
+BUDGET_LEVEL_MARGIN = 2
+"""Points below a budget level (50, 80, 100% of the budget) the spend must fall back under to resolve it."""
+BUDGET_FORECAST_MARGIN = Decimal("0.98")
+"""A "forecast to be exceeded" budget alert resolves only once the forecast falls under this share of the
+budget (2% below it)."""
+HEADROOM_MARGIN = 5
+"""Points above its threshold a rate-limit window's headroom must climb back past to resolve."""
+
 
 class AlertStatus(StrEnum):
     """Whether the condition holds, as far as the alert is concerned."""

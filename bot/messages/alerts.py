@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from bot.domain.money import format_amount, format_percent, format_runway
+from bot.messages.answers import CreditView, LimitWatch, TrackedView, WindowView
 from bot.messages.blocks import (
     MAX_TEXT,
     actions,
@@ -24,6 +27,7 @@ from bot.messages.blocks import (
     utc_when,
 )
 from bot.messages.message import Block, Message
+from bot.messages.mrkdwn import escape
 
 SNOOZE_ACTION = "alert_snooze"
 MUTE_ACTION = "alert_mute"
@@ -145,3 +149,100 @@ def open_alerts_message(open_alerts: OpenAlerts) -> Message:
     count = len(open_alerts.alerts)
     blocks = fit_groups(groups, head=[header(f"Open alerts ({count})")], noun="alerts")
     return Message(f"{count} open alerts", blocks)
+
+
+def alert_summary(title: str, detail: str) -> str:
+    """What an alert state stores as its summary (the open-alerts list and the digest show it)."""
+    return f"*{title}*\n{detail}"
+
+
+# ----- the details of the readings (mrkdwn; also stored as each alert's summary) -------------------------
+
+NEAR_LIMIT_NAMED = 10
+"""People named in a "near their spend limit" detail; the rest are counted."""
+
+
+def credit_pool_detail(view: CreditView, left: Decimal) -> str:
+    """What is left of a credit pool (``left`` percent of it), the runway at the burn, when to top up."""
+    runway = format_runway(view.days_left) if view.days_left is not None else "no recent use"
+    detail = (
+        f"{format_amount(view.remaining, view.unit)} left of "
+        f"{format_amount(view.size, view.unit)} "
+        f"({format_percent(left)}); {runway} at the current burn "
+        f"({format_amount(view.burn_per_day, view.unit)}/day)"
+    )
+    if view.cycle_end is not None:
+        detail += f", cycle resets on {view.cycle_end:%b} {view.cycle_end.day}"
+    if view.top_up_by is not None:
+        detail += f". Top up by *{view.top_up_by:%b} {view.top_up_by.day}*."
+    return detail
+
+
+def near_limit_detail(watch: LimitWatch, share: Decimal) -> str:
+    """How many people are at ``share`` percent or more of their spend limit, the first ones named."""
+    people = ", ".join(
+        f"{escape(person.name or person.email)} ({format_percent(person.percent)} of "
+        f"{format_amount(person.limit_cents, 'usd_cents')})"
+        for person in watch.people[:NEAR_LIMIT_NAMED]
+    )
+    more = f" and {watch.count - NEAR_LIMIT_NAMED} more" if watch.count > NEAR_LIMIT_NAMED else ""
+    return f"{watch.count} at {format_percent(share)} or more of their spend limit: {people}{more}"
+
+
+def tracked_detail(figure: TrackedView) -> str:
+    """The tracked figure's name and value."""
+    return f"`{escape(figure.field)}` is {figure.value:,}"
+
+
+def budget_detail(
+    spent: Decimal,
+    budget: Decimal,
+    unit: str,
+    percent: Decimal,
+    span: tuple[datetime, datetime] | None,
+    projected: Decimal,
+) -> str:
+    """Spend against a budget this cycle (its dates: ``span``, or "this month" over several), and the
+    forecast."""
+    span_text = f"{span[0]:%b} {span[0].day} – {span[1]:%b} {span[1].day}" if span else "this month"
+    return (
+        f"{format_amount(spent, unit)} of {format_amount(budget, unit)} "
+        f"({format_percent(percent)}) this cycle "
+        f"({span_text}); forecast {format_amount(projected, unit)} at the cycle end"
+    )
+
+
+def headroom_detail(window: WindowView, scope: str, left: Decimal) -> str:
+    """A rate-limit window's requests left (``left`` percent of them) in ``scope`` (its readable name)."""
+    detail = f"{window.remaining:,} of {window.limit:,} requests left in {scope}"
+    detail += f" ({format_percent(left)})"
+    return detail
+
+
+def throttled_detail(throttled: int) -> str:
+    """The 429s met, counted since the bot started."""
+    return (
+        f"HTTP 429 met since the last check ({throttled} since the bot started); "
+        "someone else may be using this key, or the vendor lowered its limit"
+    )
+
+
+def rejected_problem(status_detail: str | None) -> str:
+    """A health problem: the vendor refuses the key (what it said, escaped)."""
+    return f"the key is rejected ({escape(status_detail or 'no detail')})"
+
+
+def fetch_failing_problem(last_error: str | None) -> str:
+    """A health problem: fetches keep failing (the last error, escaped)."""
+    return f"fetching fails: {escape(last_error or 'unknown error')}"
+
+
+def stale_problem(as_of: datetime | None) -> str:
+    """A health problem: no fresh data since ``as_of`` (UTC), or ever."""
+    since = f"since {as_of:%b} {as_of.day} {as_of:%H:%M} UTC" if as_of else "ever"
+    return f"no fresh data {since}"
+
+
+def health_detail(problems: Sequence[str]) -> str:
+    """A connection's problems, or that fetching works."""
+    return "; ".join(problems) if problems else "fetching works"

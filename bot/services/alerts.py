@@ -21,12 +21,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
-from bot.domain.alerts import AlertAction, AlertState, AlertStatus, mute_until_resolved, snooze, step_alert
-from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, budget_levels, forecast_cycle
-from bot.domain.money import format_amount, format_percent, format_runway
+from bot.domain.alerts import (
+    AlertAction,
+    AlertState,
+    AlertStatus,
+    mute_until_resolved,
+    snooze,
+    step_alert,
+)
+from bot.domain.commands import SourceFilter
+from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, forecast_cycle
 from bot.domain.usage import Unit, Vendor
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.alerts import (
@@ -35,48 +39,43 @@ from bot.messages.alerts import (
     OpenAlert,
     OpenAlerts,
     alert_message,
+    alert_summary,
+    fetch_failing_problem,
+    health_detail,
     mark_resolved,
     open_alerts_message,
+    rejected_problem,
     resolved_reply,
+    stale_problem,
 )
 from bot.messages.message import Message
-from bot.messages.mrkdwn import escape
 from bot.metrics import Metrics
+from bot.services.alert_readings import (
+    BudgetFigures,
+    CreditThreshold,
+    Reading,
+    budget_readings,
+    credit_pool_reading,
+    rate_limit_readings,
+    spend_limits_reading,
+    tracked_reading,
+)
 from bot.services.clock import Clock
 from bot.services.credit_figures import CreditFigures
-from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, key_for
+from bot.services.deliveries import Claim, DeliveryLedger, key_for
 from bot.services.errors import NotFound
 from bot.services.sources import SourcePicker, connection_label
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.sync import SyncService
 from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
-from bot.store.db import Database
-from bot.store.models import AlertStateRow, Connection, Delivery, Subscription, TrackedFigureRow
+from bot.store.alerts import AlertStateRepository, state_key
+from bot.store.deliveries import DeliveryRepository, DeliveryState
+from bot.store.models import AlertStateRow, Connection, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CREDIT_PERCENT = Decimal(20)
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One condition of one subscription, as measured now.
-
-    ``entering`` says whether it holds for an alert that is not firing; ``staying`` whether it still holds
-    for one that is (the hysteresis that keeps a reading at the line from flapping).
-    """
-
-    metric: str
-    threshold: str
-    cycle: str
-    entering: bool
-    staying: bool
-    title: str
-    detail: str
-    value: str | None = None
-    rising: bool = False  # breached when ``value`` grew since the last check (429s met), not by a threshold
 
 
 @dataclass
@@ -129,7 +128,8 @@ class AlertService:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        states: AlertStateRepository,
+        deliveries: DeliveryRepository,
         sources: SourcePicker,
         figures: UsageFigures,
         credit_figures: CreditFigures,
@@ -141,7 +141,8 @@ class AlertService:
         metrics: Metrics,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._states = states
+        self._deliveries = deliveries
         self._sources = sources
         self._figures = figures
         self._credits = credit_figures
@@ -180,126 +181,37 @@ class AlertService:
     async def _credit_readings(
         self, subscription: Subscription, connections: list[Connection]
     ) -> list[Reading]:
-        params = subscription.params or {}
-        percent = Decimal(params["below_percent"]) if params.get("below_percent") else None
-        amount = Decimal(params["below_amount"]) if params.get("below_amount") else None
-        tz = self._settings.default_zone
+        line = CreditThreshold.of(subscription.params or {})
         found: list[Reading] = []
         for connection in connections:
-            name = connection_label(connection)
-            meaning = traits(connection.vendor).credits_left
-            if meaning is CreditsLeft.CREDIT_POOL:
-                view = await self._credits.credit_view(connection, tz)
-                if view is None:
-                    continue
-                left = view.percent_left if view.percent_left is not None else Decimal(100)
-                cycle = f"cycle:{view.cycle_end:%Y-%m-%d}" if view.cycle_end else "cycle:-"
-                runs_short = (
-                    view.runs_out_at is not None
-                    and view.cycle_end is not None
-                    and view.runs_out_at < view.cycle_end
-                )
-                if percent is not None:
-                    threshold, entering, staying = f"pct:{percent}", left <= percent, left <= percent + 2
-                elif amount is not None:
-                    threshold = f"abs:{amount}"
-                    entering, staying = view.remaining <= amount, view.remaining <= amount * Decimal("1.05")
-                else:
-                    threshold = "default"
-                    entering = runs_short or left <= DEFAULT_CREDIT_PERCENT
-                    staying = runs_short or left <= DEFAULT_CREDIT_PERCENT + 2
-                runway = format_runway(view.days_left) if view.days_left is not None else "no recent use"
-                detail = (
-                    f"{format_amount(view.remaining, view.unit)} left of "
-                    f"{format_amount(view.size, view.unit)} "
-                    f"({format_percent(left)}); {runway} at the current burn "
-                    f"({format_amount(view.burn_per_day, view.unit)}/day)"
-                )
-                if view.cycle_end is not None:
-                    detail += f", cycle resets on {view.cycle_end:%b} {view.cycle_end.day}"
-                if view.top_up_by is not None:
-                    detail += f". Top up by *{view.top_up_by:%b} {view.top_up_by.day}*."
-                found.append(
-                    Reading(
-                        f"credits:{connection.name}",
-                        threshold,
-                        cycle,
-                        entering,
-                        staying,
-                        f"{name}: credits running low",
-                        detail,
-                        str(view.remaining),
-                    )
-                )
-            elif meaning is CreditsLeft.SPEND_LIMITS:
-                watch = await self._credits.limit_watch(
-                    connection, show_names=True, threshold=NEAR_LIMIT_PERCENT
-                )
-                cycle_span = await self._figures.cycle_of(connection)
-                cycle = f"cycle:{cycle_span[0]:%Y-%m-%d}" if cycle_span else "cycle:-"
-                people = ", ".join(
-                    f"{escape(person.name or person.email)} ({format_percent(person.percent)} of "
-                    f"{format_amount(person.limit_cents, 'usd_cents')})"
-                    for person in watch.people[:10]
-                )
-                more = f" and {watch.count - 10} more" if watch.count > 10 else ""
-                share = format_percent(NEAR_LIMIT_PERCENT)
-                detail = f"{watch.count} at {share} or more of their spend limit: {people}{more}"
-                found.append(
-                    Reading(
-                        f"limits:{connection.name}",
-                        "90",
-                        cycle,
-                        watch.count > 0,
-                        watch.count > 0,
-                        f"{name}: people near their spend limit",
-                        detail,
-                        str(watch.count),
-                    )
-                )
-            elif meaning is CreditsLeft.TRACKED_FIGURE and (percent is not None or amount is not None):
-                figure = await self._credits.tracked_view(connection)
-                if figure is None:
-                    continue
-                cycle = f"month:{self._clock():%Y-%m}"
-                if amount is not None:
-                    threshold, entering = f"abs:{amount}", figure.value <= amount
-                    staying = figure.value <= amount * Decimal("1.05")
-                else:
-                    assert percent is not None
-                    peak = await self._tracked_peak(connection)
-                    of_peak = figure.value / peak * 100 if peak > 0 else Decimal(100)
-                    threshold, entering, staying = (
-                        f"pct:{percent}",
-                        of_peak <= percent,
-                        of_peak <= percent + 2,
-                    )
-                detail = f"`{escape(figure.field)}` is {figure.value:,}"
-                found.append(
-                    Reading(
-                        f"tracked:{connection.name}",
-                        threshold,
-                        cycle,
-                        entering,
-                        staying,
-                        f"{name}: tracked figure low",
-                        detail,
-                        str(figure.value),
-                    )
-                )
+            reading = await self._credit_reading(connection, line)
+            if reading is not None:
+                found.append(reading)
         return found
+
+    async def _credit_reading(self, connection: Connection, line: CreditThreshold) -> Reading | None:
+        """One connection's credit-low reading, by what "credits left" means for its vendor."""
+        name = connection_label(connection)
+        meaning = traits(connection.vendor).credits_left
+        if meaning is CreditsLeft.CREDIT_POOL:
+            view = await self._credits.credit_view(connection, self._settings.default_zone)
+            return None if view is None else credit_pool_reading(connection.name, name, view, line)
+        if meaning is CreditsLeft.SPEND_LIMITS:
+            watch = await self._credits.limit_watch(connection, show_names=True, threshold=NEAR_LIMIT_PERCENT)
+            cycle_span = await self._figures.cycle_of(connection)
+            return spend_limits_reading(connection.name, name, watch, cycle_span, NEAR_LIMIT_PERCENT)
+        if meaning is CreditsLeft.TRACKED_FIGURE and (line.percent is not None or line.amount is not None):
+            figure = await self._credits.tracked_view(connection)
+            if figure is None:
+                return None
+            cycle = f"month:{self._clock():%Y-%m}"
+            peak = await self._tracked_peak(connection) if line.amount is None else None
+            return tracked_reading(connection.name, name, figure, cycle, line, peak)
+        return None
 
     async def _tracked_peak(self, connection: Connection) -> Decimal:
         start = self._clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(TrackedFigureRow).where(
-                    TrackedFigureRow.connection_id == connection.id,
-                    col(TrackedFigureRow.observed_at) >= start,
-                )
-            )
-            values = [row.value for row in rows.all()]
-        return max(values, default=ZERO)
+        return await self._states.tracked_peak(connection.id, start)
 
     async def _budget_readings(
         self, subscription: Subscription, connections: list[Connection]
@@ -308,19 +220,35 @@ class AlertService:
         budget = Decimal(str(params.get("amount", "0")))
         unit = str(params.get("unit") or "usd_cents")
         source = source_of(subscription)
+        chosen = self._budget_sources(source, connections)
+        if not chosen or budget <= 0:
+            return []
+        now = self._clock()
+        spent, projected, cycles = await self._cycle_totals(chosen, unit, now)
+        if not cycles:
+            return []
+        what = source.token if source is not None else "all tools"
+        return budget_readings(
+            BudgetFigures(budget, unit, what, spent, projected, cycles, now), DEFAULT_BUDGET_LEVELS
+        )
+
+    def _budget_sources(self, source: SourceFilter | None, connections: list[Connection]) -> list[Connection]:
+        """The connections a budget sums: its source's, or every one whose spend has a price."""
         if source is None:
-            chosen = [
+            return [
                 row
                 for row in connections
                 if traits(row.vendor).unit is not Unit.CREDITS or self._settings.windsurf_credit_price
             ]
-        elif source.vendor is not None:
-            chosen = [row for row in connections if row.vendor == source.vendor]
-        else:
-            chosen = [row for row in connections if row.name == source.connection]
-        if not chosen or budget <= 0:
-            return []
-        now = self._clock()
+        if source.vendor is not None:
+            return [row for row in connections if row.vendor == source.vendor]
+        return [row for row in connections if row.name == source.connection]
+
+    async def _cycle_totals(
+        self, chosen: list[Connection], unit: str, now: datetime
+    ) -> tuple[Decimal, Decimal, list[tuple[datetime, datetime]]]:
+        """(spent so far, forecast at the cycle end, the cycles) over ``chosen``, in ``unit``; credits are
+        priced into cents when the budget is in cents."""
         spent = projected = ZERO
         cycles: list[tuple[datetime, datetime]] = []
         for connection in chosen:
@@ -337,52 +265,7 @@ class AlertService:
                 amount, cycle_start=span[0], cycle_end=span[1], now=now, recent_daily=recent
             )
             projected += forecast.projected_total
-        if not cycles:
-            return []
-        cycle_key = f"cycle:{cycles[0][0]:%Y-%m-%d}" if len(cycles) == 1 else f"month:{now:%Y-%m}"
-        reading = budget_levels(spent, projected, budget, DEFAULT_BUDGET_LEVELS)
-        percent = spent / budget * 100
-        what = source.token if source is not None else "all tools"
-        span_text = (
-            f"{cycles[0][0]:%b} {cycles[0][0].day} – {cycles[0][1]:%b} {cycles[0][1].day}"
-            if len(cycles) == 1
-            else "this month"
-        )
-        detail = (
-            f"{format_amount(spent, unit)} of {format_amount(budget, unit)} "
-            f"({format_percent(percent)}) this cycle "
-            f"({span_text}); forecast {format_amount(projected, unit)} at the cycle end"
-        )
-        found = []
-        for level in DEFAULT_BUDGET_LEVELS:
-            entering = percent >= level
-            staying = percent >= level - 2
-            found.append(
-                Reading(
-                    f"budget:{what}",
-                    str(level),
-                    cycle_key,
-                    entering,
-                    staying,
-                    f"Budget {format_amount(budget, unit)} ({what}): {level}% reached",
-                    detail,
-                    str(spent),
-                )
-            )
-        over = projected > budget and percent < 100
-        found.append(
-            Reading(
-                f"budget:{what}",
-                "forecast",
-                cycle_key,
-                over and reading.forecast_exceeds,
-                projected > budget * Decimal("0.98") and percent < 100,
-                f"Budget {format_amount(budget, unit)} ({what}): forecast to be exceeded",
-                detail,
-                str(projected),
-            )
-        )
-        return found
+        return spent, projected, cycles
 
     async def _rate_limit_readings(
         self, subscription: Subscription, connections: list[Connection]
@@ -392,40 +275,9 @@ class AlertService:
         found: list[Reading] = []
         for connection in connections:
             windows = await self._credits.windows(connection)
-            name = connection_label(connection)
             watched = dict(traits(connection.vendor).quota_windows)
-            for window in windows:
-                if window.scope in watched and window.percent_left is not None:
-                    left = window.percent_left
-                    scope = watched[window.scope]
-                    detail = f"{window.remaining:,} of {window.limit:,} requests left in {scope}"
-                    detail += f" ({format_percent(left)})"
-                    found.append(
-                        Reading(
-                            f"ratelimit:{connection.name}:{window.scope}",
-                            f"{below}%",
-                            cycle,
-                            left <= below,
-                            left <= below + 5,
-                            f"{name}: rate-limit headroom low",
-                            detail,
-                            str(left),
-                        )
-                    )
-            throttled = sum(window.rate_limited_total for window in windows)
-            found.append(
-                Reading(
-                    f"throttled:{connection.name}",
-                    "any",
-                    cycle,
-                    False,
-                    False,
-                    f"{name}: the vendor throttled us",
-                    f"HTTP 429 met since the last check ({throttled} since the bot started); "
-                    "someone else may be using this key, or the vendor lowered its limit",
-                    str(throttled),
-                    rising=True,
-                )
+            found += rate_limit_readings(
+                connection.name, connection_label(connection), windows, watched, below, cycle
             )
         return found
 
@@ -438,10 +290,10 @@ class AlertService:
             states = await self._sync.states(connection.id)
             problems = []
             if connection.status == "rejected":
-                problems.append(f"the key is rejected ({escape(connection.status_detail or 'no detail')})")
+                problems.append(rejected_problem(connection.status_detail))
             failing = [state for state in states.values() if state.consecutive_failures >= 2]
             if failing and connection.status != "rejected":
-                problems.append(f"fetching fails: {escape(failing[0].last_error or 'unknown error')}")
+                problems.append(fetch_failing_problem(failing[0].last_error))
             vendor = Vendor(connection.vendor)
             limit = max(stale_after, 2 * traits(vendor).fresh_for)
             main = states.get(traits(vendor).main_dataset)
@@ -449,9 +301,8 @@ class AlertService:
             if (as_of is None and now - connection.created_at > limit) or (
                 as_of is not None and now - as_of > limit
             ):
-                since = f"since {as_of:%b} {as_of.day} {as_of:%H:%M} UTC" if as_of else "ever"
-                problems.append(f"no fresh data {since}")
-            detail = "; ".join(problems) if problems else "fetching works"
+                problems.append(stale_problem(as_of))
+            detail = health_detail(problems)
             found.append(
                 Reading(
                     f"health:{connection.name}",
@@ -488,21 +339,9 @@ class AlertService:
                 readings = []  # no connection (yet): nothing to measure
             for reading in readings:
                 report.readings += 1
-                row = await self._state_row(subscription, reading)
-                machine = to_machine(row)
-                if reading.rising:
-                    breached = _rose(row.last_value, reading.value)
-                else:
-                    breached = reading.staying if machine.status is AlertStatus.FIRING else reading.entering
-                new_state, action = step_alert(
-                    machine, breached=breached, now=now, remind_every=self.remind_every
-                )
-                if action is AlertAction.NONE:
-                    await self._save(row, new_state, reading, now)
-                    continue
-                due.setdefault(subscription.channel_id, []).append(
-                    _Due(subscription, reading, row, new_state, action)
-                )
+                item = await self._step(subscription, reading, now)
+                if item is not None:
+                    due.setdefault(subscription.channel_id, []).append(item)
         for channel_id, items in due.items():
             posts = [item for item in items if item.action in (AlertAction.FIRE, AlertAction.REMIND)]
             if posts:
@@ -513,61 +352,55 @@ class AlertService:
                     report.resolved += 1
         return report
 
-    async def _state_row(
-        self, subscription: Subscription, reading: Reading, *, raced: bool = False
-    ) -> AlertStateRow:
-        """The alert's stored state, created on its first reading.
+    async def _step(self, subscription: Subscription, reading: Reading, now: datetime) -> _Due | None:
+        """Step one reading's state machine: what is due to post, or None (the new state saved)."""
+        row = await self._state_row(subscription, reading)
+        machine = to_machine(row)
+        if reading.rising:
+            breached = _rose(row.last_value, reading.value)
+        else:
+            breached = reading.staying if machine.status is AlertStatus.FIRING else reading.entering
+        new_state, action = step_alert(machine, breached=breached, now=now, remind_every=self.remind_every)
+        if action is AlertAction.NONE:
+            await self._save(row, new_state, reading, now)
+            return None
+        return _Due(subscription, reading, row, new_state, action)
 
-        Two replicas checking at once may both find no row and both insert: the unique key lets one
-        win, and the other reads the winner's row (``raced``). Only that race is retried, and once: a
-        failure that persists is raised as it is.
-        """
-        assert subscription.id is not None
-        async with self._db.session() as session:
-            row = (
-                await session.exec(
-                    select(AlertStateRow).where(
-                        AlertStateRow.subscription_id == subscription.id,
-                        AlertStateRow.metric == reading.metric[:120],
-                        AlertStateRow.threshold == reading.threshold[:40],
-                        AlertStateRow.cycle == reading.cycle[:40],
-                    )
-                )
-            ).first()
-        if row is not None:
-            return row
-        row = AlertStateRow(
-            subscription_id=subscription.id,
-            metric=reading.metric[:120],
-            threshold=reading.threshold[:40],
-            cycle=reading.cycle[:40],
-            snoozed_until=subscription.snoozed_until
-            if subscription.snoozed_until and subscription.snoozed_until > self._clock()
-            else None,
-            updated_at=self._clock(),
+    async def _state_row(self, subscription: Subscription, reading: Reading) -> AlertStateRow:
+        """The alert's stored state, created on its first reading (the store settles two replicas'
+        race to create it); a new one inherits the subscription's snooze while that is in force."""
+        subscription_id = subscription.id
+        assert subscription_id is not None
+
+        def new() -> AlertStateRow:
+            metric, threshold, cycle = state_key(reading.metric, reading.threshold, reading.cycle)
+            return AlertStateRow(
+                subscription_id=subscription_id,
+                metric=metric,
+                threshold=threshold,
+                cycle=cycle,
+                snoozed_until=subscription.snoozed_until
+                if subscription.snoozed_until and subscription.snoozed_until > self._clock()
+                else None,
+                updated_at=self._clock(),
+            )
+
+        return await self._states.state_for(
+            subscription_id, reading.metric, reading.threshold, reading.cycle, new
         )
-        try:
-            async with self._db.write() as session:
-                session.add(row)
-        except IntegrityError:
-            if raced:
-                raise
-            return await self._state_row(subscription, reading, raced=True)  # another replica's row
-        return row
 
     async def _save(
         self, row: AlertStateRow, state: AlertState, reading: Reading, now: datetime, **fields: Any
     ) -> None:
-        async with self._db.write() as session:
-            stored = await session.get(AlertStateRow, row.id)
-            if stored is None:
-                return
+
+        def change(stored: AlertStateRow) -> None:
             _apply(stored, state, now)
             stored.last_value = reading.value[:64] if reading.value else stored.last_value
-            stored.summary = f"*{reading.title}*\n{reading.detail}"
+            stored.summary = alert_summary(reading.title, reading.detail)
             for name, value in fields.items():
                 setattr(stored, name, value)
-            session.add(stored)
+
+        await self._states.update(row.id, change)
 
     def _key(self, team_id: str, channel_id: str, item: _Due) -> str:
         reading = item.reading
@@ -655,16 +488,7 @@ class AlertService:
         self, team_id: str, channel_id: str, ts: str, row: AlertStateRow, reading: Reading, now: datetime
     ) -> None:
         """Rewrite one alert's section of a (possibly shared) message as resolved; keep the others."""
-        async with self._db.session() as session:
-            deliveries = list(
-                (
-                    await session.exec(
-                        select(Delivery)
-                        .where(Delivery.channel_id == channel_id, Delivery.message_ts == ts)
-                        .order_by(col(Delivery.updated_at).desc())
-                    )
-                ).all()
-            )
+        deliveries = await self._deliveries.of_message(channel_id, ts)
         if not deliveries or not deliveries[0].payload:
             return
         assert row.id is not None  # a stored alert state
@@ -674,12 +498,7 @@ class AlertService:
         if await self._ledger.update(
             team_id, channel_id, ts, Message(str(payload.get("text") or ""), blocks)
         ):
-            async with self._db.write() as session:
-                for delivery in deliveries:
-                    stored = await session.get(Delivery, delivery.id)
-                    if stored is not None:
-                        stored.payload = payload
-                        session.add(stored)
+            await self._deliveries.set_payload(deliveries, payload)
 
     # ----- messages ----------------------------------------------------------------------------------
 
@@ -731,14 +550,8 @@ class AlertService:
         return alert_message(self._batch(items, test=True))
 
     async def open_alerts(self, team_id: str) -> list[tuple[Subscription, AlertStateRow]]:
-        async with self._db.session() as session:
-            rows = await session.exec(
-                select(Subscription, AlertStateRow)
-                .join(AlertStateRow, col(AlertStateRow.subscription_id) == col(Subscription.id))
-                .where(Subscription.team_id == team_id, AlertStateRow.status == "firing")
-                .order_by(col(AlertStateRow.fired_at))
-            )
-            return [(subscription, state) for subscription, state in rows.all()]
+        """A workspace's firing alerts with their subscriptions, oldest first."""
+        return await self._states.firing_of_team(team_id)
 
     async def preview(self, team_id: str) -> Message | None:
         """The open alerts as one message (the demo and App Home show it); None when nothing is open."""
@@ -769,21 +582,20 @@ class AlertService:
 
     async def _change_state(self, team_id: str, user_id: str, state_id: int, what: str, hours: float) -> str:
         now = self._clock()
-        async with self._db.write() as session:
-            row = await session.get(AlertStateRow, state_id)
-            subscription = await session.get(Subscription, row.subscription_id) if row is not None else None
-            if row is None or subscription is None or subscription.team_id != team_id:
-                raise NotFound("This alert no longer exists.")
+
+        def change(row: AlertStateRow) -> None:
             machine = to_machine(row)
             if what == "snooze":
                 machine = snooze(machine, now + timedelta(hours=hours))
-                text = f"snoozed for {hours:g} h"
             else:
                 machine = mute_until_resolved(machine)
-                text = "muted until it resolves (the recovery will still be posted)"
             _apply(row, machine, now)
-            session.add(row)
-        return text
+
+        if not await self._states.change_of_team(state_id, team_id, change):
+            raise NotFound("This alert no longer exists.")
+        if what == "snooze":
+            return f"snoozed for {hours:g} h"
+        return "muted until it resolves (the recovery will still be posted)"
 
 
 def _rose(previous: str | None, current: str | None) -> bool:

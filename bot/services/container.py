@@ -245,7 +245,8 @@ def _scheduled_posting(
     ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
     alerts = AlertService(
         settings,
-        db,
+        store.alerts,
+        store.deliveries,
         reads.sources,
         reads.usage_figures,
         reads.credit_figures,

@@ -33,7 +33,7 @@ from bot.services.slack_api import (
     SlackUnavailable,
     error_code,
 )
-from bot.store.deliveries import DeliveryRepository
+from bot.store.deliveries import DeliveryRepository, DeliveryState
 from bot.store.models import Delivery
 from bot.vendors.limiter import LimiterRegistry, RatePolicy
 
@@ -61,13 +61,6 @@ HISTORY_PAGE = 15
 HISTORY_PAGES = 10
 CLOCK_SKEW = timedelta(seconds=120)
 """Slack's clock against ours, on each side of the window a post can be in."""
-
-
-class DeliveryState:
-    POSTING = "posting"
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry
-from bot.services.deliveries import Claim, DeliveryLedger, DeliveryState, PostResult, key_for
+from bot.services.deliveries import Claim, DeliveryLedger, PostResult, key_for
 from bot.services.digest import DigestOptions, DigestService
 from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
 from bot.services.sync import SyncReport, SyncService
 from bot.settings import Settings
+from bot.store.deliveries import DeliveryState
 from bot.store.models import Connection, Subscription
 from bot.store.retention import HistoryRetention
 

@@ -3,8 +3,9 @@
 The exactly-once guarantees of ``bot.services.deliveries`` rest on three statements here: the claim is a
 unique insert (the loser gets False), a settle takes rows over only if they are still in the state and
 at the ``updated_at`` it read (compare-and-set), and an attempt's outcome is written on each row with
-the pause of its subscription in the same transaction. The states are the ledger's own
-(``DeliveryState``); the methods that filter on one take it from the caller.
+the pause of its subscription in the same transaction. The states (``DeliveryState``) are defined here,
+beside the statements that filter on them; the ledger decides which one a row is in, so the methods that
+filter on one take it from the caller.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from sqlmodel import col, select
 
 from bot.store.db import Database, execute
 from bot.store.models import Delivery, Subscription
+
+
+class DeliveryState:
+    """The states of a ledger row: claimed and being posted, posted, failed (to retry), never to be posted."""
+
+    POSTING = "posting"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class DeliveryOutcome(NamedTuple):
@@ -144,6 +154,28 @@ class DeliveryRepository:
                 stored.updated_at = now
                 session.add(stored)
         return True
+
+    async def of_message(self, channel_id: str, ts: str) -> list[Delivery]:
+        """The rows posted as one message (alerts due together share it), the latest updated first."""
+        async with self._db.session() as session:
+            return list(
+                (
+                    await session.exec(
+                        select(Delivery)
+                        .where(Delivery.channel_id == channel_id, Delivery.message_ts == ts)
+                        .order_by(col(Delivery.updated_at).desc())
+                    )
+                ).all()
+            )
+
+    async def set_payload(self, rows: Sequence[Delivery], payload: dict[str, Any]) -> None:
+        """Store ``payload`` (the message as edited) on each of ``rows`` still there, in one transaction."""
+        async with self._db.write() as session:
+            for delivery in rows:
+                stored = await session.get(Delivery, delivery.id)
+                if stored is not None:
+                    stored.payload = payload
+                    session.add(stored)
 
     async def recent(self, team_id: str, limit: int) -> list[Delivery]:
         """A workspace's latest rows, newest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.store.alerts import AlertStateRepository
 from bot.store.audit import AuditRepository
 from bot.store.charts import ChartFileRepository
 from bot.store.confirmations import ConfirmationRepository
@@ -20,6 +21,7 @@ from bot.store.sync import SyncRecords
 class Repositories:
     """One repository per aggregate, all on the same :class:`Database`."""
 
+    alerts: AlertStateRepository
     audit: AuditRepository
     charts: ChartFileRepository
     confirmations: ConfirmationRepository
@@ -33,6 +35,7 @@ class Repositories:
     @classmethod
     def on(cls, db: Database) -> Repositories:
         return cls(
+            alerts=AlertStateRepository(db),
             audit=AuditRepository(db),
             charts=ChartFileRepository(db),
             confirmations=ConfirmationRepository(db),

@@ -1,11 +1,13 @@
 """Reading tracked figures: the one number a REST connection follows (often a balance), over time.
 
-Each sync stores a reading; the answers show the newest beside the one from about a day before it.
+Each sync stores a reading; the answers show the newest beside the one from about a day before it, and a
+credit-low alert with a percent line measures the newest against the month's peak.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,3 +29,15 @@ async def figure_at_or_before(
         statement = statement.where(col(TrackedFigureRow.observed_at) <= moment)
     rows = await session.exec(statement.order_by(col(TrackedFigureRow.observed_at).desc()).limit(1))
     return rows.first()
+
+
+async def peak_since(session: AsyncSession, connection_id: int | None, since: datetime) -> Decimal:
+    """The highest reading observed since ``since`` (0 without any)."""
+    rows = await session.exec(
+        select(TrackedFigureRow).where(
+            TrackedFigureRow.connection_id == connection_id,
+            col(TrackedFigureRow.observed_at) >= since,
+        )
+    )
+    values = [row.value for row in rows.all()]
+    return max(values, default=Decimal(0))

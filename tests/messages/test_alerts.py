@@ -17,9 +17,14 @@ from bot.messages.alerts import (
     alert_block_id,
     alert_message,
     alert_of_block,
+    alert_summary,
+    fetch_failing_problem,
+    health_detail,
     mark_resolved,
     open_alerts_message,
+    rejected_problem,
     resolved_reply,
+    stale_problem,
 )
 from bot.messages.blocks import MAX_BLOCKS, readable_texts
 from bot.messages.message import Block
@@ -187,3 +192,20 @@ def test_many_open_alerts_are_counted_past_the_block_limit() -> None:
     assert len(message.blocks) == MAX_BLOCKS
     assert message.blocks[-1]["elements"][0]["text"] == "+32 more alerts not shown (Slack allows 50 blocks)"
     assert "alert 47" in readable_texts(message.blocks)[-2]
+
+
+def test_a_connection_s_problems_are_escaped_and_joined() -> None:
+    problems = [
+        rejected_problem(None),
+        fetch_failing_problem("HTTP 500 <html>"),
+        stale_problem(datetime(2026, 11, 19, 8, 4, tzinfo=UTC)),
+    ]
+    assert health_detail(problems) == (
+        "the key is rejected (no detail); fetching fails: HTTP 500 &lt;html&gt;; "
+        "no fresh data since Nov 19 08:04 UTC"
+    )
+    assert (stale_problem(None), health_detail([])) == ("no fresh data ever", "fetching works")
+
+
+def test_an_alert_s_summary_is_its_title_in_bold_over_its_detail() -> None:
+    assert alert_summary(CREDITS.title, CREDITS.detail) == f"*{CREDITS.title}*\n{CREDITS.detail}"

@@ -99,3 +99,20 @@ async def test_recent_rows_are_the_workspace_s_newest_first(store: Repositories)
     assert [row.idempotency_key for row in await store.deliveries.recent("T1", 2)] == ["K2", "K1"]
     outcomes = await store.deliveries.recent_outcomes("T1", 10)
     assert [(row.channel_id, row.state, row.updated_at) for row in outcomes] == [("C1", "posting", NOW)] * 3
+
+
+async def test_the_rows_of_one_message_are_read_latest_first_and_rewritten_together(
+    store: Repositories,
+) -> None:
+    for key, minutes in (("A", 0), ("B", 5), ("C", 1)):
+        await store.deliveries.claim(
+            delivery(
+                key, message_ts="1.5" if key != "C" else "2.5", updated_at=NOW + timedelta(minutes=minutes)
+            )
+        )
+    rows = await store.deliveries.of_message("C1", "1.5")
+    assert [row.idempotency_key for row in rows] == ["B", "A"]
+    await store.deliveries.set_payload(rows, {"text": "edited", "blocks": []})
+    for key, text in (("A", "edited"), ("B", "edited"), ("C", "hello")):
+        found = await store.deliveries.by_key(key)
+        assert found is not None and (found.payload or {}).get("text") == text
