@@ -1,2 +1,3 @@
-"""Services: what the Slack layer and the scheduler call. They read the store, call vendors through the
-connectors, and hold the rules that are not pure (access, delivery, sync)."""
+"""Services: what the Slack layer, the console and the scheduler call. They read and write the store
+through its repositories, call vendors through the connectors, hold the rules that are not pure (access,
+delivery, sync), and return view models that ``bot.messages`` renders."""

@@ -1,1 +1,2 @@
-"""The Slack layer: Bolt listeners that parse, call a service and render Block Kit. No vendor imports."""
+"""The Slack layer: the HTTP edge, the gate, the router and Bolt listeners that parse, acknowledge, call a
+service and show what ``bot.messages`` drew. It builds no Block Kit and imports no vendor."""
