@@ -36,7 +36,7 @@ class SourceSpend:
 
 
 @dataclass(frozen=True)
-class CycleSpend:
+class CycleStanding:
     """One source's billing cycle so far, its forecast, and the budgets (in its unit) that watch it."""
 
     connection: str
@@ -93,7 +93,7 @@ class Digest:
     test: bool
     no_names: bool
     sources: tuple[SourceSpend, ...]
-    cycles: tuple[CycleSpend, ...]
+    cycles: tuple[CycleStanding, ...]
     top: tuple[TopTable, ...]
     people_notes: tuple[str, ...]
     credits: tuple[CreditLine, ...]
@@ -138,7 +138,7 @@ def _source_field(source: SourceSpend, weekly: bool) -> tuple[str, str]:
     return source_label(source.connection, source.vendor), "\n".join(lines)
 
 
-def _cycle_line(cycle: CycleSpend) -> str:
+def _cycle_line(cycle: CycleStanding) -> str:
     unit, end = cycle.unit, cycle.cycle_end
     text = (
         f"{source_label(cycle.connection, cycle.vendor)}: {format_amount(cycle.spent, unit)} so far, "

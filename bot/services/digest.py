@@ -18,7 +18,7 @@ from bot.domain.periods import Period, PeriodSpec, resolve_period
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.digest import (
     CreditLine,
-    CycleSpend,
+    CycleStanding,
     Digest,
     Headroom,
     Ranked,
@@ -160,7 +160,7 @@ class DigestService:
 
     async def _cycles(
         self, team_id: str, connections: list[Connection], options: DigestOptions
-    ) -> tuple[CycleSpend, ...]:
+    ) -> tuple[CycleStanding, ...]:
         """Each source's cycle so far and its forecast, with the channel's budgets in its unit."""
         budgets = [
             row
@@ -190,7 +190,7 @@ class DigestService:
                     if amount > 0:
                         amounts.append(amount)
             cycles.append(
-                CycleSpend(
+                CycleStanding(
                     connection.name,
                     connection.vendor,
                     unit,

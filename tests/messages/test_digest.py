@@ -13,7 +13,7 @@ from bot.messages.answers import CreditView, Freshness, TrackedView, WindowView
 from bot.messages.blocks import MAX_BLOCKS, MAX_HEADER, readable_texts
 from bot.messages.digest import (
     CreditLine,
-    CycleSpend,
+    CycleStanding,
     Digest,
     Headroom,
     Ranked,
@@ -24,6 +24,7 @@ from bot.messages.digest import (
 )
 
 UTC_ZONE = ZoneInfo("UTC")
+END_OF_CYCLE = datetime(2026, 12, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 CURSOR = SourceSpend(
     "cursor",
@@ -126,7 +127,7 @@ def test_no_usage_source_says_so_in_the_fallback() -> None:
 
 
 def test_the_cycle_shows_the_forecast_and_each_budget_share_with_a_warning_when_over() -> None:
-    cycle = CycleSpend(
+    cycle = CycleStanding(
         "cursor",
         "cursor",
         "usd_cents",
@@ -242,7 +243,9 @@ def test_a_digest_of_many_sources_fits_fifty_blocks_and_counts_what_it_cut() -> 
     sources = tuple(replace(CURSOR, connection=f"c{i}") for i in range(300))
     tables = tuple(TopTable("people", "usd_cents", (Ranked(f"p{i}", Decimal(i)),)) for i in range(2000))
     cycles = tuple(
-        CycleSpend(f"c{i}", "cursor", "usd_cents", Decimal(1), Decimal(2), datetime(2026, 12, 1, tzinfo=UTC))
+        CycleStanding(
+            f"c{i}", "cursor", "usd_cents", Decimal(1), Decimal(2), datetime(2026, 12, 1, tzinfo=UTC)
+        )
         for i in range(300)
     )
     message = digest_message(digest(sources=sources, top=tables, cycles=cycles))
