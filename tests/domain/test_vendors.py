@@ -38,7 +38,10 @@ def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
 
 
 def test_the_facts_services_rely_on() -> None:
-    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF)
+    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF, Vendor.OPENAI)
+    openai = traits(Vendor.OPENAI)
+    assert openai.unit is Unit.USD_CENTS and openai.utc_days and openai.reports_request_counts
+    assert openai.writable_limit is LimitKind.NONE
     windsurf = traits(Vendor.WINDSURF)
     assert windsurf.unit is Unit.CREDITS and windsurf.utc_days
     assert windsurf.credits_left is CreditsLeft.CREDIT_POOL
