@@ -56,8 +56,9 @@ def test_the_facts_services_rely_on() -> None:
 VENDOR_LITERAL = re.compile(r'Vendor\.(CURSOR|WINDSURF|OPENAI|REST)\b|"(cursor|windsurf|openai|rest)"')
 MAX_VENDOR_LITERALS = {"services": 10, "slack": 0}
 """What is left on purpose: the environment's declared connections (``connections.py``, one setting per
-vendor, so one line more with OpenAI), the write service choosing the client with the limit (``writes.py``), the default budget vendor
-(``subscriptions.py``), and a pagination ``"cursor"`` argument that only looks like a vendor."""
+vendor, so one line more with OpenAI), the write service choosing the client with the limit
+(``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"`` argument
+that only looks like a vendor."""
 
 
 @pytest.mark.parametrize("package", sorted(MAX_VENDOR_LITERALS))
