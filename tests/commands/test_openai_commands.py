@@ -1,0 +1,29 @@
+"""OpenAI through the slash commands: its synced figures answer ``spend``, ``status`` and ``user``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.domain.money import format_usd
+from tests.commands.conftest import World, text_of
+
+pytestmark = pytest.mark.parametrize("openai_declared", [True])
+
+
+def test_spend_and_status_include_openai(synced: World) -> None:
+    first, last = date(2026, 11, 2), date(2026, 11, 8)
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 openai"))
+    assert format_usd(synced.openai.dataset.total_cents(first, last)) in text, text
+    status = text_of(synced.ask("status"))
+    assert "*OpenAI* _(environment)_" in status
+    assert f"left of {format_usd(Decimal(50_000))}" in status  # the hard spend limit, in cents
+
+
+def test_user_shows_openai_requests_beside_cursor(synced: World) -> None:
+    email = synced.openai.dataset.users[0].email
+    assert email in {member.email for member in synced.cursor.dataset.members}
+    text = text_of(synced.ask(f"user {email} 30d"))
+    assert "OpenAI" in text and "Cursor" in text, text
