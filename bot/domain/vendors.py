@@ -89,6 +89,9 @@ class VendorTraits:
     """Whether the connect form asks for a probe endpoint, quotas and a tracked field (REST)."""
     base_url_setting: str | None
     """The ``Settings`` attribute holding its default base URL; None when the form requires one."""
+    pace_setting: str | None = None
+    """The ``Settings`` attribute holding our own pace (requests a minute) for a vendor that publishes
+    no limit; None when its client paces itself by documented limits or plan quotas."""
 
 
 _ENTRIES = (
@@ -137,6 +140,7 @@ _ENTRIES = (
         permission_hint="The service key needs the Billing Read and Teams Read-Only permissions.",
         has_probe=False,
         base_url_setting="windsurf_api_url",
+        pace_setting="windsurf_requests_per_minute",
     ),
     VendorTraits(
         vendor=Vendor.OPENAI,
@@ -163,6 +167,7 @@ _ENTRIES = (
         ),
         has_probe=False,
         base_url_setting="openai_api_url",
+        pace_setting="openai_requests_per_minute",
     ),
     VendorTraits(
         vendor=Vendor.REST,

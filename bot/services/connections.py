@@ -20,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.domain.usage import Vendor
+from bot.domain.vendors import traits
 from bot.services.clock import Clock
 from bot.services.secrets import SecretBox
 from bot.settings import Settings
@@ -214,6 +215,11 @@ class ConnectionRegistry:
             raise LookupError(f"connection {connection.name!r} has no stored key")
         return self.box.decrypt(connection.secret_ciphertext)
 
+    def _default_pace(self, connection: Connection) -> int:
+        """The vendor's own pace setting (Windsurf's for vendors whose clients do not use one)."""
+        setting = traits(connection.vendor).pace_setting or "windsurf_requests_per_minute"
+        return int(getattr(self._settings, setting))
+
     def config(self, connection: Connection, *, secret: SecretStr | None = None) -> ConnectionConfig:
         options = connection.options or {}
         assert connection.id is not None
@@ -227,9 +233,7 @@ class ConnectionRegistry:
             per_minute=options.get("per_minute"),
             per_day=options.get("per_day"),
             track=options.get("track"),
-            requests_per_minute=int(
-                options.get("requests_per_minute") or self._settings.windsurf_requests_per_minute
-            ),
+            requests_per_minute=int(options.get("requests_per_minute") or self._default_pace(connection)),
         )
 
     def client(self, connection: Connection) -> VendorClient:

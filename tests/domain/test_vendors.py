@@ -49,6 +49,12 @@ def test_the_facts_services_rely_on() -> None:
     assert traits(Vendor.CURSOR).writable_limit is LimitKind.SPEND_LIMIT
     assert windsurf.writable_limit is LimitKind.CREDIT_CAP
     assert traits(Vendor.REST).writable_limit is LimitKind.NONE and traits(Vendor.REST).has_probe
+    # Every setting a trait names exists (a typo would fail only when that vendor is connected).
+    from bot.settings import Settings
+
+    named = [name for e in TRAITS.values() for name in (e.base_url_setting, e.pace_setting) if name]
+    assert set(named) <= set(Settings.model_fields)
+    assert openai.pace_setting == "openai_requests_per_minute"
     # A form without a default base URL must ask for one.
     assert all(entry.base_url_setting or entry.has_probe for entry in TRAITS.values())
 
