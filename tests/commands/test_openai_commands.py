@@ -27,3 +27,18 @@ def test_user_shows_openai_requests_beside_cursor(synced: World) -> None:
     assert email in {member.email for member in synced.cursor.dataset.members}
     text = text_of(synced.ask(f"user {email} 30d"))
     assert "OpenAI" in text and "Cursor" in text, text
+
+
+def test_the_digest_reports_openai_yesterday(synced: World) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.digest import DigestOptions
+
+    services = synced.bot.services
+    assert services is not None
+    options = DigestOptions(tz=ZoneInfo("UTC"))
+    built = synced.bot.call(services.digests.build("T0001", date(2026, 11, 20), options, with_chart=False))
+    text = text_of(built.message.payload())
+    yesterday = date(2026, 11, 19)
+    assert "OpenAI" in text, text
+    assert format_usd(synced.openai.dataset.total_cents(yesterday, yesterday)) in text, text
