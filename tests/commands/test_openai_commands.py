@@ -42,3 +42,16 @@ def test_the_digest_reports_openai_yesterday(synced: World) -> None:
     yesterday = date(2026, 11, 19)
     assert "OpenAI" in text, text
     assert format_usd(synced.openai.dataset.total_cents(yesterday, yesterday)) in text, text
+
+
+def test_export_of_openai_adds_up_to_its_costs(synced: World) -> None:
+    import csv
+    import io
+
+    answer = text_of(synced.ask("export 2026-11-02..2026-11-08 openai"))
+    assert "Sent you `spend-" in answer, answer
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+    assert total * 100 == synced.openai.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
+    assert {row["unit"] for row in rows} == {"USD"}
