@@ -5,11 +5,14 @@
 2. An incremental sync one simulated day later: the requests it made, against what the new day
    (plus the lookback) needs.
 3. Peak RSS of a process that syncs about one million usage events (rate limits off).
+4. ``--openai``: a 90-day backfill against the OpenAI simulator (served in this process) instead:
+   requests, 429s, wall time, and its ratio to the floor at the pace the connection keeps.
 
 The simulator runs in a separate process (so it does not compete for this process's GIL); the bot's
 real services (connection registry, sync, SQLite store) run here.
 
     python bench/sync.py [--users 2000] [--days 90] [--scale 10] [--million-users 1100]
+    python bench/sync.py --openai [--users 300] [--days 90] [--scale 10]
 """
 
 from __future__ import annotations
@@ -159,6 +162,49 @@ async def million(users: int, days: int) -> None:
         process.wait(timeout=30)
 
 
+async def openai_backfill(users: int, days: int, scale: float) -> None:
+    """A backfill of OpenAI at its simulator's own limit, which is also the pace the connection keeps."""
+    from bot.services.container import Services
+    from bot.settings import Settings
+    from bot.simulators.openai import OpenAISimulator
+    from bot.simulators.serving import served
+    from bot.vendors import LimiterRegistry
+
+    per_minute = 30
+    sim = OpenAISimulator(
+        team_size=users, days=days + 1, now=NOW, time_scale=scale, requests_per_minute=per_minute
+    )
+    with served(sim.app) as server, tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            data_dir=Path(data_dir),
+            database_url=f"sqlite:///{data_dir}/spendbot.db",
+            openai_admin_key=sim.admin_key,
+            openai_api_url=server.url + "/v1",
+            openai_requests_per_minute=per_minute,
+            secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",  # a fixed test key: nothing is stored
+            log_level="WARNING",
+        )
+        services = Services.create(settings, clock=lambda: NOW, limiters=LimiterRegistry(time_scale=scale))
+        await services.start(identify_workspace=False)
+        await services.use_env_team("TBENCH")
+        try:
+            connection = (await services.connections.for_team("TBENCH"))[0]
+            started = time.perf_counter()
+            report = await services.sync.sync(connection, backfill=timedelta(days=days))
+            wall = time.perf_counter() - started
+        finally:
+            await services.close()
+    floor = report.requests / (per_minute * scale / 60)
+    print(f"OpenAI simulator: {users} users, {days} days, {per_minute} requests/min (vendor time x{scale:g})")
+    print(f"\n{days}-day backfill ({'ok' if report.ok else 'errors: ' + '; '.join(report.errors)})")
+    print(f"  requests           {report.requests:>8}")
+    print(f"  429s received      {sim.stats.rate_limited:>8}")
+    print(f"  wall time          {wall:>8.2f} s")
+    print(f"  floor              {floor:>8.2f} s  (requests / rate; a limiter's first window is free)")
+    print(f"  wall / floor       {wall / floor:>8.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,7 +216,11 @@ def main() -> None:
         "--million-users", type=int, default=1100, help="team size giving ~1M events in 90 days"
     )
     parser.add_argument("--million-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--openai", action="store_true", help="bench the OpenAI connector instead")
     options = parser.parse_args()
+    if options.openai:
+        asyncio.run(openai_backfill(options.users, options.days, options.scale))
+        return
     if options.million_child:
         asyncio.run(million(options.million_users, options.days))
         return

@@ -88,11 +88,16 @@ class Settings(BaseSettings):
     windsurf_credit_price: Decimal | None = Field(
         None, ge=0, validation_alias=AliasChoices("WINDSURF_CREDIT_PRICE")
     )
+    openai_api_url: str = Field("https://api.openai.com/v1", validation_alias=AliasChoices("OPENAI_API_URL"))
+    openai_requests_per_minute: int = Field(
+        30, ge=1, le=10_000, validation_alias=AliasChoices("OPENAI_REQUESTS_PER_MINUTE")
+    )
 
     cursor_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CURSOR_API_KEY"))
     windsurf_service_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("WINDSURF_SERVICE_KEY")
     )
+    openai_admin_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_ADMIN_KEY"))
     rest_api_url: str | None = Field(None, validation_alias=AliasChoices("REST_API_URL"))
     rest_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("REST_API_KEY"))
     rest_probe_path: str | None = Field(None, validation_alias=AliasChoices("REST_PROBE_PATH"))
@@ -207,7 +212,13 @@ class Settings(BaseSettings):
 
     def _has_env_connections(self) -> bool:
         return any(
-            key is not None for key in (self.cursor_api_key, self.windsurf_service_key, self.rest_api_key)
+            key is not None
+            for key in (
+                self.cursor_api_key,
+                self.windsurf_service_key,
+                self.openai_admin_key,
+                self.rest_api_key,
+            )
         )
 
 

@@ -12,9 +12,16 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logs import configure_logging
-from tests.commands.conftest import World, settings_overrides, synced, windsurf_options, world
+from tests.commands.conftest import (
+    World,
+    openai_declared,
+    settings_overrides,
+    synced,
+    windsurf_options,
+    world,
+)
 
-__all__ = ["settings_overrides", "synced", "windsurf_options", "world"]
+__all__ = ["openai_declared", "settings_overrides", "synced", "windsurf_options", "world"]
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """``spendbot demo`` and ``spendbot console --demo``: spendbot at work in a minute, with nothing to set up.
 
-The Cursor, Windsurf and REST simulators run in this process on loopback (small deterministic teams,
+The Cursor, Windsurf, OpenAI and REST simulators run in this process on loopback (small deterministic teams,
 their clock at the current minute, their rate-limit windows and our limiters both scaled so pacing
 never slows the demo). One connection of each kind is declared against them as the environment would
 declare it, in a data folder of the demo's own, rebuilt at every run, so the operator's database is
@@ -40,6 +40,7 @@ from bot.domain.grammar import parse_command
 from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import ServedApp, serve_in_thread
 from bot.simulators.windsurf import WindsurfSimulator
@@ -52,6 +53,10 @@ DEMO_FOLDER = "demo"
 MARKER = ".spendbot-demo"
 CURSOR_PEOPLE = 40
 WINDSURF_PEOPLE = 25
+OPENAI_PEOPLE = 15
+"""OpenAI's people are the first Cursor users (the same emails): one person is seen across tools."""
+OPENAI_SPEND_LIMIT_CENTS = 100_000
+"""A hard spend limit well above a month of the demo's OpenAI costs: it shows, it never alerts."""
 HISTORY_DAYS = 60
 WINDSURF_BURN = 2.0
 """Twice the simulator's usual burn: the credit pool runs out before the cycle resets, as alerts exist for."""
@@ -86,12 +91,13 @@ class DemoError(SpendbotError):
 
 @dataclass
 class DemoSimulators:
-    """The three vendor simulators, each served on its own loopback port in a thread of its own."""
+    """The vendor simulators, each served on its own loopback port in a thread of its own."""
 
     cursor: CursorSimulator
     windsurf: WindsurfSimulator
     rest: RestSimulator
-    served: tuple[ServedApp, ServedApp, ServedApp]
+    openai: OpenAISimulator
+    served: tuple[ServedApp, ServedApp, ServedApp, ServedApp]
 
     @classmethod
     def start(cls, now: datetime) -> DemoSimulators:
@@ -114,15 +120,24 @@ class DemoSimulators:
             cycle_day=cycle_day,
         )
         rest = RestSimulator(plan="pro", seed=9, now=now, time_scale=DEMO_SCALE)
+        openai = OpenAISimulator(
+            team_size=OPENAI_PEOPLE,
+            days=HISTORY_DAYS,
+            seed=10,
+            now=now,
+            time_scale=DEMO_SCALE,
+            spend_limit_cents=OPENAI_SPEND_LIMIT_CENTS,
+            people=[(member.name, member.email) for member in cursor.dataset.members[:OPENAI_PEOPLE]],
+        )
         served: list[ServedApp] = []
         try:
-            for app in (cursor.app, windsurf.app, rest.app):
+            for app in (cursor.app, windsurf.app, rest.app, openai.app):
                 served.append(serve_in_thread(app))
         except BaseException:
             for handle in served:
                 handle.stop()
             raise
-        return cls(cursor, windsurf, rest, (served[0], served[1], served[2]))
+        return cls(cursor, windsurf, rest, openai, (served[0], served[1], served[2], served[3]))
 
     def stop(self) -> None:
         for handle in self.served:
@@ -135,7 +150,7 @@ class DemoSimulators:
         neither the environment nor ``.env`` can aim the demo at real data; the reader's time zone,
         the command name and logging are kept.
         """
-        cursor_url, windsurf_url, rest_url = (handle.url for handle in self.served)
+        cursor_url, windsurf_url, rest_url, openai_url = (handle.url for handle in self.served)
         values: dict[str, Any] = {
             "data_dir": folder,
             "database_url": f"sqlite:///{folder / 'spendbot.db'}",
@@ -162,6 +177,9 @@ class DemoSimulators:
             "rest_per_minute": self.rest.per_minute,
             "rest_per_day": self.rest.per_day,
             "rest_track": "/usage#data.credits_remaining",
+            "openai_admin_key": self.openai.admin_key,
+            "openai_api_url": openai_url + "/v1",
+            "openai_requests_per_minute": self.openai.requests_per_minute,
         }
         return Settings(_env_file=None, **values)
 
@@ -217,7 +235,7 @@ async def demo_session(
     console.print(
         Text.assemble(
             ("spendbot demo", "bold"),
-            ": the Cursor, Windsurf and REST API simulators run inside this process on 127.0.0.1. "
+            ": the Cursor, Windsurf, OpenAI and REST API simulators run inside this process on 127.0.0.1. "
             "No Slack app, no vendor key and no network are needed; Slack itself is played by a fake "
             "in this process too.",
         )
@@ -242,7 +260,8 @@ async def demo_session(
             console.print()
             console.print(
                 f"Syncing {len(connections)} connections "
-                f"({CURSOR_PEOPLE} Cursor users, {WINDSURF_PEOPLE} Windsurf users, {HISTORY_DAYS} days):"
+                f"({CURSOR_PEOPLE} Cursor users, {WINDSURF_PEOPLE} Windsurf users, {OPENAI_PEOPLE} OpenAI "
+                f"users among the Cursor ones, {HISTORY_DAYS} days):"
             )
             reports = await sync_with_progress(session.services.sync, connections, console)
             for report in reports:

@@ -27,6 +27,7 @@ class Vendor(StrEnum):
     CURSOR = "cursor"
     WINDSURF = "windsurf"
     REST = "rest"
+    OPENAI = "openai"
 
 
 class Unit(StrEnum):

@@ -40,7 +40,9 @@ class CycleSource(StrEnum):
 class CreditsLeft(StrEnum):
     """What "credits left" (``/spend credits``, the digest's credit lines, ``credit-low`` alerts) means."""
 
-    CREDIT_POOL = "credit_pool"  # Windsurf: prepaid prompt and add-on credits that run down
+    CREDIT_POOL = (
+        "credit_pool"  # Windsurf: prepaid credits that run down; OpenAI: the month's hard spend limit
+    )
     SPEND_LIMITS = "spend_limits"  # Cursor: how many members are near their spend limit
     TRACKED_FIGURE = "tracked_figure"  # REST: the JSON figure an operator asked us to track
 
@@ -87,6 +89,9 @@ class VendorTraits:
     """Whether the connect form asks for a probe endpoint, quotas and a tracked field (REST)."""
     base_url_setting: str | None
     """The ``Settings`` attribute holding its default base URL; None when the form requires one."""
+    pace_setting: str | None = None
+    """The ``Settings`` attribute holding our own pace (requests a minute) for a vendor that publishes
+    no limit; None when its client paces itself by documented limits or plan quotas."""
 
 
 _ENTRIES = (
@@ -135,6 +140,34 @@ _ENTRIES = (
         permission_hint="The service key needs the Billing Read and Teams Read-Only permissions.",
         has_probe=False,
         base_url_setting="windsurf_api_url",
+        pace_setting="windsurf_requests_per_minute",
+    ),
+    VendorTraits(
+        vendor=Vendor.OPENAI,
+        display_name="OpenAI",
+        connect_button="Connect OpenAI",
+        unit=Unit.USD_CENTS,
+        reports_usage=True,
+        reports_request_counts=True,
+        utc_days=True,
+        team_quarter_hours=False,
+        cycle_source=CycleSource.CALENDAR_MONTH,
+        main_dataset="usage",
+        datasets=("members", "usage", "spend_limit"),
+        live_datasets=("spend_limit",),
+        fresh_for=timedelta(hours=3),
+        credits_left=CreditsLeft.CREDIT_POOL,
+        near_limit="the month's spend against the organization's hard spend limit, where the key can read it",
+        writable_limit=LimitKind.NONE,
+        quota_windows=(),
+        key_label="Admin API key",
+        permission_hint=(
+            "OpenAI's costs and usage need an organization Admin API key (Settings → Organization → "
+            "Admin keys); a read-only one is enough."
+        ),
+        has_probe=False,
+        base_url_setting="openai_api_url",
+        pace_setting="openai_requests_per_minute",
     ),
     VendorTraits(
         vendor=Vendor.REST,

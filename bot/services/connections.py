@@ -1,9 +1,9 @@
 """The vendor accounts a workspace reads, and the one place their clients are built.
 
 A connection is either declared by the operator in the environment (``CURSOR_API_KEY``…, named
-``cursor``, ``windsurf``, ``rest``; the key stays in the environment and the row is marked ``env``) or
-added in Slack (the key is stored encrypted). Either way it is a row, scoped by team id, so that sync
-state, history and alerts hang off one id.
+``cursor``, ``windsurf``, ``openai``, ``rest``; the key stays in the environment and the row is marked
+``env``) or added in Slack (the key is stored encrypted). Either way it is a row, scoped by team id, so
+that sync state, history and alerts hang off one id.
 
 Clients are cached per connection and share the process's HTTP client and limiter registry: one
 limiter per (connection, endpoint class), whoever calls.
@@ -20,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.domain.usage import Vendor
+from bot.domain.vendors import traits
 from bot.services.clock import Clock
 from bot.services.secrets import SecretBox
 from bot.settings import Settings
@@ -61,7 +62,7 @@ class DeclaredConnection:
 
 
 def declared_connections(settings: Settings) -> list[DeclaredConnection]:
-    """The connections named ``cursor``, ``windsurf`` and ``rest`` that the environment declares."""
+    """The connections named ``cursor``, ``windsurf``, ``openai`` and ``rest`` the environment declares."""
     found: list[DeclaredConnection] = []
     if settings.cursor_api_key is not None:
         found.append(
@@ -75,6 +76,13 @@ def declared_connections(settings: Settings) -> list[DeclaredConnection]:
                 settings.windsurf_api_url,
                 settings.windsurf_service_key,
                 {"requests_per_minute": settings.windsurf_requests_per_minute},
+            )
+        )
+    if settings.openai_admin_key is not None:
+        pace = {"requests_per_minute": settings.openai_requests_per_minute}
+        found.append(
+            DeclaredConnection(
+                "openai", Vendor.OPENAI, settings.openai_api_url, settings.openai_admin_key, pace
             )
         )
     if settings.rest_api_key is not None and settings.rest_api_url:
@@ -207,6 +215,11 @@ class ConnectionRegistry:
             raise LookupError(f"connection {connection.name!r} has no stored key")
         return self.box.decrypt(connection.secret_ciphertext)
 
+    def _default_pace(self, connection: Connection) -> int:
+        """The vendor's own pace setting (Windsurf's for vendors whose clients do not use one)."""
+        setting = traits(connection.vendor).pace_setting or "windsurf_requests_per_minute"
+        return int(getattr(self._settings, setting))
+
     def config(self, connection: Connection, *, secret: SecretStr | None = None) -> ConnectionConfig:
         options = connection.options or {}
         assert connection.id is not None
@@ -220,9 +233,7 @@ class ConnectionRegistry:
             per_minute=options.get("per_minute"),
             per_day=options.get("per_day"),
             track=options.get("track"),
-            requests_per_minute=int(
-                options.get("requests_per_minute") or self._settings.windsurf_requests_per_minute
-            ),
+            requests_per_minute=int(options.get("requests_per_minute") or self._default_pace(connection)),
         )
 
     def client(self, connection: Connection) -> VendorClient:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.reconcile import per_person_days
-from bot.domain.usage import RateLimitStatus, SpendRow, Vendor
+from bot.domain.usage import RateLimitStatus, SpendRow, Unit, Vendor
 from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
@@ -41,6 +41,7 @@ from bot.store.sync import SyncRecords
 from bot.vendors import (
     CursorClient,
     DeadlineExceeded,
+    OpenAIClient,
     RestClient,
     SpendRowAccumulator,
     VendorClient,
@@ -53,6 +54,8 @@ T = TypeVar("T")
 
 CURSOR_LOOKBACK = timedelta(hours=3)
 WINDSURF_LOOKBACK_DAYS = 2
+OPENAI_LOOKBACK_DAYS = 2  # costs of the last day or two are still being revised
+OPENAI_WINDOW_DAYS = 31  # one page of daily completions usage
 DEFAULT_BACKFILL = timedelta(days=62)  # covers "30d" and the period before it, and last month for "mtd"
 WINDOW_TARGET_EVENTS = 30_000
 _FIRST_WINDOW = timedelta(hours=6)
@@ -402,6 +405,12 @@ class SyncService:
             if dataset == "credits":
                 return await self._windsurf_credits(connection.id, client), None
             return await self._windsurf_usage(connection.id, client, state, backfill)
+        if isinstance(client, OpenAIClient):
+            if dataset == "members":
+                return await self._store_members(connection.id, await client.members()), None
+            if dataset == "spend_limit":
+                return await self._openai_spend_limit(connection.id, client), None
+            return await self._openai_usage(connection.id, client, state, backfill)
         if isinstance(client, RestClient):
             if dataset == "probe":
                 statuses = await client.probe()
@@ -534,6 +543,55 @@ class SyncService:
             await self._records.replace_days(connection_id, window_first, window_last, rows)
             written += len(rows)
         return written, now
+
+    # ----- OpenAI ------------------------------------------------------------------------------------
+
+    async def _openai_usage(
+        self, connection_id: int, client: OpenAIClient, state: SyncState | None, backfill: timedelta | None
+    ) -> tuple[int, datetime | None]:
+        """Whole UTC days of team cents (costs) and per-person requests (completions usage), by window.
+
+        A window's costs and requests are written together, so a day never holds one without the other.
+        """
+        now = self._clock()
+        today = now.date()
+        if backfill is not None or state is None or state.watermark is None:
+            first = (now - (backfill or DEFAULT_BACKFILL)).date()
+        else:
+            first = state.watermark.date() - timedelta(days=OPENAI_LOOKBACK_DAYS)
+        emails = await client.user_emails()
+        written = 0
+        for window_first, window_last in _day_windows(first, today, days=OPENAI_WINDOW_DAYS):
+            costs = await client.daily_costs(window_first, window_last)
+            requests = await client.daily_requests(window_first, window_last, emails)
+            rows = _merged_rows(costs + requests)
+            await self._records.replace_days(connection_id, window_first, window_last, rows)
+            written += len(rows)
+        return written, now
+
+    async def _openai_spend_limit(self, connection_id: int, client: OpenAIClient) -> int:
+        """The hard spend limit as a pool of this month's cents; nothing when it is unset or unreadable."""
+        limit = await client.spend_limit()
+        if limit is None:
+            return 0
+        now = self._clock()
+        month = _month_start(now)
+        spent = sum((row.amount for row in await client.daily_costs(month.date(), now.date())), Decimal(0))
+        next_month = (month + timedelta(days=32)).replace(day=1)
+        await self._records.add_reading(
+            CreditSnapshot(
+                connection_id=connection_id,
+                observed_at=now,
+                cycle_start=month,
+                cycle_end=next_month,
+                unit=Unit.USD_CENTS.value,
+                size=limit.limit_cents,
+                used=spent,
+                remaining=max(limit.limit_cents - spent, Decimal(0)),
+                pools=[{"name": "hard spend limit", "size": str(limit.limit_cents), "used": str(spent)}],
+            )
+        )
+        return 1
 
     # ----- REST --------------------------------------------------------------------------------------
 
@@ -804,6 +862,20 @@ def _reconciled_windsurf_rows(people: list[SpendRow], team: list[SpendRow]) -> l
             days[-1],
         )
     return kept + fallback
+
+
+def _merged_rows(rows: list[SpendRow]) -> list[SpendRow]:
+    """One row per (day, person, model): amounts and requests of rows sharing a key are added."""
+    merged: dict[tuple[datetime, str | None, str | None], SpendRow] = {}
+    for row in rows:
+        key = (row.bucket_start, row.user_email, row.model)
+        seen = merged.get(key)
+        merged[key] = (
+            row
+            if seen is None
+            else replace(seen, amount=seen.amount + row.amount, requests=seen.requests + row.requests)
+        )
+    return list(merged.values())
 
 
 def _credits_per_day(rows: list[SpendRow]) -> dict[date, Decimal]:

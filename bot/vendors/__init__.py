@@ -1,11 +1,12 @@
-"""Vendor connectors: Cursor, Windsurf and generic metered REST APIs, read into one normalised model.
+"""Vendor connectors: Cursor, Windsurf, OpenAI and generic metered REST APIs, in one normalised model.
 
 Layout: :mod:`~bot.vendors.limiter` paces calls (one limiter per connection and endpoint class, shared
 by the whole process); :mod:`~bot.vendors.base` is the transport policy every client goes through
-(retries, error mapping, ETags, secrecy); :mod:`~bot.vendors.cursor`, :mod:`~bot.vendors.windsurf` and
-:mod:`~bot.vendors.rest` are the clients; :mod:`~bot.vendors.factory` picks one for a connection;
-:mod:`~bot.vendors.parsing` and :mod:`~bot.vendors.pagination` hold the shared reading rules.
-They return :mod:`~bot.domain.usage` values and raise :mod:`~bot.vendors.errors` exceptions only.
+(retries, error mapping, ETags, secrecy); :mod:`~bot.vendors.cursor`, :mod:`~bot.vendors.windsurf`,
+:mod:`~bot.vendors.openai` and :mod:`~bot.vendors.rest` are the clients; :mod:`~bot.vendors.factory`
+picks one for a connection; :mod:`~bot.vendors.parsing` and :mod:`~bot.vendors.pagination` hold the
+shared reading rules. They return :mod:`~bot.domain.usage` values and raise :mod:`~bot.vendors.errors`
+exceptions only.
 
 This package must never import ``bot.slack``, ``bot.store``, ``bot.services`` or ``bot.simulators``.
 """
@@ -34,6 +35,7 @@ from bot.vendors.errors import (
 )
 from bot.vendors.factory import VendorClient, make_client
 from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, interactive, is_interactive
+from bot.vendors.openai import OpenAIClient
 from bot.vendors.rest import RestClient
 from bot.vendors.windsurf import ApiKeyDirectory, WindsurfClient
 
@@ -46,6 +48,7 @@ __all__ = [
     "DeadlineExceeded",
     "LimiterRegistry",
     "NullObserver",
+    "OpenAIClient",
     "PermissionDenied",
     "RateLimited",
     "RateLimiter",

@@ -74,10 +74,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URLS: Mapping[Vendor, str] = {
     Vendor.CURSOR: "https://api.cursor.com",
     Vendor.WINDSURF: "https://server.codeium.com/api/v1",
+    Vendor.OPENAI: "https://api.openai.com/v1",
 }
 
 REDACTED = "[redacted]"
 _MAX_MESSAGE_CHARS = 300
+
+
+QueryParams = Mapping[str, str | int | Sequence[str]]
+"""Query parameters; a sequence value repeats the name (OpenAI ``group_by=line_item&group_by=project_id``)."""
 
 
 def utc_now() -> datetime:
@@ -362,7 +367,7 @@ class Transport:
         *,
         endpoint_class: str,
         json: Mapping[str, Any] | None = None,
-        params: Mapping[str, str | int] | None = None,
+        params: QueryParams | None = None,
         conditional: bool = False,
         allow_empty: bool = False,
     ) -> VendorResponse:
@@ -687,9 +692,7 @@ class Transport:
     # ETag cache
 
     @staticmethod
-    def _cache_key(
-        method: str, path: str, params: Mapping[str, str | int] | None, json: Mapping[str, Any] | None
-    ) -> str:
+    def _cache_key(method: str, path: str, params: QueryParams | None, json: Mapping[str, Any] | None) -> str:
         return jsonlib.dumps(
             [method.upper(), path, sorted((k, str(v)) for k, v in (params or {}).items()), json],
             sort_keys=True,

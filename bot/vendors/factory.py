@@ -11,12 +11,13 @@ from bot.domain.usage import Vendor
 from bot.vendors.base import ConnectionConfig, RetryPolicy, TransportObserver, utc_now
 from bot.vendors.cursor import CursorClient
 from bot.vendors.limiter import LimiterRegistry
+from bot.vendors.openai import OpenAIClient
 from bot.vendors.rest import RestClient
 from bot.vendors.windsurf import WindsurfClient
 
 __all__ = ["VendorClient", "make_client"]
 
-VendorClient = CursorClient | WindsurfClient | RestClient
+VendorClient = CursorClient | WindsurfClient | OpenAIClient | RestClient
 
 
 def make_client(
@@ -35,4 +36,6 @@ def make_client(
         return WindsurfClient(
             config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry
         )
+    if config.vendor is Vendor.OPENAI:
+        return OpenAIClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)
     return RestClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)

@@ -6,6 +6,8 @@
   daily usage (``pagination`` only when ``page``/``pageSize`` were sent) and Analytics by-user
   (``hasNextPage``, ``totalPages``).
 - :func:`pages_by_offset`: generic REST ``limit``/``offset`` with ``has_more``.
+- :func:`pages_by_cursor`: an opaque cursor the server hands back (OpenAI ``next_page`` for usage and
+  costs, ``last_id`` → ``after`` for its user list) with ``has_more``; a cursor seen twice is a loop.
 
 Every helper also stops on an empty page (a server that keeps saying "more" but sends nothing), and
 raises a SchemaError after ``max_pages`` rather than looping forever on a server whose pagination
@@ -23,6 +25,7 @@ from bot.vendors.parsing import as_int, as_object
 
 __all__ = [
     "DEFAULT_MAX_PAGES",
+    "pages_by_cursor",
     "pages_by_has_next_page",
     "pages_by_offset",
     "pages_by_total_pages",
@@ -32,6 +35,7 @@ DEFAULT_MAX_PAGES = 10_000
 
 PageFetcher = Callable[[int], Awaitable[Mapping[str, Any]]]
 OffsetFetcher = Callable[[int, int], Awaitable[Mapping[str, Any]]]
+CursorFetcher = Callable[[str | None], Awaitable[Mapping[str, Any]]]
 
 
 def _item_count(body: Mapping[str, Any], items_key: str) -> int:
@@ -151,3 +155,32 @@ async def pages_by_offset(
             return
         offset += count
     raise _too_many_pages("pagination.has_more", max_pages)
+
+
+async def pages_by_cursor(
+    fetch: CursorFetcher,
+    *,
+    cursor_key: str = "next_page",
+    items_key: str = "data",
+    max_pages: int = 1_000,
+) -> AsyncIterator[Mapping[str, Any]]:
+    """Pages while ``has_more`` is true, each asked for with the cursor the previous one returned.
+
+    The first page is fetched with no cursor. ``has_more`` true without a cursor, or a cursor the server
+    already gave, is a SchemaError: following it would loop or silently stop early.
+    """
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        body = as_object(await fetch(cursor), "body")
+        yield body
+        if _item_count(body, items_key) == 0 or _has_more(body) is not True:
+            return
+        raw = body.get(cursor_key)
+        if not isinstance(raw, str) or not raw:
+            raise SchemaError("has_more is true but there is no cursor", field=cursor_key)
+        if raw in seen:
+            raise SchemaError("the server returned a cursor it had already given", field=cursor_key)
+        seen.add(raw)
+        cursor = raw
+    raise _too_many_pages("has_more", max_pages)

@@ -18,6 +18,7 @@ from bot.messages.blocks import readable_texts
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served_all
 from bot.simulators.slack import FakeSlack, SignedRequests
@@ -41,6 +42,7 @@ class World:
     windsurf: WindsurfSimulator
     rest: RestSimulator
     member_email: str
+    openai: OpenAISimulator
 
     def ask(
         self, text: str, user: str = ADMIN, channel: str = "C0001", timeout: float = 20.0
@@ -117,21 +119,43 @@ def windsurf_options() -> dict[str, Any]:
 
 
 @pytest.fixture
+def openai_declared() -> bool:
+    """Whether the world's bot declares its OpenAI connection: parametrize this name to switch it on."""
+    return False
+
+
+@pytest.fixture
 def world(
     tmp_path: Path,
     fake_slack: FakeSlack,
     signed: SignedRequests,
     settings_overrides: dict[str, Any],
     windsurf_options: dict[str, Any],
+    openai_declared: bool,
 ) -> Iterator[World]:
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
     windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
     rest = RestSimulator(plan="pro", now=NOW, time_scale=SCALE)
     member_email = cursor.dataset.members[3].email
+    # The same people as Cursor's first members, so one person is seen across tools by email.
+    cursor_people = [(member.name, member.email) for member in cursor.dataset.members[:5]]
+    openai = OpenAISimulator(team_size=7, days=70, seed=43, now=NOW, time_scale=SCALE, people=cursor_people)
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
     fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")
-    with served_all(cursor.app, windsurf.app, rest.app) as (cursor_server, windsurf_server, rest_server):
+    with served_all(cursor.app, windsurf.app, rest.app, openai.app) as (
+        cursor_server,
+        windsurf_server,
+        rest_server,
+        openai_server,
+    ):
+        if openai_declared:
+            settings_overrides = {
+                "openai_admin_key": openai.admin_key,
+                "openai_api_url": openai_server.url + "/v1",
+                "openai_requests_per_minute": 600,
+                **settings_overrides,
+            }
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             slack_bot_token="xoxb-test-token",
@@ -159,7 +183,7 @@ def world(
             )
 
         with BotThread(settings, services_factory=services) as bot:
-            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email)
+            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
 from bot.simulators.slack import FakeSlack, SignedRequests
@@ -40,6 +41,14 @@ def windsurf_sim() -> Iterator[WindsurfSimulator]:
     sim = WindsurfSimulator(team_size=3, days=3, seed=12, time_scale=60.0)
     with served(sim.app) as server:
         sim.url = server.url + "/api/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def openai_sim() -> Iterator[OpenAISimulator]:
+    sim = OpenAISimulator(team_size=3, days=3, seed=14, time_scale=60.0)
+    with served(sim.app) as server:
+        sim.url = server.url + "/v1"  # type: ignore[attr-defined]
         yield sim
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import free_port
 from bot.simulators.slack import FakeSlack
@@ -183,6 +184,26 @@ async def test_good_windsurf_and_rest_keys_are_stored_with_their_options(
         "track": "/v1/usage#data.credits_remaining",
     }
     assert rest_sim.stats.count(path="/v1/account") >= 1
+
+
+async def test_an_openai_admin_key_is_tried_then_stored_and_a_wrong_one_explained(
+    slack: SlackDriver, running: BotThread, openai_sim: OpenAISimulator
+) -> None:
+    url = openai_sim.url  # type: ignore[attr-defined]
+    response, _ = await slack.submit(
+        {"name": "", "key": "sk-admin-wrong", "base_url": url}, user=ADMIN, vendor="openai"
+    )
+    assert response.json()["response_action"] == "errors", response.text
+    assert "Key rejected" in response.text
+    assert rows(running) == []
+    response, _ = await slack.submit(
+        {"name": "", "key": openai_sim.admin_key, "base_url": url}, user=ADMIN, vendor="openai"
+    )
+    assert response.json()["response_action"] == "update", response.text
+    (stored,) = rows(running)
+    assert (stored.name, stored.vendor, stored.base_url) == ("openai", "openai", url)
+    # The probe answered (the sync that follows a new connection may already have fetched more).
+    assert openai_sim.stats.count(path="/v1/organization/costs", status=200) >= 1
 
 
 async def test_wrong_fields_are_named_one_by_one_and_no_vendor_is_called(

@@ -11,9 +11,25 @@ from rich.console import Console
 
 from bot.console.session import ConsoleSession
 from bot.vendors import LimiterRegistry
-from tests.commands.conftest import SCALE, World, settings_overrides, synced, windsurf_options, world
+from tests.commands.conftest import (
+    SCALE,
+    World,
+    openai_declared,
+    settings_overrides,
+    synced,
+    windsurf_options,
+    world,
+)
 
-__all__ = ["ScriptedReader", "run_console", "settings_overrides", "synced", "windsurf_options", "world"]
+__all__ = [
+    "ScriptedReader",
+    "openai_declared",
+    "run_console",
+    "settings_overrides",
+    "synced",
+    "windsurf_options",
+    "world",
+]
 T = TypeVar("T")
 
 

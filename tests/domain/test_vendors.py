@@ -38,7 +38,10 @@ def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
 
 
 def test_the_facts_services_rely_on() -> None:
-    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF)
+    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF, Vendor.OPENAI)
+    openai = traits(Vendor.OPENAI)
+    assert openai.unit is Unit.USD_CENTS and openai.utc_days and openai.reports_request_counts
+    assert openai.writable_limit is LimitKind.NONE
     windsurf = traits(Vendor.WINDSURF)
     assert windsurf.unit is Unit.CREDITS and windsurf.utc_days
     assert windsurf.credits_left is CreditsLeft.CREDIT_POOL
@@ -46,15 +49,22 @@ def test_the_facts_services_rely_on() -> None:
     assert traits(Vendor.CURSOR).writable_limit is LimitKind.SPEND_LIMIT
     assert windsurf.writable_limit is LimitKind.CREDIT_CAP
     assert traits(Vendor.REST).writable_limit is LimitKind.NONE and traits(Vendor.REST).has_probe
+    # Every setting a trait names exists (a typo would fail only when that vendor is connected).
+    from bot.settings import Settings
+
+    named = [name for e in TRAITS.values() for name in (e.base_url_setting, e.pace_setting) if name]
+    assert set(named) <= set(Settings.model_fields)
+    assert openai.pace_setting == "openai_requests_per_minute"
     # A form without a default base URL must ask for one.
     assert all(entry.base_url_setting or entry.has_probe for entry in TRAITS.values())
 
 
-VENDOR_LITERAL = re.compile(r'Vendor\.(CURSOR|WINDSURF|REST)\b|"(cursor|windsurf|rest)"')
-MAX_VENDOR_LITERALS = {"services": 9, "slack": 0}
+VENDOR_LITERAL = re.compile(r'Vendor\.(CURSOR|WINDSURF|OPENAI|REST)\b|"(cursor|windsurf|openai|rest)"')
+MAX_VENDOR_LITERALS = {"services": 10, "slack": 0}
 """What is left on purpose: the environment's declared connections (``connections.py``, one setting per
-vendor), the write service choosing the client with the limit (``writes.py``), the default budget vendor
-(``subscriptions.py``), and a pagination ``"cursor"`` argument that only looks like a vendor."""
+vendor, so one line more with OpenAI), the write service choosing the client with the limit
+(``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"`` argument
+that only looks like a vendor."""
 
 
 @pytest.mark.parametrize("package", sorted(MAX_VENDOR_LITERALS))

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.commands.conftest import settings_overrides, synced, windsurf_options, world
+from tests.commands.conftest import openai_declared, settings_overrides, synced, windsurf_options, world
 
-__all__ = ["settings_overrides", "synced", "windsurf_options", "world"]
+__all__ = ["openai_declared", "settings_overrides", "synced", "windsurf_options", "world"]

@@ -12,6 +12,7 @@ import pytest
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
 from bot.simulators.windsurf import WindsurfSimulator
@@ -35,6 +36,14 @@ def windsurf_sim() -> Iterator[WindsurfSimulator]:
     sim = WindsurfSimulator(team_size=9, days=70, seed=6, now=NOW, time_scale=TIME_SCALE)
     with served(sim.app) as server:
         sim.url = server.url + "/api/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def openai_sim() -> Iterator[OpenAISimulator]:
+    sim = OpenAISimulator(team_size=8, days=100, seed=7, now=NOW, time_scale=TIME_SCALE)
+    with served(sim.app) as server:
+        sim.url = server.url + "/v1"  # type: ignore[attr-defined]
         yield sim
 
 

@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.services.container import Services
 from bot.services.sync import ProgressEvent
 from bot.simulators.cursor import CursorSimulator
+from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
 from bot.simulators.windsurf import WindsurfSimulator
 from bot.store import usage as usage_store
@@ -31,7 +32,7 @@ from bot.store.models import (
     UsageDay,
     UsageTeamBucket,
 )
-from tests.services.conftest import TEAM
+from tests.services.conftest import NOW, TEAM
 
 EVENTS_PATH = "/teams/filtered-usage-events"
 
@@ -269,6 +270,46 @@ async def test_windsurf_sync_stores_credits_per_person_per_day_and_the_balance(
         )
         assert snapshot.size == pool
         assert snapshot.unit == "credits"
+
+
+async def test_openai_sync_stores_the_vendors_cents_and_requests_and_the_spend_limit(
+    openai_sim: OpenAISimulator, make_services: Callable[..., Any]
+) -> None:
+    async with make_services(
+        openai_admin_key=openai_sim.admin_key,
+        openai_api_url=openai_sim.url,  # type: ignore[attr-defined]
+        openai_requests_per_minute=60,
+    ) as services:
+        connection = await _connection(services, "openai")
+        report = await services.sync.sync(connection, backfill=timedelta(days=90))
+        assert report.ok, report.errors
+        assert report.rate_limited == 0
+        assert report.requests == 1 + 1 + 3 * 2 + 2  # users, users again, 3 windows, limit + month costs
+        first, last = (NOW - timedelta(days=90)).date(), NOW.date()
+        start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+        totals = await _total(services, connection, start, end, by="user")
+        assert sum(row.amount for row in totals) == openai_sim.dataset.total_cents(first, last)
+        requests = {row.key: int(row.requests) for row in totals}
+        expected = openai_sim.dataset.requests_by_email(first, last)
+        assert {k: v for k, v in requests.items() if k is not None and "@" in k} == {
+            k: v for k, v in expected.items() if k is not None
+        }
+        assert sum(requests.values()) == sum(expected.values())
+        async with services.db.session() as session:
+            snapshot = (await session.exec(select(CreditSnapshot))).one()
+            members = (await session.exec(select(MemberRow))).all()
+        month = NOW.date().replace(day=1)
+        assert snapshot.unit == "usd_cents"
+        assert snapshot.size == Decimal(50_000)
+        assert snapshot.used == openai_sim.dataset.total_cents(month, last)
+        assert {m.email for m in members} == {u.email for u in openai_sim.dataset.users}
+
+        # An incremental sync re-fetches only the last days and leaves the totals as they were.
+        again = await services.sync.sync(connection, datasets=["usage"])
+        assert again.ok and again.requests == 1 + 2
+        totals = await _total(services, connection, start, end, by="user")
+        assert sum(row.amount for row in totals) == openai_sim.dataset.total_cents(first, last)
 
 
 async def test_rest_sync_records_rate_limit_headers_and_the_tracked_figure(

@@ -1,0 +1,312 @@
+"""OpenAI Platform Admin API (organization costs, completions usage, users, hard spend limit).
+
+Reference: ``docs/vendors/openai.md`` (what was confirmed in OpenAI's published spec and what was not).
+Every call sends the organization's Admin key as a Bearer token. Money comes only from
+``/organization/costs``, whose ``amount.value`` is a JSON number in **dollars**: the body is parsed
+with every fraction as an exact ``Decimal`` (``parsing.loads``), then multiplied by 100 into our cents,
+so no float ever touches an amount. Costs cannot be grouped by user; completions usage can, so people
+get request counts and the team gets the money (an honest split, not an estimate).
+
+OpenAI publishes no numeric limit for the Admin API, so every endpoint shares one limiter at the
+operator's pace (``requests_per_minute``, 30 by default): an assumption, named as such in the doc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
+from bot.vendors.base import (
+    AuthStyle,
+    ConnectionConfig,
+    LimitSpec,
+    QueryParams,
+    RetryPolicy,
+    Transport,
+    TransportObserver,
+    utc_now,
+)
+from bot.vendors.errors import PermissionDenied, RequestRejected, SchemaError
+from bot.vendors.limiter import LimiterRegistry, RatePolicy
+from bot.vendors.pagination import pages_by_cursor
+from bot.vendors.parsing import (
+    ZERO,
+    as_decimal,
+    as_int,
+    as_list,
+    as_object,
+    as_str,
+    decimal_field,
+    optional_str,
+    schema_context,
+)
+
+__all__ = ["COSTS_PAGE_DAYS", "USAGE_PAGE_DAYS", "OpenAIClient", "SpendLimit"]
+
+#: The one endpoint class: OpenAI documents a 429 on every Admin endpoint but no numbers.
+ENDPOINT_CLASS = "admin"
+#: Documented maxima of ``limit`` (buckets per page) with ``bucket_width=1d``.
+COSTS_PAGE_DAYS = 180
+USAGE_PAGE_DAYS = 31
+USERS_PAGE_SIZE = 100
+_CENTS_PER_DOLLAR = Decimal(100)
+_DAY = timedelta(days=1)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _unix(day: date) -> int:
+    return int(_day_start(day).timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class SpendLimit:
+    """The organization's hard monthly spend limit, in cents, and whether OpenAI is enforcing it now."""
+
+    limit_cents: Decimal
+    enforcing: bool
+
+
+def _bucket_day(bucket: Mapping[str, Any], field: str) -> date:
+    start = as_int(bucket.get("start_time"), f"{field}.start_time")
+    return datetime.fromtimestamp(start, UTC).date()
+
+
+def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tuple[date, str], Decimal]:
+    """Cents per (UTC day, line item) of one ``/organization/costs`` page, summed over projects."""
+    totals: dict[tuple[date, str], Decimal] = {}
+    for raw in as_list(body.get("data"), "data"):
+        bucket = as_object(raw, "data[]")
+        day = _bucket_day(bucket, "data[]")
+        for item in as_list(bucket.get("results"), "data[].results"):
+            result = as_object(item, "data[].results[]")
+            amount = as_object(result.get("amount"), "data[].results[].amount")
+            currency = as_str(amount.get("currency"), "data[].results[].amount.currency")
+            if currency.lower() != "usd":
+                raise SchemaError("expected US dollars", field="data[].results[].amount.currency")
+            if not first <= day <= last:
+                continue
+            dollars = as_decimal(amount.get("value"), "data[].results[].amount.value")
+            line_item = optional_str(result, "line_item", "data[].results[].line_item") or "other"
+            key = (day, line_item)
+            totals[key] = totals.get(key, ZERO) + dollars * _CENTS_PER_DOLLAR
+    return totals
+
+
+def parse_usage_page(
+    body: Mapping[str, Any], first: date, last: date
+) -> dict[tuple[date, str | None, str], Decimal]:
+    """Requests per (UTC day, user id or None, model) of one ``/organization/usage/completions`` page."""
+    totals: dict[tuple[date, str | None, str], Decimal] = {}
+    for raw in as_list(body.get("data"), "data"):
+        bucket = as_object(raw, "data[]")
+        day = _bucket_day(bucket, "data[]")
+        for item in as_list(bucket.get("results"), "data[].results"):
+            result = as_object(item, "data[].results[]")
+            if "num_model_requests" not in result:
+                raise SchemaError("missing", field="data[].results[].num_model_requests")
+            if not first <= day <= last:
+                continue
+            requests = decimal_field(result, "num_model_requests", "data[].results[].num_model_requests")
+            user_id = optional_str(result, "user_id", "data[].results[].user_id")
+            model = optional_str(result, "model", "data[].results[].model") or "unknown"
+            key = (day, user_id, model)
+            totals[key] = totals.get(key, ZERO) + requests
+    return totals
+
+
+def parse_spend_limit(body: Mapping[str, Any]) -> SpendLimit | None:
+    """``/organization/spend_limit``; a threshold of 0 (OpenAI's answer when none is set) is no limit."""
+    cents = as_decimal(body.get("threshold_amount"), "threshold_amount")
+    if cents <= 0:
+        return None
+    enforcement = body.get("enforcement")
+    status = None
+    if enforcement is not None:
+        status = optional_str(as_object(enforcement, "enforcement"), "status", "enforcement.status")
+    return SpendLimit(limit_cents=cents, enforcing=status == "enforcing")
+
+
+class OpenAIClient:
+    """OpenAI's organization Admin API for one Admin key."""
+
+    vendor = Vendor.OPENAI
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        http: httpx.AsyncClient,
+        limiters: LimiterRegistry,
+        clock: Callable[[], datetime] = utc_now,
+        observer: TransportObserver | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if config.vendor is not Vendor.OPENAI:
+            raise ValueError("OpenAIClient needs an OpenAI connection")
+        self.config = config
+        self._clock = clock
+        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
+        self.transport = Transport(
+            config,
+            http=http,
+            limiters=limiters,
+            classes={ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]},
+            auth=AuthStyle.BEARER,
+            observer=observer,
+            retry=retry,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIClient(connection={self.config.name!r}, base_url={self.config.base_url!r})"
+
+    async def _get(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
+        response = await self.transport.request("GET", path, endpoint_class=ENDPOINT_CLASS, params=params)
+        with schema_context(self.vendor.value, path):
+            return as_object(response.data, "body")
+
+    def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
+        async def fetch(cursor: str | None) -> Mapping[str, Any]:
+            return await self._get(path, params if cursor is None else {**params, "page": cursor})
+
+        return pages_by_cursor(fetch)
+
+    async def probe(self) -> None:
+        """Validate the key with one cheap call: yesterday's costs, one bucket (the figures we exist for)."""
+        today = self._clock().date()
+        params = {"start_time": _unix(today - _DAY), "end_time": _unix(today), "limit": 1}
+        body = await self._get("/organization/costs", params)
+        with schema_context(self.vendor.value, "/organization/costs"):
+            parse_cost_page(body, today - _DAY, today)
+
+    async def members(self) -> list[Member]:
+        """Everyone in the organization (``/organization/users``, 100 a page by ``after``)."""
+        members: list[Member] = []
+
+        async def fetch(after: str | None) -> Mapping[str, Any]:
+            params: dict[str, Any] = {"limit": USERS_PAGE_SIZE}
+            if after is not None:
+                params["after"] = after
+            return await self._get("/organization/users", params)
+
+        async for body in pages_by_cursor(fetch, cursor_key="last_id"):
+            with schema_context(self.vendor.value, "/organization/users"):
+                for raw in as_list(body.get("data"), "data"):
+                    item = as_object(raw, "data[]")
+                    email = optional_str(item, "email", "data[].email")
+                    if not email:
+                        continue  # service accounts may have none: nothing to join on
+                    members.append(
+                        Member(
+                            email=email.lower(),
+                            name=optional_str(item, "name", "data[].name"),
+                            role=optional_str(item, "role", "data[].role"),
+                            vendor_user_id=as_str(item.get("id"), "data[].id"),
+                        )
+                    )
+        return members
+
+    async def daily_costs(self, first: date, last: date) -> list[SpendRow]:
+        """Team cents per UTC day and line item, ``first..last`` (both included), from the costs report."""
+        params = {
+            "start_time": _unix(first),
+            "end_time": _unix(last + _DAY),
+            "bucket_width": "1d",
+            "group_by": ["line_item", "project_id"],
+            "limit": min(COSTS_PAGE_DAYS, (last - first).days + 1),
+        }
+        totals: dict[tuple[date, str], Decimal] = {}
+        async for body in self._pages("/organization/costs", params):
+            with schema_context(self.vendor.value, "/organization/costs"):
+                for key, cents in parse_cost_page(body, first, last).items():
+                    totals[key] = totals.get(key, ZERO) + cents
+        return [
+            SpendRow(
+                vendor=Vendor.OPENAI,
+                bucket_start=_day_start(day),
+                granularity=Granularity.DAY,
+                user_email=None,
+                model=line_item,
+                amount=cents,
+                unit=Unit.USD_CENTS,
+            )
+            for (day, line_item), cents in sorted(totals.items())
+        ]
+
+    async def daily_requests(
+        self, first: date, last: date, emails: Mapping[str, str] | None = None
+    ) -> list[SpendRow]:
+        """Requests per UTC day, person and model, ``first..last``, from completions usage.
+
+        ``emails`` maps OpenAI user ids to emails (from :meth:`members`; fetched when not given). Rows
+        carry no money (``amount`` 0): requests made with no user, or by a user id not in the
+        organization any more, are the team's (``user_email`` None).
+        """
+        directory = emails if emails is not None else await self.user_emails()
+        params = {
+            "start_time": _unix(first),
+            "end_time": _unix(last + _DAY),
+            "bucket_width": "1d",
+            "group_by": ["user_id", "model"],
+            "limit": min(USAGE_PAGE_DAYS, (last - first).days + 1),
+        }
+        totals: dict[tuple[date, str | None, str], Decimal] = {}
+        async for body in self._pages("/organization/usage/completions", params):
+            with schema_context(self.vendor.value, "/organization/usage/completions"):
+                for (day, user_id, model), requests in parse_usage_page(body, first, last).items():
+                    key = (day, None if user_id is None else directory.get(user_id), model)
+                    totals[key] = totals.get(key, ZERO) + requests
+        return [
+            SpendRow(
+                vendor=Vendor.OPENAI,
+                bucket_start=_day_start(day),
+                granularity=Granularity.DAY,
+                user_email=email,
+                model=model,
+                amount=ZERO,
+                unit=Unit.USD_CENTS,
+                requests=requests,
+            )
+            for (day, email, model), requests in sorted(
+                totals.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
+            )
+        ]
+
+    async def user_emails(self) -> dict[str, str]:
+        """OpenAI user id → email of everyone in the organization."""
+        return {
+            member.vendor_user_id: member.email
+            for member in await self.members()
+            if member.vendor_user_id is not None
+        }
+
+    async def spend_limit(self) -> SpendLimit | None:
+        """The organization's hard spend limit; None when none is set or the key may not read it.
+
+        A 403 or 404 means "not readable" (an older organization or a key without the permission), not a
+        failure: the rest of the connection works without it.
+        """
+        try:
+            body = await self._get("/organization/spend_limit")
+        except (PermissionDenied, RequestRejected) as error:
+            if error.status in (403, 404):
+                return None
+            raise
+        with schema_context(self.vendor.value, "/organization/spend_limit"):
+            return parse_spend_limit(body)
+
+    def rate_limit_statuses(self) -> list[RateLimitStatus]:
+        """Our own count against the pace we keep (OpenAI documents no Admin API limit)."""
+        statuses = self.transport.limiter_statuses()
+        if self.transport.remote_status is not None:
+            statuses.insert(0, self.transport.remote_status)
+        return statuses

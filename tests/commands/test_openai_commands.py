@@ -1,0 +1,57 @@
+"""OpenAI through the slash commands: its synced figures answer ``spend``, ``status`` and ``user``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.domain.money import format_usd
+from tests.commands.conftest import World, text_of
+
+pytestmark = pytest.mark.parametrize("openai_declared", [True])
+
+
+def test_spend_and_status_include_openai(synced: World) -> None:
+    first, last = date(2026, 11, 2), date(2026, 11, 8)
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 openai"))
+    assert format_usd(synced.openai.dataset.total_cents(first, last)) in text, text
+    status = text_of(synced.ask("status"))
+    assert "*OpenAI* _(environment)_" in status
+    assert f"left of {format_usd(Decimal(50_000))}" in status  # the hard spend limit, in cents
+
+
+def test_user_shows_openai_requests_beside_cursor(synced: World) -> None:
+    email = synced.openai.dataset.users[0].email
+    assert email in {member.email for member in synced.cursor.dataset.members}
+    text = text_of(synced.ask(f"user {email} 30d"))
+    assert "OpenAI" in text and "Cursor" in text, text
+
+
+def test_the_digest_reports_openai_yesterday(synced: World) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.digest import DigestOptions
+
+    services = synced.bot.services
+    assert services is not None
+    options = DigestOptions(tz=ZoneInfo("UTC"))
+    built = synced.bot.call(services.digests.build("T0001", date(2026, 11, 20), options, with_chart=False))
+    text = text_of(built.message.payload())
+    yesterday = date(2026, 11, 19)
+    assert "OpenAI" in text, text
+    assert format_usd(synced.openai.dataset.total_cents(yesterday, yesterday)) in text, text
+
+
+def test_export_of_openai_adds_up_to_its_costs(synced: World) -> None:
+    import csv
+    import io
+
+    answer = text_of(synced.ask("export 2026-11-02..2026-11-08 openai"))
+    assert "Sent you `spend-" in answer, answer
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+    assert total * 100 == synced.openai.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
+    assert {row["unit"] for row in rows} == {"USD"}
