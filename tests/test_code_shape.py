@@ -1,9 +1,9 @@
 """The shape of the code, checked on the source: one name per concept, and functions a reader can hold.
 
 None of our functions outside the simulators runs past 50 lines: issue 12 found 22 of 50+ lines (the
-longest 111), and they were split into named steps. The exceptions are declarations, one line per thing declared, where splitting would only
-scatter the list: each is named with its reason, and the test fails once one of them fits the limit
-(then it leaves the list).
+longest 111), and they were split into named steps. The exceptions are declarations, one line per thing
+declared, where splitting would only scatter the list: each is named with its reason, and the test
+fails once one of them fits the limit (then it leaves the list).
 """
 
 from __future__ import annotations

@@ -260,7 +260,7 @@ class _Call:
     endpoint: str
     endpoint_class: str
     json: Mapping[str, Any] | None
-    params: Mapping[str, str | int] | None
+    params: QueryParams | None
     cache_key: str | None
 
 
