@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 USD_CENTS = "usd_cents"
 CREDITS = "credits"
+REQUESTS = "requests"  # a count, not money: shown where a vendor keeps its money for the team only
 """The unit strings of ``bot.domain.usage.Unit`` (a ``StrEnum`` member compares equal to them)."""
 
 MINUS = "−"
@@ -45,11 +46,13 @@ def format_credits(credits: Decimal, unit: str = "credits") -> str:
 
 
 def format_amount(amount: Decimal, unit: str) -> str:
-    """An amount in its own unit: ``usd_cents`` as dollars, ``credits`` as credits."""
+    """An amount in its own unit: ``usd_cents`` as dollars, ``credits`` as credits, ``requests`` counted."""
     if unit == USD_CENTS:
         return format_usd(amount)
     if unit == CREDITS:
         return format_credits(amount)
+    if unit == REQUESTS:
+        return format_credits(amount, REQUESTS)
     raise ValueError(f"unknown unit {unit!r}")
 
 

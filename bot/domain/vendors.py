@@ -62,6 +62,9 @@ class VendorTraits:
     """Whether it reports per-person spend (usage rows); a REST connection reports a probe and a reading."""
     reports_request_counts: bool
     """Whether its per-person figures carry a request count (Windsurf's do not)."""
+    spend_by_person: bool
+    """Whether its money is reported per person; OpenAI reports costs for the organisation only, and per
+    person only requests, so its spend counts in totals under no one and ``user`` shows requests."""
     utc_days: bool
     """Whether its usage arrives as whole UTC days rather than timestamped events."""
     team_quarter_hours: bool
@@ -102,6 +105,7 @@ _ENTRIES = (
         unit=Unit.USD_CENTS,
         reports_usage=True,
         reports_request_counts=True,
+        spend_by_person=True,
         utc_days=False,
         team_quarter_hours=True,
         cycle_source=CycleSource.CYCLE_SPEND,
@@ -125,6 +129,7 @@ _ENTRIES = (
         unit=Unit.CREDITS,
         reports_usage=True,
         reports_request_counts=False,
+        spend_by_person=True,
         utc_days=True,
         team_quarter_hours=False,
         cycle_source=CycleSource.CREDITS_SNAPSHOT,
@@ -149,6 +154,7 @@ _ENTRIES = (
         unit=Unit.USD_CENTS,
         reports_usage=True,
         reports_request_counts=True,
+        spend_by_person=False,
         utc_days=True,
         team_quarter_hours=False,
         cycle_source=CycleSource.CALENDAR_MONTH,
@@ -176,6 +182,7 @@ _ENTRIES = (
         unit=Unit.USD_CENTS,
         reports_usage=False,
         reports_request_counts=False,
+        spend_by_person=False,
         utc_days=False,
         team_quarter_hours=False,
         cycle_source=CycleSource.CALENDAR_MONTH,

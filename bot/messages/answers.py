@@ -115,6 +115,8 @@ class PersonSource:
     cycle_total: Decimal | None = None
     limit: Decimal | None = None
     utc_days: bool = False
+    requests: Decimal = Decimal(0)
+    previous_requests: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.money import REQUESTS
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
     CREDITS,
@@ -16,6 +17,7 @@ from bot.messages.answers import (
     Freshness,
     LimitsAnswer,
     LimitWatch,
+    PersonSource,
     SpendAnswer,
     StatusAnswer,
     StatusCard,
@@ -151,15 +153,23 @@ def top_message(answer: TopAnswer) -> Message:
     return message(fallback, blocks)
 
 
+def _person_figure(source: PersonSource) -> str:
+    """A person's money on a source, or their requests where the vendor keeps money for the team only."""
+    if traits(source.vendor).spend_by_person:
+        return (
+            f"*{amount(source.amount, source.unit)}* ({change(source.amount, source.previous, source.unit)})"
+        )
+    requests = amount(source.requests, REQUESTS)
+    change_text = change(source.requests, source.previous_requests, REQUESTS)
+    return f"*{requests}* ({change_text}) · its spend is reported for the whole team only"
+
+
 def user_message(answer: UserAnswer) -> Message:
     who = f"{answer.name} ({answer.email})" if answer.name else answer.email
     blocks: list[Block] = [header(f"{who} · {answer.period_label}")]
     pairs = []
     for source in answer.sources:
-        lines = [
-            f"*{amount(source.amount, source.unit)}* ({change(source.amount, source.previous, source.unit)})"
-            + (" · UTC days" if source.utc_days else "")
-        ]
+        lines = [_person_figure(source) + (" · UTC days" if source.utc_days else "")]
         if source.cycle_total is not None:
             limit = (
                 f" of a {amount(source.limit, source.unit)} limit"

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.domain.commands import Spend, Top, UserQuery
 from bot.domain.periods import previous_period
-from bot.domain.vendors import traits
+from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
     CREDITS,
     Breakdown,
@@ -156,8 +156,12 @@ class SpendAnswers:
         for connection in connections:
             await self._add_spend(sums, connection, command, viewer, several=len(connections) > 1)
         total, previous_total, left_out = dollar_totals(sums.totals)
-        if any(item.utc_days for item in sums.totals):
-            sums.notes.append("Windsurf reports whole UTC days, so its figures are by UTC day.")
+        if utc := sorted({display_name(item.vendor) for item in sums.totals if item.utc_days}):
+            one = len(utc) == 1
+            sums.notes.append(
+                f"{' and '.join(utc)} report{'s' if one else ''} whole UTC days, "
+                f"so {'its' if one else 'their'} figures are by UTC day."
+            )
         return SpendAnswer(
             period_label=sums.label,
             previous_label=sums.previous_label,
@@ -318,6 +322,8 @@ class SpendAnswers:
                 unit=unit,
                 amount=now_rows[0].amount if now_rows else ZERO,
                 previous=before[0].amount if before else ZERO,
+                requests=now_rows[0].requests if now_rows else ZERO,
+                previous_requests=before[0].requests if before else ZERO,
                 cycle_total=cycle.total if cycle else None,
                 limit=cycle.limit_cents if cycle else None,
                 utc_days=traits(connection.vendor).utc_days,

@@ -38,6 +38,11 @@ def people_unavailable_note(connection: Connection) -> str:
     Sync keeps a day's per-person figures only when they add up to the team's total
     (:mod:`bot.domain.reconcile`); other days are stored as team totals, under no one.
     """
+    if not traits(connection.vendor).spend_by_person:
+        return (
+            f"{connection_label(connection)} reports its spend for the whole organisation only (per person "
+            "it reports requests), so that spend counts in the totals but under no one."
+        )
     return (
         f"{connection_label(connection)}: per-person figures are unavailable for some of these days (its "
         "per-person data did not add up to its team totals), so that spend counts in the totals but under "

@@ -17,6 +17,8 @@ def test_spend_and_status_include_openai(synced: World) -> None:
     first, last = date(2026, 11, 2), date(2026, 11, 8)
     text = text_of(synced.ask("spend 2026-11-02..2026-11-08 openai"))
     assert format_usd(synced.openai.dataset.total_cents(first, last)) in text, text
+    assert "OpenAI reports whole UTC days, so its figures are by UTC day." in text, text
+    assert "Windsurf" not in text
     status = text_of(synced.ask("status"))
     assert "*OpenAI* _(environment)_" in status
     assert f"left of {format_usd(Decimal(50_000))}" in status  # the hard spend limit, in cents
@@ -27,6 +29,17 @@ def test_user_shows_openai_requests_beside_cursor(synced: World) -> None:
     assert email in {member.email for member in synced.cursor.dataset.members}
     text = text_of(synced.ask(f"user {email} 30d"))
     assert "OpenAI" in text and "Cursor" in text, text
+    # OpenAI keeps money for the organisation only: the person's own figure there is their requests.
+    week = text_of(synced.ask(f"user {email} 2026-11-02..2026-11-08"))
+    requests = synced.openai.dataset.requests_by_email(date(2026, 11, 2), date(2026, 11, 8))[email]
+    assert f"*{requests:,} requests*" in week, week
+    assert "its spend is reported for the whole team only" in week
+
+
+def test_spend_by_user_says_openai_money_is_the_organisations(synced: World) -> None:
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 by user openai"))
+    assert "reports its spend for the whole organisation only (per person it reports requests)" in text, text
+    assert "did not add up" not in text
 
 
 def test_the_digest_reports_openai_yesterday(synced: World) -> None:
