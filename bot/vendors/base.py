@@ -36,12 +36,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NoReturn, Protocol
+from typing import Any, ClassVar, NoReturn, Protocol
 
 import httpx
 from pydantic import SecretStr
 
 from bot.domain.usage import RateLimitStatus, Vendor
+from bot.domain.vendors import display_name
 from bot.vendors.errors import (
     AuthError,
     PermissionDenied,
@@ -775,3 +776,46 @@ def _retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+class ClientBase:
+    """What every vendor client shares: its connection, its clock and one :class:`Transport`.
+
+    A client names its vendor, its auth style and its endpoint classes (the rate limits each class is
+    paced under); the transport does the rest. Subclasses add the vendor's own calls.
+    """
+
+    vendor: ClassVar[Vendor]
+    auth: ClassVar[AuthStyle]
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        http: httpx.AsyncClient,
+        limiters: LimiterRegistry,
+        clock: Callable[[], datetime] = utc_now,
+        observer: TransportObserver | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if config.vendor is not self.vendor:
+            raise ValueError(f"{type(self).__name__} needs a {display_name(self.vendor)} connection")
+        self.config = config
+        self._clock = clock
+        self.transport = Transport(
+            config,
+            http=http,
+            limiters=limiters,
+            classes=self.limit_classes(config),
+            auth=self.auth,
+            observer=observer,
+            retry=retry,
+            clock=clock,
+        )
+
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
+        """The endpoint classes and the limits each is paced under, from the vendor's documented limits."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(connection={self.config.name!r}, base_url={self.config.base_url!r})"

@@ -36,10 +36,10 @@ from bot.domain.usage import (
 )
 from bot.vendors.base import (
     AuthStyle,
+    ClientBase,
     ConnectionConfig,
     LimitSpec,
     RetryPolicy,
-    Transport,
     TransportObserver,
     utc_now,
 )
@@ -383,10 +383,12 @@ def _model_breakdown(day: date, raw: object, field: str, user_email: str | None)
 # The client
 
 
-class CursorClient:
+class CursorClient(ClientBase):
     """Cursor Admin and Analytics APIs for one team key (HTTP Basic, key as user name)."""
 
     vendor = Vendor.CURSOR
+
+    auth = AuthStyle.BASIC
 
     def __init__(
         self,
@@ -401,26 +403,13 @@ class CursorClient:
         daily_usage_page_size: int = 1000,
         analytics_page_size: int = 500,
     ) -> None:
-        if config.vendor is not Vendor.CURSOR:
-            raise ValueError("CursorClient needs a Cursor connection")
-        self.config = config
-        self._clock = clock
+        super().__init__(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)
         self._spend_page_size = spend_page_size
         self._daily_usage_page_size = daily_usage_page_size
         self._analytics_page_size = analytics_page_size
-        self.transport = Transport(
-            config,
-            http=http,
-            limiters=limiters,
-            classes={name: [LimitSpec(name, policy)] for name, policy in CURSOR_LIMITS.items()},
-            auth=AuthStyle.BASIC,
-            observer=observer,
-            retry=retry,
-            clock=clock,
-        )
 
-    def __repr__(self) -> str:
-        return f"CursorClient(connection={self.config.name!r}, base_url={self.config.base_url!r})"
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
+        return {name: [LimitSpec(name, policy)] for name, policy in CURSOR_LIMITS.items()}
 
     async def _post(self, path: str, body: Mapping[str, Any], endpoint_class: str) -> Mapping[str, Any]:
         response = await self.transport.request("POST", path, endpoint_class=endpoint_class, json=body)

@@ -13,27 +13,22 @@ operator's pace (``requests_per_minute``, 30 by default): an assumption, named a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
 from bot.vendors.base import (
     AuthStyle,
+    ClientBase,
     ConnectionConfig,
     LimitSpec,
     QueryParams,
-    RetryPolicy,
-    Transport,
-    TransportObserver,
-    utc_now,
 )
 from bot.vendors.errors import PermissionDenied, RequestRejected, SchemaError
-from bot.vendors.limiter import LimiterRegistry, RatePolicy
+from bot.vendors.limiter import RatePolicy
 from bot.vendors.pagination import pages_by_cursor
 from bot.vendors.parsing import (
     ZERO,
@@ -135,39 +130,16 @@ def parse_spend_limit(body: Mapping[str, Any]) -> SpendLimit | None:
     return SpendLimit(limit_cents=cents, enforcing=status == "enforcing")
 
 
-class OpenAIClient:
+class OpenAIClient(ClientBase):
     """OpenAI's organization Admin API for one Admin key."""
 
     vendor = Vendor.OPENAI
 
-    def __init__(
-        self,
-        config: ConnectionConfig,
-        *,
-        http: httpx.AsyncClient,
-        limiters: LimiterRegistry,
-        clock: Callable[[], datetime] = utc_now,
-        observer: TransportObserver | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        if config.vendor is not Vendor.OPENAI:
-            raise ValueError("OpenAIClient needs an OpenAI connection")
-        self.config = config
-        self._clock = clock
-        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
-        self.transport = Transport(
-            config,
-            http=http,
-            limiters=limiters,
-            classes={ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]},
-            auth=AuthStyle.BEARER,
-            observer=observer,
-            retry=retry,
-            clock=clock,
-        )
+    auth = AuthStyle.BEARER
 
-    def __repr__(self) -> str:
-        return f"OpenAIClient(connection={self.config.name!r}, base_url={self.config.base_url!r})"
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
+        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
+        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
 
     async def _get(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
         response = await self.transport.request("GET", path, endpoint_class=ENDPOINT_CLASS, params=params)

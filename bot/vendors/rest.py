@@ -19,10 +19,10 @@ import httpx
 from bot.domain.usage import RateLimitStatus, TrackedFigure, Vendor
 from bot.vendors.base import (
     AuthStyle,
+    ClientBase,
     ConnectionConfig,
     LimitSpec,
     RetryPolicy,
-    Transport,
     TransportObserver,
     utc_now,
 )
@@ -60,10 +60,12 @@ def walk_field(body: Any, field: str) -> Any:
     return value
 
 
-class RestClient:
+class RestClient(ClientBase):
     """A metered REST API for one Bearer key; records rate-limit headers on every call."""
 
     vendor = Vendor.REST
+
+    auth = AuthStyle.BEARER
 
     def __init__(
         self,
@@ -75,29 +77,16 @@ class RestClient:
         observer: TransportObserver | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if config.vendor is not Vendor.REST:
-            raise ValueError("RestClient needs a REST connection")
-        self.config = config
-        self._clock = clock
+        super().__init__(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)
         self._track = parse_track(config.track) if config.track else None
+
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
         specs = [
             LimitSpec("minute", RatePolicy(config.per_minute or DEFAULT_PER_MINUTE, timedelta(minutes=1)))
         ]
         if config.per_day is not None:
             specs.append(LimitSpec("day", RatePolicy(config.per_day, timedelta(days=1))))
-        self.transport = Transport(
-            config,
-            http=http,
-            limiters=limiters,
-            classes={ENDPOINT_CLASS: specs},
-            auth=AuthStyle.BEARER,
-            observer=observer,
-            retry=retry,
-            clock=clock,
-        )
-
-    def __repr__(self) -> str:
-        return f"RestClient(connection={self.config.name!r}, base_url={self.config.base_url!r})"
+        return {ENDPOINT_CLASS: specs}
 
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         """GET ``path`` (relative to the base URL) and return the whole parsed body."""

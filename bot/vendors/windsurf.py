@@ -16,12 +16,10 @@ ever hashed into an :class:`ApiKeyDirectory`, never stored, logged or returned.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from bot.domain.usage import (
     CreditBalance,
@@ -36,15 +34,12 @@ from bot.domain.usage import (
 )
 from bot.vendors.base import (
     AuthStyle,
+    ClientBase,
     ConnectionConfig,
     LimitSpec,
-    RetryPolicy,
-    Transport,
-    TransportObserver,
-    utc_now,
 )
 from bot.vendors.errors import SchemaError
-from bot.vendors.limiter import LimiterRegistry, RatePolicy
+from bot.vendors.limiter import RatePolicy
 from bot.vendors.parsing import (
     ZERO,
     as_date,
@@ -223,39 +218,16 @@ def _scope(user_email: str | None, team: bool, group_id: str | None) -> dict[str
     return scopes
 
 
-class WindsurfClient:
+class WindsurfClient(ClientBase):
     """Windsurf Enterprise API v1 for one service key."""
 
     vendor = Vendor.WINDSURF
 
-    def __init__(
-        self,
-        config: ConnectionConfig,
-        *,
-        http: httpx.AsyncClient,
-        limiters: LimiterRegistry,
-        clock: Callable[[], datetime] = utc_now,
-        observer: TransportObserver | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        if config.vendor is not Vendor.WINDSURF:
-            raise ValueError("WindsurfClient needs a Windsurf connection")
-        self.config = config
-        self._clock = clock
-        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
-        self.transport = Transport(
-            config,
-            http=http,
-            limiters=limiters,
-            classes={ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]},
-            auth=AuthStyle.BODY,
-            observer=observer,
-            retry=retry,
-            clock=clock,
-        )
+    auth = AuthStyle.BODY
 
-    def __repr__(self) -> str:
-        return f"WindsurfClient(connection={self.config.name!r}, base_url={self.config.base_url!r})"
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
+        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
+        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
 
     async def _post(
         self, path: str, body: Mapping[str, Any] | None = None, *, allow_empty: bool = False
