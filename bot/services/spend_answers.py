@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bot.domain.commands import Spend, Top, UserQuery
+from bot.domain.money import REQUESTS
 from bot.domain.periods import previous_period
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
@@ -329,7 +330,14 @@ class SpendAnswers:
                 utc_days=traits(connection.vendor).utc_days,
             )
         )
+        # Where a vendor keeps its money for the team, a person's models are counted in requests.
+        model_unit = unit if traits(connection.vendor).spend_by_person else REQUESTS
         for row in by_model:
+            figure = row.amount if model_unit == unit else row.requests
             merge_row(
-                sums.models.setdefault(unit, {}), row.key or "(unknown)", row.amount, unit, row.requests
+                sums.models.setdefault(model_unit, {}),
+                row.key or "(unknown)",
+                figure,
+                model_unit,
+                row.requests,
             )

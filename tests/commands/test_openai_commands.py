@@ -34,6 +34,8 @@ def test_user_shows_openai_requests_beside_cursor(synced: World) -> None:
     requests = synced.openai.dataset.requests_by_email(date(2026, 11, 2), date(2026, 11, 8))[email]
     assert f"*{requests:,} requests*" in week, week
     assert "its spend is reported for the whole team only" in week
+    assert "— $0.00" not in week  # its models are counted in requests, not shown as free
+    assert " requests" in week.split("By model")[1]
 
 
 def test_spend_by_user_says_openai_money_is_the_organisations(synced: World) -> None:
