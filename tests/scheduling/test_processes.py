@@ -141,7 +141,7 @@ def test_sigkill_during_a_200_channel_fan_out_leaves_exactly_one_digest_per_chan
     assert killed_at < 200, "the fan-out finished before the kill; the test proves nothing"
     with _bot(env, tmp_path):
         # Rows the kill left "posting" are settled once older than SETTLE_AFTER (100 s), at a 30 s tick.
-        _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 240, "every digest")
+        _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 480, "every digest")
         time.sleep(3)  # anything posted twice would show up now
     assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
 
