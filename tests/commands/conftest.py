@@ -150,7 +150,13 @@ def world(
     cursor_people = [(member.name, member.email) for member in cursor.dataset.members[:5]]
     openai = OpenAISimulator(team_size=7, days=70, seed=43, now=NOW, time_scale=SCALE, people=cursor_people)
     anthropic = AnthropicSimulator(
-        team_size=6, days=70, seed=44, now=NOW, time_scale=SCALE, people=cursor_people[:3]
+        team_size=6,
+        days=70,
+        seed=44,
+        now=NOW,
+        time_scale=SCALE,
+        requests_per_minute=600,  # a Claude Code day a request: a backfill makes ~65 requests
+        people=cursor_people[:3],
     )
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
