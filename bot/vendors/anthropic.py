@@ -3,11 +3,11 @@
 Reference: ``docs/vendors/anthropic.md`` (what was confirmed in Anthropic's published docs and what was
 not). Every call sends the Admin key in ``x-api-key`` with ``anthropic-version`` (``AuthStyle.X_API_KEY``).
 Money comes only from ``/organizations/cost_report``, whose ``amount`` is a decimal **string** in the
-currency's lowest unit: "123.45" USD is 123.45 cents ($1.23). It is read as an exact ``Decimal`` and
-kept as cents, so no float ever touches an amount. The cost report cannot be grouped by person; the
-Claude Code report can, so people get their Claude Code sessions as their count and the team gets the
-money (the same honest split as OpenAI's). Claude Code's estimated cost per person is not read: its
-field names and unit are unconfirmed.
+currency's lowest unit: "123.45" USD is 123.45 cents ($1.23). It is read as an exact ``Decimal`` (a
+JSON number too) and kept as cents, so no float ever touches an amount. The cost report cannot be
+grouped by person; the Claude Code report can, so people get their Claude Code sessions as their count
+and the team gets the money (the same honest split as OpenAI's). Claude Code's estimated cost per
+person is not read: its field names and unit are unconfirmed.
 
 Anthropic publishes no numeric limit for the Admin API, so every endpoint shares one limiter at the
 operator's pace (``requests_per_minute``, 30 by default): an assumption, named as such in the doc.
@@ -77,12 +77,11 @@ def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tu
         day = as_date(bucket.get("starting_at"), "data[].starting_at")
         for item in as_list(bucket.get("results"), "data[].results"):
             result = as_object(item, "data[].results[]")
-            currency = as_str(result.get("currency"), "data[].results[].currency")
+            currency = optional_str(result, "currency", "data[].results[].currency") or "USD"
             if currency.upper() != "USD":
                 raise SchemaError("expected US dollars", field="data[].results[].currency")
-            if not isinstance(result.get("amount"), str):
-                raise SchemaError("expected a decimal string", field="data[].results[].amount")
-            cents = as_decimal(result["amount"], "data[].results[].amount")
+            # Documented as a decimal string; a JSON number is read just as exactly (parsing.loads).
+            cents = as_decimal(result.get("amount"), "data[].results[].amount")
             if not first <= day <= last:
                 continue
             key = (day, _cost_label(result))

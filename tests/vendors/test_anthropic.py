@@ -200,3 +200,24 @@ async def test_pacing_at_the_simulators_limit_meets_no_429() -> None:
                 await client.claude_code_sessions(TODAY - timedelta(days=1))
     assert sim.stats.requests_total == 25
     assert sim.stats.rate_limited == 0
+
+
+def test_a_cost_amount_is_cents_as_a_string_or_a_number_never_other_currencies() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from bot.vendors.anthropic import parse_cost_page
+
+    day = date(2026, 11, 19)
+
+    def page(result: dict[str, Any]) -> dict[str, Any]:
+        return {"data": [{"starting_at": "2026-11-19T00:00:00Z", "results": [result]}], "has_more": False}
+
+    as_string = parse_cost_page(page({"amount": "123.45", "currency": "USD", "model": "m"}), day, day)
+    assert as_string == {(day, "m"): Decimal("123.45")}  # 123.45 cents = $1.23
+    as_number = parse_cost_page(page({"amount": Decimal("0.5"), "cost_type": "web_search"}), day, day)
+    assert as_number == {(day, "web_search"): Decimal("0.5")}
+    with pytest.raises(SchemaError):
+        parse_cost_page(page({"amount": "1", "currency": "EUR"}), day, day)
+    with pytest.raises(SchemaError):
+        parse_cost_page(page({"currency": "USD"}), day, day)
