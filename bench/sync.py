@@ -5,14 +5,15 @@
 2. An incremental sync one simulated day later: the requests it made, against what the new day
    (plus the lookback) needs.
 3. Peak RSS of a process that syncs about one million usage events (rate limits off).
-4. ``--openai``: a 90-day backfill against the OpenAI simulator (served in this process) instead:
-   requests, 429s, wall time, and its ratio to the floor at the pace the connection keeps.
+4. ``--openai`` / ``--anthropic``: a 90-day backfill against the OpenAI or Anthropic simulator (served
+   in this process) instead: requests, 429s, wall time, and its ratio to the floor at the pace the
+   connection keeps.
 
 The simulator runs in a separate process (so it does not compete for this process's GIL); the bot's
 real services (connection registry, sync, SQLite store) run here.
 
     python bench/sync.py [--users 2000] [--days 90] [--scale 10] [--million-users 1100]
-    python bench/sync.py --openai [--users 300] [--days 90] [--scale 10]
+    python bench/sync.py --openai|--anthropic [--users 300] [--days 90] [--scale 10]
 """
 
 from __future__ import annotations
@@ -162,29 +163,30 @@ async def million(users: int, days: int) -> None:
         process.wait(timeout=30)
 
 
-async def openai_backfill(users: int, days: int, scale: float) -> None:
-    """A backfill of OpenAI at its simulator's own limit, which is also the pace the connection keeps."""
+async def admin_api_backfill(vendor: str, users: int, days: int, scale: float) -> None:
+    """A backfill of OpenAI or Anthropic at its simulator's own limit, also the pace the connection keeps."""
     from bot.services.container import Services
     from bot.settings import Settings
+    from bot.simulators.anthropic import AnthropicSimulator
     from bot.simulators.openai import OpenAISimulator
     from bot.simulators.serving import served
     from bot.vendors import LimiterRegistry
 
     per_minute = 30
-    sim = OpenAISimulator(
-        team_size=users, days=days + 1, now=NOW, time_scale=scale, requests_per_minute=per_minute
-    )
+    simulator = OpenAISimulator if vendor == "openai" else AnthropicSimulator
+    sim = simulator(team_size=users, days=days + 1, now=NOW, time_scale=scale, requests_per_minute=per_minute)
     with served(sim.app) as server, tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            data_dir=Path(data_dir),
-            database_url=f"sqlite:///{data_dir}/spendbot.db",
-            openai_admin_key=sim.admin_key,
-            openai_api_url=server.url + "/v1",
-            openai_requests_per_minute=per_minute,
-            secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",  # a fixed test key: nothing is stored
-            log_level="WARNING",
-        )
+        values: dict[str, Any] = {
+            "data_dir": Path(data_dir),
+            "database_url": f"sqlite:///{data_dir}/spendbot.db",
+            # A fixed test key: nothing is stored.
+            "secret_key": "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",
+            "log_level": "WARNING",
+            f"{vendor}_admin_key": sim.admin_key,
+            f"{vendor}_api_url": server.url + "/v1",
+            f"{vendor}_requests_per_minute": per_minute,
+        }
+        settings = Settings(_env_file=None, **values)
         services = Services.create(settings, clock=lambda: NOW, limiters=LimiterRegistry(time_scale=scale))
         await services.start(identify_workspace=False)
         await services.use_env_team("TBENCH")
@@ -196,7 +198,9 @@ async def openai_backfill(users: int, days: int, scale: float) -> None:
         finally:
             await services.close()
     floor = report.requests / (per_minute * scale / 60)
-    print(f"OpenAI simulator: {users} users, {days} days, {per_minute} requests/min (vendor time x{scale:g})")
+    print(
+        f"{vendor} simulator: {users} users, {days} days, {per_minute} requests/min (vendor time x{scale:g})"
+    )
     print(f"\n{days}-day backfill ({'ok' if report.ok else 'errors: ' + '; '.join(report.errors)})")
     print(f"  requests           {report.requests:>8}")
     print(f"  429s received      {sim.stats.rate_limited:>8}")
@@ -217,9 +221,11 @@ def main() -> None:
     )
     parser.add_argument("--million-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--openai", action="store_true", help="bench the OpenAI connector instead")
+    parser.add_argument("--anthropic", action="store_true", help="bench the Anthropic connector instead")
     options = parser.parse_args()
-    if options.openai:
-        asyncio.run(openai_backfill(options.users, options.days, options.scale))
+    if options.openai or options.anthropic:
+        vendor = "openai" if options.openai else "anthropic"
+        asyncio.run(admin_api_backfill(vendor, options.users, options.days, options.scale))
         return
     if options.million_child:
         asyncio.run(million(options.million_users, options.days))

@@ -92,12 +92,19 @@ class Settings(BaseSettings):
     openai_requests_per_minute: int = Field(
         30, ge=1, le=10_000, validation_alias=AliasChoices("OPENAI_REQUESTS_PER_MINUTE")
     )
+    anthropic_api_url: str = Field(
+        "https://api.anthropic.com/v1", validation_alias=AliasChoices("ANTHROPIC_API_URL")
+    )
+    anthropic_requests_per_minute: int = Field(
+        30, ge=1, le=10_000, validation_alias=AliasChoices("ANTHROPIC_REQUESTS_PER_MINUTE")
+    )
 
     cursor_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CURSOR_API_KEY"))
     windsurf_service_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("WINDSURF_SERVICE_KEY")
     )
     openai_admin_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_ADMIN_KEY"))
+    anthropic_admin_key: SecretStr | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_ADMIN_KEY"))
     rest_api_url: str | None = Field(None, validation_alias=AliasChoices("REST_API_URL"))
     rest_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("REST_API_KEY"))
     rest_probe_path: str | None = Field(None, validation_alias=AliasChoices("REST_PROBE_PATH"))
@@ -217,6 +224,7 @@ class Settings(BaseSettings):
                 self.cursor_api_key,
                 self.windsurf_service_key,
                 self.openai_admin_key,
+                self.anthropic_admin_key,
                 self.rest_api_key,
             )
         )

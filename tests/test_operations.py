@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.logs import configure_logging
 from tests.commands.conftest import (
     World,
+    anthropic_declared,
     openai_declared,
     settings_overrides,
     synced,
@@ -21,7 +22,14 @@ from tests.commands.conftest import (
     world,
 )
 
-__all__ = ["openai_declared", "settings_overrides", "synced", "windsurf_options", "world"]
+__all__ = [
+    "anthropic_declared",
+    "openai_declared",
+    "settings_overrides",
+    "synced",
+    "windsurf_options",
+    "world",
+]
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from bot.domain.errors import SpendbotError
 from bot.domain.grammar import parse_command
 from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -55,6 +56,8 @@ CURSOR_PEOPLE = 40
 WINDSURF_PEOPLE = 25
 OPENAI_PEOPLE = 15
 """OpenAI's people are the first Cursor users (the same emails): one person is seen across tools."""
+ANTHROPIC_PEOPLE = 10
+"""Anthropic's people are the first Cursor users too (Claude Code beside Cursor and OpenAI)."""
 OPENAI_SPEND_LIMIT_CENTS = 100_000
 """A hard spend limit well above a month of the demo's OpenAI costs: it shows, it never alerts."""
 HISTORY_DAYS = 60
@@ -97,7 +100,8 @@ class DemoSimulators:
     windsurf: WindsurfSimulator
     rest: RestSimulator
     openai: OpenAISimulator
-    served: tuple[ServedApp, ServedApp, ServedApp, ServedApp]
+    anthropic: AnthropicSimulator
+    served: tuple[ServedApp, ...]
 
     @classmethod
     def start(cls, now: datetime) -> DemoSimulators:
@@ -129,15 +133,23 @@ class DemoSimulators:
             spend_limit_cents=OPENAI_SPEND_LIMIT_CENTS,
             people=[(member.name, member.email) for member in cursor.dataset.members[:OPENAI_PEOPLE]],
         )
+        anthropic = AnthropicSimulator(
+            team_size=ANTHROPIC_PEOPLE,
+            days=HISTORY_DAYS,
+            seed=11,
+            now=now,
+            time_scale=DEMO_SCALE,
+            people=[(member.name, member.email) for member in cursor.dataset.members[:ANTHROPIC_PEOPLE]],
+        )
         served: list[ServedApp] = []
         try:
-            for app in (cursor.app, windsurf.app, rest.app, openai.app):
+            for app in (cursor.app, windsurf.app, rest.app, openai.app, anthropic.app):
                 served.append(serve_in_thread(app))
         except BaseException:
             for handle in served:
                 handle.stop()
             raise
-        return cls(cursor, windsurf, rest, openai, (served[0], served[1], served[2], served[3]))
+        return cls(cursor, windsurf, rest, openai, anthropic, tuple(served))
 
     def stop(self) -> None:
         for handle in self.served:
@@ -150,7 +162,7 @@ class DemoSimulators:
         neither the environment nor ``.env`` can aim the demo at real data; the reader's time zone,
         the command name and logging are kept.
         """
-        cursor_url, windsurf_url, rest_url, openai_url = (handle.url for handle in self.served)
+        cursor_url, windsurf_url, rest_url, openai_url, anthropic_url = (handle.url for handle in self.served)
         values: dict[str, Any] = {
             "data_dir": folder,
             "database_url": f"sqlite:///{folder / 'spendbot.db'}",
@@ -180,6 +192,9 @@ class DemoSimulators:
             "openai_admin_key": self.openai.admin_key,
             "openai_api_url": openai_url + "/v1",
             "openai_requests_per_minute": self.openai.requests_per_minute,
+            "anthropic_admin_key": self.anthropic.admin_key,
+            "anthropic_api_url": anthropic_url + "/v1",
+            "anthropic_requests_per_minute": self.anthropic.requests_per_minute,
         }
         return Settings(_env_file=None, **values)
 
@@ -261,7 +276,7 @@ async def demo_session(
             console.print(
                 f"Syncing {len(connections)} connections "
                 f"({CURSOR_PEOPLE} Cursor users, {WINDSURF_PEOPLE} Windsurf users, {OPENAI_PEOPLE} OpenAI "
-                f"users among the Cursor ones, {HISTORY_DAYS} days):"
+                f"and {ANTHROPIC_PEOPLE} Anthropic users among the Cursor ones, {HISTORY_DAYS} days):"
             )
             reports = await sync_with_progress(session.services.sync, connections, console)
             for report in reports:

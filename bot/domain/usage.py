@@ -28,6 +28,7 @@ class Vendor(StrEnum):
     WINDSURF = "windsurf"
     REST = "rest"
     OPENAI = "openai"
+    ANTHROPIC = "anthropic"
 
 
 class Unit(StrEnum):

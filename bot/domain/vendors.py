@@ -63,8 +63,9 @@ class VendorTraits:
     reports_request_counts: bool
     """Whether its per-person figures carry a request count (Windsurf's do not)."""
     spend_by_person: bool
-    """Whether its money is reported per person; OpenAI reports costs for the organisation only, and per
-    person only requests, so its spend counts in totals under no one and ``user`` shows requests."""
+    """Whether its money is reported per person; OpenAI and Anthropic report costs for the organisation
+    only, and per person only requests (Anthropic: Claude Code sessions), so its spend counts in totals
+    under no one and ``user`` shows requests."""
     utc_days: bool
     """Whether its usage arrives as whole UTC days rather than timestamped events."""
     team_quarter_hours: bool
@@ -174,6 +175,34 @@ _ENTRIES = (
         has_probe=False,
         base_url_setting="openai_api_url",
         pace_setting="openai_requests_per_minute",
+    ),
+    VendorTraits(
+        vendor=Vendor.ANTHROPIC,
+        display_name="Anthropic",
+        connect_button="Connect Anthropic",
+        unit=Unit.USD_CENTS,
+        reports_usage=True,
+        reports_request_counts=True,
+        spend_by_person=False,
+        utc_days=True,
+        team_quarter_hours=False,
+        cycle_source=CycleSource.CALENDAR_MONTH,
+        main_dataset="usage",
+        datasets=("members", "usage"),
+        live_datasets=(),
+        fresh_for=timedelta(hours=3),
+        credits_left=CreditsLeft.CREDIT_POOL,
+        near_limit="nothing yet: the Spend Limits API is not read (docs/vendors/anthropic.md)",
+        writable_limit=LimitKind.NONE,
+        quota_windows=(),
+        key_label="Admin API key",
+        permission_hint=(
+            "Anthropic's cost and Claude Code reports need an organization Admin API key "
+            "(sk-ant-admin…, Console → Settings → Admin keys); workspace keys are refused."
+        ),
+        has_probe=False,
+        base_url_setting="anthropic_api_url",
+        pace_setting="anthropic_requests_per_minute",
     ),
     VendorTraits(
         vendor=Vendor.REST,

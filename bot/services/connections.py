@@ -1,9 +1,9 @@
 """The vendor accounts a workspace reads, and the one place their clients are built.
 
 A connection is either declared by the operator in the environment (``CURSOR_API_KEY``…, named
-``cursor``, ``windsurf``, ``openai``, ``rest``; the key stays in the environment and the row is marked
-``env``) or added in Slack (the key is stored encrypted). Either way it is a row, scoped by team id, so
-that sync state, history and alerts hang off one id.
+``cursor``, ``windsurf``, ``openai``, ``anthropic``, ``rest``; the key stays in the environment and the
+row is marked ``env``) or added in Slack (the key is stored encrypted). Either way it is a row, scoped by
+team id, so that sync state, history and alerts hang off one id.
 
 Clients are cached per connection and share the process's HTTP client and limiter registry: one
 limiter per (connection, endpoint class), whoever calls.
@@ -62,7 +62,8 @@ class DeclaredConnection:
 
 
 def declared_connections(settings: Settings) -> list[DeclaredConnection]:
-    """The connections named ``cursor``, ``windsurf``, ``openai`` and ``rest`` the environment declares."""
+    """The connections ``cursor``, ``windsurf``, ``openai``, ``anthropic`` and ``rest`` declared in the
+    environment."""
     found: list[DeclaredConnection] = []
     if settings.cursor_api_key is not None:
         found.append(
@@ -85,6 +86,10 @@ def declared_connections(settings: Settings) -> list[DeclaredConnection]:
                 "openai", Vendor.OPENAI, settings.openai_api_url, settings.openai_admin_key, pace
             )
         )
+    if settings.anthropic_admin_key is not None:
+        pace = {"requests_per_minute": settings.anthropic_requests_per_minute}
+        key = settings.anthropic_admin_key
+        found.append(DeclaredConnection("anthropic", Vendor.ANTHROPIC, settings.anthropic_api_url, key, pace))
     if settings.rest_api_key is not None and settings.rest_api_url:
         options: dict[str, Any] = {
             "probe_path": settings.rest_probe_path or "",

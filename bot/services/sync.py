@@ -39,6 +39,7 @@ from bot.store.models import (
 )
 from bot.store.sync import SyncRecords
 from bot.vendors import (
+    AnthropicClient,
     CursorClient,
     DeadlineExceeded,
     OpenAIClient,
@@ -56,6 +57,8 @@ CURSOR_LOOKBACK = timedelta(hours=3)
 WINDSURF_LOOKBACK_DAYS = 2
 OPENAI_LOOKBACK_DAYS = 2  # costs of the last day or two are still being revised
 OPENAI_WINDOW_DAYS = 31  # one page of daily completions usage
+ANTHROPIC_LOOKBACK_DAYS = 2  # the reports of the last day or two may still be filling in
+ANTHROPIC_WINDOW_DAYS = 31  # one page of the daily cost report
 DEFAULT_BACKFILL = timedelta(days=62)  # covers "30d" and the period before it, and last month for "mtd"
 WINDOW_TARGET_EVENTS = 30_000
 _FIRST_WINDOW = timedelta(hours=6)
@@ -411,6 +414,10 @@ class SyncService:
             if dataset == "spend_limit":
                 return await self._openai_spend_limit(connection.id, client), None
             return await self._openai_usage(connection.id, client, state, backfill)
+        if isinstance(client, AnthropicClient):
+            if dataset == "members":
+                return await self._store_members(connection.id, await client.members()), None
+            return await self._anthropic_usage(connection.id, client, state, backfill)
         if isinstance(client, RestClient):
             if dataset == "probe":
                 statuses = await client.probe()
@@ -592,6 +599,32 @@ class SyncService:
             )
         )
         return 1
+
+    # ----- Anthropic ---------------------------------------------------------------------------------
+
+    async def _anthropic_usage(
+        self, connection_id: int, client: AnthropicClient, state: SyncState | None, backfill: timedelta | None
+    ) -> tuple[int, datetime | None]:
+        """Whole UTC days of team cents (cost report) and per-person Claude Code sessions, by window.
+
+        The Claude Code report answers one day a request; a window's costs and sessions are written
+        together, so a day never holds one without the other.
+        """
+        now = self._clock()
+        today = now.date()
+        if backfill is not None or state is None or state.watermark is None:
+            first = (now - (backfill or DEFAULT_BACKFILL)).date()
+        else:
+            first = state.watermark.date() - timedelta(days=ANTHROPIC_LOOKBACK_DAYS)
+        written = 0
+        for window_first, window_last in _day_windows(first, today, days=ANTHROPIC_WINDOW_DAYS):
+            rows = await client.daily_costs(window_first, window_last)
+            for offset in range((window_last - window_first).days + 1):
+                rows += await client.claude_code_sessions(window_first + timedelta(days=offset))
+            merged = _merged_rows(rows)
+            await self._records.replace_days(connection_id, window_first, window_last, merged)
+            written += len(merged)
+        return written, now
 
     # ----- REST --------------------------------------------------------------------------------------
 

@@ -72,10 +72,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: The Messages API version every Anthropic Admin API example sends (docs/vendors/anthropic.md).
+ANTHROPIC_VERSION = "2023-06-01"
+
 DEFAULT_BASE_URLS: Mapping[Vendor, str] = {
     Vendor.CURSOR: "https://api.cursor.com",
     Vendor.WINDSURF: "https://server.codeium.com/api/v1",
     Vendor.OPENAI: "https://api.openai.com/v1",
+    Vendor.ANTHROPIC: "https://api.anthropic.com/v1",
 }
 
 REDACTED = "[redacted]"
@@ -151,11 +155,13 @@ class ConnectionConfig:
 
 class AuthStyle(StrEnum):
     """Where the key goes: an HTTP Basic user name (Cursor), a Bearer token (REST), a JSON field
-    ``service_key`` in every body (Windsurf)."""
+    ``service_key`` in every body (Windsurf), an ``x-api-key`` header with ``anthropic-version``
+    (Anthropic)."""
 
     BASIC = "basic"
     BEARER = "bearer"
     BODY = "body"
+    X_API_KEY = "x_api_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +554,9 @@ class Transport:
             headers["Authorization"] = f"Basic {token}"
         elif self._auth is AuthStyle.BEARER:
             headers["Authorization"] = f"Bearer {secret}"
+        elif self._auth is AuthStyle.X_API_KEY:
+            headers["x-api-key"] = secret
+            headers["anthropic-version"] = ANTHROPIC_VERSION
         return headers
 
     def _body(self, json: Mapping[str, Any] | None) -> Any:

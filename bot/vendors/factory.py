@@ -8,6 +8,7 @@ from datetime import datetime
 import httpx
 
 from bot.domain.usage import Vendor
+from bot.vendors.anthropic import AnthropicClient
 from bot.vendors.base import ConnectionConfig, RetryPolicy, TransportObserver, utc_now
 from bot.vendors.cursor import CursorClient
 from bot.vendors.limiter import LimiterRegistry
@@ -17,7 +18,7 @@ from bot.vendors.windsurf import WindsurfClient
 
 __all__ = ["VendorClient", "make_client"]
 
-VendorClient = CursorClient | WindsurfClient | OpenAIClient | RestClient
+VendorClient = CursorClient | WindsurfClient | OpenAIClient | AnthropicClient | RestClient
 
 
 def make_client(
@@ -38,4 +39,8 @@ def make_client(
         )
     if config.vendor is Vendor.OPENAI:
         return OpenAIClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)
+    if config.vendor is Vendor.ANTHROPIC:
+        return AnthropicClient(
+            config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry
+        )
     return RestClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)

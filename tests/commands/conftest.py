@@ -17,6 +17,7 @@ import pytest
 from bot.messages.blocks import readable_texts
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -43,6 +44,7 @@ class World:
     rest: RestSimulator
     member_email: str
     openai: OpenAISimulator
+    anthropic: AnthropicSimulator
 
     def ask(
         self, text: str, user: str = ADMIN, channel: str = "C0001", timeout: float = 20.0
@@ -125,6 +127,12 @@ def openai_declared() -> bool:
 
 
 @pytest.fixture
+def anthropic_declared() -> bool:
+    """Whether the world's bot declares its Anthropic connection: parametrize this name to switch it on."""
+    return False
+
+
+@pytest.fixture
 def world(
     tmp_path: Path,
     fake_slack: FakeSlack,
@@ -132,6 +140,7 @@ def world(
     settings_overrides: dict[str, Any],
     windsurf_options: dict[str, Any],
     openai_declared: bool,
+    anthropic_declared: bool,
 ) -> Iterator[World]:
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
     windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
@@ -140,20 +149,37 @@ def world(
     # The same people as Cursor's first members, so one person is seen across tools by email.
     cursor_people = [(member.name, member.email) for member in cursor.dataset.members[:5]]
     openai = OpenAISimulator(team_size=7, days=70, seed=43, now=NOW, time_scale=SCALE, people=cursor_people)
+    anthropic = AnthropicSimulator(
+        team_size=6,
+        days=70,
+        seed=44,
+        now=NOW,
+        time_scale=SCALE,
+        requests_per_minute=600,  # a Claude Code day a request: a backfill makes ~65 requests
+        people=cursor_people[:3],
+    )
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
     fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")
-    with served_all(cursor.app, windsurf.app, rest.app, openai.app) as (
+    with served_all(cursor.app, windsurf.app, rest.app, openai.app, anthropic.app) as (
         cursor_server,
         windsurf_server,
         rest_server,
         openai_server,
+        anthropic_server,
     ):
         if openai_declared:
             settings_overrides = {
                 "openai_admin_key": openai.admin_key,
                 "openai_api_url": openai_server.url + "/v1",
                 "openai_requests_per_minute": 600,
+                **settings_overrides,
+            }
+        if anthropic_declared:
+            settings_overrides = {
+                "anthropic_admin_key": anthropic.admin_key,
+                "anthropic_api_url": anthropic_server.url + "/v1",
+                "anthropic_requests_per_minute": 600,
                 **settings_overrides,
             }
         settings = Settings(  # type: ignore[call-arg]
@@ -183,7 +209,7 @@ def world(
             )
 
         with BotThread(settings, services_factory=services) as bot:
-            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai)
+            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai, anthropic)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -47,6 +48,14 @@ def windsurf_sim() -> Iterator[WindsurfSimulator]:
 @pytest.fixture
 def openai_sim() -> Iterator[OpenAISimulator]:
     sim = OpenAISimulator(team_size=3, days=3, seed=14, time_scale=60.0)
+    with served(sim.app) as server:
+        sim.url = server.url + "/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def anthropic_sim() -> Iterator[AnthropicSimulator]:
+    sim = AnthropicSimulator(team_size=3, days=3, seed=15, time_scale=60.0)
     with served(sim.app) as server:
         sim.url = server.url + "/v1"  # type: ignore[attr-defined]
         yield sim

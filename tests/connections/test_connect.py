@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -204,6 +205,26 @@ async def test_an_openai_admin_key_is_tried_then_stored_and_a_wrong_one_explaine
     assert (stored.name, stored.vendor, stored.base_url) == ("openai", "openai", url)
     # The probe answered (the sync that follows a new connection may already have fetched more).
     assert openai_sim.stats.count(path="/v1/organization/costs", status=200) >= 1
+
+
+async def test_an_anthropic_admin_key_is_tried_then_stored_and_a_wrong_one_explained(
+    slack: SlackDriver, running: BotThread, anthropic_sim: AnthropicSimulator
+) -> None:
+    url = anthropic_sim.url  # type: ignore[attr-defined]
+    response, _ = await slack.submit(
+        {"name": "", "key": "sk-ant-admin01-wrong", "base_url": url}, user=ADMIN, vendor="anthropic"
+    )
+    assert response.json()["response_action"] == "errors", response.text
+    assert "Key rejected" in response.text
+    assert rows(running) == []
+    response, _ = await slack.submit(
+        {"name": "", "key": anthropic_sim.admin_key, "base_url": url}, user=ADMIN, vendor="anthropic"
+    )
+    assert response.json()["response_action"] == "update", response.text
+    (stored,) = rows(running)
+    assert (stored.name, stored.vendor, stored.base_url) == ("anthropic", "anthropic", url)
+    # The probe answered (the sync that follows a new connection may already have fetched more).
+    assert anthropic_sim.stats.count(path="/v1/organizations/cost_report", status=200) >= 1
 
 
 async def test_wrong_fields_are_named_one_by_one_and_no_vendor_is_called(

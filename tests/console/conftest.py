@@ -14,6 +14,7 @@ from bot.vendors import LimiterRegistry
 from tests.commands.conftest import (
     SCALE,
     World,
+    anthropic_declared,
     openai_declared,
     settings_overrides,
     synced,
@@ -23,6 +24,7 @@ from tests.commands.conftest import (
 
 __all__ = [
     "ScriptedReader",
+    "anthropic_declared",
     "openai_declared",
     "run_console",
     "settings_overrides",

@@ -38,7 +38,7 @@ def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
 
 
 def test_the_facts_services_rely_on() -> None:
-    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF, Vendor.OPENAI)
+    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF, Vendor.OPENAI, Vendor.ANTHROPIC)
     openai = traits(Vendor.OPENAI)
     assert openai.unit is Unit.USD_CENTS and openai.utc_days and openai.reports_request_counts
     assert openai.writable_limit is LimitKind.NONE
@@ -55,16 +55,21 @@ def test_the_facts_services_rely_on() -> None:
     named = [name for e in TRAITS.values() for name in (e.base_url_setting, e.pace_setting) if name]
     assert set(named) <= set(Settings.model_fields)
     assert openai.pace_setting == "openai_requests_per_minute"
+    anthropic = traits(Vendor.ANTHROPIC)
+    assert anthropic.unit is Unit.USD_CENTS and anthropic.utc_days and not anthropic.spend_by_person
+    assert anthropic.pace_setting == "anthropic_requests_per_minute"
     # A form without a default base URL must ask for one.
     assert all(entry.base_url_setting or entry.has_probe for entry in TRAITS.values())
 
 
-VENDOR_LITERAL = re.compile(r'Vendor\.(CURSOR|WINDSURF|OPENAI|REST)\b|"(cursor|windsurf|openai|rest)"')
-MAX_VENDOR_LITERALS = {"services": 10, "slack": 0}
+VENDOR_LITERAL = re.compile(
+    r'Vendor\.(CURSOR|WINDSURF|OPENAI|ANTHROPIC|REST)\b|"(cursor|windsurf|openai|anthropic|rest)"'
+)
+MAX_VENDOR_LITERALS = {"services": 11, "slack": 0}
 """What is left on purpose: the environment's declared connections (``connections.py``, one setting per
-vendor, so one line more with OpenAI), the write service choosing the client with the limit
-(``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"`` argument
-that only looks like a vendor."""
+vendor, so one line more with OpenAI and one with Anthropic), the write service choosing the client with
+the limit (``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"``
+argument that only looks like a vendor."""
 
 
 @pytest.mark.parametrize("package", sorted(MAX_VENDOR_LITERALS))

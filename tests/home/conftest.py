@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from tests.commands.conftest import openai_declared, settings_overrides, synced, windsurf_options, world
+from tests.commands.conftest import (
+    anthropic_declared,
+    openai_declared,
+    settings_overrides,
+    synced,
+    windsurf_options,
+    world,
+)
 
-__all__ = ["openai_declared", "settings_overrides", "synced", "windsurf_options", "world"]
+__all__ = [
+    "anthropic_declared",
+    "openai_declared",
+    "settings_overrides",
+    "synced",
+    "windsurf_options",
+    "world",
+]

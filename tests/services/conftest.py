@@ -11,6 +11,7 @@ import pytest
 
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -42,6 +43,14 @@ def windsurf_sim() -> Iterator[WindsurfSimulator]:
 @pytest.fixture
 def openai_sim() -> Iterator[OpenAISimulator]:
     sim = OpenAISimulator(team_size=8, days=100, seed=7, now=NOW, time_scale=TIME_SCALE)
+    with served(sim.app) as server:
+        sim.url = server.url + "/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def anthropic_sim() -> Iterator[AnthropicSimulator]:
+    sim = AnthropicSimulator(team_size=8, days=100, seed=8, now=NOW, time_scale=TIME_SCALE)
     with served(sim.app) as server:
         sim.url = server.url + "/v1"  # type: ignore[attr-defined]
         yield sim

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from bot.services.container import Services
 from bot.services.sync import ProgressEvent
+from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -310,6 +311,41 @@ async def test_openai_sync_stores_the_vendors_cents_and_requests_and_the_spend_l
         assert again.ok and again.requests == 1 + 2
         totals = await _total(services, connection, start, end, by="user")
         assert sum(row.amount for row in totals) == openai_sim.dataset.total_cents(first, last)
+
+
+async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per_person(
+    anthropic_sim: AnthropicSimulator, make_services: Callable[..., Any]
+) -> None:
+    async with make_services(
+        anthropic_admin_key=anthropic_sim.admin_key,
+        anthropic_api_url=anthropic_sim.url,  # type: ignore[attr-defined]
+        anthropic_requests_per_minute=60,
+    ) as services:
+        connection = await _connection(services, "anthropic")
+        report = await services.sync.sync(connection, backfill=timedelta(days=90))
+        assert report.ok, report.errors
+        assert report.rate_limited == 0
+        assert report.requests == 1 + 3 + 91  # users, 3 cost pages of 31 days, one Claude Code day each
+        first, last = (NOW - timedelta(days=90)).date(), NOW.date()
+        start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+        totals = await _total(services, connection, start, end, by="user")
+        assert sum(row.amount for row in totals) == anthropic_sim.dataset.total_cents(first, last)
+        sessions = {row.key: int(row.requests) for row in totals}
+        expected = anthropic_sim.dataset.sessions_by_email(first, last)
+        assert {k: v for k, v in sessions.items() if k is not None and "@" in k} == {
+            k: v for k, v in expected.items() if k is not None
+        }
+        assert sum(sessions.values()) == sum(expected.values())
+        async with services.db.session() as session:
+            members = (await session.exec(select(MemberRow))).all()
+        assert {m.email for m in members} == {u.email for u in anthropic_sim.dataset.users}
+
+        # An incremental sync re-fetches only the last days and leaves the totals as they were.
+        again = await services.sync.sync(connection, datasets=["usage"])
+        assert again.ok and again.requests == 1 + 3  # one cost page, three Claude Code days
+        totals = await _total(services, connection, start, end, by="user")
+        assert sum(row.amount for row in totals) == anthropic_sim.dataset.total_cents(first, last)
 
 
 async def test_rest_sync_records_rate_limit_headers_and_the_tracked_figure(

@@ -1,0 +1,226 @@
+"""Anthropic Admin API (organization cost report, Claude Code analytics, users).
+
+Reference: ``docs/vendors/anthropic.md`` (what was confirmed in Anthropic's published docs and what was
+not). Every call sends the Admin key in ``x-api-key`` with ``anthropic-version`` (``AuthStyle.X_API_KEY``).
+Money comes only from ``/organizations/cost_report``, whose ``amount`` is a decimal **string** in the
+currency's lowest unit: "123.45" USD is 123.45 cents ($1.23). It is read as an exact ``Decimal`` (a
+JSON number too) and kept as cents, so no float ever touches an amount. The cost report cannot be
+grouped by person; the Claude Code report can, so people get their Claude Code sessions as their count
+and the team gets the money (the same honest split as OpenAI's). Claude Code's estimated cost per
+person is not read: its field names and unit are unconfirmed.
+
+Anthropic publishes no numeric limit for the Admin API, so every endpoint shares one limiter at the
+operator's pace (``requests_per_minute``, 30 by default): an assumption, named as such in the doc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
+from bot.vendors.base import AuthStyle, ClientBase, ConnectionConfig, LimitSpec, QueryParams
+from bot.vendors.errors import SchemaError
+from bot.vendors.limiter import RatePolicy
+from bot.vendors.pagination import pages_by_cursor
+from bot.vendors.parsing import (
+    ZERO,
+    as_date,
+    as_decimal,
+    as_list,
+    as_object,
+    as_str,
+    decimal_field,
+    optional_str,
+    schema_context,
+)
+
+__all__ = ["CLAUDE_CODE_MODEL", "COST_PAGE_DAYS", "AnthropicClient"]
+
+#: The one endpoint class: Anthropic documents a 429 on every Admin endpoint but no numbers.
+ENDPOINT_CLASS = "admin"
+#: Documented maximum of ``limit`` (daily buckets per page) of the cost report.
+COST_PAGE_DAYS = 31
+#: Documented maximum of ``limit`` (records per page) of the Claude Code report.
+CLAUDE_CODE_PAGE_SIZE = 1000
+USERS_PAGE_SIZE = 100
+#: The model a person's Claude Code sessions are counted under (the report's per-model breakdown is
+#: unconfirmed, so sessions are not split by model).
+CLAUDE_CODE_MODEL = "Claude Code"
+_DAY = timedelta(days=1)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _rfc3339(day: date) -> str:
+    return _day_start(day).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cost_label(result: Mapping[str, Any]) -> str:
+    """What a cost item is spent on: its model, else its cost type (web search...), else its description."""
+    for key in ("model", "cost_type", "description"):
+        value = optional_str(result, key, f"data[].results[].{key}")
+        if value:
+            return value
+    return "other"
+
+
+def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tuple[date, str], Decimal]:
+    """Cents per (UTC day, model or cost type) of one ``/organizations/cost_report`` page."""
+    totals: dict[tuple[date, str], Decimal] = {}
+    for raw in as_list(body.get("data"), "data"):
+        bucket = as_object(raw, "data[]")
+        day = as_date(bucket.get("starting_at"), "data[].starting_at")
+        for item in as_list(bucket.get("results"), "data[].results"):
+            result = as_object(item, "data[].results[]")
+            currency = optional_str(result, "currency", "data[].results[].currency") or "USD"
+            if currency.upper() != "USD":
+                raise SchemaError("expected US dollars", field="data[].results[].currency")
+            # Documented as a decimal string; a JSON number is read just as exactly (parsing.loads).
+            cents = as_decimal(result.get("amount"), "data[].results[].amount")
+            if not first <= day <= last:
+                continue
+            key = (day, _cost_label(result))
+            totals[key] = totals.get(key, ZERO) + cents
+    return totals
+
+
+def parse_claude_code_page(body: Mapping[str, Any]) -> dict[str | None, Decimal]:
+    """Sessions per user email (None: API-key actors, the team's) of one Claude Code report page."""
+    totals: dict[str | None, Decimal] = {}
+    for raw in as_list(body.get("data"), "data"):
+        record = as_object(raw, "data[]")
+        actor = as_object(record.get("actor"), "data[].actor")
+        kind = as_str(actor.get("type"), "data[].actor.type")
+        email = None
+        if kind == "user_actor":
+            email = as_str(actor.get("email_address"), "data[].actor.email_address").lower()
+        metrics = as_object(record.get("core_metrics"), "data[].core_metrics")
+        if "num_sessions" not in metrics:
+            raise SchemaError("missing", field="data[].core_metrics.num_sessions")
+        sessions = decimal_field(metrics, "num_sessions", "data[].core_metrics.num_sessions")
+        totals[email] = totals.get(email, ZERO) + sessions
+    return totals
+
+
+class AnthropicClient(ClientBase):
+    """Anthropic's organization Admin API for one Admin key."""
+
+    vendor = Vendor.ANTHROPIC
+
+    auth = AuthStyle.X_API_KEY
+
+    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
+        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
+        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
+
+    async def _get(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
+        response = await self.transport.request("GET", path, endpoint_class=ENDPOINT_CLASS, params=params)
+        with schema_context(self.vendor.value, path):
+            return as_object(response.data, "body")
+
+    def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
+        async def fetch(cursor: str | None) -> Mapping[str, Any]:
+            return await self._get(path, params if cursor is None else {**params, "page": cursor})
+
+        return pages_by_cursor(fetch)
+
+    async def probe(self) -> None:
+        """Validate the key with one cheap call: yesterday's costs, one bucket (the figures we exist for)."""
+        today = self._clock().date()
+        params: dict[str, str | int] = {
+            "starting_at": _rfc3339(today - _DAY),
+            "ending_at": _rfc3339(today),
+            "limit": 1,
+        }
+        body = await self._get("/organizations/cost_report", params)
+        with schema_context(self.vendor.value, "/organizations/cost_report"):
+            parse_cost_page(body, today - _DAY, today)
+
+    async def members(self) -> list[Member]:
+        """Everyone in the organization (``/organizations/users``, 100 a page by ``after_id``)."""
+        members: list[Member] = []
+
+        async def fetch(after: str | None) -> Mapping[str, Any]:
+            params: dict[str, Any] = {"limit": USERS_PAGE_SIZE}
+            if after is not None:
+                params["after_id"] = after
+            return await self._get("/organizations/users", params)
+
+        async for body in pages_by_cursor(fetch, cursor_key="last_id"):
+            with schema_context(self.vendor.value, "/organizations/users"):
+                for raw in as_list(body.get("data"), "data"):
+                    item = as_object(raw, "data[]")
+                    members.append(
+                        Member(
+                            email=as_str(item.get("email"), "data[].email").lower(),
+                            name=optional_str(item, "name", "data[].name"),
+                            role=optional_str(item, "role", "data[].role"),
+                            vendor_user_id=as_str(item.get("id"), "data[].id"),
+                        )
+                    )
+        return members
+
+    async def daily_costs(self, first: date, last: date) -> list[SpendRow]:
+        """Team cents per UTC day and model (or cost type), ``first..last`` (both included)."""
+        params = {
+            "starting_at": _rfc3339(first),
+            "ending_at": _rfc3339(last + _DAY),
+            "bucket_width": "1d",
+            "group_by[]": ["description"],
+            "limit": min(COST_PAGE_DAYS, (last - first).days + 1),
+        }
+        totals: dict[tuple[date, str], Decimal] = {}
+        async for body in self._pages("/organizations/cost_report", params):
+            with schema_context(self.vendor.value, "/organizations/cost_report"):
+                for key, cents in parse_cost_page(body, first, last).items():
+                    totals[key] = totals.get(key, ZERO) + cents
+        return [
+            SpendRow(
+                vendor=Vendor.ANTHROPIC,
+                bucket_start=_day_start(day),
+                granularity=Granularity.DAY,
+                user_email=None,
+                model=model,
+                amount=cents,
+                unit=Unit.USD_CENTS,
+            )
+            for (day, model), cents in sorted(totals.items())
+        ]
+
+    async def claude_code_sessions(self, day: date) -> list[SpendRow]:
+        """Claude Code sessions per person on one UTC day (the report takes one day a request).
+
+        Rows carry no money (``amount`` 0) and count sessions as requests; sessions of API-key actors
+        have no person and are the team's (``user_email`` None).
+        """
+        params = {"starting_at": day.isoformat(), "limit": CLAUDE_CODE_PAGE_SIZE}
+        totals: dict[str | None, Decimal] = {}
+        async for body in self._pages("/organizations/usage_report/claude_code", params):
+            with schema_context(self.vendor.value, "/organizations/usage_report/claude_code"):
+                for email, sessions in parse_claude_code_page(body).items():
+                    totals[email] = totals.get(email, ZERO) + sessions
+        return [
+            SpendRow(
+                vendor=Vendor.ANTHROPIC,
+                bucket_start=_day_start(day),
+                granularity=Granularity.DAY,
+                user_email=email,
+                model=CLAUDE_CODE_MODEL,
+                amount=ZERO,
+                unit=Unit.USD_CENTS,
+                requests=sessions,
+            )
+            for email, sessions in sorted(totals.items(), key=lambda item: item[0] or "")
+        ]
+
+    def rate_limit_statuses(self) -> list[RateLimitStatus]:
+        """Our own count against the pace we keep (Anthropic documents no Admin API limit)."""
+        statuses = self.transport.limiter_statuses()
+        if self.transport.remote_status is not None:
+            statuses.insert(0, self.transport.remote_status)
+        return statuses

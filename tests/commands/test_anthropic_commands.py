@@ -1,0 +1,75 @@
+"""Anthropic through the slash commands: its synced figures answer ``spend``, ``status`` and ``user``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.money import format_usd
+from tests.commands.conftest import World, text_of
+
+pytestmark = pytest.mark.parametrize("anthropic_declared", [True])
+
+
+def test_spend_and_status_include_anthropic(synced: World) -> None:
+    first, last = date(2026, 11, 2), date(2026, 11, 8)
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 anthropic"))
+    assert format_usd(synced.anthropic.dataset.total_cents(first, last)) in text, text
+    assert "Windsurf" not in text
+    status = text_of(synced.ask("status"))
+    assert "*Anthropic* _(environment)_" in status, status
+    assert "429" not in status  # the sync kept the simulator's pace
+    card = status.split("*Anthropic* _(environment)_")[1].split(":large_")[0]
+    assert "Per-person figures are unavailable" not in card  # its money is the organisation's by nature
+
+
+def test_user_shows_claude_code_sessions_beside_cursor(synced: World) -> None:
+    email = synced.anthropic.dataset.users[0].email
+    assert email in {member.email for member in synced.cursor.dataset.members}
+    week = text_of(synced.ask(f"user {email} 2026-11-02..2026-11-08"))
+    assert "Anthropic" in week and "Cursor" in week, week
+    sessions = synced.anthropic.dataset.sessions_by_email(date(2026, 11, 2), date(2026, 11, 8))[email]
+    assert f"*{sessions:,} requests*" in week, week  # Claude Code sessions are its per-person count
+    assert "— $0.00" not in week
+
+
+def test_spend_by_user_says_anthropic_money_is_the_organisations(synced: World) -> None:
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 by user anthropic"))
+    assert "reports its spend for the whole organisation only" in text, text
+    assert "did not add up" not in text
+
+
+def test_the_digest_reports_anthropic_yesterday(synced: World) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.digest import DigestOptions
+
+    services = synced.bot.services
+    assert services is not None
+    options = DigestOptions(tz=ZoneInfo("UTC"))
+    built = synced.bot.call(services.digests.build("T0001", date(2026, 11, 20), options, with_chart=False))
+    text = text_of(built.message.payload())
+    yesterday = date(2026, 11, 19)
+    assert "Anthropic" in text, text
+    assert format_usd(synced.anthropic.dataset.total_cents(yesterday, yesterday)) in text, text
+
+
+def test_export_of_anthropic_adds_up_to_its_costs(synced: World) -> None:
+    import csv
+    import io
+    from decimal import Decimal
+
+    answer = text_of(synced.ask("export 2026-11-02..2026-11-08 anthropic"))
+    assert "Sent you `spend-" in answer, answer
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+    assert total * 100 == synced.anthropic.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
+    assert {row["unit"] for row in rows} == {"USD"}
+
+
+def test_credits_top_and_limits_answer_with_anthropic_connected(synced: World) -> None:
+    for question in ("credits", "top 5 7d anthropic", "limits"):
+        text = text_of(synced.ask(question))
+        assert text and "went wrong" not in text.lower(), (question, text)

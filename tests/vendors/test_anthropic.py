@@ -1,0 +1,223 @@
+"""AnthropicClient against the Anthropic simulator over loopback: exact totals, pagination, faults, pacing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.domain.usage import Granularity, Unit, Vendor
+from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.serving import served
+from bot.vendors import (
+    AnthropicClient,
+    AuthError,
+    ConnectionConfig,
+    LimiterRegistry,
+    PermissionDenied,
+    RateLimited,
+    RetryPolicy,
+    SchemaError,
+    UpstreamError,
+    make_client,
+    make_http_client,
+)
+from bot.vendors.anthropic import CLAUDE_CODE_MODEL
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+TODAY = NOW.date()
+SCALE = 600.0
+FAST_RETRIES = RetryPolicy(rate_limited_attempts=4, failure_attempts=3, backoff_base=0.01, backoff_cap=0.05)
+
+
+@contextmanager
+def _served(sim: AnthropicSimulator) -> Iterator[str]:
+    with served(sim.app) as server:
+        yield server.url + "/v1"
+
+
+@asynccontextmanager
+async def _client(
+    url: str, key: str, http: httpx.AsyncClient | None = None, **options: Any
+) -> AsyncIterator[AnthropicClient]:
+    config = ConnectionConfig(
+        key="t", name="anthropic", vendor=Vendor.ANTHROPIC, base_url=url, secret=SecretStr(key), **options
+    )
+    owned = http is None
+    http = http or make_http_client(read_timeout=5.0)
+    try:
+        client = make_client(
+            config,
+            http=http,
+            limiters=LimiterRegistry(time_scale=SCALE),
+            clock=lambda: NOW,
+            retry=FAST_RETRIES,
+        )
+        assert isinstance(client, AnthropicClient)
+        yield client
+    finally:
+        if owned:
+            await http.aclose()
+
+
+@pytest.fixture(scope="module")
+def sim() -> AnthropicSimulator:
+    return AnthropicSimulator(team_size=7, days=100, now=NOW, time_scale=SCALE, rate_limits_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def url(sim: AnthropicSimulator) -> Iterator[str]:
+    with _served(sim) as address:
+        yield address
+
+
+@pytest.fixture(autouse=True)
+def _clean(sim: AnthropicSimulator) -> Iterator[None]:
+    sim.faults.clear()
+    sim.stats.reset()
+    yield
+    sim.faults.clear()
+
+
+async def test_ninety_days_of_costs_are_the_datasets_cents_exactly(sim: AnthropicSimulator, url: str) -> None:
+    first = TODAY - timedelta(days=89)
+    async with _client(url, sim.admin_key) as client:
+        rows = await client.daily_costs(first, TODAY)
+    assert {row.granularity for row in rows} == {Granularity.DAY}
+    assert {row.unit for row in rows} == {Unit.USD_CENTS}
+    assert all(row.user_email is None and row.model and row.model.startswith("claude-") for row in rows)
+    assert sum(row.amount for row in rows) == sim.dataset.total_cents(first, TODAY)
+    assert sim.stats.count("/v1/organizations/cost_report") == 3  # 31 + 31 + 28 daily buckets
+
+
+async def test_claude_code_sessions_per_person_one_day_a_request(sim: AnthropicSimulator, url: str) -> None:
+    first = TODAY - timedelta(days=6)
+    totals: dict[str | None, int] = {}
+    async with _client(url, sim.admin_key) as client:
+        for offset in range(7):
+            for row in await client.claude_code_sessions(first + timedelta(days=offset)):
+                assert row.amount == 0 and row.model == CLAUDE_CODE_MODEL
+                totals[row.user_email] = totals.get(row.user_email, 0) + int(row.requests)
+    assert totals == sim.dataset.sessions_by_email(first, TODAY)
+    assert sim.stats.count("/v1/organizations/usage_report/claude_code") == 7
+
+
+async def test_members_page_through_users() -> None:
+    sim = AnthropicSimulator(team_size=230, days=2, now=NOW, rate_limits_enabled=False)
+    with _served(sim) as address:
+        async with _client(address, sim.admin_key) as client:
+            members = await client.members()
+    assert [m.email for m in members] == [u.email for u in sim.dataset.users]
+    assert sim.stats.count("/v1/organizations/users") == 3
+
+
+async def test_the_key_goes_in_x_api_key_with_the_version_and_never_in_the_url(url: str) -> None:
+    seen: list[httpx.Request] = []
+
+    async def record(request: httpx.Request) -> None:
+        seen.append(request)
+
+    http = make_http_client(read_timeout=5.0)
+    http.event_hooks["request"].append(record)
+    key = "sk-ant-admin01-secret-value-123"
+    try:
+        async with _client(url, key, http=http) as client:
+            with pytest.raises(AuthError) as caught:
+                await client.probe()
+    finally:
+        await http.aclose()
+    (request,) = seen
+    assert request.headers["x-api-key"] == key and request.headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in request.headers and key not in str(request.url)
+    assert key not in str(caught.value) and key not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, AuthError), (403, PermissionDenied), (500, UpstreamError), (503, UpstreamError)],
+)
+async def test_every_fault_is_a_typed_error(
+    sim: AnthropicSimulator, url: str, status: int, error: type[Exception]
+) -> None:
+    sim.faults.fail(status, times=None, path="/v1/organizations/cost_report")
+    async with _client(url, sim.admin_key) as client:
+        with pytest.raises(error):
+            await client.daily_costs(TODAY - timedelta(days=3), TODAY)
+
+
+async def test_a_malformed_body_and_a_renamed_field_are_schema_errors(
+    sim: AnthropicSimulator, url: str
+) -> None:
+    async with _client(url, sim.admin_key) as client:
+        sim.faults.malformed(times=1, path="/v1/organizations/cost_report")
+        with pytest.raises(SchemaError):
+            await client.daily_costs(TODAY - timedelta(days=3), TODAY)
+        sim.faults.rename_field("num_sessions", "sessions", path="/v1/organizations/usage_report/claude_code")
+        with pytest.raises(SchemaError) as caught:
+            await client.claude_code_sessions(TODAY - timedelta(days=1))
+        assert caught.value.field is not None and "num_sessions" in caught.value.field
+
+
+async def test_a_transient_5xx_is_retried(sim: AnthropicSimulator, url: str) -> None:
+    sim.faults.fail(502, times=1, path="/v1/organizations/cost_report")
+    async with _client(url, sim.admin_key) as client:
+        rows = await client.daily_costs(TODAY - timedelta(days=3), TODAY)
+    assert sum(row.amount for row in rows) == sim.dataset.total_cents(TODAY - timedelta(days=3), TODAY)
+
+
+async def test_a_429_is_honoured_and_retried() -> None:
+    sim = AnthropicSimulator(team_size=3, days=5, now=NOW, time_scale=SCALE, requests_per_minute=1)
+    with _served(sim) as address:
+        async with _client(address, sim.admin_key, requests_per_minute=60) as client:
+            await client.members()
+            members = await client.members()  # refused once, then allowed after retry-after
+    assert len(members) == 3
+    assert sim.stats.rate_limited >= 1
+
+
+async def test_rate_limited_for_good_is_rate_limited() -> None:
+    sim = AnthropicSimulator(team_size=3, days=5, now=NOW, time_scale=1.0, requests_per_minute=1)
+    with _served(sim) as address:
+        async with _client(address, sim.admin_key, requests_per_minute=60) as client:
+            await client.members()
+            with pytest.raises(RateLimited):
+                await client.members()
+
+
+async def test_pacing_at_the_simulators_limit_meets_no_429() -> None:
+    sim = AnthropicSimulator(team_size=20, days=100, now=NOW, time_scale=SCALE, requests_per_minute=20)
+    with _served(sim) as address:
+        async with _client(address, sim.admin_key, requests_per_minute=20) as client:
+            first = TODAY - timedelta(days=89)
+            for _ in range(5):  # 3 cost pages + 2 Claude Code days each: more than a minute's worth
+                await client.daily_costs(first, TODAY)
+                await client.claude_code_sessions(TODAY)
+                await client.claude_code_sessions(TODAY - timedelta(days=1))
+    assert sim.stats.requests_total == 25
+    assert sim.stats.rate_limited == 0
+
+
+def test_a_cost_amount_is_cents_as_a_string_or_a_number_never_other_currencies() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from bot.vendors.anthropic import parse_cost_page
+
+    day = date(2026, 11, 19)
+
+    def page(result: dict[str, Any]) -> dict[str, Any]:
+        return {"data": [{"starting_at": "2026-11-19T00:00:00Z", "results": [result]}], "has_more": False}
+
+    as_string = parse_cost_page(page({"amount": "123.45", "currency": "USD", "model": "m"}), day, day)
+    assert as_string == {(day, "m"): Decimal("123.45")}  # 123.45 cents = $1.23
+    as_number = parse_cost_page(page({"amount": Decimal("0.5"), "cost_type": "web_search"}), day, day)
+    assert as_number == {(day, "web_search"): Decimal("0.5")}
+    with pytest.raises(SchemaError):
+        parse_cost_page(page({"amount": "1", "currency": "EUR"}), day, day)
+    with pytest.raises(SchemaError):
+        parse_cost_page(page({"currency": "USD"}), day, day)
