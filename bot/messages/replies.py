@@ -133,10 +133,16 @@ def top_message(answer: TopAnswer) -> Message:
     blocks: list[Block] = [header(f"Top {answer.n} · {answer.period_label}")]
     for ranking in answer.rankings:
         sources = ", ".join(f"`{name}`" for name in ranking.sources)
-        unit_label = "dollars" if ranking.unit == USD else "credits"
+        unit_label = {USD: "dollars", REQUESTS: "requests"}.get(ranking.unit, "credits")
         blocks.append(section(f"*By {unit_label}* ({sources})"))
         if not ranking.people:
-            blocks.append(context("Nobody spent anything in this period."))
+            blocks.append(
+                context(
+                    "Nobody used it in this period."
+                    if ranking.unit == REQUESTS
+                    else "Nobody spent anything in this period."
+                )
+            )
             continue
         lines = []
         for index, person in enumerate(ranking.people, start=1):

@@ -239,7 +239,9 @@ class SpendAnswers:
             period = await self._figures.period_for(connection, command.period, viewer)
             label = label or period.label
             start, end = self._figures.bounds(connection, period)
-            group = self._figures.group_of(connection, CREDITS)
+            # Where a vendor keeps its money for the team, its people are ranked by their requests.
+            by_money = traits(connection.vendor).spend_by_person
+            group = self._figures.group_of(connection, CREDITS) if by_money else REQUESTS
             rows = await self._figures.totals(connection, start, end, by="user")
             target = groups.setdefault(group, {})
             group_sources.setdefault(group, []).append(connection.name)
@@ -247,9 +249,8 @@ class SpendAnswers:
                 notes.append(people_unavailable_note(connection))
             for row in rows:
                 if row.key:
-                    target[row.key] = target.get(row.key, ZERO) + self._figures.in_group(
-                        connection, row.amount
-                    )
+                    figure = self._figures.in_group(connection, row.amount) if by_money else row.requests
+                    target[row.key] = target.get(row.key, ZERO) + figure
         orders = {group: ranked(people) for group, people in groups.items()}
         shown = {email for ordered in orders.values() for email, _ in ordered[: command.n]}
         names = await self._people.names([row.id for row in connections if row.id is not None], shown)

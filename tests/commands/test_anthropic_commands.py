@@ -73,3 +73,5 @@ def test_credits_top_and_limits_answer_with_anthropic_connected(synced: World) -
     for question in ("credits", "top 5 7d anthropic", "limits"):
         text = text_of(synced.ask(question))
         assert text and "went wrong" not in text.lower(), (question, text)
+    top = text_of(synced.ask("top 5 7d anthropic"))
+    assert "*By requests* (`anthropic`)" in top and "$0.00" not in top, top

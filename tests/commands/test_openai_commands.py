@@ -70,3 +70,13 @@ def test_export_of_openai_adds_up_to_its_costs(synced: World) -> None:
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
     assert total * 100 == synced.openai.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
     assert {row["unit"] for row in rows} == {"USD"}
+
+
+def test_top_ranks_openai_people_by_their_requests(synced: World) -> None:
+    text = text_of(synced.ask("top 3 2026-11-02..2026-11-08 openai"))
+    counts = synced.openai.dataset.requests_by_email(date(2026, 11, 2), date(2026, 11, 8))
+    most = max(count for email, count in counts.items() if email)
+    assert "*By requests* (`openai`)" in text, text
+    first = next(line for line in text.splitlines() if line.startswith("1. "))
+    assert first.endswith(f"*{most:,} requests*"), first
+    assert "$0.00" not in text
