@@ -15,15 +15,14 @@ operator's pace (``requests_per_minute``, 30 by default): an assumption, named a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
-from bot.vendors.base import AuthStyle, ClientBase, ConnectionConfig, LimitSpec, QueryParams
+from bot.vendors.base import AuthStyle, ClientBase
 from bot.vendors.errors import SchemaError
-from bot.vendors.limiter import RatePolicy
 from bot.vendors.pagination import pages_by_cursor
 from bot.vendors.parsing import (
     ZERO,
@@ -114,20 +113,7 @@ class AnthropicClient(ClientBase):
 
     auth = AuthStyle.X_API_KEY
 
-    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
-        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
-        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
-
-    async def _get(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
-        response = await self.transport.request("GET", path, endpoint_class=ENDPOINT_CLASS, params=params)
-        with schema_context(self.vendor.value, path):
-            return as_object(response.data, "body")
-
-    def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
-        async def fetch(cursor: str | None) -> Mapping[str, Any]:
-            return await self._get(path, params if cursor is None else {**params, "page": cursor})
-
-        return pages_by_cursor(fetch)
+    endpoint_class = ENDPOINT_CLASS
 
     async def probe(self) -> None:
         """Validate the key with one cheap call: yesterday's costs, one bucket (the figures we exist for)."""
@@ -137,7 +123,7 @@ class AnthropicClient(ClientBase):
             "ending_at": _rfc3339(today),
             "limit": 1,
         }
-        body = await self._get("/organizations/cost_report", params)
+        body = await self._get_json("/organizations/cost_report", params)
         with schema_context(self.vendor.value, "/organizations/cost_report"):
             parse_cost_page(body, today - _DAY, today)
 
@@ -149,7 +135,7 @@ class AnthropicClient(ClientBase):
             params: dict[str, Any] = {"limit": USERS_PAGE_SIZE}
             if after is not None:
                 params["after_id"] = after
-            return await self._get("/organizations/users", params)
+            return await self._get_json("/organizations/users", params)
 
         async for body in pages_by_cursor(fetch, cursor_key="last_id"):
             with schema_context(self.vendor.value, "/organizations/users"):
@@ -175,7 +161,7 @@ class AnthropicClient(ClientBase):
             "limit": min(COST_PAGE_DAYS, (last - first).days + 1),
         }
         totals: dict[tuple[date, str], Decimal] = {}
-        async for body in self._pages("/organizations/cost_report", params):
+        async for body in self._cursor_pages("/organizations/cost_report", params):
             with schema_context(self.vendor.value, "/organizations/cost_report"):
                 for key, cents in parse_cost_page(body, first, last).items():
                     totals[key] = totals.get(key, ZERO) + cents
@@ -200,7 +186,7 @@ class AnthropicClient(ClientBase):
         """
         params = {"starting_at": day.isoformat(), "limit": CLAUDE_CODE_PAGE_SIZE}
         totals: dict[str | None, Decimal] = {}
-        async for body in self._pages("/organizations/usage_report/claude_code", params):
+        async for body in self._cursor_pages("/organizations/usage_report/claude_code", params):
             with schema_context(self.vendor.value, "/organizations/usage_report/claude_code"):
                 for email, sessions in parse_claude_code_page(body).items():
                     totals[email] = totals.get(email, ZERO) + sessions

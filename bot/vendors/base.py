@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -53,7 +53,8 @@ from bot.vendors.errors import (
     VendorError,
 )
 from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, Slot
-from bot.vendors.parsing import loads
+from bot.vendors.pagination import pages_by_cursor
+from bot.vendors.parsing import as_object, loads, schema_context
 
 __all__ = [
     "DEFAULT_BASE_URLS",
@@ -822,9 +823,31 @@ class ClientBase:
             clock=clock,
         )
 
+    endpoint_class: ClassVar[str] = "api"
+    """The class a vendor paced as a whole uses for every call (a client with several overrides
+    ``limit_classes``)."""
+
     def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
-        """The endpoint classes and the limits each is paced under, from the vendor's documented limits."""
-        raise NotImplementedError
+        """The endpoint classes and the limits each is paced under: by default one class at the
+        connection's per-minute pace; a vendor that documents limits per endpoint overrides this."""
+        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
+        return {self.endpoint_class: [LimitSpec(self.endpoint_class, policy)]}
+
+    async def _get_json(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
+        """A GET of ``path`` whose body must be a JSON object; shape errors name the vendor and path."""
+        response = await self.transport.request(
+            "GET", path, endpoint_class=self.endpoint_class, params=params
+        )
+        with schema_context(self.vendor.value, path):
+            return as_object(response.data, "body")
+
+    def _cursor_pages(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
+        """Pages of ``path`` linked by ``has_more``/``next_page``, the cursor sent back as ``page``."""
+
+        async def fetch(cursor: str | None) -> Mapping[str, Any]:
+            return await self._get_json(path, params if cursor is None else {**params, "page": cursor})
+
+        return pages_by_cursor(fetch)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(connection={self.config.name!r}, base_url={self.config.base_url!r})"

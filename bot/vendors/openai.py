@@ -13,7 +13,7 @@ operator's pace (``requests_per_minute``, 30 by default): an assumption, named a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,12 +23,8 @@ from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Uni
 from bot.vendors.base import (
     AuthStyle,
     ClientBase,
-    ConnectionConfig,
-    LimitSpec,
-    QueryParams,
 )
 from bot.vendors.errors import PermissionDenied, RequestRejected, SchemaError
-from bot.vendors.limiter import RatePolicy
 from bot.vendors.pagination import pages_by_cursor
 from bot.vendors.parsing import (
     ZERO,
@@ -137,26 +133,13 @@ class OpenAIClient(ClientBase):
 
     auth = AuthStyle.BEARER
 
-    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
-        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
-        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
-
-    async def _get(self, path: str, params: QueryParams | None = None) -> Mapping[str, Any]:
-        response = await self.transport.request("GET", path, endpoint_class=ENDPOINT_CLASS, params=params)
-        with schema_context(self.vendor.value, path):
-            return as_object(response.data, "body")
-
-    def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
-        async def fetch(cursor: str | None) -> Mapping[str, Any]:
-            return await self._get(path, params if cursor is None else {**params, "page": cursor})
-
-        return pages_by_cursor(fetch)
+    endpoint_class = ENDPOINT_CLASS
 
     async def probe(self) -> None:
         """Validate the key with one cheap call: yesterday's costs, one bucket (the figures we exist for)."""
         today = self._clock().date()
         params = {"start_time": _unix(today - _DAY), "end_time": _unix(today), "limit": 1}
-        body = await self._get("/organization/costs", params)
+        body = await self._get_json("/organization/costs", params)
         with schema_context(self.vendor.value, "/organization/costs"):
             parse_cost_page(body, today - _DAY, today)
 
@@ -168,7 +151,7 @@ class OpenAIClient(ClientBase):
             params: dict[str, Any] = {"limit": USERS_PAGE_SIZE}
             if after is not None:
                 params["after"] = after
-            return await self._get("/organization/users", params)
+            return await self._get_json("/organization/users", params)
 
         async for body in pages_by_cursor(fetch, cursor_key="last_id"):
             with schema_context(self.vendor.value, "/organization/users"):
@@ -197,7 +180,7 @@ class OpenAIClient(ClientBase):
             "limit": min(COSTS_PAGE_DAYS, (last - first).days + 1),
         }
         totals: dict[tuple[date, str], Decimal] = {}
-        async for body in self._pages("/organization/costs", params):
+        async for body in self._cursor_pages("/organization/costs", params):
             with schema_context(self.vendor.value, "/organization/costs"):
                 for key, cents in parse_cost_page(body, first, last).items():
                     totals[key] = totals.get(key, ZERO) + cents
@@ -232,7 +215,7 @@ class OpenAIClient(ClientBase):
             "limit": min(USAGE_PAGE_DAYS, (last - first).days + 1),
         }
         totals: dict[tuple[date, str | None, str], Decimal] = {}
-        async for body in self._pages("/organization/usage/completions", params):
+        async for body in self._cursor_pages("/organization/usage/completions", params):
             with schema_context(self.vendor.value, "/organization/usage/completions"):
                 for (day, user_id, model), requests in parse_usage_page(body, first, last).items():
                     key = (day, None if user_id is None else directory.get(user_id), model)
@@ -268,7 +251,7 @@ class OpenAIClient(ClientBase):
         failure: the rest of the connection works without it.
         """
         try:
-            body = await self._get("/organization/spend_limit")
+            body = await self._get_json("/organization/spend_limit")
         except (PermissionDenied, RequestRejected) as error:
             if error.status in (403, 404):
                 return None

@@ -35,11 +35,8 @@ from bot.domain.usage import (
 from bot.vendors.base import (
     AuthStyle,
     ClientBase,
-    ConnectionConfig,
-    LimitSpec,
 )
 from bot.vendors.errors import SchemaError
-from bot.vendors.limiter import RatePolicy
 from bot.vendors.parsing import (
     ZERO,
     as_date,
@@ -225,9 +222,7 @@ class WindsurfClient(ClientBase):
 
     auth = AuthStyle.BODY
 
-    def limit_classes(self, config: ConnectionConfig) -> dict[str, list[LimitSpec]]:
-        policy = RatePolicy(config.requests_per_minute, timedelta(minutes=1))
-        return {ENDPOINT_CLASS: [LimitSpec(ENDPOINT_CLASS, policy)]}
+    endpoint_class = ENDPOINT_CLASS
 
     async def _post(
         self, path: str, body: Mapping[str, Any] | None = None, *, allow_empty: bool = False
