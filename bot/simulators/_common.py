@@ -798,3 +798,43 @@ def rfc3339(moment: datetime, micros: bool = False) -> str:
     if micros:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AdminKeyControls:
+    """The controls of a simulated admin API with one key and one rate limit (OpenAI, Anthropic).
+
+    The subclass sets ``clock``, ``admin_key``, ``rate_limits_enabled`` and ``_limiter`` in its
+    ``__init__``; tests move the clock, revoke the key and reset the limit through these.
+    """
+
+    clock: SimClock
+    admin_key: str
+    rate_limits_enabled: bool
+    _limiter: FixedWindowLimiter
+    _revoked: bool = False
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        return self.clock.advance(delta)
+
+    def revoke_key(self) -> None:
+        """From now on the admin key answers 401."""
+        self._revoked = True
+
+    def restore_key(self) -> None:
+        self._revoked = False
+
+    def reset_rate_limits(self) -> None:
+        self._limiter.reset()
+
+    def _retry_after(self) -> int | None:
+        """Seconds (vendor time) to wait when this request is over the limit; None when it may pass."""
+        if not self.rate_limits_enabled:
+            return None
+        decision = self._limiter.acquire(self.admin_key)
+        if decision.allowed:
+            return None
+        return max(1, int(self.clock.time_scale * decision.reset_in + 0.999))

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.simulators._common import (
+    AdminKeyControls,
     FaultInjector,
     FixedWindowLimiter,
     RequestStats,
@@ -242,7 +243,7 @@ def _moment(request: Request, name: str, *, required: bool) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-class AnthropicSimulator:
+class AnthropicSimulator(AdminKeyControls):
     """Anthropic's organization Admin API on loopback under ``/v1``; ``dataset`` is the ground truth."""
 
     def __init__(
@@ -268,7 +269,6 @@ class AnthropicSimulator:
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self._limiter = FixedWindowLimiter(requests_per_minute, self.clock.wall_seconds(60.0))
-        self._revoked = False
         handlers: dict[str, Callable[[Request], Response]] = {
             "/organizations/cost_report": self._cost_report,
             "/organizations/usage_report/claude_code": self._claude_code,
@@ -290,25 +290,6 @@ class AnthropicSimulator:
             ),
         )
 
-    # ---- controls
-
-    @property
-    def now(self) -> datetime:
-        return self.clock.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        return self.clock.advance(delta)
-
-    def revoke_key(self) -> None:
-        """From now on the admin key answers 401."""
-        self._revoked = True
-
-    def restore_key(self) -> None:
-        self._revoked = False
-
-    def reset_rate_limits(self) -> None:
-        self._limiter.reset()
-
     # ---- plumbing
 
     def _authorized(self, request: Request) -> bool:
@@ -321,13 +302,10 @@ class AnthropicSimulator:
                 return anthropic_error(401)
             if request.headers.get("anthropic-version") is None:
                 return anthropic_error(400, "anthropic-version: header is required")
-            if self.rate_limits_enabled:
-                decision = self._limiter.acquire(self.admin_key)
-                if not decision.allowed:
-                    wait = max(1, int(self.clock.time_scale * decision.reset_in + 0.999))
-                    response = anthropic_error(429)
-                    response.headers["retry-after"] = str(wait)
-                    return response
+            if (wait := self._retry_after()) is not None:
+                response = anthropic_error(429)
+                response.headers["retry-after"] = str(wait)
+                return response
             try:
                 return handler(request)
             except _BadRequest as error:

@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.simulators._common import (
+    AdminKeyControls,
     FaultInjector,
     FixedWindowLimiter,
     RequestStats,
@@ -241,7 +242,7 @@ def _group_by(request: Request, allowed: frozenset[str]) -> list[str]:
     return groups
 
 
-class OpenAISimulator:
+class OpenAISimulator(AdminKeyControls):
     """OpenAI's organization Admin API on loopback under ``/v1``; ``dataset`` is the ground truth."""
 
     def __init__(
@@ -273,7 +274,6 @@ class OpenAISimulator:
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self._limiter = FixedWindowLimiter(requests_per_minute, self.clock.wall_seconds(60.0))
-        self._revoked = False
         handlers: dict[str, Callable[[Request], Response]] = {
             "/organization/costs": self._costs,
             "/organization/usage/completions": self._completions,
@@ -295,25 +295,6 @@ class OpenAISimulator:
             ),
         )
 
-    # ---- controls
-
-    @property
-    def now(self) -> datetime:
-        return self.clock.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        return self.clock.advance(delta)
-
-    def revoke_key(self) -> None:
-        """From now on the admin key answers 401."""
-        self._revoked = True
-
-    def restore_key(self) -> None:
-        self._revoked = False
-
-    def reset_rate_limits(self) -> None:
-        self._limiter.reset()
-
     # ---- plumbing
 
     def _endpoint(self, handler: Callable[[Request], Response]) -> Callable[[Request], Any]:
@@ -326,13 +307,10 @@ class OpenAISimulator:
                 or not hmac.compare_digest(token.strip().encode(), self.admin_key.encode())
             ):
                 return openai_error(401, code="invalid_api_key")
-            if self.rate_limits_enabled:
-                decision = self._limiter.acquire(self.admin_key)
-                if not decision.allowed:
-                    wait = max(1, int(self.clock.time_scale * decision.reset_in + 0.999))
-                    response = openai_error(429, code="rate_limit_exceeded")
-                    response.headers["Retry-After"] = str(wait)
-                    return response
+            if (wait := self._retry_after()) is not None:
+                response = openai_error(429, code="rate_limit_exceeded")
+                response.headers["Retry-After"] = str(wait)
+                return response
             try:
                 return handler(request)
             except _BadRequest as error:
