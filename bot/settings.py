@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     anthropic_requests_per_minute: int = Field(
         30, ge=1, le=10_000, validation_alias=AliasChoices("ANTHROPIC_REQUESTS_PER_MINUTE")
     )
+    copilot_api_url: str = Field("https://api.github.com", validation_alias=AliasChoices("COPILOT_API_URL"))
+    copilot_requests_per_hour: int = Field(
+        5000, ge=1, le=15_000, validation_alias=AliasChoices("COPILOT_REQUESTS_PER_HOUR")
+    )
+    copilot_org: str | None = Field(None, validation_alias=AliasChoices("COPILOT_ORG"))
+    copilot_enterprise: str | None = Field(None, validation_alias=AliasChoices("COPILOT_ENTERPRISE"))
 
     cursor_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CURSOR_API_KEY"))
     windsurf_service_key: SecretStr | None = Field(
@@ -105,6 +111,7 @@ class Settings(BaseSettings):
     )
     openai_admin_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_ADMIN_KEY"))
     anthropic_admin_key: SecretStr | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_ADMIN_KEY"))
+    copilot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("COPILOT_TOKEN"))
     rest_api_url: str | None = Field(None, validation_alias=AliasChoices("REST_API_URL"))
     rest_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("REST_API_KEY"))
     rest_probe_path: str | None = Field(None, validation_alias=AliasChoices("REST_PROBE_PATH"))
@@ -168,7 +175,16 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together")
         if self.rest_api_key is not None and not self.rest_api_url:
             raise ValueError("REST_API_URL is required when REST_API_KEY is set")
+        if self.copilot_token is not None and bool(self.copilot_org) == bool(self.copilot_enterprise):
+            raise ValueError("COPILOT_TOKEN needs exactly one of COPILOT_ORG and COPILOT_ENTERPRISE")
         return self
+
+    @property
+    def copilot_account(self) -> str:
+        """The declared Copilot connection's account: the organization, or ``enterprise:<slug>``."""
+        if self.copilot_enterprise:
+            return f"enterprise:{self.copilot_enterprise}"
+        return self.copilot_org or ""
 
     @property
     def is_postgres(self) -> bool:
@@ -225,6 +241,7 @@ class Settings(BaseSettings):
                 self.windsurf_service_key,
                 self.openai_admin_key,
                 self.anthropic_admin_key,
+                self.copilot_token,
                 self.rest_api_key,
             )
         )

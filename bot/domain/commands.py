@@ -16,9 +16,9 @@ from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME
 
 Breakdown: TypeAlias = Literal["user", "model", "day"]
 Cadence: TypeAlias = Literal["daily", "weekly", "custom"]
-VendorName: TypeAlias = Literal["cursor", "windsurf", "openai", "anthropic", "rest"]
+VendorName: TypeAlias = Literal["cursor", "windsurf", "openai", "anthropic", "copilot", "rest"]
 
-VENDORS: tuple[VendorName, ...] = ("cursor", "windsurf", "openai", "anthropic", "rest")
+VENDORS: tuple[VendorName, ...] = ("cursor", "windsurf", "openai", "anthropic", "copilot", "rest")
 BREAKDOWNS: tuple[Breakdown, ...] = ("user", "model", "day")
 SUBSCRIPTION_KINDS = ("digest", "credit-low", "budget", "rate-limit", "health")
 

@@ -263,7 +263,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "connect",
-        "connect cursor|windsurf|rest [name]",
+        f"connect {'|'.join(VENDORS)} [name]",
         "Connect a vendor key (asked for in a form, checked live, stored encrypted).",
         ("connect cursor", "connect rest billing-api"),
         "configure",
@@ -384,6 +384,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
 
 _SPECS = {spec.name: spec for spec in COMMANDS}
 _VENDOR_BY_WORD: dict[str, VendorName] = {vendor: vendor for vendor in VENDORS}
+
+
+def _vendor_words() -> str:
+    """The vendor words as people read them: `cursor`, `windsurf` … or `rest`."""
+    words = [code_span(vendor) for vendor in VENDORS]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
 _GROUP_TITLES: dict[Group, str] = {"read": "Read", "configure": "Configure", "write": "Write"}
 _TWO_WORD_HEADS = frozenset(name.split()[0] for name in _SPECS if " " in name)
 
@@ -804,7 +812,7 @@ def _parse_connect(words: _Words) -> Connect:
                 "and not a word of the commands."
             )
     if vendor is None:
-        raise words.missing("the vendor: `cursor`, `windsurf` or `rest`")
+        raise words.missing("the vendor: " + _vendor_words())
     return Connect(vendor=vendor, name=name)
 
 
@@ -1159,9 +1167,9 @@ def help_sections(
             sections.append(f"*{title}*\n" + "\n".join(lines))
     sections.append(
         "Words after the sub-command may come in any order. Periods: `today`, `yesterday`, `7d`, `30d`, "
-        "`mtd` (the default), `cycle`, `2026-10-01..2026-10-31`. Sources: `cursor`, `windsurf`, `rest` "
-        f"(every connection of that vendor) or a connection's name. {code_span(command + ' help <command>')} "
-        "shows more examples."
+        "`mtd` (the default), `cycle`, `2026-10-01..2026-10-31`. Sources: "
+        f"{_vendor_words()} (every connection of that vendor) or a connection's name. "
+        f"{code_span(command + ' help <command>')} shows more examples."
     )
     return tuple(sections)
 

@@ -29,6 +29,7 @@ class Vendor(StrEnum):
     REST = "rest"
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
+    COPILOT = "copilot"
 
 
 class Unit(StrEnum):

@@ -40,9 +40,8 @@ class CycleSource(StrEnum):
 class CreditsLeft(StrEnum):
     """What "credits left" (``/spend credits``, the digest's credit lines, ``credit-low`` alerts) means."""
 
-    CREDIT_POOL = (
-        "credit_pool"  # Windsurf: prepaid credits that run down; OpenAI: the month's hard spend limit
-    )
+    # Windsurf: prepaid credits that run down; OpenAI: the month's hard spend limit; Copilot: its budget
+    CREDIT_POOL = "credit_pool"
     SPEND_LIMITS = "spend_limits"  # Cursor: how many members are near their spend limit
     TRACKED_FIGURE = "tracked_figure"  # REST: the JSON figure an operator asked us to track
 
@@ -96,6 +95,9 @@ class VendorTraits:
     pace_setting: str | None = None
     """The ``Settings`` attribute holding our own pace (requests a minute) for a vendor that publishes
     no limit; None when its client paces itself by documented limits or plan quotas."""
+    account_label: str | None = None
+    """The connect form's label for the vendor account a key reads (Copilot's organization); None when
+    the key alone names it."""
 
 
 _ENTRIES = (
@@ -203,6 +205,35 @@ _ENTRIES = (
         has_probe=False,
         base_url_setting="anthropic_api_url",
         pace_setting="anthropic_requests_per_minute",
+    ),
+    VendorTraits(
+        vendor=Vendor.COPILOT,
+        display_name="Copilot",
+        connect_button="Connect GitHub Copilot",
+        unit=Unit.USD_CENTS,
+        reports_usage=True,
+        reports_request_counts=False,
+        spend_by_person=True,
+        utc_days=True,
+        team_quarter_hours=False,
+        cycle_source=CycleSource.CALENDAR_MONTH,
+        main_dataset="usage",
+        datasets=("members", "usage", "budget"),
+        live_datasets=("budget",),
+        fresh_for=timedelta(hours=3),
+        credits_left=CreditsLeft.CREDIT_POOL,
+        near_limit="the month's Copilot spend against the organization's Copilot budget",
+        writable_limit=LimitKind.NONE,
+        quota_windows=(),
+        key_label="GitHub token",
+        permission_hint=(
+            "The token needs the organization's Administration permission (read) for billing usage and "
+            "budgets, and GitHub Copilot Business (read) for seats (a classic token: manage_billing:copilot "
+            "and read:org); an enterprise needs an enterprise owner's or billing manager's token."
+        ),
+        has_probe=False,
+        base_url_setting="copilot_api_url",
+        account_label="GitHub organization (or enterprise:SLUG)",
     ),
     VendorTraits(
         vendor=Vendor.REST,

@@ -55,6 +55,8 @@ def connect_modal(
         )
     )
     blocks.append(text_input("key", traits(vendor).key_label, None, max_length=2000))
+    if (account_label := traits(vendor).account_label) is not None:
+        blocks.append(_account_input(account_label, values.get("account")))
     if traits(vendor).has_probe:
         blocks += _probe_inputs(values)
     else:
@@ -68,6 +70,18 @@ def connect_modal(
         "private_metadata": json.dumps({"vendor": vendor, "channel": channel_id}),
         "blocks": blocks,
     }
+
+
+def _account_input(label: str, current: str | None) -> Block:
+    """The vendor account a key reads (Copilot's organization, or an enterprise)."""
+    return text_input(
+        "account",
+        label,
+        current,
+        placeholder="acme",
+        hint="The organization as in github.com/ORG; enterprise:SLUG for an enterprise's figures.",
+        max_length=100,
+    )
 
 
 def _base_url_override(current: str | None, default_base_url: str) -> Block:

@@ -67,6 +67,8 @@ MAX_QUOTA = 100_000_000
 _MESSAGE_CHARS = 200
 
 _WHITESPACE = re.compile(r"\s")
+#: A GitHub organization or enterprise slug (letters, digits, inner hyphens, at most 39), or enterprise:SLUG.
+_GITHUB_ACCOUNT = re.compile(r"(enterprise:)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
 
 
 class FailureKind(StrEnum):
@@ -99,17 +101,21 @@ class ConnectForm:
     per_minute: int | None = None
     per_day: int | None = None
     track: str | None = None
+    account: str = ""
 
     def options(self) -> dict[str, Any]:
-        """The connection's options as stored (the same keys as the environment's REST connection)."""
-        if not traits(self.vendor).has_probe:
-            return {}
-        return {
-            "probe_path": self.probe_path,
-            "per_minute": self.per_minute,
-            "per_day": self.per_day,
-            "track": self.track,
-        }
+        """The connection's options as stored (the same keys as the environment's connections)."""
+        options: dict[str, Any] = {}
+        if traits(self.vendor).has_probe:
+            options |= {
+                "probe_path": self.probe_path,
+                "per_minute": self.per_minute,
+                "per_day": self.per_day,
+                "track": self.track,
+            }
+        if self.account:
+            options["account"] = self.account
+        return options
 
 
 @dataclass(frozen=True)
@@ -158,8 +164,8 @@ def default_base_url(vendor: Vendor | str, settings: Settings) -> str:
 def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings) -> ConnectForm:
     """Validate the raw fields of the connect form; raise :class:`FormErrors` naming each wrong field.
 
-    ``values`` holds ``name``, ``key``, ``base_url`` and, for REST, ``probe_path``, ``per_minute``,
-    ``per_day`` and ``track``, as typed (None or blank when left empty).
+    ``values`` holds ``name``, ``key``, ``base_url``, for Copilot ``account``, and, for REST,
+    ``probe_path``, ``per_minute``, ``per_day`` and ``track``, as typed (None or blank when left empty).
     """
     try:
         kind = Vendor(vendor)
@@ -185,6 +191,9 @@ def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings)
         if traits(kind).has_probe
         else _NO_PROBE
     )
+    account = _field(values, "account") if traits(kind).account_label else ""
+    if traits(kind).account_label and not _GITHUB_ACCOUNT.fullmatch(account):
+        errors["account"] = "Give the GitHub organization as in github.com/ORG, or enterprise:SLUG."
     if errors:
         raise FormErrors(errors)
     return ConnectForm(
@@ -196,6 +205,7 @@ def read_form(vendor: str, values: Mapping[str, str | None], settings: Settings)
         per_minute=probe.per_minute,
         per_day=probe.per_day,
         track=probe.track,
+        account=account,
     )
 
 
@@ -481,6 +491,7 @@ class ConnectionAdmin:
             per_day=form.per_day,
             track=form.track,
             requests_per_minute=self._settings.windsurf_requests_per_minute,
+            account=form.account,
         )
         client = self._registry.build_probe_client(config)
         try:

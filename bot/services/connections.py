@@ -1,9 +1,9 @@
 """The vendor accounts a workspace reads, and the one place their clients are built.
 
 A connection is either declared by the operator in the environment (``CURSOR_API_KEY``…, named
-``cursor``, ``windsurf``, ``openai``, ``anthropic``, ``rest``; the key stays in the environment and the
-row is marked ``env``) or added in Slack (the key is stored encrypted). Either way it is a row, scoped by
-team id, so that sync state, history and alerts hang off one id.
+``cursor``, ``windsurf``, ``openai``, ``anthropic``, ``copilot``, ``rest``; the key stays in the
+environment and the row is marked ``env``) or added in Slack (the key is stored encrypted). Either way
+it is a row, scoped by team id, so that sync state, history and alerts hang off one id.
 
 Clients are cached per connection and share the process's HTTP client and limiter registry: one
 limiter per (connection, endpoint class), whoever calls.
@@ -28,6 +28,7 @@ from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
 from bot.store.models import Connection
 from bot.vendors import (
+    DEFAULT_REQUESTS_PER_HOUR,
     ConnectionConfig,
     LimiterRegistry,
     RetryPolicy,
@@ -62,8 +63,8 @@ class DeclaredConnection:
 
 
 def declared_connections(settings: Settings) -> list[DeclaredConnection]:
-    """The connections ``cursor``, ``windsurf``, ``openai``, ``anthropic`` and ``rest`` declared in the
-    environment."""
+    """The connections ``cursor``, ``windsurf``, ``openai``, ``anthropic``, ``copilot`` and ``rest``
+    declared in the environment."""
     found: list[DeclaredConnection] = []
     if settings.cursor_api_key is not None:
         found.append(
@@ -90,6 +91,13 @@ def declared_connections(settings: Settings) -> list[DeclaredConnection]:
         pace = {"requests_per_minute": settings.anthropic_requests_per_minute}
         key = settings.anthropic_admin_key
         found.append(DeclaredConnection("anthropic", Vendor.ANTHROPIC, settings.anthropic_api_url, key, pace))
+    if settings.copilot_token is not None:
+        account = {
+            "account": settings.copilot_account,
+            "requests_per_hour": settings.copilot_requests_per_hour,
+        }
+        key = settings.copilot_token
+        found.append(DeclaredConnection("copilot", Vendor.COPILOT, settings.copilot_api_url, key, account))
     if settings.rest_api_key is not None and settings.rest_api_url:
         options: dict[str, Any] = {
             "probe_path": settings.rest_probe_path or "",
@@ -239,6 +247,8 @@ class ConnectionRegistry:
             per_day=options.get("per_day"),
             track=options.get("track"),
             requests_per_minute=int(options.get("requests_per_minute") or self._default_pace(connection)),
+            requests_per_hour=int(options.get("requests_per_hour") or DEFAULT_REQUESTS_PER_HOUR),
+            account=str(options.get("account") or ""),
         )
 
     def client(self, connection: Connection) -> VendorClient:

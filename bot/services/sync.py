@@ -40,6 +40,7 @@ from bot.store.models import (
 from bot.store.sync import SyncRecords
 from bot.vendors import (
     AnthropicClient,
+    CopilotClient,
     CursorClient,
     DeadlineExceeded,
     OpenAIClient,
@@ -59,6 +60,8 @@ OPENAI_LOOKBACK_DAYS = 2  # costs of the last day or two are still being revised
 OPENAI_WINDOW_DAYS = 31  # one page of daily completions usage
 ANTHROPIC_LOOKBACK_DAYS = 2  # the reports of the last day or two may still be filling in
 ANTHROPIC_WINDOW_DAYS = 31  # one page of the daily cost report
+COPILOT_LOOKBACK_DAYS = 2  # GitHub's billing usage of the last day or two may still be filling in
+COPILOT_WINDOW_DAYS = 31  # days written together (one replace_days)
 DEFAULT_BACKFILL = timedelta(days=62)  # covers "30d" and the period before it, and last month for "mtd"
 WINDOW_TARGET_EVENTS = 30_000
 _FIRST_WINDOW = timedelta(hours=6)
@@ -418,6 +421,12 @@ class SyncService:
             if dataset == "members":
                 return await self._store_members(connection.id, await client.members()), None
             return await self._anthropic_usage(connection.id, client, state, backfill)
+        if isinstance(client, CopilotClient):
+            if dataset == "members":
+                return await self._store_members(connection.id, await client.members()), None
+            if dataset == "budget":
+                return await self._copilot_budget(connection.id, client), None
+            return await self._copilot_usage(connection.id, client, state, backfill)
         if isinstance(client, RestClient):
             if dataset == "probe":
                 statuses = await client.probe()
@@ -531,10 +540,7 @@ class SyncService:
     ) -> tuple[int, datetime | None]:
         now = self._clock()
         today = now.date()
-        if backfill is not None or state is None or state.watermark is None:
-            first = (now - (backfill or DEFAULT_BACKFILL)).date()
-        else:
-            first = state.watermark.date() - timedelta(days=WINDSURF_LOOKBACK_DAYS)
+        first = _first_day(now, state, backfill, lookback_days=WINDSURF_LOOKBACK_DAYS)
         written = 0
         for window_first, window_last in _day_windows(first, today, days=30):
             team = await client.team_daily_credits(window_first, window_last)
@@ -562,10 +568,7 @@ class SyncService:
         """
         now = self._clock()
         today = now.date()
-        if backfill is not None or state is None or state.watermark is None:
-            first = (now - (backfill or DEFAULT_BACKFILL)).date()
-        else:
-            first = state.watermark.date() - timedelta(days=OPENAI_LOOKBACK_DAYS)
+        first = _first_day(now, state, backfill, lookback_days=OPENAI_LOOKBACK_DAYS)
         emails = await client.user_emails()
         written = 0
         for window_first, window_last in _day_windows(first, today, days=OPENAI_WINDOW_DAYS):
@@ -581,9 +584,16 @@ class SyncService:
         limit = await client.spend_limit()
         if limit is None:
             return 0
+        month = _month_start(self._clock())
+        costs = await client.daily_costs(month.date(), self._clock().date())
+        spent = sum((row.amount for row in costs), Decimal(0))
+        await self._add_month_pool(connection_id, "hard spend limit", limit.limit_cents, spent)
+        return 1
+
+    async def _add_month_pool(self, connection_id: int, name: str, size: Decimal, spent: Decimal) -> None:
+        """A reading of a calendar month's dollar pool (a hard limit or a budget) and what it has spent."""
         now = self._clock()
         month = _month_start(now)
-        spent = sum((row.amount for row in await client.daily_costs(month.date(), now.date())), Decimal(0))
         next_month = (month + timedelta(days=32)).replace(day=1)
         await self._records.add_reading(
             CreditSnapshot(
@@ -592,13 +602,12 @@ class SyncService:
                 cycle_start=month,
                 cycle_end=next_month,
                 unit=Unit.USD_CENTS.value,
-                size=limit.limit_cents,
+                size=size,
                 used=spent,
-                remaining=max(limit.limit_cents - spent, Decimal(0)),
-                pools=[{"name": "hard spend limit", "size": str(limit.limit_cents), "used": str(spent)}],
+                remaining=max(size - spent, Decimal(0)),
+                pools=[{"name": name, "size": str(size), "used": str(spent)}],
             )
         )
-        return 1
 
     # ----- Anthropic ---------------------------------------------------------------------------------
 
@@ -612,10 +621,7 @@ class SyncService:
         """
         now = self._clock()
         today = now.date()
-        if backfill is not None or state is None or state.watermark is None:
-            first = (now - (backfill or DEFAULT_BACKFILL)).date()
-        else:
-            first = state.watermark.date() - timedelta(days=ANTHROPIC_LOOKBACK_DAYS)
+        first = _first_day(now, state, backfill, lookback_days=ANTHROPIC_LOOKBACK_DAYS)
         written = 0
         for window_first, window_last in _day_windows(first, today, days=ANTHROPIC_WINDOW_DAYS):
             rows = await client.daily_costs(window_first, window_last)
@@ -625,6 +631,37 @@ class SyncService:
             await self._records.replace_days(connection_id, window_first, window_last, merged)
             written += len(merged)
         return written, now
+
+    # ----- Copilot -----------------------------------------------------------------------------------
+
+    async def _copilot_usage(
+        self, connection_id: int, client: CopilotClient, state: SyncState | None, backfill: timedelta | None
+    ) -> tuple[int, datetime | None]:
+        """Whole UTC days of net cents per person and model, by window (one request per day, and one
+        per person whose seat was active on or after it: ``CopilotClient.daily_spend``)."""
+        now = self._clock()
+        first = _first_day(now, state, backfill, lookback_days=COPILOT_LOOKBACK_DAYS)
+        seats = await client.seats()
+        written = 0
+        for window_first, window_last in _day_windows(first, now.date(), days=COPILOT_WINDOW_DAYS):
+            rows: list[SpendRow] = []
+            for offset in range((window_last - window_first).days + 1):
+                rows += await client.daily_spend(window_first + timedelta(days=offset), seats)
+            merged = _merged_rows(rows)
+            await self._records.replace_days(connection_id, window_first, window_last, merged)
+            written += len(merged)
+        return written, now
+
+    async def _copilot_budget(self, connection_id: int, client: CopilotClient) -> int:
+        """The Copilot budget as a pool of this month's net cents; nothing when the account has none."""
+        budget = await client.budget()
+        if budget is None:
+            return 0
+        now = self._clock()
+        spent = sum((await client.usage(now.year, now.month)).values(), Decimal(0))
+        stops = "usage stops at it" if budget.prevent_further_usage else "alerts only"
+        await self._add_month_pool(connection_id, f"Copilot budget ({stops})", budget.amount_cents, spent)
+        return 1
 
     # ----- REST --------------------------------------------------------------------------------------
 
@@ -916,6 +953,16 @@ def _credits_per_day(rows: list[SpendRow]) -> dict[date, Decimal]:
     for row in rows:
         totals[row.day] = totals.get(row.day, Decimal(0)) + row.amount
     return totals
+
+
+def _first_day(
+    now: datetime, state: SyncState | None, backfill: timedelta | None, *, lookback_days: int
+) -> date:
+    """The first UTC day a whole-day sync fetches: the backfill's (or the default's) on a first or full
+    sync, else a few days before the watermark (vendors revise their last days)."""
+    if backfill is not None or state is None or state.watermark is None:
+        return (now - (backfill or DEFAULT_BACKFILL)).date()
+    return state.watermark.date() - timedelta(days=lookback_days)
 
 
 def _day_windows(first: date, last: date, *, days: int) -> list[tuple[date, date]]:

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 ACK_BUDGET = 2.0
 """Seconds the key check may take before the modal switches to "Checking the key…" (Slack allows 3)."""
 
-FORM_FIELDS = ("name", "key", "base_url", "probe_path", "per_minute", "per_day", "track")
+FORM_FIELDS = ("name", "key", "account", "base_url", "probe_path", "per_minute", "per_day", "track")
 
 
 # ---------------------------------------------------------------------------------------------- routes
@@ -355,4 +355,6 @@ def form_values(form: ConnectForm) -> dict[str, str]:
         values["per_day"] = str(form.per_day)
     if form.track:
         values["track"] = form.track
+    if form.account:
+        values["account"] = form.account
     return values

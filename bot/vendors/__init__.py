@@ -1,12 +1,12 @@
-"""Vendor connectors: Cursor, Windsurf, OpenAI, Anthropic and generic metered REST APIs, in one model.
+"""Vendor connectors: Cursor, Windsurf, OpenAI, Anthropic, GitHub Copilot and metered REST APIs, in one model.
 
 Layout: :mod:`~bot.vendors.limiter` paces calls (one limiter per connection and endpoint class, shared
 by the whole process); :mod:`~bot.vendors.base` is the transport policy every client goes through
 (retries, error mapping, ETags, secrecy); :mod:`~bot.vendors.cursor`, :mod:`~bot.vendors.windsurf`,
-:mod:`~bot.vendors.openai`, :mod:`~bot.vendors.anthropic` and :mod:`~bot.vendors.rest` are the
-clients; :mod:`~bot.vendors.factory` picks one for a connection; :mod:`~bot.vendors.parsing` and
-:mod:`~bot.vendors.pagination` hold the shared reading rules. They return :mod:`~bot.domain.usage`
-values and raise :mod:`~bot.vendors.errors` exceptions only.
+:mod:`~bot.vendors.openai`, :mod:`~bot.vendors.anthropic`, :mod:`~bot.vendors.copilot` and
+:mod:`~bot.vendors.rest` are the clients; :mod:`~bot.vendors.factory` picks one for a connection;
+:mod:`~bot.vendors.parsing` and :mod:`~bot.vendors.pagination` hold the shared reading rules. They
+return :mod:`~bot.domain.usage` values and raise :mod:`~bot.vendors.errors` exceptions only.
 
 This package must never import ``bot.slack``, ``bot.store``, ``bot.services`` or ``bot.simulators``.
 """
@@ -14,6 +14,7 @@ This package must never import ``bot.slack``, ``bot.store``, ``bot.services`` or
 from bot.vendors.anthropic import AnthropicClient
 from bot.vendors.base import (
     DEFAULT_BASE_URLS,
+    DEFAULT_REQUESTS_PER_HOUR,
     ConnectionConfig,
     NullObserver,
     RetryPolicy,
@@ -23,6 +24,7 @@ from bot.vendors.base import (
     make_http_client,
     utc_now,
 )
+from bot.vendors.copilot import CopilotClient
 from bot.vendors.cursor import CursorClient, SpendRowAccumulator
 from bot.vendors.errors import (
     AuthError,
@@ -42,10 +44,12 @@ from bot.vendors.windsurf import ApiKeyDirectory, WindsurfClient
 
 __all__ = [
     "DEFAULT_BASE_URLS",
+    "DEFAULT_REQUESTS_PER_HOUR",
     "AnthropicClient",
     "ApiKeyDirectory",
     "AuthError",
     "ConnectionConfig",
+    "CopilotClient",
     "CursorClient",
     "DeadlineExceeded",
     "LimiterRegistry",

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
+from bot.domain.usage import Granularity, Member, SpendRow, Unit, Vendor
 from bot.vendors.base import AuthStyle, ClientBase
 from bot.vendors.errors import SchemaError
 from bot.vendors.pagination import pages_by_cursor
@@ -203,10 +203,3 @@ class AnthropicClient(ClientBase):
             )
             for email, sessions in sorted(totals.items(), key=lambda item: item[0] or "")
         ]
-
-    def rate_limit_statuses(self) -> list[RateLimitStatus]:
-        """Our own count against the pace we keep (Anthropic documents no Admin API limit)."""
-        statuses = self.transport.limiter_statuses()
-        if self.transport.remote_status is not None:
-            statuses.insert(0, self.transport.remote_status)
-        return statuses

@@ -4,7 +4,8 @@ One :class:`Transport` per connection wraps the process's shared ``httpx.AsyncCl
 (:func:`make_http_client`). Each call names an *endpoint class*; the transport takes a slot from each
 of that class's limiters (see :mod:`bot.vendors.limiter`) before every attempt, then:
 
-- **429**: penalise the class's primary limiter (``Retry-After`` or a window, with jitter; falls back to
+- **429** (and a 403 that is a rate limit: GitHub's ``x-ratelimit-remaining: 0`` or ``retry-after``):
+  penalise the class's primary limiter (``Retry-After`` or a window, with jitter; falls back to
   the older documented limit) and try again, at most ``RetryPolicy.rate_limited_attempts`` times,
   then :class:`~bot.vendors.errors.RateLimited`;
 - **5xx, timeouts, connection errors**: retry with exponential backoff and jitter, at most
@@ -58,6 +59,7 @@ from bot.vendors.parsing import as_object, loads, schema_context
 
 __all__ = [
     "DEFAULT_BASE_URLS",
+    "DEFAULT_REQUESTS_PER_HOUR",
     "AuthStyle",
     "ConnectionConfig",
     "LimitSpec",
@@ -75,13 +77,19 @@ logger = logging.getLogger(__name__)
 
 #: The Messages API version every Anthropic Admin API example sends (docs/vendors/anthropic.md).
 ANTHROPIC_VERSION = "2023-06-01"
+#: The REST API version every GitHub example sends (docs/vendors/copilot.md); 2026-03-10 also exists.
+GITHUB_API_VERSION = "2022-11-28"
 
 DEFAULT_BASE_URLS: Mapping[Vendor, str] = {
     Vendor.CURSOR: "https://api.cursor.com",
     Vendor.WINDSURF: "https://server.codeium.com/api/v1",
     Vendor.OPENAI: "https://api.openai.com/v1",
     Vendor.ANTHROPIC: "https://api.anthropic.com/v1",
+    Vendor.COPILOT: "https://api.github.com",
 }
+
+#: GitHub's primary limit for a personal access token or user-authorized app (docs/vendors/copilot.md).
+DEFAULT_REQUESTS_PER_HOUR = 5000
 
 REDACTED = "[redacted]"
 _MAX_MESSAGE_CHARS = 300
@@ -125,8 +133,10 @@ class ConnectionConfig:
 
     ``key`` is the stable id limiters are keyed on (``"42"``, ``"env:cursor"``); ``name`` is what
     people call the connection. REST options: ``probe_path`` (default the base URL itself),
-    ``per_minute`` / ``per_day`` (declared plan quotas), ``track`` (``PATH#json.field``). Windsurf:
-    ``requests_per_minute`` (it publishes no limit, so this is our own pace).
+    ``per_minute`` / ``per_day`` (declared plan quotas), ``track`` (``PATH#json.field``). Windsurf,
+    OpenAI, Anthropic: ``requests_per_minute`` (they publish no limit, so this is our own pace).
+    Copilot: ``account`` (the GitHub organization, or ``enterprise:<slug>``) and ``requests_per_hour``
+    (GitHub's primary limit for the token: 5,000, or 15,000 for a GitHub App of a GHEC organization).
     """
 
     key: str
@@ -139,6 +149,8 @@ class ConnectionConfig:
     per_day: int | None = None
     track: str | None = None
     requests_per_minute: int = 30
+    requests_per_hour: int = DEFAULT_REQUESTS_PER_HOUR
+    account: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret, SecretStr):
@@ -150,19 +162,20 @@ class ConnectionConfig:
         for name, value in (("per_minute", self.per_minute), ("per_day", self.per_day)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive")
-        if self.requests_per_minute < 1:
-            raise ValueError("requests_per_minute must be positive")
+        if self.requests_per_minute < 1 or self.requests_per_hour < 1:
+            raise ValueError("requests_per_minute and requests_per_hour must be positive")
 
 
 class AuthStyle(StrEnum):
     """Where the key goes: an HTTP Basic user name (Cursor), a Bearer token (REST), a JSON field
     ``service_key`` in every body (Windsurf), an ``x-api-key`` header with ``anthropic-version``
-    (Anthropic)."""
+    (Anthropic), a Bearer token with GitHub's media type and ``X-GitHub-Api-Version`` (Copilot)."""
 
     BASIC = "basic"
     BEARER = "bearer"
     BODY = "body"
     X_API_KEY = "x_api_key"
+    GITHUB = "github"
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +417,7 @@ class Transport:
             status = response.status_code
             if status == 304 and cached is not None and call.cache_key is not None:
                 return self._from_cache(call, response, cached, slots)
-            if status == 429:
+            if status == 429 or _is_throttle(response):
                 self._count_rate_limited(call, response, limiters[0], attempts)
                 continue
             if status >= 500:
@@ -466,6 +479,10 @@ class Transport:
         """A 429: hold the limiter back for Retry-After, and raise RateLimited after the last attempt."""
         attempts.rate_limited += 1
         retry_after = _retry_after_seconds(response.headers.get("Retry-After"), self._clock())
+        if retry_after is None and _exhausted_until_reset(response.headers):
+            # The X-RateLimit headers already hold everyone until the reset instant (_send); a window's
+            # penalty on top would wait up to an hour longer for GitHub's hourly limit.
+            retry_after = 0.0
         primary.penalize(retry_after)
         self._observer.on_rate_limited(self.vendor.value, call.endpoint_class)
         if attempts.rate_limited >= self._retry.rate_limited_attempts:
@@ -555,6 +572,10 @@ class Transport:
             headers["Authorization"] = f"Basic {token}"
         elif self._auth is AuthStyle.BEARER:
             headers["Authorization"] = f"Bearer {secret}"
+        elif self._auth is AuthStyle.GITHUB:
+            headers["Authorization"] = f"Bearer {secret}"
+            headers["Accept"] = "application/vnd.github+json"
+            headers["X-GitHub-Api-Version"] = GITHUB_API_VERSION
         elif self._auth is AuthStyle.X_API_KEY:
             headers["x-api-key"] = secret
             headers["anthropic-version"] = ANTHROPIC_VERSION
@@ -737,6 +758,21 @@ def _message_from_body(body: Mapping[str, Any]) -> tuple[str, str | None]:
     return "", None
 
 
+def _is_throttle(response: httpx.Response) -> bool:
+    """A 403 that is a rate limit, not a refusal: GitHub answers its primary and secondary limits with
+    403 (or 429), ``x-ratelimit-remaining: 0`` or a ``retry-after``, and a message saying so."""
+    if response.status_code != 403:
+        return False
+    headers = response.headers
+    if "Retry-After" in headers or _header_int(headers.get("X-RateLimit-Remaining")) == 0:
+        return True
+    return b"rate limit" in response.content[:2000].lower()
+
+
+def _exhausted_until_reset(headers: httpx.Headers) -> bool:
+    return _header_int(headers.get("X-RateLimit-Remaining")) == 0 and "X-RateLimit-Reset" in headers
+
+
 def _header_int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -848,6 +884,14 @@ class ClientBase:
             return await self._get_json(path, params if cursor is None else {**params, "page": cursor})
 
         return pages_by_cursor(fetch)
+
+    def rate_limit_statuses(self) -> list[RateLimitStatus]:
+        """What the vendor's ``X-RateLimit-*`` headers last said (scope ``headers``, for a vendor that
+        sends them), then our own count against each limiter of the connection."""
+        statuses = self.transport.limiter_statuses()
+        if self.transport.remote_status is not None:
+            statuses.insert(0, self.transport.remote_status)
+        return statuses
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(connection={self.config.name!r}, base_url={self.config.base_url!r})"

@@ -28,7 +28,6 @@ from bot.domain.usage import (
     Granularity,
     Member,
     ModelMessages,
-    RateLimitStatus,
     SpendRow,
     Unit,
     UsageEvent,
@@ -593,13 +592,6 @@ class CursorClient(ClientBase):
         body = await self._post(path, {"userEmail": email, "spendLimitDollars": dollars}, "spend_limit")
         message = body.get("message")
         return message if isinstance(message, str) else ""
-
-    def rate_limit_statuses(self) -> list[RateLimitStatus]:
-        """Our own count against each endpoint class's limit (Cursor sends no rate-limit headers)."""
-        statuses = self.transport.limiter_statuses()
-        if self.transport.remote_status is not None:
-            statuses.insert(0, self.transport.remote_status)
-        return statuses
 
 
 def _analytics_dates(first: date, last: date) -> dict[str, str | int]:

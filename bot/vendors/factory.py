@@ -10,6 +10,7 @@ import httpx
 from bot.domain.usage import Vendor
 from bot.vendors.anthropic import AnthropicClient
 from bot.vendors.base import ConnectionConfig, RetryPolicy, TransportObserver, utc_now
+from bot.vendors.copilot import CopilotClient
 from bot.vendors.cursor import CursorClient
 from bot.vendors.limiter import LimiterRegistry
 from bot.vendors.openai import OpenAIClient
@@ -18,7 +19,7 @@ from bot.vendors.windsurf import WindsurfClient
 
 __all__ = ["VendorClient", "make_client"]
 
-VendorClient = CursorClient | WindsurfClient | OpenAIClient | AnthropicClient | RestClient
+VendorClient = CursorClient | WindsurfClient | OpenAIClient | AnthropicClient | CopilotClient | RestClient
 
 
 def make_client(
@@ -41,6 +42,10 @@ def make_client(
         return OpenAIClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)
     if config.vendor is Vendor.ANTHROPIC:
         return AnthropicClient(
+            config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry
+        )
+    if config.vendor is Vendor.COPILOT:
+        return CopilotClient(
             config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry
         )
     return RestClient(config, http=http, limiters=limiters, clock=clock, observer=observer, retry=retry)

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import Granularity, Member, RateLimitStatus, SpendRow, Unit, Vendor
+from bot.domain.usage import Granularity, Member, SpendRow, Unit, Vendor
 from bot.vendors.base import (
     AuthStyle,
     ClientBase,
@@ -258,10 +258,3 @@ class OpenAIClient(ClientBase):
             raise
         with schema_context(self.vendor.value, "/organization/spend_limit"):
             return parse_spend_limit(body)
-
-    def rate_limit_statuses(self) -> list[RateLimitStatus]:
-        """Our own count against the pace we keep (OpenAI documents no Admin API limit)."""
-        statuses = self.transport.limiter_statuses()
-        if self.transport.remote_status is not None:
-            statuses.insert(0, self.transport.remote_status)
-        return statuses

@@ -127,11 +127,3 @@ class RestClient(ClientBase):
                 items = [dict(as_object(item, "data[]")) for item in as_list(body.get("data", []), "data")]
                 if items:
                     yield items
-
-    def rate_limit_statuses(self) -> list[RateLimitStatus]:
-        """What the vendor's headers last said (scope ``headers``), then our own count against the
-        declared quotas (scopes ``minute`` and ``day``)."""
-        statuses = self.transport.limiter_statuses()
-        if self.transport.remote_status is not None:
-            statuses.insert(0, self.transport.remote_status)
-        return statuses

@@ -27,7 +27,6 @@ from bot.domain.usage import (
     DailyLines,
     Granularity,
     Member,
-    RateLimitStatus,
     SpendRow,
     Unit,
     Vendor,
@@ -464,13 +463,6 @@ class WindsurfClient(ClientBase):
             {"clear_add_on_credit_cap": True} if cap is None else {"set_add_on_credit_cap": cap}
         )
         await self._post("/UsageConfig", {**change, **scope}, allow_empty=True)
-
-    def rate_limit_statuses(self) -> list[RateLimitStatus]:
-        """Our own count against the pace we keep (Windsurf publishes no limit and no headers)."""
-        statuses = self.transport.limiter_statuses()
-        if self.transport.remote_status is not None:
-            statuses.insert(0, self.transport.remote_status)
-        return statuses
 
 
 def _optional_datetime(body: Mapping[str, Any], key: str) -> datetime | None:

@@ -25,10 +25,10 @@ def test_display_names_and_connect_buttons_are_unique() -> None:
 
 def test_lookup_accepts_the_enum_or_its_stored_value() -> None:
     assert traits("windsurf") is traits(Vendor.WINDSURF)
-    with pytest.raises(ValueError, match="copilot"):
-        traits("copilot")
+    with pytest.raises(ValueError, match="gemini"):
+        traits("gemini")
     assert display_name("rest") == "REST"
-    assert display_name("copilot") == "copilot"  # a row written by a newer version still renders
+    assert display_name("gemini") == "gemini"  # a row written by a newer version still renders
 
 
 def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
@@ -38,7 +38,13 @@ def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
 
 
 def test_the_facts_services_rely_on() -> None:
-    assert usage_vendors() == (Vendor.CURSOR, Vendor.WINDSURF, Vendor.OPENAI, Vendor.ANTHROPIC)
+    assert usage_vendors() == (
+        Vendor.CURSOR,
+        Vendor.WINDSURF,
+        Vendor.OPENAI,
+        Vendor.ANTHROPIC,
+        Vendor.COPILOT,
+    )
     openai = traits(Vendor.OPENAI)
     assert openai.unit is Unit.USD_CENTS and openai.utc_days and openai.reports_request_counts
     assert openai.writable_limit is LimitKind.NONE
@@ -58,17 +64,21 @@ def test_the_facts_services_rely_on() -> None:
     anthropic = traits(Vendor.ANTHROPIC)
     assert anthropic.unit is Unit.USD_CENTS and anthropic.utc_days and not anthropic.spend_by_person
     assert anthropic.pace_setting == "anthropic_requests_per_minute"
+    copilot = traits(Vendor.COPILOT)
+    assert copilot.unit is Unit.USD_CENTS and copilot.spend_by_person and not copilot.reports_request_counts
+    assert copilot.credits_left is CreditsLeft.CREDIT_POOL and copilot.account_label is not None
+    assert copilot.pace_setting is None  # GitHub documents its limits: the client paces by them
     # A form without a default base URL must ask for one.
     assert all(entry.base_url_setting or entry.has_probe for entry in TRAITS.values())
 
 
 VENDOR_LITERAL = re.compile(
-    r'Vendor\.(CURSOR|WINDSURF|OPENAI|ANTHROPIC|REST)\b|"(cursor|windsurf|openai|anthropic|rest)"'
+    r'Vendor\.(CURSOR|WINDSURF|OPENAI|ANTHROPIC|COPILOT|REST)\b|"(cursor|windsurf|openai|anthropic|copilot|rest)"'
 )
-MAX_VENDOR_LITERALS = {"services": 11, "slack": 0}
+MAX_VENDOR_LITERALS = {"services": 12, "slack": 0}
 """What is left on purpose: the environment's declared connections (``connections.py``, one setting per
-vendor, so one line more with OpenAI and one with Anthropic), the write service choosing the client with
-the limit (``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"``
+vendor, so one line more with each of OpenAI, Anthropic and Copilot), the write service choosing the
+client with the limit (``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"``
 argument that only looks like a vendor."""
 
 

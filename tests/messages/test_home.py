@@ -113,6 +113,7 @@ def test_the_connect_buttons_are_one_per_vendor_the_first_one_primary() -> None:
         (f"{CONNECT_ACTION}_windsurf", "windsurf", "Connect Windsurf", None),
         (f"{CONNECT_ACTION}_openai", "openai", "Connect OpenAI", None),
         (f"{CONNECT_ACTION}_anthropic", "anthropic", "Connect Anthropic", None),
+        (f"{CONNECT_ACTION}_copilot", "copilot", "Connect GitHub Copilot", None),
         (f"{CONNECT_ACTION}_rest", "rest", "Connect a REST API", None),
     ]
 
