@@ -653,12 +653,15 @@ class SyncService:
         return written, now
 
     async def _copilot_budget(self, connection_id: int, client: CopilotClient) -> int:
-        """The Copilot budget as a pool of this month's net cents; nothing when the account has none."""
+        """The Copilot budget as a pool of this month's cents (what GitHub says it consumed, else the
+        month's net usage); nothing when the account has none."""
         budget = await client.budget()
         if budget is None:
             return 0
         now = self._clock()
-        spent = sum((await client.usage(now.year, now.month)).values(), Decimal(0))
+        spent = budget.consumed_cents
+        if spent is None:  # a budget without consumed_amount: the month's net usage is what it counts
+            spent = sum((await client.usage(now.year, now.month)).values(), Decimal(0))
         stops = "usage stops at it" if budget.prevent_further_usage else "alerts only"
         await self._add_month_pool(connection_id, f"Copilot budget ({stops})", budget.amount_cents, spent)
         return 1

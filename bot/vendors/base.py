@@ -77,8 +77,8 @@ logger = logging.getLogger(__name__)
 
 #: The Messages API version every Anthropic Admin API example sends (docs/vendors/anthropic.md).
 ANTHROPIC_VERSION = "2023-06-01"
-#: The REST API version every GitHub example sends (docs/vendors/copilot.md); 2026-03-10 also exists.
-GITHUB_API_VERSION = "2022-11-28"
+#: The REST API version the billing usage examples send (docs/vendors/copilot.md); 2022-11-28 is older.
+GITHUB_API_VERSION = "2026-03-10"
 
 DEFAULT_BASE_URLS: Mapping[Vendor, str] = {
     Vendor.CURSOR: "https://api.cursor.com",

@@ -39,6 +39,7 @@ from bot.vendors.parsing import (
     as_str,
     decimal_field,
     optional_bool,
+    optional_decimal,
     optional_str,
     schema_context,
 )
@@ -48,9 +49,16 @@ __all__ = ["COPILOT_SKUS", "SECONDARY_PER_MINUTE", "CopilotBudget", "CopilotClie
 #: GitHub's secondary limit for REST: 900 points a minute, one point a GET.
 SECONDARY_PER_MINUTE = 900
 SEATS_PAGE_SIZE = 100
+#: A guard against a server that never sends a short page (a million seat objects).
+MAX_SEAT_PAGES = 10_000
 BUDGETS_PAGE_SIZE = 100
 #: The products and SKUs of a Copilot budget (a budget on Actions or Packages is not ours to show).
-COPILOT_SKUS = frozenset({"copilot", "copilot_ai_credit", "copilot_premium_request"})
+COPILOT_SKUS = frozenset(
+    {"ai_credits", "copilot", "copilot_ai_credit", "copilot_premium_request", "premium_requests"}
+)
+#: The scopes of a budget on the whole account ("multi_user_customer": the default budget every member
+#: shares); user, cost-center and repository budgets are not the account's pool.
+ACCOUNT_SCOPES = frozenset({"organization", "enterprise", "multi_user_customer"})
 _HUNDRED = Decimal(100)
 _AI_CREDIT = "ai_credit"
 _PREMIUM_REQUEST = "premium_request"
@@ -65,6 +73,7 @@ class CopilotSeat:
     plan_type: str | None
     created_at: datetime | None
     last_activity_at: datetime | None
+    last_authenticated_at: datetime | None
     pending_cancellation: bool
 
     @property
@@ -73,9 +82,17 @@ class CopilotSeat:
         ``SPENDBOT_PERSON_ALIASES`` can map to an email)."""
         return (self.email or self.login).lower()
 
+    @property
+    def last_seen(self) -> datetime | None:
+        """The later of its last activity and its last authentication: ``last_activity_at`` stays
+        empty for IDE use without telemetry, but using Copilot at all authenticates."""
+        moments = [m for m in (self.last_activity_at, self.last_authenticated_at) if m is not None]
+        return max(moments, default=None)
+
     def may_have_used(self, day: date) -> bool:
-        """Whether the seat can hold usage on ``day``: its last activity is that day or later."""
-        return self.last_activity_at is not None and self.last_activity_at.date() >= day
+        """Whether the seat can hold usage on ``day``: it was last seen that day or later."""
+        seen = self.last_seen
+        return seen is not None and seen.date() >= day
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +102,8 @@ class CopilotBudget:
     amount_cents: Decimal
     prevent_further_usage: bool
     sku: str
+    consumed_cents: Decimal | None
+    """What GitHub says the budget has consumed, when the budget carries ``consumed_amount``."""
 
 
 def parse_usage_items(body: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -104,20 +123,36 @@ def parse_usage_items(body: Mapping[str, Any]) -> dict[str, Decimal]:
     return totals
 
 
+def _optional_moment(seat: Mapping[str, Any], key: str) -> datetime | None:
+    value = seat.get(key)
+    return None if value is None else as_datetime(value, f"seats[].{key}")
+
+
 def parse_seat(raw: object) -> CopilotSeat:
     """One entry of ``seats[]``."""
     seat = as_object(raw, "seats[]")
     assignee = as_object(seat.get("assignee"), "seats[].assignee")
-    created = seat.get("created_at")
-    last = seat.get("last_activity_at")
     return CopilotSeat(
         login=as_str(assignee.get("login"), "seats[].assignee.login"),
         email=optional_str(assignee, "email", "seats[].assignee.email") or None,
         plan_type=optional_str(seat, "plan_type", "seats[].plan_type"),
-        created_at=None if created is None else as_datetime(created, "seats[].created_at"),
-        last_activity_at=None if last is None else as_datetime(last, "seats[].last_activity_at"),
+        created_at=_optional_moment(seat, "created_at"),
+        last_activity_at=_optional_moment(seat, "last_activity_at"),
+        last_authenticated_at=_optional_moment(seat, "last_authenticated_at"),
         pending_cancellation=seat.get("pending_cancellation_date") is not None,
     )
+
+
+def one_seat_per_login(seats: list[CopilotSeat]) -> list[CopilotSeat]:
+    """One seat per person: an enterprise lists a seat per organization granting it (total_seats counts
+    the person once); the one last seen stands for them."""
+    best: dict[str, CopilotSeat] = {}
+    floor = datetime.min.replace(tzinfo=UTC)
+    for seat in seats:
+        kept = best.get(seat.login.lower())
+        if kept is None or (seat.last_seen or floor) > (kept.last_seen or floor):
+            best[seat.login.lower()] = seat
+    return list(best.values())
 
 
 def parse_budget(raw: object) -> CopilotBudget | None:
@@ -125,11 +160,17 @@ def parse_budget(raw: object) -> CopilotBudget | None:
     budget = as_object(raw, "budgets[]")
     scope = optional_str(budget, "budget_scope", "budgets[].budget_scope")
     sku = (optional_str(budget, "budget_product_sku", "budgets[].budget_product_sku") or "").lower()
-    if scope not in {"organization", "enterprise"} or sku not in COPILOT_SKUS:
+    if scope not in ACCOUNT_SCOPES or sku not in COPILOT_SKUS:
         return None
     dollars = decimal_field(budget, "budget_amount", "budgets[].budget_amount")
     stops = optional_bool(budget, "prevent_further_usage", "budgets[].prevent_further_usage")
-    return CopilotBudget(amount_cents=dollars * _HUNDRED, prevent_further_usage=bool(stops), sku=sku)
+    consumed = optional_decimal(budget, "consumed_amount", "budgets[].consumed_amount")
+    return CopilotBudget(
+        amount_cents=dollars * _HUNDRED,
+        prevent_further_usage=bool(stops),
+        sku=sku,
+        consumed_cents=None if consumed is None else consumed * _HUNDRED,
+    )
 
 
 def _day_start(day: date) -> datetime:
@@ -184,18 +225,21 @@ class CopilotClient(ClientBase):
         await self.usage(today.year, today.month)
 
     async def seats(self) -> list[CopilotSeat]:
-        """Every assigned seat, 100 a page, until a short page or ``total_seats`` are read."""
+        """Every assigned seat, one per person, 100 a page until a short page.
+
+        ``total_seats`` is not a stop rule: an enterprise counts a person once but lists a seat for
+        each organization that grants one, so the list can be longer than the total.
+        """
         found: list[CopilotSeat] = []
-        page = 1
-        while True:
+        for page in range(1, MAX_SEAT_PAGES + 1):
             body = await self._get_json(self._seats_path(), {"page": page, "per_page": SEATS_PAGE_SIZE})
             with schema_context(self.vendor.value, self._seats_path()):
-                total = as_int(body.get("total_seats"), "total_seats")
+                as_int(body.get("total_seats"), "total_seats")
                 batch = [parse_seat(raw) for raw in as_list(body.get("seats"), "seats")]
             found += batch
-            if len(batch) < SEATS_PAGE_SIZE or len(found) >= total:
-                return found
-            page += 1
+            if len(batch) < SEATS_PAGE_SIZE:
+                return one_seat_per_login(found)
+        raise SchemaError(f"more than {MAX_SEAT_PAGES} pages", field="seats")
 
     async def members(self) -> list[Member]:
         """Seat holders as members: their person key, login as name, plan as role."""

@@ -78,8 +78,8 @@ VENDOR_LITERAL = re.compile(
 MAX_VENDOR_LITERALS = {"services": 12, "slack": 0}
 """What is left on purpose: the environment's declared connections (``connections.py``, one setting per
 vendor, so one line more with each of OpenAI, Anthropic and Copilot), the write service choosing the
-client with the limit (``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination ``"cursor"``
-argument that only looks like a vendor."""
+client with the limit (``writes.py``), the default budget vendor (``subscriptions.py``), and a pagination
+``"cursor"`` argument that only looks like a vendor."""
 
 
 @pytest.mark.parametrize("package", sorted(MAX_VENDOR_LITERALS))
