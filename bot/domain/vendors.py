@@ -98,6 +98,9 @@ class VendorTraits:
     account_label: str | None = None
     """The connect form's label for the vendor account a key reads (Copilot's organization); None when
     the key alone names it."""
+    team_remainder: str | None = None
+    """Why part of a per-person vendor's spend is under no one when that is normal (Copilot: people
+    without a seat any more); None when spend under no one means per-person figures were unavailable."""
 
 
 _ENTRIES = (
@@ -234,6 +237,7 @@ _ENTRIES = (
         has_probe=False,
         base_url_setting="copilot_api_url",
         account_label="GitHub organization (or enterprise:SLUG)",
+        team_remainder="spent by people who no longer hold a Copilot seat, or whose seat shows no activity",
     ),
     VendorTraits(
         vendor=Vendor.REST,

@@ -165,6 +165,9 @@ class StatusAnswers:
                 rows = await self._figures.totals(connection, cycle[0], cycle[1], by="user")
                 standing.spent = sum((row.amount for row in rows), ZERO)
                 # Spend under no one is only "per person unavailable" where money is reported per person.
-                standing.unattributed = traits(connection.vendor).spend_by_person and has_unattributed(rows)
+                vendor = traits(connection.vendor)
+                standing.unattributed = (
+                    vendor.spend_by_person and vendor.team_remainder is None and has_unattributed(rows)
+                )
             return standing
         return _Standing(tracked=await self._credits.tracked_view(connection))

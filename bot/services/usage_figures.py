@@ -38,6 +38,10 @@ def people_unavailable_note(connection: Connection) -> str:
     Sync keeps a day's per-person figures only when they add up to the team's total
     (:mod:`bot.domain.reconcile`); other days are stored as team totals, under no one.
     """
+    if (remainder := traits(connection.vendor).team_remainder) is not None:
+        return (
+            f"{connection_label(connection)}: part of this spend was {remainder}, so it counts under no one."
+        )
     if not traits(connection.vendor).spend_by_person:
         return (
             f"{connection_label(connection)} reports its spend for the whole organisation only (per person "
