@@ -674,13 +674,10 @@ class CopilotSimulator:
             return github_error(404)
         year, month, day, first, last = self._period(request)
         params = request.query_params
-        user, model, product = params.get("user"), params.get("model"), params.get("product")
+        user, model = params.get("user"), params.get("model")
         enterprise = self._is_enterprise(request)
         cells = self.dataset.usage_between(first, last, user)
-        excluded = (product is not None and product != PRODUCT) or (
-            enterprise
-            and (params.get("cost_center_id") is not None or params.get("organization", self.org) != self.org)
-        )
+        excluded = self._matches_nothing(request, enterprise)
         totals: dict[str, list[int]] = {}
         for cell in cells:
             if excluded or (model is not None and cell.model != model):
@@ -700,6 +697,16 @@ class CopilotSimulator:
             body["user"] = user
         body["usageItems"] = [self._item(name, *sums) for name, sums in sorted(totals.items())]
         return json_response(body)
+
+    def _matches_nothing(self, request: Request, enterprise: bool) -> bool:
+        """Filters no usage here satisfies: another product, another organization, any cost center
+        (the simulated enterprise has one organization and no cost centers)."""
+        params = request.query_params
+        if params.get("product", PRODUCT) != PRODUCT:
+            return True
+        if not enterprise:
+            return False
+        return params.get("cost_center_id") is not None or params.get("organization", self.org) != self.org
 
     def _item(self, model: str, gross: int, discount: int) -> dict[str, Any]:
         units = self.dataset.units

@@ -142,8 +142,9 @@ def test_enterprise_routes(sim: CopilotSimulator, client: httpx.Client) -> None:
     body = exact(client.get(path, params={"year": 2026, "month": 11}))
     assert body["enterprise"] == "acme-ent" and "organization" not in body
     assert sum(net_by_model(body).values()) * 100 == sim.dataset.net_cents(date(2026, 11, 1), TODAY)
-    other_org = client.get(path, params={"organization": "elsewhere"}).json()
-    assert other_org["usageItems"] == []
+    for unmatched in ({"organization": "elsewhere"}, {"cost_center_id": "cc-1"}, {"product": "actions"}):
+        assert client.get(path, params=unmatched).json()["usageItems"] == []
+    assert client.get(path, params={"organization": "acme"}).json()["usageItems"]
     budgets = client.get("/enterprises/acme-ent/settings/billing/budgets").json()["budgets"]
     assert budgets[0]["budget_scope"] == "enterprise" and budgets[0]["budget_entity_name"] == "acme-ent"
     for unknown in ("/enterprises/other/copilot/billing/seats", "/orgs/other/copilot/billing/seats"):
