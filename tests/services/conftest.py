@@ -12,6 +12,7 @@ import pytest
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -53,6 +54,14 @@ def anthropic_sim() -> Iterator[AnthropicSimulator]:
     sim = AnthropicSimulator(team_size=8, days=100, seed=8, now=NOW, time_scale=TIME_SCALE)
     with served(sim.app) as server:
         sim.url = server.url + "/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def copilot_sim() -> Iterator[CopilotSimulator]:
+    sim = CopilotSimulator(team_size=8, days=100, seed=9, now=NOW, time_scale=TIME_SCALE)
+    with served(sim.app) as server:
+        sim.url = server.url  # type: ignore[attr-defined]
         yield sim
 
 

@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.services.container import Services
 from bot.services.sync import ProgressEvent
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -346,6 +347,44 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
         assert again.ok and again.requests == 1 + 3  # one cost page, three Claude Code days
         totals = await _total(services, connection, start, end, by="user")
         assert sum(row.amount for row in totals) == anthropic_sim.dataset.total_cents(first, last)
+
+
+async def test_copilot_sync_stores_net_cents_per_person_and_the_budget_pool(
+    copilot_sim: CopilotSimulator, make_services: Callable[..., Any]
+) -> None:
+    data = copilot_sim.dataset
+    async with make_services(
+        copilot_token=copilot_sim.token,
+        copilot_api_url=copilot_sim.url,  # type: ignore[attr-defined]
+        copilot_org="acme",
+    ) as services:
+        connection = await _connection(services, "copilot")
+        report = await services.sync.sync(connection, backfill=timedelta(days=90))
+        assert report.ok, report.errors
+        assert report.rate_limited == 0 and copilot_sim.stats.throttled == 0
+        first, last = (NOW - timedelta(days=90)).date(), NOW.date()
+        start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+        totals = {row.key: row.amount for row in await _total(services, connection, start, end, by="user")}
+        assert sum(totals.values()) == data.net_cents(first, last)
+        emails = data.public_emails()
+        for login in data.seat_logins():
+            assert totals.get(emails.get(login, login).lower(), 0) == data.net_cents(first, last, user=login)
+        assert totals.get("", 0) == data.net_cents(first, last, user=data.former_login)  # the team's
+        async with services.db.session() as session:
+            members = {m.email for m in (await session.exec(select(MemberRow))).all()}
+            pool = (await session.exec(select(CreditSnapshot))).one()
+        assert members == {emails.get(login, login).lower() for login in data.seat_logins()}
+        month = NOW.date().replace(day=1)
+        assert (pool.size, pool.used) == (Decimal(50000), data.net_cents(month, last))
+        assert "usage stops at it" in pool.pools[0]["name"]
+
+        # An incremental sync asks only about the last days, and the totals stay what they were.
+        before = copilot_sim.stats.requests_total
+        again = await services.sync.sync(connection, datasets=["usage"])
+        assert again.ok and copilot_sim.stats.requests_total - before <= 1 + 3 * (1 + len(data.seat_logins()))
+        totals = {row.key: row.amount for row in await _total(services, connection, start, end, by="user")}
+        assert sum(totals.values()) == data.net_cents(first, last)
 
 
 async def test_rest_sync_records_rate_limit_headers_and_the_tracked_figure(
