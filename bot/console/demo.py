@@ -40,6 +40,7 @@ from bot.domain.grammar import parse_command
 from bot.services.subscriptions import Subscribe
 from bot.settings import Settings
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -58,6 +59,8 @@ OPENAI_PEOPLE = 15
 """OpenAI's people are the first Cursor users (the same emails): one person is seen across tools."""
 ANTHROPIC_PEOPLE = 10
 """Anthropic's people are the first Cursor users too (Claude Code beside Cursor and OpenAI)."""
+COPILOT_PEOPLE = 20
+"""Copilot's seats are the first Cursor users as well, known to GitHub by their logins."""
 OPENAI_SPEND_LIMIT_CENTS = 100_000
 """A hard spend limit well above a month of the demo's OpenAI costs: it shows, it never alerts."""
 HISTORY_DAYS = 60
@@ -101,6 +104,7 @@ class DemoSimulators:
     rest: RestSimulator
     openai: OpenAISimulator
     anthropic: AnthropicSimulator
+    copilot: CopilotSimulator
     served: tuple[ServedApp, ...]
 
     @classmethod
@@ -141,15 +145,23 @@ class DemoSimulators:
             time_scale=DEMO_SCALE,
             people=[(member.name, member.email) for member in cursor.dataset.members[:ANTHROPIC_PEOPLE]],
         )
+        copilot = CopilotSimulator(
+            team_size=COPILOT_PEOPLE,
+            days=HISTORY_DAYS + 1,
+            seed=12,
+            now=now,
+            time_scale=DEMO_SCALE,
+            people=[(member.name, member.email) for member in cursor.dataset.members[:COPILOT_PEOPLE]],
+        )
         served: list[ServedApp] = []
         try:
-            for app in (cursor.app, windsurf.app, rest.app, openai.app, anthropic.app):
+            for app in (cursor.app, windsurf.app, rest.app, openai.app, anthropic.app, copilot.app):
                 served.append(serve_in_thread(app))
         except BaseException:
             for handle in served:
                 handle.stop()
             raise
-        return cls(cursor, windsurf, rest, openai, anthropic, tuple(served))
+        return cls(cursor, windsurf, rest, openai, anthropic, copilot, tuple(served))
 
     def stop(self) -> None:
         for handle in self.served:
@@ -162,7 +174,9 @@ class DemoSimulators:
         neither the environment nor ``.env`` can aim the demo at real data; the reader's time zone,
         the command name and logging are kept.
         """
-        cursor_url, windsurf_url, rest_url, openai_url, anthropic_url = (handle.url for handle in self.served)
+        cursor_url, windsurf_url, rest_url, openai_url, anthropic_url, copilot_url = (
+            handle.url for handle in self.served
+        )
         values: dict[str, Any] = {
             "data_dir": folder,
             "database_url": f"sqlite:///{folder / 'spendbot.db'}",
@@ -195,6 +209,9 @@ class DemoSimulators:
             "anthropic_admin_key": self.anthropic.admin_key,
             "anthropic_api_url": anthropic_url + "/v1",
             "anthropic_requests_per_minute": self.anthropic.requests_per_minute,
+            "copilot_token": self.copilot.token,
+            "copilot_api_url": copilot_url,
+            "copilot_org": self.copilot.org,
         }
         return Settings(_env_file=None, **values)
 
@@ -250,7 +267,8 @@ async def demo_session(
     console.print(
         Text.assemble(
             ("spendbot demo", "bold"),
-            ": the Cursor, Windsurf, OpenAI and REST API simulators run inside this process on 127.0.0.1. "
+            ": the Cursor, Windsurf, OpenAI, Anthropic, GitHub Copilot and REST API simulators run inside "
+            "this process on 127.0.0.1. "
             "No Slack app, no vendor key and no network are needed; Slack itself is played by a fake "
             "in this process too.",
         )
@@ -275,8 +293,9 @@ async def demo_session(
             console.print()
             console.print(
                 f"Syncing {len(connections)} connections "
-                f"({CURSOR_PEOPLE} Cursor users, {WINDSURF_PEOPLE} Windsurf users, {OPENAI_PEOPLE} OpenAI "
-                f"and {ANTHROPIC_PEOPLE} Anthropic users among the Cursor ones, {HISTORY_DAYS} days):"
+                f"({CURSOR_PEOPLE} Cursor users, {WINDSURF_PEOPLE} Windsurf users, {OPENAI_PEOPLE} OpenAI, "
+                f"{ANTHROPIC_PEOPLE} Anthropic and {COPILOT_PEOPLE} Copilot users among the Cursor ones, "
+                f"{HISTORY_DAYS} days):"
             )
             reports = await sync_with_progress(session.services.sync, connections, console)
             for report in reports:

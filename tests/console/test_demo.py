@@ -52,6 +52,9 @@ def test_the_demo_shows_every_alert_on_any_day(tmp_path: Path, now: datetime, wi
     shown, terminal = _run(tmp_path, now, width)
     status = shown.status.texts
     assert "Cursor" in status and "Windsurf" in status and "REST" in status
+    # Issue 13: one connection of every vendor, each synced.
+    assert all(name in status for name in ("OpenAI", "Anthropic", "Copilot")), status
+    assert "failed" not in terminal.split("What Slack would show")[0]
     assert "This cycle:" in status and "left at the current burn" in status
     alerts = shown.alerts.texts
     # README's Quickstart: a Windsurf pool that runs dry before its cycle resets...
