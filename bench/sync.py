@@ -8,12 +8,15 @@
 4. ``--openai`` / ``--anthropic``: a 90-day backfill against the OpenAI or Anthropic simulator (served
    in this process) instead: requests, 429s, wall time, and its ratio to the floor at the pace the
    connection keeps.
+5. ``--copilot``: the same against the GitHub Copilot simulator, which enforces GitHub's documented
+   limits (900 a minute, 5,000 an hour); the floor is the slower of the two.
 
 The simulator runs in a separate process (so it does not compete for this process's GIL); the bot's
 real services (connection registry, sync, SQLite store) run here.
 
     python bench/sync.py [--users 2000] [--days 90] [--scale 10] [--million-users 1100]
     python bench/sync.py --openai|--anthropic [--users 300] [--days 90] [--scale 10]
+    python bench/sync.py --copilot [--users 50] [--days 90] [--scale 10]
 """
 
 from __future__ import annotations
@@ -209,6 +212,52 @@ async def admin_api_backfill(vendor: str, users: int, days: int, scale: float) -
     print(f"  wall / floor       {wall / floor:>8.3f}")
 
 
+async def copilot_backfill(users: int, days: int, scale: float) -> None:
+    """A backfill of Copilot under GitHub's limits, enforced by the simulator and kept by the client."""
+    from bot.services.container import Services
+    from bot.settings import Settings
+    from bot.simulators.copilot import CopilotSimulator
+    from bot.simulators.serving import served
+    from bot.vendors import LimiterRegistry
+
+    sim = CopilotSimulator(team_size=users, days=days + 1, now=NOW, time_scale=scale)
+    with served(sim.app) as server, tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=Path(data_dir),
+            database_url=f"sqlite:///{data_dir}/spendbot.db",
+            secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",  # a fixed test key: nothing is stored
+            log_level="WARNING",
+            copilot_token=sim.token,
+            copilot_api_url=server.url,
+            copilot_org=sim.org,
+        )
+        services = Services.create(settings, clock=lambda: NOW, limiters=LimiterRegistry(time_scale=scale))
+        await services.start(identify_workspace=False)
+        await services.use_env_team("TBENCH")
+        try:
+            connection = (await services.connections.for_team("TBENCH"))[0]
+            started = time.perf_counter()
+            report = await services.sync.sync(connection, backfill=timedelta(days=days))
+            wall = time.perf_counter() - started
+        finally:
+            await services.close()
+    per_minute, per_hour = 900, 5000
+    # Under a sliding window of L requests per W, the n-th request can start after (n - 1) // L windows.
+    floor = max(
+        (report.requests - 1) // limit * window / scale
+        for limit, window in ((per_minute, 60), (per_hour, 3600))
+    )
+    limits = f"{per_minute}/min and {per_hour}/h"
+    print(f"copilot simulator: {users} seats, {days} days, {limits} (vendor time x{scale:g})")
+    print(f"\n{days}-day backfill ({'ok' if report.ok else 'errors: ' + '; '.join(report.errors)})")
+    print(f"  requests           {report.requests:>8}")
+    print(f"  403/429 throttles  {sim.stats.throttled:>8}")
+    print(f"  wall time          {wall:>8.2f} s")
+    print(f"  floor              {floor:>8.2f} s  (whole windows the requests need, the slower limit)")
+    print(f"  wall / floor       {wall / floor:>8.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,7 +271,11 @@ def main() -> None:
     parser.add_argument("--million-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--openai", action="store_true", help="bench the OpenAI connector instead")
     parser.add_argument("--anthropic", action="store_true", help="bench the Anthropic connector instead")
+    parser.add_argument("--copilot", action="store_true", help="bench the GitHub Copilot connector instead")
     options = parser.parse_args()
+    if options.copilot:
+        asyncio.run(copilot_backfill(options.users, options.days, options.scale))
+        return
     if options.openai or options.anthropic:
         vendor = "openai" if options.openai else "anthropic"
         asyncio.run(admin_api_backfill(vendor, options.users, options.days, options.scale))

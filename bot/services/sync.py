@@ -894,17 +894,22 @@ async def _prefetched(pages: AsyncIterator[T], depth: int = 2) -> AsyncIterator[
 
 
 class _Counters:
-    """Requests, limiter waits and 429s of one client since the sync began."""
+    """Requests, limiter waits and 429s of one client since the sync began.
+
+    Requests and 429s are read from each class's primary limiter (a request takes a slot from every
+    limiter of its class, and a 429 penalises the primary); waits from all of them.
+    """
 
     def __init__(self, client: VendorClient) -> None:
+        self._primaries = client.transport.primary_limiters()
         self._limiters = list(client.transport.limiters().values())
         self._start = self._read()
 
     def _read(self) -> tuple[int, float, int]:
         return (
-            sum(limiter.requests_total for limiter in self._limiters),
+            sum(limiter.requests_total for limiter in self._primaries),
             sum(limiter.waited_seconds_total for limiter in self._limiters),
-            sum(limiter.rate_limited_total for limiter in self._limiters),
+            sum(limiter.rate_limited_total for limiter in self._primaries),
         )
 
     def delta(self) -> tuple[int, float, int]:

@@ -22,8 +22,9 @@ every response, errors and injected faults included. The primary limit counts re
 hour (5,000 by default) and answers ``rate_limit_status`` (403 or 429) with ``x-ratelimit-remaining: 0``
 and no ``retry-after``; the secondary limit counts requests per minute (900 by default) and answers the
 same status with ``retry-after`` while ``remaining`` stays above 0. Windows last ``3600 / time_scale``
-and ``60 / time_scale`` wall-clock seconds; ``x-ratelimit-reset`` is the window's end in simulated epoch
-seconds and ``retry-after`` is in simulated seconds (as the OpenAI and Anthropic simulators send it).
+and ``60 / time_scale`` wall-clock seconds; ``x-ratelimit-reset`` is the window's end as a real
+(wall-clock) epoch instant, whatever the simulated clock says, and ``retry-after`` is in simulated
+seconds (as the OpenAI and Anthropic simulators send it).
 
 The dataset (spec "Simulator requirements") is deterministic by seed: seats for people shared with the
 other simulators (``make_people``), logins made from the email's local part (``ana.silva`` →
@@ -40,6 +41,7 @@ import hmac
 import math
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -522,7 +524,8 @@ class CopilotSimulator:
     def _rate_headers(self, decision: RateDecision) -> dict[str, str]:
         if not self.rate_limits_enabled:
             decision = RateDecision(True, decision.limit, decision.limit, self._primary.window_seconds)
-        reset = self.clock.now.timestamp() + max(0.0, decision.reset_in) * self.clock.time_scale
+        # A real instant (wall-clock epoch), as the limiter reads absolute instants: the window's end.
+        reset = time.time() + max(0.0, decision.reset_in)
         return {
             "x-ratelimit-limit": str(decision.limit),
             "x-ratelimit-remaining": str(decision.remaining),

@@ -351,6 +351,11 @@ class Transport:
                 result[spec.name] = self._registry.get(self.config.key, spec.name, spec.policy)
         return result
 
+    def primary_limiters(self) -> list[RateLimiter]:
+        """Each endpoint class's primary limiter: every request of the class takes one slot from it (and
+        one from each further limiter of its class), so counting requests here counts each once."""
+        return [self.limiter(name) for name in self._classes]
+
     def limiter_statuses(self) -> list[RateLimitStatus]:
         """Our own count against each limiter of this connection, scoped by the limiter's name.
 
@@ -708,7 +713,12 @@ class Transport:
             window=self._infer_window(limit),
             observed_at=now,
         )
-        primary.note_remote_status(limit, remaining, reset_at, now=now)
+        # The limiter waits in real time: an instant is measured from the real clock, not from ours
+        # (which tests and benchmarks pin to a simulated day); they are the same in production.
+        wall = datetime.now(UTC)
+        primary.note_remote_status(
+            limit, remaining, _reset_instant(headers.get("X-RateLimit-Reset"), wall), now=wall
+        )
 
     def _infer_window(self, limit: int | None) -> timedelta | None:
         """The window of a header limit, when it matches a quota the operator declared."""

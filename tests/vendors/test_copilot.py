@@ -173,3 +173,14 @@ async def test_a_renamed_field_is_a_schema_error_naming_it(sim: CopilotSimulator
                 await client.usage(TODAY.year, TODAY.month)
     finally:
         sim.faults.clear()
+
+
+async def test_an_hourly_limit_spent_elsewhere_is_waited_out_until_githubs_reset() -> None:
+    # The token's hourly allowance is shared with other tools: GitHub's headers say it is spent before our
+    # own count does. An hour lasts a second here; the reset header is a real instant.
+    sim = CopilotSimulator(team_size=2, now=NOW, time_scale=3600.0, primary_per_hour=3)
+    async with _client(sim) as client:
+        for _ in range(5):
+            await client.usage(TODAY.year, TODAY.month)
+    assert sim.stats.count("/organizations/acme/settings/billing/ai_credit/usage", status=200) == 5
+    assert sim.stats.primary_throttled == 0  # "remaining 0" held the client back before GitHub had to
