@@ -15,6 +15,7 @@ from bot.logs import configure_logging
 from tests.commands.conftest import (
     World,
     anthropic_declared,
+    copilot_declared,
     openai_declared,
     settings_overrides,
     synced,
@@ -24,6 +25,7 @@ from tests.commands.conftest import (
 
 __all__ = [
     "anthropic_declared",
+    "copilot_declared",
     "openai_declared",
     "settings_overrides",
     "synced",

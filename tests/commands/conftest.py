@@ -18,6 +18,7 @@ from bot.messages.blocks import readable_texts
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -45,6 +46,7 @@ class World:
     member_email: str
     openai: OpenAISimulator
     anthropic: AnthropicSimulator
+    copilot: CopilotSimulator
 
     def ask(
         self, text: str, user: str = ADMIN, channel: str = "C0001", timeout: float = 20.0
@@ -133,6 +135,12 @@ def anthropic_declared() -> bool:
 
 
 @pytest.fixture
+def copilot_declared() -> bool:
+    """Whether the world's bot declares its Copilot connection: parametrize this name to switch it on."""
+    return False
+
+
+@pytest.fixture
 def world(
     tmp_path: Path,
     fake_slack: FakeSlack,
@@ -141,6 +149,7 @@ def world(
     windsurf_options: dict[str, Any],
     openai_declared: bool,
     anthropic_declared: bool,
+    copilot_declared: bool,
 ) -> Iterator[World]:
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
     windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
@@ -158,15 +167,17 @@ def world(
         requests_per_minute=600,  # a Claude Code day a request: a backfill makes ~65 requests
         people=cursor_people[:3],
     )
+    copilot = CopilotSimulator(team_size=5, days=70, seed=45, now=NOW, time_scale=SCALE, people=cursor_people)
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
     fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")
-    with served_all(cursor.app, windsurf.app, rest.app, openai.app, anthropic.app) as (
+    with served_all(cursor.app, windsurf.app, rest.app, openai.app, anthropic.app, copilot.app) as (
         cursor_server,
         windsurf_server,
         rest_server,
         openai_server,
         anthropic_server,
+        copilot_server,
     ):
         if openai_declared:
             settings_overrides = {
@@ -180,6 +191,13 @@ def world(
                 "anthropic_admin_key": anthropic.admin_key,
                 "anthropic_api_url": anthropic_server.url + "/v1",
                 "anthropic_requests_per_minute": 600,
+                **settings_overrides,
+            }
+        if copilot_declared:
+            settings_overrides = {
+                "copilot_token": copilot.token,
+                "copilot_api_url": copilot_server.url,
+                "copilot_org": copilot.org,
                 **settings_overrides,
             }
         settings = Settings(  # type: ignore[call-arg]
@@ -209,7 +227,9 @@ def world(
             )
 
         with BotThread(settings, services_factory=services) as bot:
-            yield World(fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai, anthropic)
+            yield World(
+                fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai, anthropic, copilot
+            )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tests.commands.conftest import (
     SCALE,
     World,
     anthropic_declared,
+    copilot_declared,
     openai_declared,
     settings_overrides,
     synced,
@@ -25,6 +26,7 @@ from tests.commands.conftest import (
 __all__ = [
     "ScriptedReader",
     "anthropic_declared",
+    "copilot_declared",
     "openai_declared",
     "run_console",
     "settings_overrides",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.commands.conftest import (
     anthropic_declared,
+    copilot_declared,
     openai_declared,
     settings_overrides,
     synced,
@@ -13,6 +14,7 @@ from tests.commands.conftest import (
 
 __all__ = [
     "anthropic_declared",
+    "copilot_declared",
     "openai_declared",
     "settings_overrides",
     "synced",

@@ -170,7 +170,8 @@ def test_home_is_published_with_every_section_and_connect_for_admins(synced: Wor
     assert "failed — not_in_channel" in text
     assert "Windsurf credits: 18% left" in text and "an alert that resolved" not in text
     assert sorted(_action_ids(view)) == sorted(
-        f"{CONNECT_ACTION}_{vendor}" for vendor in ("cursor", "windsurf", "openai", "anthropic", "rest")
+        f"{CONNECT_ACTION}_{vendor}"
+        for vendor in ("cursor", "windsurf", "openai", "anthropic", "copilot", "rest")
     )
     assert "`/spend subscribe digest daily at 09:00`" in text and "`/spend subscribe health`" in text
     assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
@@ -269,7 +270,8 @@ def test_a_workspace_with_no_connection_yet_gets_a_home_with_connect(
     view = asyncio.run(published())[-1]
     assert _headers(view)[: len(SECTIONS)] == SECTIONS
     assert sorted(_action_ids(view)) == sorted(
-        f"{CONNECT_ACTION}_{vendor}" for vendor in ("cursor", "windsurf", "openai", "anthropic", "rest")
+        f"{CONNECT_ACTION}_{vendor}"
+        for vendor in ("cursor", "windsurf", "openai", "anthropic", "copilot", "rest")
     )
     assert "No connections yet. Connect one below." in text_of(view)
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []

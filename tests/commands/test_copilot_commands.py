@@ -1,0 +1,94 @@
+"""GitHub Copilot through the slash commands: its synced dollars answer every command and the digest."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.domain.money import format_usd
+from tests.commands.conftest import World, text_of
+
+pytestmark = pytest.mark.parametrize("copilot_declared", [True])
+WEEK = (date(2026, 11, 2), date(2026, 11, 8))
+PERIOD = "2026-11-02..2026-11-08"
+
+
+def _person(world: World, login: str) -> str:
+    """The key a seat's figures are stored under: its public email, else its login."""
+    return world.copilot.dataset.public_emails().get(login, login).lower()
+
+
+def test_spend_and_status_include_copilot_in_dollars(synced: World) -> None:
+    text = text_of(synced.ask(f"spend {PERIOD} copilot"))
+    assert format_usd(Decimal(synced.copilot.dataset.net_cents(*WEEK))) in text, text
+    status = text_of(synced.ask("status"))
+    assert "*Copilot* _(environment)_" in status, status
+    card = status.split("*Copilot* _(environment)_")[1].split(":large_")[0]
+    assert "Per-person figures are unavailable" not in card  # a former seat's spend is a normal remainder
+    assert "Copilot budget" in card and "$500.00" in card, card
+
+
+def test_spend_by_user_gives_each_seat_its_net_dollars(synced: World) -> None:
+    data = synced.copilot.dataset
+    text = text_of(synced.ask(f"spend {PERIOD} copilot by user"))
+    for login in data.seat_logins():
+        cents = data.net_cents(*WEEK, user=login)
+        if cents:
+            assert f"{_person(synced, login)}" in text and format_usd(Decimal(cents)) in text, (login, text)
+    if data.net_cents(*WEEK, user=data.former_login):
+        assert "no longer hold a Copilot seat" in text, text
+
+
+def test_user_joins_copilot_with_cursor_by_public_email(synced: World) -> None:
+    data = synced.copilot.dataset
+    public = data.public_emails()
+    login = next(login for login in public if data.net_cents(*WEEK, user=login))  # seed 45 has one
+    email = public[login].lower()
+    week = text_of(synced.ask(f"user {email} {PERIOD}"))
+    assert "Copilot" in week and "Cursor" in week, week
+    assert format_usd(Decimal(data.net_cents(*WEEK, user=login))) in week, week
+
+
+def test_top_ranks_copilot_people_by_dollars(synced: World) -> None:
+    top = text_of(synced.ask("top 3 7d copilot"))
+    assert "went wrong" not in top.lower() and "$" in top, top
+
+
+def test_credits_shows_the_budget_and_limits_the_hourly_headroom(synced: World) -> None:
+    credits = text_of(synced.ask("credits"))
+    assert "Copilot budget (usage stops at it)" in credits, credits
+    limits = text_of(synced.ask("limits"))
+    assert "of 5,000 left" in limits, limits
+
+
+def test_export_of_copilot_adds_up_to_its_net_amounts(synced: World) -> None:
+    answer = text_of(synced.ask(f"export {PERIOD} copilot"))
+    assert "Sent you `spend-" in answer, answer
+    upload = next(value for value in synced.fake.uploads.values() if value.get("completed"))
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    assert sum(
+        (Decimal(row["amount"]) for row in rows), Decimal(0)
+    ) * 100 == synced.copilot.dataset.net_cents(*WEEK)
+    assert {row["unit"] for row in rows} == {"USD"}
+
+
+def test_the_digest_reports_copilot_yesterday(synced: World) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.digest import DigestOptions
+
+    services = synced.bot.services
+    assert services is not None
+    built = synced.bot.call(
+        services.digests.build(
+            "T0001", date(2026, 11, 20), DigestOptions(tz=ZoneInfo("UTC")), with_chart=False
+        )
+    )
+    text = text_of(built.message.payload())
+    yesterday = date(2026, 11, 19)
+    assert "Copilot" in text, text
+    assert format_usd(Decimal(synced.copilot.dataset.net_cents(yesterday, yesterday))) in text, text
