@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.errors import SpendbotError
+from bot.domain.people import PersonAliases
 
 
 class RunMode(StrEnum):
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     )
     admins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=AliasChoices("SPENDBOT_ADMINS", "admins")
+    )
+    person_aliases: str = Field(
+        "", validation_alias=AliasChoices("SPENDBOT_PERSON_ALIASES", "person_aliases")
     )
     people_visible_to: Literal["admins", "everyone"] = Field(
         "admins", validation_alias=AliasChoices("SPENDBOT_PEOPLE_VISIBLE_TO", "people_visible_to")
@@ -166,6 +170,17 @@ class Settings(BaseSettings):
         if value is not None and (value.count("#") != 1 or not value.split("#")[1]):
             raise ValueError(f"{value!r} should look like PATH#json.field, e.g. /v1/usage#data.credits_left")
         return value
+
+    @field_validator("person_aliases")
+    @classmethod
+    def _aliases_parse(cls, value: str) -> str:
+        PersonAliases.parse(value)
+        return value
+
+    @property
+    def aliases(self) -> PersonAliases:
+        """``SPENDBOT_PERSON_ALIASES``, parsed (validated at startup)."""
+        return PersonAliases.parse(self.person_aliases)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -128,31 +128,7 @@ class DemoSimulators:
             cycle_day=cycle_day,
         )
         rest = RestSimulator(plan="pro", seed=9, now=now, time_scale=DEMO_SCALE)
-        openai = OpenAISimulator(
-            team_size=OPENAI_PEOPLE,
-            days=HISTORY_DAYS,
-            seed=10,
-            now=now,
-            time_scale=DEMO_SCALE,
-            spend_limit_cents=OPENAI_SPEND_LIMIT_CENTS,
-            people=[(member.name, member.email) for member in cursor.dataset.members[:OPENAI_PEOPLE]],
-        )
-        anthropic = AnthropicSimulator(
-            team_size=ANTHROPIC_PEOPLE,
-            days=HISTORY_DAYS,
-            seed=11,
-            now=now,
-            time_scale=DEMO_SCALE,
-            people=[(member.name, member.email) for member in cursor.dataset.members[:ANTHROPIC_PEOPLE]],
-        )
-        copilot = CopilotSimulator(
-            team_size=COPILOT_PEOPLE,
-            days=HISTORY_DAYS + 1,
-            seed=12,
-            now=now,
-            time_scale=DEMO_SCALE,
-            people=[(member.name, member.email) for member in cursor.dataset.members[:COPILOT_PEOPLE]],
-        )
+        openai, anthropic, copilot = _tools_of_cursor_people(cursor, now)
         served: list[ServedApp] = []
         try:
             for app in (cursor.app, windsurf.app, rest.app, openai.app, anthropic.app, copilot.app):
@@ -212,8 +188,42 @@ class DemoSimulators:
             "copilot_token": self.copilot.token,
             "copilot_api_url": copilot_url,
             "copilot_org": self.copilot.org,
+            # GitHub knows most people by login only: the operator maps them (SPENDBOT_PERSON_ALIASES).
+            "person_aliases": ", ".join(f"{seat.login}={seat.email}" for seat in self.copilot.dataset.seats),
         }
         return Settings(_env_file=None, **values)
+
+
+def _tools_of_cursor_people(
+    cursor: CursorSimulator, now: datetime
+) -> tuple[OpenAISimulator, AnthropicSimulator, CopilotSimulator]:
+    """The OpenAI, Anthropic and Copilot simulators, whose people are Cursor's first users."""
+    openai = OpenAISimulator(
+        team_size=OPENAI_PEOPLE,
+        days=HISTORY_DAYS,
+        seed=10,
+        now=now,
+        time_scale=DEMO_SCALE,
+        spend_limit_cents=OPENAI_SPEND_LIMIT_CENTS,
+        people=[(member.name, member.email) for member in cursor.dataset.members[:OPENAI_PEOPLE]],
+    )
+    anthropic = AnthropicSimulator(
+        team_size=ANTHROPIC_PEOPLE,
+        days=HISTORY_DAYS,
+        seed=11,
+        now=now,
+        time_scale=DEMO_SCALE,
+        people=[(member.name, member.email) for member in cursor.dataset.members[:ANTHROPIC_PEOPLE]],
+    )
+    copilot = CopilotSimulator(
+        team_size=COPILOT_PEOPLE,
+        days=HISTORY_DAYS + 1,
+        seed=12,
+        now=now,
+        time_scale=DEMO_SCALE,
+        people=[(member.name, member.email) for member in cursor.dataset.members[:COPILOT_PEOPLE]],
+    )
+    return openai, anthropic, copilot
 
 
 def prepare_folder(data_dir: Path) -> Path:

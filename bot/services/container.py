@@ -22,6 +22,7 @@ from bot.services.exports import ExportService
 from bot.services.freshness import Freshener
 from bot.services.leases import Leases
 from bot.services.people import People
+from bot.services.person_keys import AliasedSyncRecords
 from bot.services.publisher import Publisher
 from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
@@ -188,7 +189,7 @@ def _foundation(
     connections = ConnectionRegistry(
         settings, db, store.connections, clock=clock, limiters=limiters, observer=metrics
     )
-    sync = SyncService(store.sync, connections, clock=clock, metrics=metrics)
+    sync = SyncService(AliasedSyncRecords(db, settings.aliases), connections, clock=clock, metrics=metrics)
     audit = AuditLog(store.audit, clock=clock)
     return _Foundation(db, store, slack, connections, sync, audit)
 

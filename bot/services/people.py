@@ -40,6 +40,7 @@ class People:
 
     def __init__(self, settings: Settings, db: Database, access: Access, slack: SlackApi) -> None:
         self._settings = settings
+        self._aliases = settings.aliases
         self._db = db
         self._access = access
         self._slack = slack
@@ -56,13 +57,14 @@ class People:
             with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
                 tz = ZoneInfo(user.tz)
         may_see = await self._access.may_see_people(team_id, user_id)
-        email = user.email.lower() if user is not None and user.email else None
+        email = self._aliases.canonical(user.email) if user is not None and user.email else None
         return Viewer(team_id, user_id, tz, email, may_see)
 
     async def resolve_person(self, team_id: str, who: UserRef) -> tuple[str, str | None]:
-        """An email (and display name) for a mention or an email; NotFound when Slack does not know them."""
+        """The canonical email (``SPENDBOT_PERSON_ALIASES``) and display name for a mention or an email;
+        NotFound when Slack does not know them."""
         if who.email is not None:
-            return who.email.lower(), None
+            return self._aliases.canonical(who.email), None
         assert who.slack_id is not None
         user = await self._slack.user(team_id, who.slack_id)
         if user is None or not user.email:
@@ -70,7 +72,7 @@ class People:
                 f"Slack did not give an email for <@{who.slack_id}>, so I cannot find them in the vendors' "
                 "data. Try their email instead."
             )
-        return user.email.lower(), user.name
+        return self._aliases.canonical(user.email), user.name
 
     async def names(self, connection_ids: Sequence[int], emails: Iterable[str]) -> dict[str, str]:
         """Display names of the people shown (never the whole roster of a large team)."""

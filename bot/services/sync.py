@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
+from bot.services.person_keys import merged_rows
 from bot.store.models import (
     Connection,
     CreditSnapshot,
@@ -574,7 +575,7 @@ class SyncService:
         for window_first, window_last in _day_windows(first, today, days=OPENAI_WINDOW_DAYS):
             costs = await client.daily_costs(window_first, window_last)
             requests = await client.daily_requests(window_first, window_last, emails)
-            rows = _merged_rows(costs + requests)
+            rows = merged_rows(costs + requests)
             await self._records.replace_days(connection_id, window_first, window_last, rows)
             written += len(rows)
         return written, now
@@ -627,7 +628,7 @@ class SyncService:
             rows = await client.daily_costs(window_first, window_last)
             for offset in range((window_last - window_first).days + 1):
                 rows += await client.claude_code_sessions(window_first + timedelta(days=offset))
-            merged = _merged_rows(rows)
+            merged = merged_rows(rows)
             await self._records.replace_days(connection_id, window_first, window_last, merged)
             written += len(merged)
         return written, now
@@ -647,7 +648,7 @@ class SyncService:
             rows: list[SpendRow] = []
             for offset in range((window_last - window_first).days + 1):
                 rows += await client.daily_spend(window_first + timedelta(days=offset), seats)
-            merged = _merged_rows(rows)
+            merged = merged_rows(rows)
             await self._records.replace_days(connection_id, window_first, window_last, merged)
             written += len(merged)
         return written, now
@@ -940,20 +941,6 @@ def _reconciled_windsurf_rows(people: list[SpendRow], team: list[SpendRow]) -> l
             days[-1],
         )
     return kept + fallback
-
-
-def _merged_rows(rows: list[SpendRow]) -> list[SpendRow]:
-    """One row per (day, person, model): amounts and requests of rows sharing a key are added."""
-    merged: dict[tuple[datetime, str | None, str | None], SpendRow] = {}
-    for row in rows:
-        key = (row.bucket_start, row.user_email, row.model)
-        seen = merged.get(key)
-        merged[key] = (
-            row
-            if seen is None
-            else replace(seen, amount=seen.amount + row.amount, requests=seen.requests + row.requests)
-        )
-    return list(merged.values())
 
 
 def _credits_per_day(rows: list[SpendRow]) -> dict[date, Decimal]:

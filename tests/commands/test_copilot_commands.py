@@ -92,3 +92,33 @@ def test_the_digest_reports_copilot_yesterday(synced: World) -> None:
     yesterday = date(2026, 11, 19)
     assert "Copilot" in text, text
     assert format_usd(Decimal(synced.copilot.dataset.net_cents(yesterday, yesterday))) in text, text
+
+
+def _login_without_public_email(world: World) -> str:
+    data = world.copilot.dataset
+    return next(
+        login
+        for login in data.seat_logins()
+        if login not in data.public_emails() and data.net_cents(*WEEK, user=login)
+    )
+
+
+# Seed 45's first seat without a public email that spent in the week, mapped to its owner's Cursor email.
+ALIASED = {
+    "person_aliases": "teo-ionescu=teo.ionescu@example.com, teo@old.example.org=teo.ionescu@example.com"
+}
+
+
+@pytest.mark.parametrize("settings_overrides", [ALIASED])
+def test_an_alias_joins_a_github_login_with_the_persons_email_everywhere(synced: World) -> None:
+    login = _login_without_public_email(synced)
+    email = next(seat.email for seat in synced.copilot.dataset.seats if seat.login == login).lower()
+    assert ALIASED["person_aliases"].startswith(f"{login}={email},"), "the seed changed: update ALIASED"
+    assert email in {member.email.lower() for member in synced.cursor.dataset.members}
+    cents = format_usd(Decimal(synced.copilot.dataset.net_cents(*WEEK, user=login)))
+    week = text_of(synced.ask(f"user {email} {PERIOD}"))
+    assert "Copilot" in week and "Cursor" in week and cents in week, week
+    # Asking by a second email of theirs answers for the same person.
+    assert text_of(synced.ask(f"user teo@old.example.org {PERIOD}")) == week
+    by_user = text_of(synced.ask(f"spend {PERIOD} copilot by user"))
+    assert email in by_user and login not in by_user, by_user
