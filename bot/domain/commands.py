@@ -96,6 +96,15 @@ class Top:
 
 
 @dataclass(frozen=True, slots=True)
+class PeopleQuery:
+    """``people [period] [source]``: who uses two or more tools, and the dollars at stake."""
+
+    spec_name: ClassVar[str] = "people"
+    period: PeriodSpec = DEFAULT_PERIOD
+    source: SourceFilter | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UserQuery:
     """``user <email|@mention> [period]``: one person across every tool."""
 
@@ -285,6 +294,7 @@ Command: TypeAlias = (
     | Status
     | Spend
     | Top
+    | PeopleQuery
     | UserQuery
     | Credits
     | Limits

@@ -51,6 +51,7 @@ from bot.domain.commands import (
     Export,
     Help,
     Limits,
+    PeopleQuery,
     SendTest,
     SetCap,
     SetLimit,
@@ -148,6 +149,7 @@ __all__ = [
     "Group",
     "Help",
     "Limits",
+    "PeopleQuery",
     "SendTest",
     "SetCap",
     "SetLimit",
@@ -219,6 +221,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "top [N=10] [period] [source]",
         "The top N people by spend.",
         ("top 5 30d", "top"),
+        "read",
+        people_figures=True,
+    ),
+    CommandSpec(
+        "people",
+        "people [period] [source]",
+        "Who uses two or more tools for the same job, and the dollars on all but their main one.",
+        ("people 30d", "people"),
         "read",
         people_figures=True,
     ),
@@ -744,6 +754,18 @@ def _parse_spend(words: _Words) -> Spend:
     return Spend(period=period, source=source, by=by)
 
 
+def _parse_people(words: _Words) -> PeopleQuery:
+    period, source = DEFAULT_PERIOD, None
+    for word in words:
+        if (found_period := words.period(word)) is not None:
+            period = found_period
+        elif (found_source := words.source(word)) is not None:
+            source = found_source
+        else:
+            raise words.not_understood(word)
+    return PeopleQuery(period=period, source=source)
+
+
 def _parse_top(words: _Words) -> Top:
     n, period, source = DEFAULT_TOP, DEFAULT_PERIOD, None
     for word in words:
@@ -1096,6 +1118,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "status": _no_words(Status()),
     "spend": _parse_spend,
     "top": _parse_top,
+    "people": _parse_people,
     "user": _parse_user,
     "credits": _no_words(Credits()),
     "limits": _no_words(Limits()),

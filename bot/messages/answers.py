@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.overlap import ToolUse
 from bot.domain.usage import CreditPool
 
 USD = "usd_cents"
@@ -101,6 +102,26 @@ class TopAnswer:
     rankings: tuple[Ranking, ...]
     freshness: tuple[Freshness, ...]
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonOnTools:
+    """One person on two or more tools: each tool's figure (main dollar tool first), the dollars at stake."""
+
+    email: str
+    name: str | None
+    tools: tuple[ToolUse, ...]
+    at_stake_cents: Decimal
+
+
+@dataclass(frozen=True)
+class PeopleAnswer:
+    period_label: str
+    tz: ZoneInfo
+    people: tuple[PersonOnTools, ...]
+    total_people: int
+    at_stake_cents: Decimal
+    freshness: tuple[Freshness, ...]
 
 
 @dataclass(frozen=True)

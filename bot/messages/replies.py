@@ -17,6 +17,7 @@ from bot.messages.answers import (
     Freshness,
     LimitsAnswer,
     LimitWatch,
+    PeopleAnswer,
     PersonSource,
     SpendAnswer,
     StatusAnswer,
@@ -157,6 +158,36 @@ def top_message(answer: TopAnswer) -> Message:
         f": {first.email} {amount(first.amount, first.unit)} first" if first else ""
     )
     return message(fallback, blocks)
+
+
+def people_message(answer: PeopleAnswer) -> Message:
+    """Who uses two or more tools, with each tool's figure and the dollars on all but their main one."""
+    blocks: list[Block] = [header(f"People on two or more tools · {answer.period_label}")]
+    if not answer.people:
+        blocks.append(section("Nobody used two or more of these tools in this period."))
+    lines = []
+    for index, person in enumerate(answer.people, start=1):
+        who = f"{escape(person.name)} ({escape(person.email)})" if person.name else escape(person.email)
+        tools = " · ".join(f"{escape(use.tool)} {amount(use.amount, use.unit)}" for use in person.tools)
+        lines.append(f"{index}. {who} — {tools} — *{amount(person.at_stake_cents, USD)} at stake*")
+    blocks.extend(lines_sections(lines, max_lines=len(lines)))
+    total = (
+        f"{answer.total_people} {'person uses' if answer.total_people == 1 else 'people use'} two or more "
+        f"tools; *{amount(answer.at_stake_cents, USD)}* at stake in all"
+        + (f" (the first {len(answer.people)} shown)." if answer.total_people > len(answer.people) else ".")
+    )
+    blocks.append(section(total))
+    blocks.append(
+        context(
+            "At stake: a person's dollars on every tool but the one they spend most dollars on. Credits "
+            "without a price and requests (vendors that keep money for the team) count as use, not money.",
+            freshness_line(answer.freshness, answer.tz),
+        )
+    )
+    fallback = f"People on two or more tools {answer.period_label}: {answer.total_people}, " + amount(
+        answer.at_stake_cents, USD
+    )
+    return message(fallback + " at stake", blocks)
 
 
 def _person_figure(source: PersonSource) -> str:

@@ -22,6 +22,7 @@ from bot.services.exports import ExportService
 from bot.services.freshness import Freshener
 from bot.services.leases import Leases
 from bot.services.people import People
+from bot.services.people_report import PeopleReport
 from bot.services.person_keys import AliasedSyncRecords
 from bot.services.publisher import Publisher
 from bot.services.secrets import KEY_FILE_NAME
@@ -60,6 +61,7 @@ class Services:
     usage_figures: UsageFigures
     credit_figures: CreditFigures
     spend_answers: SpendAnswers
+    people_report: PeopleReport
     status_answers: StatusAnswers
     exports: ExportService
     writes: WriteService
@@ -116,6 +118,7 @@ class Services:
             usage_figures=reads.usage_figures,
             credit_figures=reads.credit_figures,
             spend_answers=reads.spend_answers,
+            people_report=PeopleReport(reads.people, reads.sources, reads.freshener, reads.usage_figures),
             status_answers=reads.status_answers,
             exports=ExportService(
                 db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack

@@ -7,12 +7,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.commands import Credits, Export, Limits, Spend, Status, Top, UserQuery
+from bot.domain.commands import Credits, Export, Limits, PeopleQuery, Spend, Status, Top, UserQuery
 from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
     export_message,
     limits_message,
+    people_message,
     spend_message,
     status_message,
     top_message,
@@ -38,6 +39,12 @@ async def answer_spend(invocation: Invocation, command: Spend) -> Message:
 async def answer_top(invocation: Invocation, command: Top) -> Message:
     return top_message(
         await invocation.services.spend_answers.top(invocation.team_id, invocation.user_id, command)
+    )
+
+
+async def answer_people(invocation: Invocation, command: PeopleQuery) -> Message:
+    return people_message(
+        await invocation.services.people_report.answer(invocation.team_id, invocation.user_id, command)
     )
 
 
@@ -69,6 +76,7 @@ def register_routes(router: Router) -> None:
     router.deferred(Status, answer_status, shareable=True)
     router.deferred(Spend, answer_spend, shareable=True)
     router.deferred(Top, answer_top, shareable=True)
+    router.deferred(PeopleQuery, answer_people, shareable=True)
     router.deferred(UserQuery, answer_user, shareable=True)
     router.deferred(Credits, answer_credits, shareable=True)
     router.deferred(Limits, answer_limits, shareable=True)

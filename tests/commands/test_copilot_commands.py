@@ -103,6 +103,13 @@ def _login_without_public_email(world: World) -> str:
     )
 
 
+# Every seat's login mapped to its owner's email, as an operator would (GitHub shows few public emails).
+_ALL_SEATS = (
+    "chen-kowalski=chen.kowalski@example.com, teo-ionescu=teo.ionescu@example.com, "
+    "alex-costa=alex.costa@example.com, ivan-bernard=ivan.bernard@example.com, "
+    "valentina-becker=valentina.becker@example.com"
+)
+
 # Seed 45's first seat without a public email that spent in the week, mapped to its owner's Cursor email.
 ALIASED = {
     "person_aliases": "teo-ionescu=teo.ionescu@example.com, teo@old.example.org=teo.ionescu@example.com"
@@ -122,3 +129,41 @@ def test_an_alias_joins_a_github_login_with_the_persons_email_everywhere(synced:
     assert text_of(synced.ask(f"user teo@old.example.org {PERIOD}")) == week
     by_user = text_of(synced.ask(f"spend {PERIOD} copilot by user"))
     assert email in by_user and login not in by_user, by_user
+
+
+@pytest.mark.parametrize("settings_overrides", [{"person_aliases": _ALL_SEATS}])
+def test_people_lists_who_pays_for_cursor_and_copilot_with_the_dollars_at_stake(synced: World) -> None:
+    from tests.commands.conftest import local_bounds
+
+    cursor, copilot = synced.cursor.dataset, synced.copilot.dataset
+    assert ", ".join(f"{seat.login}={seat.email}" for seat in copilot.seats) == _ALL_SEATS, "seed changed"
+    start, end = local_bounds(*WEEK, "America/Los_Angeles")  # the admin's zone; Copilot counts UTC days
+    expected: dict[str, Decimal] = {}
+    for seat in copilot.seats:
+        on_copilot = Decimal(copilot.net_cents(*WEEK, user=seat.login))
+        on_cursor = cursor.total_cost(start, end, seat.email)
+        if on_copilot and on_cursor:
+            expected[seat.email.lower()] = min(on_copilot, on_cursor)  # all but the main dollar tool
+    assert expected, "the seed gives nobody both tools this week"
+    text = text_of(synced.ask(f"people {PERIOD}"))
+    lines = {
+        line.split(" — ")[0].split("(")[-1].rstrip(")"): line
+        for line in text.splitlines()
+        if " at stake*" in line
+    }
+    for email, cents in expected.items():
+        assert email in lines, (email, text)
+        assert lines[email].endswith(f"*{format_usd(cents)} at stake*"), lines[email]
+    assert f"*{format_usd(sum(expected.values(), Decimal(0)))}* at stake in all" in text, text
+
+
+def test_people_is_refused_to_a_reader_who_may_not_see_people(synced: World) -> None:
+    from tests.commands.conftest import MEMBER
+
+    text = text_of(synced.ask(f"people {PERIOD}", user=MEMBER))
+    assert "at stake" not in text and text == text_of(synced.ask("top", user=MEMBER)), text  # top's refusal
+
+
+def test_people_with_a_wrong_word_gets_its_usage(synced: World) -> None:
+    text = text_of(synced.ask("people by user"))
+    assert "Usage: `/spend people [period] [source]`" in text, text
