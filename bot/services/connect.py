@@ -344,6 +344,12 @@ def explain(error: VendorError | TimeoutError, vendor: Vendor, secret: str) -> K
             f"Vendor unreachable or too slow: {title} could not be reached or did not answer in time{said}. "
             "Check the base URL, or try again in a minute.",
         )
+    if error.status == 404 and traits(vendor).account_label is not None:
+        return KeyCheckFailure(
+            FailureKind.UNEXPECTED,
+            f"{title} found no such account{said}: check the organization's name, and that the token can "
+            "see it (GitHub answers 404 for an organization the token has no access to).",
+        )
     return KeyCheckFailure(
         FailureKind.UNEXPECTED,
         f"{title} answered in a way spendbot did not expect{said}. Check the base URL"

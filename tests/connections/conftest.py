@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -58,6 +59,14 @@ def anthropic_sim() -> Iterator[AnthropicSimulator]:
     sim = AnthropicSimulator(team_size=3, days=3, seed=15, time_scale=60.0)
     with served(sim.app) as server:
         sim.url = server.url + "/v1"  # type: ignore[attr-defined]
+        yield sim
+
+
+@pytest.fixture
+def copilot_sim() -> Iterator[CopilotSimulator]:
+    sim = CopilotSimulator(org="acme", team_size=3, days=3, seed=16, time_scale=60.0)
+    with served(sim.app) as server:
+        sim.url = server.url  # type: ignore[attr-defined]
         yield sim
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.simulators.anthropic import AnthropicSimulator
+from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.cursor import CursorSimulator
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.rest import RestSimulator
@@ -225,6 +226,25 @@ async def test_an_anthropic_admin_key_is_tried_then_stored_and_a_wrong_one_expla
     assert (stored.name, stored.vendor, stored.base_url) == ("anthropic", "anthropic", url)
     # The probe answered (the sync that follows a new connection may already have fetched more).
     assert anthropic_sim.stats.count(path="/v1/organizations/cost_report", status=200) >= 1
+
+
+async def test_a_copilot_token_needs_its_organization_and_is_tried_before_it_is_stored(
+    slack: SlackDriver, running: BotThread, copilot_sim: CopilotSimulator
+) -> None:
+    url = copilot_sim.url  # type: ignore[attr-defined]
+    fields = {"name": "", "key": copilot_sim.token, "base_url": url}
+    response, _ = await slack.submit({**fields, "account": "not an org!"}, user=ADMIN, vendor="copilot")
+    assert response.json()["response_action"] == "errors", response.text
+    assert "GitHub organization" in response.json()["errors"]["account"]
+    assert copilot_sim.stats.requests_total == 0  # a wrong field never reaches GitHub
+    response, _ = await slack.submit({**fields, "account": "someone-else"}, user=ADMIN, vendor="copilot")
+    assert response.json()["response_action"] == "errors" and rows(running) == [], response.text
+    assert "found no such account" in response.text
+    response, _ = await slack.submit({**fields, "account": "acme"}, user=ADMIN, vendor="copilot")
+    assert response.json()["response_action"] == "update", response.text
+    (stored,) = rows(running)
+    assert (stored.name, stored.vendor, stored.options) == ("copilot", "copilot", {"account": "acme"})
+    assert copilot_sim.stats.count(path="/orgs/acme/copilot/billing/seats", status=200) >= 1
 
 
 async def test_wrong_fields_are_named_one_by_one_and_no_vendor_is_called(
