@@ -754,7 +754,8 @@ def _parse_spend(words: _Words) -> Spend:
     return Spend(period=period, source=source, by=by)
 
 
-def _parse_people(words: _Words) -> PeopleQuery:
+def _period_and_source(words: _Words) -> tuple[PeriodSpec, SourceFilter | None]:
+    """The words of a command that takes only a period and a source (``people``, ``export``)."""
     period, source = DEFAULT_PERIOD, None
     for word in words:
         if (found_period := words.period(word)) is not None:
@@ -763,6 +764,11 @@ def _parse_people(words: _Words) -> PeopleQuery:
             source = found_source
         else:
             raise words.not_understood(word)
+    return period, source
+
+
+def _parse_people(words: _Words) -> PeopleQuery:
+    period, source = _period_and_source(words)
     return PeopleQuery(period=period, source=source)
 
 
@@ -797,14 +803,7 @@ def _parse_user(words: _Words) -> UserQuery:
 
 
 def _parse_export(words: _Words) -> Export:
-    period, source = DEFAULT_PERIOD, None
-    for word in words:
-        if (found_period := words.period(word)) is not None:
-            period = found_period
-        elif (found_source := words.source(word)) is not None:
-            source = found_source
-        else:
-            raise words.not_understood(word)
+    period, source = _period_and_source(words)
     return Export(period=period, source=source)
 
 

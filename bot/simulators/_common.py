@@ -801,7 +801,7 @@ def rfc3339(moment: datetime, micros: bool = False) -> str:
 
 
 class AdminKeyControls:
-    """The controls of a simulated admin API with one key and one rate limit (OpenAI, Anthropic).
+    """The controls of a simulated admin API with one key and a rate limit (OpenAI, Anthropic, Copilot).
 
     The subclass sets ``clock``, ``admin_key``, ``rate_limits_enabled`` and ``_limiter`` in its
     ``__init__``; tests move the clock, revoke the key and reset the limit through these.

@@ -57,6 +57,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from bot.simulators._common import (
+    AdminKeyControls,
     FaultInjector,
     FixedWindowLimiter,
     RateDecision,
@@ -411,7 +412,7 @@ def _paging(request: Request, default_per_page: int) -> tuple[int, int]:
     return page, per_page
 
 
-class CopilotSimulator:
+class CopilotSimulator(AdminKeyControls):
     """GitHub's Copilot seats, usage reports and budgets on loopback; ``dataset`` is the ground truth.
 
     Controls a test may flip while the server runs: :meth:`revoke_key` / :meth:`restore_key`,
@@ -491,21 +492,8 @@ class CopilotSimulator:
         """The account's plan: which usage report exists (the other answers 404)."""
         return self.dataset.mode
 
-    @property
-    def now(self) -> datetime:
-        return self.clock.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        return self.clock.advance(delta)
-
-    def revoke_key(self) -> None:
-        """From now on the token answers 401 "Bad credentials"."""
-        self._revoked = True
-
-    def restore_key(self) -> None:
-        self._revoked = False
-
     def reset_rate_limits(self) -> None:
+        """Both windows (AdminKeyControls knows one limiter): the hourly and the per-minute one."""
         self._primary.reset()
         self._secondary.reset()
 
