@@ -166,30 +166,21 @@ async def million(users: int, days: int) -> None:
         process.wait(timeout=30)
 
 
-async def admin_api_backfill(vendor: str, users: int, days: int, scale: float) -> None:
-    """A backfill of OpenAI or Anthropic at its simulator's own limit, also the pace the connection keeps."""
+async def timed_backfill(values: dict[str, Any], days: int, scale: float) -> tuple[Any, float]:
+    """The first declared connection's backfill of ``days`` with the bot's real services: report, wall s."""
     from bot.services.container import Services
     from bot.settings import Settings
-    from bot.simulators.anthropic import AnthropicSimulator
-    from bot.simulators.openai import OpenAISimulator
-    from bot.simulators.serving import served
     from bot.vendors import LimiterRegistry
 
-    per_minute = 30
-    simulator = OpenAISimulator if vendor == "openai" else AnthropicSimulator
-    sim = simulator(team_size=users, days=days + 1, now=NOW, time_scale=scale, requests_per_minute=per_minute)
-    with served(sim.app) as server, tempfile.TemporaryDirectory() as data_dir:
-        values: dict[str, Any] = {
-            "data_dir": Path(data_dir),
-            "database_url": f"sqlite:///{data_dir}/spendbot.db",
-            # A fixed test key: nothing is stored.
-            "secret_key": "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",
-            "log_level": "WARNING",
-            f"{vendor}_admin_key": sim.admin_key,
-            f"{vendor}_api_url": server.url + "/v1",
-            f"{vendor}_requests_per_minute": per_minute,
-        }
-        settings = Settings(_env_file=None, **values)
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=Path(data_dir),
+            database_url=f"sqlite:///{data_dir}/spendbot.db",
+            secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",  # a fixed test key: nothing is stored
+            log_level="WARNING",
+            **values,
+        )
         services = Services.create(settings, clock=lambda: NOW, limiters=LimiterRegistry(time_scale=scale))
         await services.start(identify_workspace=False)
         await services.use_env_team("TBENCH")
@@ -197,9 +188,27 @@ async def admin_api_backfill(vendor: str, users: int, days: int, scale: float) -
             connection = (await services.connections.for_team("TBENCH"))[0]
             started = time.perf_counter()
             report = await services.sync.sync(connection, backfill=timedelta(days=days))
-            wall = time.perf_counter() - started
+            return report, time.perf_counter() - started
         finally:
             await services.close()
+
+
+async def admin_api_backfill(vendor: str, users: int, days: int, scale: float) -> None:
+    """A backfill of OpenAI or Anthropic at its simulator's own limit, also the pace the connection keeps."""
+    from bot.simulators.anthropic import AnthropicSimulator
+    from bot.simulators.openai import OpenAISimulator
+    from bot.simulators.serving import served
+
+    per_minute = 30
+    simulator = OpenAISimulator if vendor == "openai" else AnthropicSimulator
+    sim = simulator(team_size=users, days=days + 1, now=NOW, time_scale=scale, requests_per_minute=per_minute)
+    with served(sim.app) as server:
+        values = {
+            f"{vendor}_admin_key": sim.admin_key,
+            f"{vendor}_api_url": server.url + "/v1",
+            f"{vendor}_requests_per_minute": per_minute,
+        }
+        report, wall = await timed_backfill(values, days, scale)
     floor = report.requests / (per_minute * scale / 60)
     print(
         f"{vendor} simulator: {users} users, {days} days, {per_minute} requests/min (vendor time x{scale:g})"
@@ -227,40 +236,15 @@ def sliding_floor(requests: int, limits: tuple[tuple[int, float], ...]) -> float
 
 async def copilot_backfill(users: int, days: int, scale: float) -> None:
     """A backfill of Copilot under GitHub's limits, enforced by the simulator and kept by the client."""
-    from bot.services.container import Services
-    from bot.settings import Settings
     from bot.simulators.copilot import CopilotSimulator
     from bot.simulators.serving import served
-    from bot.vendors import LimiterRegistry
 
     sim = CopilotSimulator(team_size=users, days=days + 1, now=NOW, time_scale=scale)
-    with served(sim.app) as server, tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            data_dir=Path(data_dir),
-            database_url=f"sqlite:///{data_dir}/spendbot.db",
-            secret_key="pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk=",  # a fixed test key: nothing is stored
-            log_level="WARNING",
-            copilot_token=sim.token,
-            copilot_api_url=server.url,
-            copilot_org=sim.org,
-        )
-        services = Services.create(settings, clock=lambda: NOW, limiters=LimiterRegistry(time_scale=scale))
-        await services.start(identify_workspace=False)
-        await services.use_env_team("TBENCH")
-        try:
-            connection = (await services.connections.for_team("TBENCH"))[0]
-            started = time.perf_counter()
-            report = await services.sync.sync(connection, backfill=timedelta(days=days))
-            wall = time.perf_counter() - started
-        finally:
-            await services.close()
+    with served(sim.app) as server:
+        values = {"copilot_token": sim.token, "copilot_api_url": server.url, "copilot_org": sim.org}
+        report, wall = await timed_backfill(values, days, scale)
     per_minute, per_hour = 900, 5000
-    # Under a sliding window of L requests per W, the n-th request can start after (n - 1) // L windows.
-    floor = max(
-        (report.requests - 1) // limit * window / scale
-        for limit, window in ((per_minute, 60), (per_hour, 3600))
-    )
+    floor = sliding_floor(report.requests, ((per_minute, 60.0), (per_hour, 3600.0))) / scale
     limits = f"{per_minute}/min and {per_hour}/h"
     print(f"copilot simulator: {users} seats, {days} days, {limits} (vendor time x{scale:g})")
     print(f"\n{days}-day backfill ({'ok' if report.ok else 'errors: ' + '; '.join(report.errors)})")
@@ -270,7 +254,8 @@ async def copilot_backfill(users: int, days: int, scale: float) -> None:
     print(
         f"  floor              {floor:>8.2f} s  (the earliest the last request may start under both limits)"
     )
-    print(f"  wall / floor       {wall / floor:>8.3f}")
+    ratio = f"{wall / floor:>8.3f}" if floor else "     n/a  (every request fits in the first windows)"
+    print(f"  wall / floor       {ratio}")
 
 
 def main() -> None:
