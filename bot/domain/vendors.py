@@ -42,7 +42,7 @@ class CreditsLeft(StrEnum):
 
     # Windsurf: prepaid credits that run down; OpenAI: the month's hard spend limit; Copilot: its budget
     CREDIT_POOL = "credit_pool"
-    SPEND_LIMITS = "spend_limits"  # Cursor: how many members are near their spend limit
+    SPEND_LIMITS = "spend_limits"  # Cursor, Anthropic: how many members are near their spend limit
     TRACKED_FIGURE = "tracked_figure"  # REST: the JSON figure an operator asked us to track
 
 
@@ -193,11 +193,11 @@ _ENTRIES = (
         team_quarter_hours=False,
         cycle_source=CycleSource.CALENDAR_MONTH,
         main_dataset="usage",
-        datasets=("members", "usage"),
+        datasets=("members", "usage", "spend_limits"),
         live_datasets=(),
         fresh_for=timedelta(hours=3),
-        credits_left=CreditsLeft.CREDIT_POOL,
-        near_limit="nothing yet: the Spend Limits API is not read (docs/vendors/anthropic.md)",
+        credits_left=CreditsLeft.SPEND_LIMITS,
+        near_limit="a member's spend this month against their monthly spend limit, where the key can read it",
         writable_limit=LimitKind.NONE,
         quota_windows=(),
         key_label="Admin API key",

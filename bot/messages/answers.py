@@ -188,7 +188,7 @@ class NearLimit:
 
 @dataclass(frozen=True)
 class LimitWatch:
-    """Cursor people at or above a share of their own spend limit (names only for those who may see them)."""
+    """People at or above a share of their own spend limit (names only for those who may see them)."""
 
     connection: str
     threshold_percent: Decimal
@@ -196,6 +196,7 @@ class LimitWatch:
     count: int
     names_hidden: bool
     with_limits: int
+    vendor: str = "cursor"
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,8 @@ def credits_message(answer: CreditsAnswer) -> Message:
             )
         )
     for watch in answer.limits:
-        blocks.append(section(f"*Cursor `{watch.connection}`*\n" + "\n".join(_limit_watch_lines(watch))))
+        label = source_label(watch.connection, watch.vendor)
+        blocks.append(section(f"*{label}*\n" + "\n".join(_limit_watch_lines(watch))))
     for figure in answer.tracked:
         blocks.append(section(f"*REST `{figure.connection}`*\n{_tracked_line(figure, answer.tz)}"))
     if len(blocks) == 1:

@@ -98,7 +98,7 @@ class CreditFigures:
     async def limit_watch(
         self, connection: Connection, *, show_names: bool, threshold: Decimal = NEAR_LIMIT_PERCENT
     ) -> LimitWatch:
-        """Cursor people at ``threshold``% or more of their own spend limit this cycle."""
+        """People (Cursor, Anthropic) at ``threshold``% or more of their own spend limit this cycle."""
         assert connection.id is not None
         async with self._db.session() as session:
             rows = await cycle_spend.latest_cycle_rows(session, connection.id)
@@ -110,6 +110,7 @@ class CreditFigures:
             count=len(near),
             names_hidden=not show_names,
             with_limits=len([row for row in rows if row.limit_cents is not None]),
+            vendor=connection.vendor,
         )
 
     async def tracked_view(self, connection: Connection) -> TrackedView | None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.reconcile import per_person_days
-from bot.domain.usage import RateLimitStatus, SpendRow, Unit, Vendor
+from bot.domain.usage import CycleSpendReport, RateLimitStatus, SpendRow, Unit, Vendor
 from bot.domain.vendors import traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
@@ -421,6 +421,9 @@ class SyncService:
         if isinstance(client, AnthropicClient):
             if dataset == "members":
                 return await self._store_members(connection.id, await client.members()), None
+            if dataset == "spend_limits":
+                limits = await client.spend_limits()
+                return (0 if limits is None else await self._store_cycle_spend(connection.id, limits)), None
             return await self._anthropic_usage(connection.id, client, state, backfill)
         if isinstance(client, CopilotClient):
             if dataset == "members":
@@ -438,7 +441,10 @@ class SyncService:
     # ----- Cursor ------------------------------------------------------------------------------------
 
     async def _cursor_cycle_spend(self, connection_id: int, client: CursorClient) -> int:
-        report = await client.cycle_spend()
+        return await self._store_cycle_spend(connection_id, await client.cycle_spend())
+
+    async def _store_cycle_spend(self, connection_id: int, report: CycleSpendReport) -> int:
+        """Each person's spend and limit this cycle (Cursor's spend report, Anthropic's spend limits)."""
         cycle_start = report.cycle_start or _month_start(self._clock())
         now = self._clock()
         rows: list[CycleSpendRow] = []

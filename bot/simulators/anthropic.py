@@ -258,8 +258,12 @@ class AnthropicSimulator(AdminKeyControls):
         requests_per_minute: int = 60,
         rate_limits_enabled: bool = True,
         people: Sequence[tuple[str, str]] = (),
+        spend_limits: bool = True,
     ) -> None:
         self.admin_key = admin_key or f"sk-ant-admin01-sim{derive_seed('anthropic-key', seed):016x}"
+        #: Whether the key may read spend limits (``read:spend_limits``); False answers 403, as the real
+        #: API does for a key without the scope or an organization without the preview.
+        self.spend_limits_readable = spend_limits
         self.clock = SimClock(now, time_scale)
         self.dataset = AnthropicDataset(
             clock=self.clock, team_size=team_size, days=days, seed=seed, people=people
@@ -273,6 +277,7 @@ class AnthropicSimulator(AdminKeyControls):
             "/organizations/cost_report": self._cost_report,
             "/organizations/usage_report/claude_code": self._claude_code,
             "/organizations/users": self._users,
+            "/organizations/spend_limits/effective": self._effective_spend_limits,
         }
         self.app = Starlette(
             routes=[
@@ -416,6 +421,57 @@ class AnthropicSimulator(AdminKeyControls):
                 }
             )
         return records
+
+    def effective_spend_limits(self) -> list[dict[str, Any]]:
+        """Every member's effective monthly limit and period-to-date spend (minor-unit decimal strings).
+
+        Every other member has a cap: $500 with 95.5% of it spent, or $200 with 30%; the others have none
+        (``amount`` null). The third reads "0", which the API documents as "temporarily unavailable"; one
+        scoped API key has its own row.
+        """
+        rows: list[dict[str, Any]] = []
+        for index, user in enumerate(self.dataset.users):
+            capped = index % 2 == 0
+            limit = 50000 if index % 4 == 0 else 20000
+            share = Decimal("0.955") if index % 4 == 0 else Decimal("0.3")  # near the cap, or far from it
+            spent = Decimal(limit) * share if capped else Decimal(1234 + index * 1000)
+            rows.append(
+                {
+                    "actor": {"type": "user", "user_id": user.id},
+                    "amount": str(limit) if capped else None,
+                    "currency": "USD",
+                    "period": "monthly",
+                    "period_to_date_spend": "0" if index == 2 else f"{spent:.3f}",
+                    "scope": {"type": "user", "user_id": user.id} if capped else {"type": "organization"},
+                    "source": "user" if capped else "organization",
+                    "spend_limit_id": f"spl_{derive_seed('anthropic-limit', self.dataset.seed, index):016x}",
+                }
+            )
+        rows.append(
+            {
+                "actor": {"type": "scoped_api_key", "api_key_id": "apikey_sim"},
+                "amount": "10000",
+                "currency": "USD",
+                "period": "monthly",
+                "period_to_date_spend": "1234.000",
+                "scope": {"type": "workspace", "workspace_id": "wrkspc_sim"},
+                "source": "workspace",
+                "spend_limit_id": "spl_workspace",
+            }
+        )
+        return rows
+
+    def _effective_spend_limits(self, request: Request) -> Response:
+        if not self.spend_limits_readable:
+            return anthropic_error(403, "This API key does not have the read:spend_limits scope.")
+        limit = _limit(request, 20, 100)
+        rows = self.effective_spend_limits()
+        cursor = request.query_params.get("page")
+        offset = 0 if cursor is None else _decode_cursor("spend_limits", cursor)
+        page = rows[offset : offset + limit]
+        has_more = offset + limit < len(rows)
+        next_page = _encode_cursor("spend_limits", offset + limit) if has_more else None
+        return json_response({"data": page, "has_more": has_more, "next_page": next_page})
 
     def _users(self, request: Request) -> Response:
         limit = _limit(request, 20, 1000)

@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import Granularity, Member, SpendRow, Unit, Vendor
+from bot.domain.usage import CycleSpend, CycleSpendReport, Granularity, Member, SpendRow, Unit, Vendor
 from bot.vendors.base import AuthStyle, ClientBase
-from bot.vendors.errors import SchemaError
+from bot.vendors.errors import PermissionDenied, RequestRejected, SchemaError
 from bot.vendors.pagination import pages_by_cursor
 from bot.vendors.parsing import (
     ZERO,
@@ -45,6 +45,7 @@ COST_PAGE_DAYS = 31
 #: Documented maximum of ``limit`` (records per page) of the Claude Code report.
 CLAUDE_CODE_PAGE_SIZE = 1000
 USERS_PAGE_SIZE = 100
+SPEND_LIMITS_PAGE_SIZE = 100
 #: The model a person's Claude Code sessions are counted under (the report's per-model breakdown is
 #: unconfirmed, so sessions are not split by model).
 CLAUDE_CODE_MODEL = "Claude Code"
@@ -106,6 +107,32 @@ def parse_claude_code_page(body: Mapping[str, Any]) -> dict[str | None, Decimal]
     return totals
 
 
+def parse_effective_limit(raw: object, emails: Mapping[str, str]) -> CycleSpend | None:
+    """A member's monthly limit and month-to-date spend from one ``spend_limits/effective`` row.
+
+    None for a row that is no member's (a scoped API key), a member not in the users list, a daily or
+    weekly limit (not the calendar month the answers count), or a spend that reads "0": Anthropic
+    documents "0" as "temporarily unavailable", so it is never taken as zero (and never alerts).
+    """
+    row = as_object(raw, "data[]")
+    actor = as_object(row.get("actor"), "data[].actor")
+    if actor.get("type") != "user" or optional_str(row, "period", "data[].period") != "monthly":
+        return None
+    user_id = optional_str(actor, "user_id", "data[].actor.user_id") or optional_str(
+        actor, "id", "data[].actor.id"
+    )
+    email = emails.get(user_id or "")
+    currency = (optional_str(row, "currency", "data[].currency") or "USD").upper()
+    if email is None or currency != "USD":
+        return None
+    spent = as_decimal(row.get("period_to_date_spend"), "data[].period_to_date_spend")
+    if spent == ZERO:
+        return None
+    amount = row.get("amount")
+    limit = None if amount is None else as_decimal(amount, "data[].amount")
+    return CycleSpend(user_email=email, name=None, total_cents=spent, on_demand_cents=None, limit_cents=limit)
+
+
 class AnthropicClient(ClientBase):
     """Anthropic's organization Admin API for one Admin key."""
 
@@ -150,6 +177,29 @@ class AnthropicClient(ClientBase):
                         )
                     )
         return members
+
+    async def spend_limits(self) -> CycleSpendReport | None:
+        """This calendar month's limit and spend of each member (``spend_limits/effective``), or None
+        when the key may not read spend limits (the scope or the organization's preview is missing)."""
+        emails = {
+            member.vendor_user_id: member.email for member in await self.members() if member.vendor_user_id
+        }
+        path = "/organizations/spend_limits/effective"
+        found: list[CycleSpend] = []
+        try:
+            async for body in self._cursor_pages(path, {"limit": SPEND_LIMITS_PAGE_SIZE}):
+                with schema_context(self.vendor.value, path):
+                    for raw in as_list(body.get("data"), "data"):
+                        if (row := parse_effective_limit(raw, emails)) is not None:
+                            found.append(row)
+        except (PermissionDenied, RequestRejected) as error:
+            if isinstance(error, RequestRejected) and error.status != 404:
+                raise
+            return None
+        today = self._clock().date()
+        start = _day_start(today.replace(day=1))
+        end = _day_start((today.replace(day=1) + timedelta(days=32)).replace(day=1))
+        return CycleSpendReport(cycle_start=start, cycle_end=end, rows=tuple(found))
 
     async def daily_costs(self, first: date, last: date) -> list[SpendRow]:
         """Team cents per UTC day and model (or cost type), ``first..last`` (both included)."""

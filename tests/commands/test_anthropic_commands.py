@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -75,3 +76,28 @@ def test_credits_top_and_limits_answer_with_anthropic_connected(synced: World) -
         assert text and "went wrong" not in text.lower(), (question, text)
     top = text_of(synced.ask("top 5 7d anthropic"))
     assert "*By requests* (`anthropic`)" in top and "$0.00" not in top, top
+
+
+def test_credits_counts_members_near_their_anthropic_spend_limit_never_an_unknown_one(synced: World) -> None:
+    users = synced.anthropic.dataset.users
+    rows = synced.anthropic.effective_spend_limits()
+    near = [
+        users[index].email
+        for index, row in enumerate(rows[: len(users)])
+        if row["amount"] is not None
+        and row["period_to_date_spend"] != "0"
+        and Decimal(row["period_to_date_spend"]) * 100 >= 90 * Decimal(row["amount"])
+    ]
+    assert near, "the simulator puts some members near their cap"
+    text = text_of(synced.ask("credits"))
+    section = text.split("*Anthropic*")[1].split("*Cursor*")[0]
+    assert f"*{len(near)}* people are at 90% or more of their limit" in section, text
+    for email in near:
+        assert email in text, (email, text)
+    assert users[2].email not in text  # its spend reads "0" (unavailable): never counted, never alerted
+
+
+def test_user_shows_an_anthropic_members_limit(synced: World) -> None:
+    first = synced.anthropic.dataset.users[0]
+    text = text_of(synced.ask(f"user {first.email} 2026-11-02..2026-11-08"))
+    assert "of a $500.00 limit" in text, text

@@ -191,7 +191,7 @@ def test_credits_list_people_near_their_limit_escaped_and_tracked_figures() -> N
     message = credits_message(CreditsAnswer(TZ, (), (watch,), (figure,), FRESH))
     shown = readable_texts(message.blocks)
     assert (
-        "*Cursor `cursor`*\n*1* person is at 90% or more of their limit\n"
+        "*Cursor*\n*1* person is at 90% or more of their limit\n"
         "• &lt;Eve&gt;: $95.00 of $100.00 (95%)" in shown
     )
     tracked = next(text for text in shown if text.startswith("*REST `api`*"))

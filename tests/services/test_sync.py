@@ -326,7 +326,8 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
         report = await services.sync.sync(connection, backfill=timedelta(days=90))
         assert report.ok, report.errors
         assert report.rate_limited == 0
-        assert report.requests == 1 + 3 + 91  # users, 3 cost pages of 31 days, one Claude Code day each
+        # users, 3 cost pages of 31 days, one Claude Code day each, then users again and the spend limits
+        assert report.requests == 1 + 3 + 91 + 2
         first, last = (NOW - timedelta(days=90)).date(), NOW.date()
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
@@ -341,6 +342,11 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
         async with services.db.session() as session:
             members = (await session.exec(select(MemberRow))).all()
         assert {m.email for m in members} == {u.email for u in anthropic_sim.dataset.users}
+        async with services.db.session() as session:
+            limits = {row.user_email: row for row in (await session.exec(select(CycleSpendRow))).all()}
+        # One row a member whose spend is known: not the API key's, not the one that reads "0".
+        assert len(limits) == len(anthropic_sim.dataset.users) - 1
+        assert anthropic_sim.dataset.users[2].email not in limits
 
         # An incremental sync re-fetches only the last days and leaves the totals as they were.
         again = await services.sync.sync(connection, datasets=["usage"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -221,3 +222,31 @@ def test_a_cost_amount_is_cents_as_a_string_or_a_number_never_other_currencies()
         parse_cost_page(page({"amount": "1", "currency": "EUR"}), day, day)
     with pytest.raises(SchemaError):
         parse_cost_page(page({"currency": "USD"}), day, day)
+
+
+async def test_spend_limits_are_each_members_monthly_cap_and_spend_never_a_zero_that_means_unknown(
+    sim: AnthropicSimulator,
+) -> None:
+    with _served(sim) as url:
+        async with _client(url, sim.admin_key) as client:
+            report = await client.spend_limits()
+    assert report is not None
+    emails = {user.id: user.email for user in sim.dataset.users}
+    expected = {
+        emails[row["actor"]["user_id"]]: (Decimal(row["period_to_date_spend"]), row["amount"])
+        for row in sim.effective_spend_limits()
+        if row["actor"]["type"] == "user" and row["period_to_date_spend"] != "0"
+    }
+    got = {row.user_email: (row.total_cents, row.limit_cents) for row in report.rows}
+    assert got == {
+        email: (spent, None if cap is None else Decimal(cap)) for email, (spent, cap) in expected.items()
+    }
+    assert sim.dataset.users[2].email not in got  # its spend reads "0": unavailable, not zero
+    assert report.cycle_start == datetime(TODAY.year, TODAY.month, 1, tzinfo=UTC)
+
+
+async def test_a_key_without_the_spend_limits_scope_reads_no_limits_and_fails_nothing() -> None:
+    sim = AnthropicSimulator(team_size=3, days=5, now=NOW, time_scale=SCALE, spend_limits=False)
+    with _served(sim) as url:
+        async with _client(url, sim.admin_key) as client:
+            assert await client.spend_limits() is None
