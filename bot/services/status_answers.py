@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.commands import SourceFilter
-from bot.domain.vendors import CreditsLeft, CycleSource, traits
+from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.answers import (
     CreditsAnswer,
     CreditView,
@@ -157,11 +157,8 @@ class StatusAnswers:
         meaning = traits(connection.vendor).credits_left
         if meaning is CreditsLeft.SPEND_LIMITS:
             near = (await self._credits.limit_watch(connection, show_names=False)).count
-            if traits(connection.vendor).cycle_source is CycleSource.CYCLE_SPEND:
-                return _Standing(spent=await self._figures.cycle_total(connection.id), near=near)
-            # Only members with a limit have a cycle row: the cycle's spend is the usage's.
-            rows = await self._figures.totals(connection, cycle[0], cycle[1]) if cycle else []
-            return _Standing(spent=rows[0].amount if rows else ZERO, near=near)
+            spent = await self._figures.cycle_spent(connection, cycle) if cycle is not None else None
+            return _Standing(spent=spent, near=near)
         if meaning is CreditsLeft.CREDIT_POOL:
             standing = _Standing(credit=await self._credits.credit_view(connection, tz))
             if cycle is not None:

@@ -199,12 +199,17 @@ class UsageFigures:
         if span is None:
             return None
         recent = await self.recent_days(connection, self._clock().date())
+        return span, await self.cycle_spent(connection, span) or ZERO, recent
+
+    async def cycle_spent(self, connection: Connection, span: tuple[datetime, datetime]) -> Decimal | None:
+        """Spent in the cycle ``span``: the vendor's own cycle total where it reports one (None before
+        its first report), else the usage's total; cycle rows of the others (Anthropic's members with a
+        limit) are not the whole team's."""
+        assert connection.id is not None
         if traits(connection.vendor).cycle_source is CycleSource.CYCLE_SPEND:
-            spent = await self.cycle_total(connection.id) or ZERO
-        else:
-            rows = await self.totals(connection, span[0], span[1])
-            spent = rows[0].amount if rows else ZERO
-        return span, spent, recent
+            return await self.cycle_total(connection.id)
+        rows = await self.totals(connection, span[0], span[1])
+        return rows[0].amount if rows else ZERO
 
     async def period_total(self, connection: Connection, period: Period) -> usage_store.UsageTotal:
         """A connection's total over a resolved period (local days, or UTC days for Windsurf)."""
