@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from bot.domain.usage import Granularity, Unit, Vendor
+from bot.domain.usage import Granularity, Unit
 from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.serving import served
 from bot.vendors import (
     AnthropicClient,
     AuthError,
-    ConnectionConfig,
-    LimiterRegistry,
     PermissionDenied,
     RateLimited,
-    RetryPolicy,
     SchemaError,
     UpstreamError,
-    make_client,
     make_http_client,
 )
 from bot.vendors.anthropic import CLAUDE_CODE_MODEL
+from tests.vendors.clients import vendor_client
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
 SCALE = 600.0
-FAST_RETRIES = RetryPolicy(rate_limited_attempts=4, failure_attempts=3, backoff_base=0.01, backoff_cap=0.05)
 
 
 @contextmanager
@@ -42,28 +37,10 @@ def _served(sim: AnthropicSimulator) -> Iterator[str]:
         yield server.url + "/v1"
 
 
-@asynccontextmanager
-async def _client(
+def _client(
     url: str, key: str, http: httpx.AsyncClient | None = None, **options: Any
-) -> AsyncIterator[AnthropicClient]:
-    config = ConnectionConfig(
-        key="t", name="anthropic", vendor=Vendor.ANTHROPIC, base_url=url, secret=SecretStr(key), **options
-    )
-    owned = http is None
-    http = http or make_http_client(read_timeout=5.0)
-    try:
-        client = make_client(
-            config,
-            http=http,
-            limiters=LimiterRegistry(time_scale=SCALE),
-            clock=lambda: NOW,
-            retry=FAST_RETRIES,
-        )
-        assert isinstance(client, AnthropicClient)
-        yield client
-    finally:
-        if owned:
-            await http.aclose()
+) -> AbstractAsyncContextManager[AnthropicClient]:
+    return vendor_client(AnthropicClient, url, key, now=NOW, scale=SCALE, http=http, **options)
 
 
 @pytest.fixture(scope="module")

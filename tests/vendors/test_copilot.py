@@ -9,52 +9,31 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.domain.usage import Vendor
 from bot.simulators.copilot import CopilotSimulator
 from bot.simulators.serving import served
 from bot.vendors import (
     AuthError,
-    ConnectionConfig,
     CopilotClient,
-    LimiterRegistry,
     PermissionDenied,
-    RetryPolicy,
     SchemaError,
-    make_client,
-    make_http_client,
 )
+from tests.vendors.clients import vendor_client
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
 SCALE = 600.0
-FAST_RETRIES = RetryPolicy(rate_limited_attempts=4, failure_attempts=3, backoff_base=0.01, backoff_cap=0.05)
 
 
 @asynccontextmanager
 async def _client(
     sim: CopilotSimulator, account: str = "acme", **options: Any
 ) -> AsyncIterator[CopilotClient]:
+    token = options.pop("token", sim.token)
     with served(sim.app) as server:
-        config = ConnectionConfig(
-            key="t",
-            name="copilot",
-            vendor=Vendor.COPILOT,
-            base_url=server.url,
-            secret=SecretStr(options.pop("token", sim.token)),
-            account=account,
-            **options,
-        )
-        async with make_http_client(read_timeout=5.0) as http:
-            client = make_client(
-                config,
-                http=http,
-                limiters=LimiterRegistry(time_scale=SCALE),
-                clock=lambda: NOW,
-                retry=FAST_RETRIES,
-            )
-            assert isinstance(client, CopilotClient)
+        async with vendor_client(
+            CopilotClient, server.url, token, now=NOW, scale=SCALE, account=account, **options
+        ) as client:
             yield client
 
 

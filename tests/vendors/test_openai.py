@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.domain.usage import Granularity, Unit, Vendor
+from bot.domain.usage import Granularity, Unit
 from bot.simulators.openai import OpenAISimulator
 from bot.simulators.serving import served
 from bot.vendors import (
     AuthError,
-    ConnectionConfig,
-    LimiterRegistry,
     OpenAIClient,
     PermissionDenied,
     RateLimited,
-    RetryPolicy,
     SchemaError,
     UpstreamError,
-    make_client,
-    make_http_client,
 )
+from tests.vendors.clients import vendor_client
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
 SCALE = 600.0
-FAST_RETRIES = RetryPolicy(rate_limited_attempts=4, failure_attempts=3, backoff_base=0.01, backoff_cap=0.05)
 
 
 @contextmanager
@@ -40,24 +34,8 @@ def _served(sim: OpenAISimulator) -> Iterator[str]:
         yield server.url + "/v1"
 
 
-@asynccontextmanager
-async def _client(url: str, key: str, **options: Any) -> AsyncIterator[OpenAIClient]:
-    config = ConnectionConfig(
-        key="t", name="openai", vendor=Vendor.OPENAI, base_url=url, secret=SecretStr(key), **options
-    )
-    http = make_http_client(read_timeout=5.0)
-    try:
-        client = make_client(
-            config,
-            http=http,
-            limiters=LimiterRegistry(time_scale=SCALE),
-            clock=lambda: NOW,
-            retry=FAST_RETRIES,
-        )
-        assert isinstance(client, OpenAIClient)
-        yield client
-    finally:
-        await http.aclose()
+def _client(url: str, key: str, **options: Any) -> AbstractAsyncContextManager[OpenAIClient]:
+    return vendor_client(OpenAIClient, url, key, now=NOW, scale=SCALE, **options)
 
 
 @pytest.fixture(scope="module")
