@@ -45,6 +45,27 @@ def format_credits(credits: Decimal, unit: str = "credits") -> str:
     return f"{_plain_number(rounded)} {noun}"
 
 
+_TOKEN_SCALES = ((10**3, "K"), (10**6, "M"), (10**9, "B"))
+
+
+def format_tokens(count: int) -> str:
+    """A token count for a reader: ``950 tokens``, ``9,500 tokens``, ``12.3K tokens``, ``456M tokens``.
+
+    Counts reach billions, so from 10,000 they are scaled, with one decimal below 100 of the scale
+    (halves round up; 999,960 is ``1M``, not ``1,000K``). ``1 token`` for exactly one.
+    """
+    if abs(count) < 10_000:
+        return f"{count:,} token" + ("" if abs(count) == 1 else "s")
+    text = ""
+    for size, suffix in _TOKEN_SCALES:
+        scaled = Decimal(count) / size
+        rounded = _round(scaled, _TENTH if abs(scaled) < 100 else Decimal(1))
+        text = f"{_plain_number(rounded)}{suffix} tokens"
+        if abs(rounded) < 1000:
+            break
+    return text
+
+
 def format_amount(amount: Decimal, unit: str) -> str:
     """An amount in its own unit: ``usd_cents`` as dollars, ``credits`` as credits, ``requests`` counted."""
     if unit == USD_CENTS:

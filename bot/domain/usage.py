@@ -78,6 +78,7 @@ class UsageEvent:
     priced: bool = True
     chargeable: bool | None = None
     kind: str | None = None
+    tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,9 @@ class SpendRow:
     """Spend of one person (or the whole team when ``user_email`` is None) on one model in one bucket.
 
     ``amount`` is in ``unit``: cents for ``USD_CENTS``, credits for ``CREDITS``. ``requests`` counts
-    requests, messages or request units as the vendor reports them.
+    requests, messages or request units as the vendor reports them. ``tokens`` counts every token
+    processed (input, cached or not, and output) where the vendor reports them, 0 elsewhere: a count
+    in its own unit, never turned into money.
     """
 
     vendor: Vendor
@@ -96,6 +99,7 @@ class SpendRow:
     amount: Decimal
     unit: Unit
     requests: Decimal = Decimal(0)
+    tokens: int = 0
 
     @property
     def day(self) -> date:

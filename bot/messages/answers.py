@@ -39,6 +39,7 @@ class SourceTotal:
     previous: Decimal
     requests: Decimal
     utc_days: bool = False  # Windsurf reports whole UTC days
+    tokens: int = 0
     usd_cents: Decimal | None = None  # the amount in dollars when it can be counted in them
     previous_usd_cents: Decimal | None = None
 
@@ -50,6 +51,7 @@ class BreakdownRow:
     unit: str
     requests: Decimal = Decimal(0)
     previous: Decimal | None = None
+    tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class PersonSource:
     utc_days: bool = False
     requests: Decimal = Decimal(0)
     previous_requests: Decimal = Decimal(0)
+    tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from bot.messages.answers import CreditView, Freshness, TrackedView, WindowView
 from bot.messages.blocks import context, divider, fields, fit, header, lines_sections, section
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
-from bot.messages.replies import credit_lines, freshness_line, requests_part, source_label, window_line
+from bot.messages.replies import credit_lines, freshness_line, source_label, usage_part, window_line
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class SourceSpend:
     week: Decimal
     week_before: Decimal
     utc_days: bool = False
+    tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _tags(digest: Digest) -> str:
 def _source_field(source: SourceSpend, weekly: bool) -> tuple[str, str]:
     unit = source.unit
     lines = [
-        f"*{format_amount(source.amount, unit)}*" + requests_part(source.vendor, source.requests),
+        f"*{format_amount(source.amount, unit)}*" + usage_part(source.vendor, source.requests, source.tokens),
         f"{format_change(source.amount, source.previous, unit)} on the "
         + ("week before" if weekly else "day before"),
         f"7 days: {format_amount(source.week, unit)}, "

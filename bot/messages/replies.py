@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.domain.money import REQUESTS
+from bot.domain.money import REQUESTS, format_tokens
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
     CREDITS,
@@ -73,15 +73,22 @@ def _breakdown_lines(breakdown: Breakdown, total: Decimal, limit: int) -> list[s
         share = f" · {percent(row.amount / total * 100)}" if total > 0 and breakdown.by != "day" else ""
         label = escape(row.label)
         prefix = f"{index}. " if breakdown.by != "day" else ""
-        lines.append(f"{prefix}{label} — *{amount(row.amount, row.unit)}*{share}")
+        lines.append(f"{prefix}{label} — *{amount(row.amount, row.unit)}*{share}{tokens_part(row.tokens)}")
     return lines
 
 
-def requests_part(vendor: str, requests: Decimal) -> str:
-    """`` · 1,234 requests``, or nothing where the vendor's per-person figures carry no count (Windsurf)."""
-    if not traits(vendor).reports_request_counts and not requests:
-        return ""
-    return f" · {int(requests):,} requests"
+def tokens_part(tokens: int) -> str:
+    """`` · 4.5M tokens``, or nothing where no tokens were counted (a count in its own unit, not money)."""
+    return f" · {format_tokens(tokens)}" if tokens else ""
+
+
+def usage_part(vendor: str, requests: Decimal, tokens: int = 0) -> str:
+    """`` · 1,234 requests · 4.5M tokens``: the requests unless the vendor's per-person figures carry no
+    count (Windsurf), and the tokens where the vendor reports them."""
+    shown = (
+        "" if not traits(vendor).reports_request_counts and not requests else f" · {int(requests):,} requests"
+    )
+    return shown + tokens_part(tokens)
 
 
 def spend_message(answer: SpendAnswer) -> Message:
@@ -103,8 +110,8 @@ def spend_message(answer: SpendAnswer) -> Message:
     pairs = []
     for source in answer.sources:
         value = amount(source.amount, source.unit)
-        detail = change(source.amount, source.previous, source.unit) + requests_part(
-            source.vendor, source.requests
+        detail = change(source.amount, source.previous, source.unit) + usage_part(
+            source.vendor, source.requests, source.tokens
         )
         if source.utc_days:
             detail += " · UTC days"
@@ -195,10 +202,12 @@ def _person_figure(source: PersonSource) -> str:
     if traits(source.vendor).spend_by_person:
         return (
             f"*{amount(source.amount, source.unit)}* ({change(source.amount, source.previous, source.unit)})"
+            + tokens_part(source.tokens)
         )
     requests = amount(source.requests, REQUESTS)
     change_text = change(source.requests, source.previous_requests, REQUESTS)
-    return f"*{requests}* ({change_text}) · its spend is reported for the whole team only"
+    tokens = tokens_part(source.tokens)
+    return f"*{requests}* ({change_text}){tokens} · its spend is reported for the whole team only"
 
 
 def user_message(answer: UserAnswer) -> Message:
@@ -220,7 +229,10 @@ def user_message(answer: UserAnswer) -> Message:
         blocks.append(section("*By model*"))
         blocks.extend(
             lines_sections(
-                [f"{escape(row.label)} — {amount(row.amount, row.unit)}" for row in answer.models],
+                [
+                    f"{escape(row.label)} — {amount(row.amount, row.unit)}{tokens_part(row.tokens)}"
+                    for row in answer.models
+                ],
                 max_lines=15,
             )
         )

@@ -156,6 +156,7 @@ class DigestService:
             week.amount,
             week_before.amount,
             utc_days=traits(connection.vendor).utc_days,
+            tokens=now.tokens,
         )
 
     async def _cycles(

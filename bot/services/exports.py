@@ -43,6 +43,7 @@ HEADER = (
     "unit",
     "amount_usd",
     "requests",
+    "tokens",
 )
 UNIT_NAMES = {"usd_cents": "USD", "credits": "credits"}
 #: What a spreadsheet takes as the start of a formula (OWASP, CSV injection), and the full-width signs
@@ -167,6 +168,7 @@ def export_cells(row: UsageDay, connection: Connection, unit: str, usd: Decimal 
         UNIT_NAMES[unit],
         None if usd is None else (usd / 100).quantize(Decimal("0.000001")),
         row.requests,
+        Decimal(row.tokens),
     )
 
 

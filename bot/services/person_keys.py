@@ -23,7 +23,7 @@ __all__ = ["AliasedSyncRecords", "merged_rows"]
 
 
 def merged_rows(rows: Sequence[SpendRow]) -> list[SpendRow]:
-    """One row per (bucket, person, model): amounts and requests of rows sharing a key are added."""
+    """One row per (bucket, person, model): amounts, requests and tokens of rows sharing a key are added."""
     merged: dict[tuple[datetime, str | None, str | None], SpendRow] = {}
     for row in rows:
         key = (row.bucket_start, row.user_email, row.model)
@@ -31,7 +31,12 @@ def merged_rows(rows: Sequence[SpendRow]) -> list[SpendRow]:
         merged[key] = (
             row
             if seen is None
-            else replace(seen, amount=seen.amount + row.amount, requests=seen.requests + row.requests)
+            else replace(
+                seen,
+                amount=seen.amount + row.amount,
+                requests=seen.requests + row.requests,
+                tokens=seen.tokens + row.tokens,
+            )
         )
     return list(merged.values())
 

@@ -41,14 +41,18 @@ from bot.store.models import Connection
 ZERO = Decimal(0)
 
 
-def merge_row(part: dict[str, BreakdownRow], key: str, amount: Decimal, unit: str, requests: Decimal) -> None:
-    """Add ``amount`` and ``requests`` to the row ``key`` of a breakdown (a new row when there is none)."""
+def merge_row(
+    part: dict[str, BreakdownRow], key: str, amount: Decimal, unit: str, requests: Decimal, tokens: int = 0
+) -> None:
+    """Add ``amount``, ``requests`` and ``tokens`` to the row ``key`` of a breakdown (a new row when there
+    is none)."""
     existing = part.get(key)
     part[key] = BreakdownRow(
         key,
         amount + (existing.amount if existing else ZERO),
         unit,
         requests + (existing.requests if existing else ZERO),
+        tokens=tokens + (existing.tokens if existing else 0),
     )
 
 
@@ -202,6 +206,7 @@ class SpendAnswers:
                 amount=current.amount,
                 previous=prior,
                 requests=current.requests,
+                tokens=current.tokens,
                 utc_days=traits(connection.vendor).utc_days,
                 usd_cents=self._figures.usd_cents(connection, current.amount),
                 previous_usd_cents=self._figures.usd_cents(connection, prior),
@@ -220,7 +225,9 @@ class SpendAnswers:
         part = sums.parts.setdefault(group, {})
         for row in rows:
             key = row.key or (NOT_BY_PERSON if by == "user" else "(unknown)")
-            merge_row(part, key, self._figures.in_group(connection, row.amount), group, row.requests)
+            merge_row(
+                part, key, self._figures.in_group(connection, row.amount), group, row.requests, row.tokens
+            )
 
     # ----- top ---------------------------------------------------------------------------------------------
 
@@ -326,6 +333,7 @@ class SpendAnswers:
                 previous=before[0].amount if before else ZERO,
                 requests=now_rows[0].requests if now_rows else ZERO,
                 previous_requests=before[0].requests if before else ZERO,
+                tokens=now_rows[0].tokens if now_rows else 0,
                 cycle_total=cycle.total if cycle else None,
                 limit=cycle.limit_cents if cycle else None,
                 utc_days=traits(connection.vendor).utc_days,
@@ -341,4 +349,5 @@ class SpendAnswers:
                 figure,
                 model_unit,
                 row.requests,
+                row.tokens,
             )

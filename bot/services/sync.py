@@ -569,9 +569,9 @@ class SyncService:
     async def _openai_usage(
         self, connection_id: int, client: OpenAIClient, state: SyncState | None, backfill: timedelta | None
     ) -> tuple[int, datetime | None]:
-        """Whole UTC days of team cents (costs) and per-person requests (completions usage), by window.
+        """Whole UTC days of team cents (costs) and per-person requests and tokens (usage), by window.
 
-        A window's costs and requests are written together, so a day never holds one without the other.
+        A window's costs and usage are written together, so a day never holds one without the other.
         """
         now = self._clock()
         today = now.date()
@@ -580,8 +580,8 @@ class SyncService:
         written = 0
         for window_first, window_last in _day_windows(first, today, days=OPENAI_WINDOW_DAYS):
             costs = await client.daily_costs(window_first, window_last)
-            requests = await client.daily_requests(window_first, window_last, emails)
-            rows = merged_rows(costs + requests)
+            usage = await client.daily_usage(window_first, window_last, emails)
+            rows = merged_rows(costs + usage)
             await self._records.replace_days(connection_id, window_first, window_last, rows)
             written += len(rows)
         return written, now
@@ -621,17 +621,20 @@ class SyncService:
     async def _anthropic_usage(
         self, connection_id: int, client: AnthropicClient, state: SyncState | None, backfill: timedelta | None
     ) -> tuple[int, datetime | None]:
-        """Whole UTC days of team cents (cost report) and per-person Claude Code sessions, by window.
+        """Whole UTC days of team cents (cost report), tokens per person and model (messages usage
+        report) and per-person Claude Code sessions, by window.
 
-        The Claude Code report answers one day a request; a window's costs and sessions are written
-        together, so a day never holds one without the other.
+        The Claude Code report answers one day a request; a window's costs, tokens and sessions are
+        written together, so a day never holds one without the others.
         """
         now = self._clock()
         today = now.date()
         first = _first_day(now, state, backfill, lookback_days=ANTHROPIC_LOOKBACK_DAYS)
+        emails = await client.user_emails()
         written = 0
         for window_first, window_last in _day_windows(first, today, days=ANTHROPIC_WINDOW_DAYS):
             rows = await client.daily_costs(window_first, window_last)
+            rows += await client.daily_tokens(window_first, window_last, emails)
             for offset in range((window_last - window_first).days + 1):
                 rows += await client.claude_code_sessions(window_first + timedelta(days=offset))
             merged = merged_rows(rows)

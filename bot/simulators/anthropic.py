@@ -1,9 +1,11 @@
 """A simulator of Anthropic's organization Admin API, from the documented shapes (docs/vendors/anthropic.md).
 
-Three GET endpoints under ``/v1`` with ``x-api-key`` (an Admin key) and ``anthropic-version``:
+GET endpoints under ``/v1`` with ``x-api-key`` (an Admin key) and ``anthropic-version``:
 ``/organizations/cost_report`` (daily buckets of ``results`` whose ``amount`` is a decimal string in
-cents, grouped by ``description`` and/or ``workspace_id``), ``/organizations/usage_report/claude_code``
-(one UTC day of per-actor records) and ``/organizations/users`` (``after_id`` / ``last_id`` pages).
+cents, grouped by ``description`` and/or ``workspace_id``), ``/organizations/usage_report/messages``
+(daily buckets of token counts, grouped by ``model``, ``account_id``...),
+``/organizations/usage_report/claude_code`` (one UTC day of per-actor records),
+``/organizations/spend_limits/effective`` and ``/organizations/users`` (``after_id`` / ``last_id`` pages).
 The reports paginate with ``limit`` / ``page`` / ``has_more`` / ``next_page``; parameters the real API
 refuses are answered 400 in its ``{"type": "error", "error": {"type", "message"}}`` shape.
 
@@ -55,6 +57,20 @@ MODELS: tuple[tuple[str, Decimal, Decimal], ...] = (
     ("claude-opus-4-1-20250805", Decimal("15.00"), Decimal("75.00")),
 )
 COST_GROUPS = frozenset({"workspace_id", "description"})
+#: ``group_by[]`` values of the messages usage report (``speed`` needs a beta header: refused here).
+MESSAGES_GROUPS = frozenset(
+    {
+        "account_id",
+        "api_key_id",
+        "context_window",
+        "inference_geo",
+        "model",
+        "service_account_id",
+        "service_tier",
+        "workspace_id",
+    }
+)
+SERVICE_KEY_ID = "apikey_01ci"
 SERVICE_KEY = "ci-pipeline"
 _MILLION = Decimal(1_000_000)
 _CENTS = Decimal(100)
@@ -106,6 +122,10 @@ class UsageRecord:
     sessions: int
     input_tokens: int
     output_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
     def items(self) -> list[tuple[str, str, Decimal]]:
         """(model, token type, cents) this record costs: input and output tokens at the model's rates."""
@@ -186,6 +206,20 @@ class AnthropicDataset:
         return sum(
             (cents for record in self.all_records(first, last) for _, _, cents in record.items()), Decimal(0)
         )
+
+    def tokens_by_model(self, first: date, last: date) -> dict[str, int]:
+        """Tokens (input and output) per model in ``first..last``."""
+        totals: dict[str, int] = {}
+        for record in self.all_records(first, last):
+            totals[record.model] = totals.get(record.model, 0) + record.tokens
+        return totals
+
+    def tokens_by_email(self, first: date, last: date) -> dict[str | None, int]:
+        """Tokens (input and output) per email (None: the service key's) in ``first..last``."""
+        totals: dict[str | None, int] = {}
+        for record in self.all_records(first, last):
+            totals[record.email] = totals.get(record.email, 0) + record.tokens
+        return totals
 
     def sessions_by_email(self, first: date, last: date) -> dict[str | None, int]:
         """Claude Code sessions per email (None: the service key's) in ``first..last``."""
@@ -275,6 +309,7 @@ class AnthropicSimulator(AdminKeyControls):
         self._limiter = FixedWindowLimiter(requests_per_minute, self.clock.wall_seconds(60.0))
         handlers: dict[str, Callable[[Request], Response]] = {
             "/organizations/cost_report": self._cost_report,
+            "/organizations/usage_report/messages": self._messages_usage,
             "/organizations/usage_report/claude_code": self._claude_code,
             "/organizations/users": self._users,
             "/organizations/spend_limits/effective": self._effective_spend_limits,
@@ -318,8 +353,8 @@ class AnthropicSimulator(AdminKeyControls):
 
         return endpoint
 
-    def _cost_days(self, request: Request) -> tuple[list[date], bool, str | None]:
-        """The UTC days of this cost-report page, whether more follow, and the token to them."""
+    def _report_days(self, request: Request, kind: str) -> tuple[list[date], bool, str | None]:
+        """The UTC days of this daily report page, whether more follow, and the token to them."""
         start = _moment(request, "starting_at", required=True)
         assert start is not None
         end = _moment(request, "ending_at", required=False) or self.now
@@ -330,20 +365,20 @@ class AnthropicSimulator(AdminKeyControls):
             raise _BadRequest("ending_at must be after starting_at")
         first, stop = start.date(), (end - timedelta(microseconds=1)).date()
         cursor = request.query_params.get("page")
-        offset = 0 if cursor is None else _decode_cursor("cost", cursor)
+        offset = 0 if cursor is None else _decode_cursor(kind, cursor)
         total = (stop - first).days + 1
         if not 0 <= offset < total:
             raise _BadRequest("Invalid page token.")
         days = [first + timedelta(days=index) for index in range(offset, min(total, offset + limit))]
         has_more = offset + limit < total
-        return days, has_more, (_encode_cursor("cost", offset + limit) if has_more else None)
+        return days, has_more, (_encode_cursor(kind, offset + limit) if has_more else None)
 
     def _cost_report(self, request: Request) -> Response:
         groups = request.query_params.getlist("group_by[]") + request.query_params.getlist("group_by")
         for group in groups:
             if group not in COST_GROUPS:
                 raise _BadRequest(f"group_by[]: invalid value {group!r}")
-        days, has_more, next_page = self._cost_days(request)
+        days, has_more, next_page = self._report_days(request, "cost")
         by_description = "description" in groups
         buckets = []
         for day in days:
@@ -376,6 +411,53 @@ class AnthropicSimulator(AdminKeyControls):
             "service_tier": None if model is None else "standard",
             "token_type": token_type,
         }
+
+    def _messages_usage(self, request: Request) -> Response:
+        groups = set(request.query_params.getlist("group_by[]") + request.query_params.getlist("group_by"))
+        for group in groups:
+            if group not in MESSAGES_GROUPS:
+                raise _BadRequest(f"group_by[]: invalid value {group!r}")
+        days, has_more, next_page = self._report_days(request, "messages")
+        ids = {user.email: user.id for user in self.dataset.users}
+        buckets = []
+        for day in days:
+            totals: dict[tuple[str | None, str | None, str | None], list[int]] = {}
+            for record in self.dataset.records(day):
+                account = None if record.email is None else ids[record.email]
+                key = (
+                    record.model if "model" in groups else None,
+                    account if "account_id" in groups else None,
+                    (SERVICE_KEY_ID if record.email is None else None) if "api_key_id" in groups else None,
+                )
+                total = totals.setdefault(key, [0, 0])
+                total[0] += record.input_tokens
+                total[1] += record.output_tokens
+            results = [
+                {
+                    "uncached_input_tokens": input_tokens,
+                    "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": output_tokens,
+                    "server_tool_use": {"web_search_requests": 0},
+                    "model": model,
+                    "account_id": account,
+                    "api_key_id": api_key,
+                    "workspace_id": None,
+                    "service_tier": "standard" if "service_tier" in groups else None,
+                    "context_window": "0-200k" if "context_window" in groups else None,
+                }
+                for (model, account, api_key), (input_tokens, output_tokens) in sorted(
+                    totals.items(), key=lambda item: tuple(value or "" for value in item[0])
+                )
+            ]
+            buckets.append(
+                {
+                    "starting_at": day_start(day).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ending_at": day_start(day + _DAY).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "results": results,
+                }
+            )
+        return json_response({"data": buckets, "has_more": has_more, "next_page": next_page})
 
     def _claude_code(self, request: Request) -> Response:
         raw = request.query_params.get("starting_at")

@@ -1,16 +1,17 @@
 """A simulator of OpenAI's organization Admin API, built from the documented shapes (docs/vendors/openai.md).
 
-Four GET endpoints under ``/v1`` with a Bearer Admin key: ``/organization/costs`` (daily buckets,
+Five GET endpoints under ``/v1`` with a Bearer Admin key: ``/organization/costs`` (daily buckets,
 ``amount.value`` in dollars as a JSON number, grouped by ``line_item`` / ``project_id``),
-``/organization/usage/completions`` (tokens and ``num_model_requests`` grouped by ``user_id``,
-``model``, ``project_id``...), ``/organization/users`` (``after`` / ``last_id`` pages) and
-``/organization/spend_limit`` (``threshold_amount`` in integer cents). Usage and costs paginate by
-buckets with ``limit`` / ``has_more`` / ``next_page``; parameters the real API refuses are answered 400
-in its ``{"error": {...}}`` shape.
+``/organization/usage/completions`` and ``/organization/usage/embeddings`` (tokens and
+``num_model_requests`` grouped by ``user_id``, ``model``, ``project_id``...), ``/organization/users``
+(``after`` / ``last_id`` pages) and ``/organization/spend_limit`` (``threshold_amount`` in integer
+cents). Usage and costs paginate by buckets with ``limit`` / ``has_more`` / ``next_page``; parameters the
+real API refuses are answered 400 in its ``{"error": {...}}`` shape.
 
 The dataset is deterministic by seed. Costs are consistent with usage: each (day, project, user,
 model) record's tokens priced at the model's per-million rates give the line items "<model>, input"
-and "<model>, output". Some traffic has no user (made with a project service key), as in real orgs.
+and "<model>, output" (an embedding model's line item is its name). Some traffic has no user (made
+with a project service key), as in real orgs.
 Only ``bucket_width=1d`` is simulated; 1h and 1m (real for usage) answer 400 here.
 """
 
@@ -54,9 +55,12 @@ MODELS: tuple[tuple[str, Decimal, Decimal], ...] = (
     ("o3-mini-2025-01-31", Decimal("1.10"), Decimal("4.40")),
     ("gpt-4.1-2025-04-14", Decimal("2.00"), Decimal("8.00")),
 )
+#: Embedding models: (model, dollars per million input tokens); embeddings have no output tokens.
+EMBEDDING_MODELS: tuple[tuple[str, Decimal], ...] = (("text-embedding-3-small", Decimal("0.02")),)
 PROJECTS = ("proj_web", "proj_data", "proj_support")
 COSTS_GROUPS = frozenset({"project_id", "line_item", "api_key_id"})
 COMPLETIONS_GROUPS = frozenset({"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"})
+EMBEDDINGS_GROUPS = frozenset({"project_id", "user_id", "api_key_id", "model"})
 _MILLION = Decimal(1_000_000)
 _DAY = timedelta(days=1)
 
@@ -93,7 +97,7 @@ class OpenAIUser:
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
-    """One (day, project, user or None, model) cell of completions usage."""
+    """One (day, project, user or None, model) cell of completions (or embeddings) usage."""
 
     day: date
     project_id: str
@@ -103,9 +107,17 @@ class UsageRecord:
     requests: int
     input_tokens: int
     output_tokens: int
+    endpoint: str = "completions"
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
     def line_items(self) -> list[tuple[str, Decimal]]:
         """(line item, dollars) this record costs: input and output tokens at the model's rates."""
+        if self.endpoint == "embeddings":
+            rate = next(price for model, price in EMBEDDING_MODELS if model == self.model)
+            return [(self.model, Decimal(self.input_tokens) * rate / _MILLION)]
         _, input_rate, output_rate = next(entry for entry in MODELS if entry[0] == self.model)
         return [
             (f"{self.model}, input", Decimal(self.input_tokens) * input_rate / _MILLION),
@@ -176,6 +188,22 @@ class OpenAIDataset:
                         output_tokens=requests * rng.randint(50, 1200),
                     )
                 )
+            if user_id is not None and rng.random() < 0.3:
+                model, _ = EMBEDDING_MODELS[0]
+                requests = rng.randint(1, 40)
+                records.append(
+                    UsageRecord(
+                        day=day,
+                        project_id=project,
+                        user_id=user_id,
+                        api_key_id=f"key_{project}_user",
+                        model=model,
+                        requests=requests,
+                        input_tokens=requests * rng.randint(100, 8000),
+                        output_tokens=0,
+                        endpoint="embeddings",
+                    )
+                )
         return records
 
     def all_records(self, first: date, last: date) -> Iterable[UsageRecord]:
@@ -190,13 +218,26 @@ class OpenAIDataset:
         )
         return dollars * 100
 
-    def requests_by_email(self, first: date, last: date) -> dict[str | None, int]:
-        """Requests per email (None: made with no user) in ``first..last``."""
+    def requests_by_email(
+        self, first: date, last: date, endpoint: str | None = None
+    ) -> dict[str | None, int]:
+        """Requests per email (None: made with no user) in ``first..last``, on one endpoint or all."""
+        return self._by_email(first, last, endpoint, lambda record: record.requests)
+
+    def tokens_by_email(self, first: date, last: date, endpoint: str | None = None) -> dict[str | None, int]:
+        """Tokens (input and output) per email (None: made with no user), on one endpoint or all."""
+        return self._by_email(first, last, endpoint, lambda record: record.tokens)
+
+    def _by_email(
+        self, first: date, last: date, endpoint: str | None, figure: Callable[[UsageRecord], int]
+    ) -> dict[str | None, int]:
         emails = {user.id: user.email for user in self.users}
         totals: dict[str | None, int] = {}
         for record in self.all_records(first, last):
+            if endpoint is not None and record.endpoint != endpoint:
+                continue
             key = None if record.user_id is None else emails[record.user_id]
-            totals[key] = totals.get(key, 0) + record.requests
+            totals[key] = totals.get(key, 0) + figure(record)
         return totals
 
 
@@ -277,6 +318,7 @@ class OpenAISimulator(AdminKeyControls):
         handlers: dict[str, Callable[[Request], Response]] = {
             "/organization/costs": self._costs,
             "/organization/usage/completions": self._completions,
+            "/organization/usage/embeddings": self._embeddings,
             "/organization/users": self._users,
             "/organization/spend_limit": self._spend_limit,
         }
@@ -394,13 +436,21 @@ class OpenAISimulator(AdminKeyControls):
         return self._page(buckets, has_more, next_page)
 
     def _completions(self, request: Request) -> Response:
-        groups = _group_by(request, COMPLETIONS_GROUPS)
+        return self._usage(request, "completions", COMPLETIONS_GROUPS)
+
+    def _embeddings(self, request: Request) -> Response:
+        return self._usage(request, "embeddings", EMBEDDINGS_GROUPS)
+
+    def _usage(self, request: Request, endpoint: str, allowed: frozenset[str]) -> Response:
+        groups = _group_by(request, allowed)
         days, has_more, next_page = self._buckets(request, 31)
-        names = sorted(COMPLETIONS_GROUPS)
+        names = sorted(allowed)
         buckets = []
         for day in days:
             totals: dict[tuple[Any, ...], list[int]] = {}
             for record in self.dataset.records(day):
+                if record.endpoint != endpoint:
+                    continue
                 values: dict[str, Any] = {
                     "project_id": record.project_id,
                     "user_id": record.user_id,
@@ -418,14 +468,18 @@ class OpenAISimulator(AdminKeyControls):
             for key, (requests, input_tokens, output_tokens) in sorted(
                 totals.items(), key=lambda item: tuple(str(v) for v in item[0])
             ):
-                results.append(
-                    {
-                        "object": "organization.usage.completions.result",
-                        "input_tokens": input_tokens,
+                tokens: dict[str, int] = {"input_tokens": input_tokens}
+                if endpoint == "completions":
+                    tokens |= {
                         "output_tokens": output_tokens,
                         "input_cached_tokens": 0,
                         "input_audio_tokens": 0,
                         "output_audio_tokens": 0,
+                    }
+                results.append(
+                    {
+                        "object": f"organization.usage.{endpoint}.result",
+                        **tokens,
                         "num_model_requests": requests,
                         **dict(zip(names, key, strict=True)),
                     }

@@ -15,7 +15,18 @@ from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import Amount, UTCDateTime
@@ -114,6 +125,7 @@ class UsageBucket(SQLModel, table=True):
     model: str = Field(default="", primary_key=True, max_length=120)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class UsageTeamBucket(SQLModel, table=True):
@@ -126,6 +138,7 @@ class UsageTeamBucket(SQLModel, table=True):
     bucket_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class UsageDay(SQLModel, table=True):
@@ -143,6 +156,7 @@ class UsageDay(SQLModel, table=True):
     model: str = Field(default="", primary_key=True, max_length=120)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class UsageUserDay(SQLModel, table=True):
@@ -160,6 +174,7 @@ class UsageUserDay(SQLModel, table=True):
     user_email: str = Field(default="", primary_key=True, max_length=254)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class UsageModelDay(SQLModel, table=True):
@@ -173,6 +188,7 @@ class UsageModelDay(SQLModel, table=True):
     model: str = Field(default="", primary_key=True, max_length=120)
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class MemberRow(SQLModel, table=True):

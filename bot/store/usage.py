@@ -37,6 +37,22 @@ from bot.store.models import (
 
 _DAY = timedelta(days=1)
 ZERO = Decimal(0)
+#: The figures every usage table holds, summed alike: money or credits, requests, tokens.
+MEASURES = ("amount", "requests", "tokens")
+
+
+def _zeros() -> list[Any]:
+    return [ZERO, ZERO, 0]
+
+
+def _add(total: list[Any], amount: Decimal, requests: Decimal, tokens: int) -> None:
+    total[0] += amount
+    total[1] += requests
+    total[2] += tokens
+
+
+def _measures(total: Sequence[Any]) -> dict[str, Any]:
+    return dict(zip(MEASURES, total, strict=True))
 
 
 def day_start(day: date) -> datetime:
@@ -71,7 +87,7 @@ async def replace_buckets(
             ),
         )
     values = []
-    team: dict[datetime, list[Decimal]] = {}
+    team: dict[datetime, list[Any]] = {}
     for row in rows:
         values.append(
             {
@@ -81,19 +97,18 @@ async def replace_buckets(
                 "model": row.model or "",
                 "amount": row.amount,
                 "requests": row.requests,
+                "tokens": row.tokens,
             }
         )
-        total = team.setdefault(row.bucket_start, [ZERO, ZERO])
-        total[0] += row.amount
-        total[1] += row.requests
+        _add(team.setdefault(row.bucket_start, _zeros()), row.amount, row.requests, row.tokens)
     if values:
         await execute(session, insert(UsageBucket), values)
         await execute(
             session,
             insert(UsageTeamBucket),
             [
-                {"connection_id": connection_id, "bucket_start": bucket, "amount": a, "requests": r}
-                for bucket, (a, r) in team.items()
+                {"connection_id": connection_id, "bucket_start": bucket, **_measures(total)}
+                for bucket, total in team.items()
             ],
         )
     last = (end - timedelta(microseconds=1)).date()
@@ -120,13 +135,12 @@ async def rebuild_day_rollups(session: AsyncSession, connection_id: int, first: 
                 literal(connection_id),
                 bucket_day,
                 *keys,
-                func.sum(col(UsageBucket.amount)),
-                func.sum(col(UsageBucket.requests)),
+                *(func.sum(getattr(UsageBucket, measure)) for measure in MEASURES),
             )
             .where(*in_days)
             .group_by(bucket_day, *keys)
         )
-        columns = ["connection_id", "day", *(key.key for key in keys), "amount", "requests"]
+        columns = ["connection_id", "day", *(key.key for key in keys), *MEASURES]
         await execute(session, insert(table).from_select(columns, summed))
 
 
@@ -150,23 +164,17 @@ async def replace_days(
         (
             UsageDay,
             [
-                {"day": day, "user_email": user, "model": model, "amount": a, "requests": r}
-                for (day, user, model), (a, r) in totals.items()
+                {"day": day, "user_email": user, "model": model, **_measures(total)}
+                for (day, user, model), total in totals.items()
             ],
         ),
         (
             UsageUserDay,
-            [
-                {"day": day, "user_email": user, "amount": a, "requests": r}
-                for (day, user), (a, r) in by_user.items()
-            ],
+            [{"day": day, "user_email": user, **_measures(total)} for (day, user), total in by_user.items()],
         ),
         (
             UsageModelDay,
-            [
-                {"day": day, "model": model, "amount": a, "requests": r}
-                for (day, model), (a, r) in by_model.items()
-            ],
+            [{"day": day, "model": model, **_measures(total)} for (day, model), total in by_model.items()],
         ),
     ]
     for table, values in tables:
@@ -177,26 +185,23 @@ async def replace_days(
             )
 
 
-DaySums = dict[tuple[date, str, str], list[Decimal]]
-"""(amount, requests) per (UTC day, user email, model); "" stands for no user or no model."""
+DaySums = dict[tuple[date, str, str], list[Any]]
+"""(amount, requests, tokens) per (UTC day, user email, model); "" stands for no user or no model."""
 
 
 def day_sums(
     rows: Iterable[SpendRow],
-) -> tuple[DaySums, dict[tuple[date, str], list[Decimal]], dict[tuple[date, str], list[Decimal]]]:
+) -> tuple[DaySums, dict[tuple[date, str], list[Any]], dict[tuple[date, str], list[Any]]]:
     """Whole-day rows summed per (day, user, model), and the same sums per (day, user) and (day, model)."""
     totals: DaySums = {}
     for row in rows:
-        total = totals.setdefault((row.day, row.user_email or "", row.model or ""), [ZERO, ZERO])
-        total[0] += row.amount
-        total[1] += row.requests
-    by_user: dict[tuple[date, str], list[Decimal]] = {}
-    by_model: dict[tuple[date, str], list[Decimal]] = {}
-    for (day, user, model), (amount, requests) in totals.items():
+        cell = (row.day, row.user_email or "", row.model or "")
+        _add(totals.setdefault(cell, _zeros()), row.amount, row.requests, row.tokens)
+    by_user: dict[tuple[date, str], list[Any]] = {}
+    by_model: dict[tuple[date, str], list[Any]] = {}
+    for (day, user, model), total in totals.items():
         for target, key in ((by_user, (day, user)), (by_model, (day, model))):
-            total = target.setdefault(key, [ZERO, ZERO])
-            total[0] += amount
-            total[1] += requests
+            _add(target.setdefault(key, _zeros()), *total)
     return totals, by_user, by_model
 
 
@@ -207,6 +212,7 @@ class UsageTotal:
     key: str | None
     amount: Decimal
     requests: Decimal
+    tokens: int = 0
 
 
 async def usage_totals(
@@ -225,7 +231,7 @@ async def usage_totals(
     """
     if not connection_ids:
         return []
-    totals: dict[str | None, list[Decimal]] = {}
+    totals: dict[str | None, list[Any]] = {}
     head, days, tail = split_for_rollups(start, end)
     if days is not None:
         query = _rollup_query(connection_ids, days[0], days[1], by=by, user_email=user_email)
@@ -233,15 +239,13 @@ async def usage_totals(
     for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
         query = _bucket_query(connection_ids, edge_start, edge_end, by=by, user_email=user_email)
         _accumulate(totals, (await execute(session, query)).all())
-    return [
-        UsageTotal(key, amount, requests) for key, (amount, requests) in totals.items() if amount or requests
-    ]
+    return [UsageTotal(key, *total) for key, total in totals.items() if any(total)]
 
 
 def _rollup_query(
     connection_ids: Sequence[int], first: date, last: date, *, by: str | None, user_email: str | None
 ) -> Executable:
-    """(key, amount, requests) over whole UTC days ``first..last``, from the smallest rollup that holds it."""
+    """(key, amount, requests, tokens) over whole UTC days ``first..last``, from the smallest rollup."""
     table: type[Any] = UsageDay
     if user_email is None and by == "user":
         table = UsageUserDay
@@ -252,8 +256,7 @@ def _rollup_query(
     key = col(getattr(table, {"user": "user_email", "model": "model"}[by])) if by else None
     query = select(
         key if key is not None else literal(None),
-        func.sum(col(table.amount)),
-        func.sum(col(table.requests)),
+        *(func.sum(getattr(table, measure)) for measure in MEASURES),
     ).where(
         col(table.connection_id).in_(connection_ids),
         col(table.day) >= first,
@@ -269,12 +272,11 @@ def _rollup_query(
 def _bucket_query(
     connection_ids: Sequence[int], start: datetime, end: datetime, *, by: str | None, user_email: str | None
 ) -> Executable:
-    """(key, amount, requests) over ``[start, end)`` from the quarter-hour buckets (partial days)."""
+    """(key, amount, requests, tokens) over ``[start, end)`` from the quarter-hour buckets (partial days)."""
     key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
     query = select(
         key if key is not None else literal(None),
-        func.sum(col(UsageBucket.amount)),
-        func.sum(col(UsageBucket.requests)),
+        *(func.sum(getattr(UsageBucket, measure)) for measure in MEASURES),
     ).where(
         col(UsageBucket.connection_id).in_(connection_ids),
         col(UsageBucket.bucket_start) >= start,
@@ -295,20 +297,18 @@ async def team_total(
     Exact for any local period (quarter-hour bounds) and cheap whatever the team size: 96 rows a day.
     Only sources with timestamps (Cursor) have these rows.
     """
-    query = select(func.sum(col(UsageTeamBucket.amount)), func.sum(col(UsageTeamBucket.requests))).where(
+    query = select(*(func.sum(getattr(UsageTeamBucket, measure)) for measure in MEASURES)).where(
         col(UsageTeamBucket.connection_id).in_(connection_ids),
         col(UsageTeamBucket.bucket_start) >= start,
         col(UsageTeamBucket.bucket_start) < end,
     )
     row: Any = (await execute(session, query)).one()
-    return UsageTotal(None, row[0] or ZERO, row[1] or ZERO)
+    return UsageTotal(None, row[0] or ZERO, row[1] or ZERO, int(row[2] or 0))
 
 
-def _accumulate(totals: dict[str | None, list[Decimal]], rows: Iterable[Any]) -> None:
-    for key, amount, requests in rows:
-        total = totals.setdefault(key, [ZERO, ZERO])
-        total[0] += amount or ZERO
-        total[1] += requests or ZERO
+def _accumulate(totals: dict[str | None, list[Any]], rows: Iterable[Any]) -> None:
+    for key, amount, requests, tokens in rows:
+        _add(totals.setdefault(key, _zeros()), amount or ZERO, requests or ZERO, int(tokens or 0))
 
 
 async def usage_by_local_day(

@@ -1,4 +1,4 @@
-"""Anthropic Admin API (organization cost report, Claude Code analytics, users).
+"""Anthropic Admin API (cost report, messages usage report, Claude Code analytics, spend limits, users).
 
 Reference: ``docs/vendors/anthropic.md`` (what was confirmed in Anthropic's published docs and what was
 not). Every call sends the Admin key in ``x-api-key`` with ``anthropic-version`` (``AuthStyle.X_API_KEY``).
@@ -6,8 +6,9 @@ Money comes only from ``/organizations/cost_report``, whose ``amount`` is a deci
 currency's lowest unit: "123.45" USD is 123.45 cents ($1.23). It is read as an exact ``Decimal`` (a
 JSON number too) and kept as cents, so no float ever touches an amount. The cost report cannot be
 grouped by person; the Claude Code report can, so people get their Claude Code sessions as their count
-and the team gets the money (the same honest split as OpenAI's). Claude Code's estimated cost per
-person is not read: its field names and unit are unconfirmed.
+and the team gets the money (the same honest split as OpenAI's). Tokens come from the messages usage
+report, by model and by ``account_id`` (a member's user id; API-key traffic has none and is the
+team's). Claude Code's estimated cost per person is not read: its field names and unit are unconfirmed.
 
 Anthropic publishes no numeric limit for the Admin API, so every endpoint shares one limiter at the
 operator's pace (``requests_per_minute``, 30 by default): an assumption, named as such in the doc.
@@ -32,6 +33,7 @@ from bot.vendors.parsing import (
     as_object,
     as_str,
     decimal_field,
+    int_field,
     optional_str,
     schema_context,
 )
@@ -40,8 +42,17 @@ __all__ = ["CLAUDE_CODE_MODEL", "COST_PAGE_DAYS", "AnthropicClient"]
 
 #: The one endpoint class: Anthropic documents a 429 on every Admin endpoint but no numbers.
 ENDPOINT_CLASS = "admin"
-#: Documented maximum of ``limit`` (daily buckets per page) of the cost report.
+#: Documented maximum of ``limit`` (daily buckets per page) of the cost report and, with
+#: ``bucket_width=1d``, of the messages usage report.
 COST_PAGE_DAYS = 31
+#: Token counts of a messages usage result whose sum is its tokens; cache writes are added from
+#: ``cache_creation`` (documented nesting by TTL) or, failing that, flat ``cache_creation_*`` fields.
+MESSAGE_TOKEN_FIELDS = ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
+FLAT_CACHE_CREATION_FIELDS = (
+    "cache_creation_input_tokens",
+    "cache_creation_5m_input_tokens",
+    "cache_creation_1h_input_tokens",
+)
 #: Documented maximum of ``limit`` (records per page) of the Claude Code report.
 CLAUDE_CODE_PAGE_SIZE = 1000
 USERS_PAGE_SIZE = 100
@@ -86,6 +97,42 @@ def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tu
                 continue
             key = (day, _cost_label(result))
             totals[key] = totals.get(key, ZERO) + cents
+    return totals
+
+
+def message_tokens(result: Mapping[str, Any]) -> int:
+    """Every token of one messages usage result: input (uncached, cache reads, cache writes) and output."""
+    if not any(name in result for name in MESSAGE_TOKEN_FIELDS):
+        raise SchemaError("missing", field="data[].results[].output_tokens")
+    tokens = sum(int_field(result, name, f"data[].results[].{name}") for name in MESSAGE_TOKEN_FIELDS)
+    nested = result.get("cache_creation")
+    if nested is not None:
+        creation = as_object(nested, "data[].results[].cache_creation")
+        return tokens + sum(
+            int_field(creation, name, f"data[].results[].cache_creation.{name}") for name in creation
+        )
+    return tokens + sum(
+        int_field(result, name, f"data[].results[].{name}") for name in FLAT_CACHE_CREATION_FIELDS
+    )
+
+
+def parse_messages_page(
+    body: Mapping[str, Any], first: date, last: date
+) -> dict[tuple[date, str | None, str], int]:
+    """Tokens per (UTC day, account id or None, model) of one ``usage_report/messages`` page."""
+    totals: dict[tuple[date, str | None, str], int] = {}
+    for raw in as_list(body.get("data"), "data"):
+        bucket = as_object(raw, "data[]")
+        day = as_date(bucket.get("starting_at"), "data[].starting_at")
+        for item in as_list(bucket.get("results"), "data[].results"):
+            result = as_object(item, "data[].results[]")
+            tokens = message_tokens(result)
+            if not first <= day <= last:
+                continue
+            account = optional_str(result, "account_id", "data[].results[].account_id")
+            model = optional_str(result, "model", "data[].results[].model") or "other"
+            key = (day, account, model)
+            totals[key] = totals.get(key, 0) + tokens
     return totals
 
 
@@ -178,12 +225,16 @@ class AnthropicClient(ClientBase):
                     )
         return members
 
+    async def user_emails(self) -> dict[str, str]:
+        """Anthropic user id → email of everyone in the organization."""
+        return {
+            member.vendor_user_id: member.email for member in await self.members() if member.vendor_user_id
+        }
+
     async def spend_limits(self) -> CycleSpendReport | None:
         """This calendar month's limit and spend of each member (``spend_limits/effective``), or None
         when the key may not read spend limits (the scope or the organization's preview is missing)."""
-        emails = {
-            member.vendor_user_id: member.email for member in await self.members() if member.vendor_user_id
-        }
+        emails = await self.user_emails()
         path = "/organizations/spend_limits/effective"
         found: list[CycleSpend] = []
         try:
@@ -226,6 +277,47 @@ class AnthropicClient(ClientBase):
                 unit=Unit.USD_CENTS,
             )
             for (day, model), cents in sorted(totals.items())
+        ]
+
+    async def daily_tokens(
+        self, first: date, last: date, emails: Mapping[str, str] | None = None
+    ) -> list[SpendRow]:
+        """Tokens per UTC day, person and model, ``first..last``, from the messages usage report.
+
+        ``emails`` maps user ids (the report's ``account_id``) to emails, from :meth:`user_emails` when
+        not given. Rows carry no money (``amount`` 0); tokens of API keys, or of an account not in the
+        organization any more, are the team's (``user_email`` None).
+        """
+        directory = emails if emails is not None else await self.user_emails()
+        params = {
+            "starting_at": _rfc3339(first),
+            "ending_at": _rfc3339(last + _DAY),
+            "bucket_width": "1d",
+            "group_by[]": ["model", "account_id"],
+            "limit": min(COST_PAGE_DAYS, (last - first).days + 1),
+        }
+        totals: dict[tuple[date, str | None, str], int] = {}
+        path = "/organizations/usage_report/messages"
+        async for body in self._cursor_pages(path, params):
+            with schema_context(self.vendor.value, path):
+                for (day, account, model), tokens in parse_messages_page(body, first, last).items():
+                    key = (day, None if account is None else directory.get(account), model)
+                    totals[key] = totals.get(key, 0) + tokens
+        return [
+            SpendRow(
+                vendor=Vendor.ANTHROPIC,
+                bucket_start=_day_start(day),
+                granularity=Granularity.DAY,
+                user_email=email,
+                model=model,
+                amount=ZERO,
+                unit=Unit.USD_CENTS,
+                tokens=tokens,
+            )
+            for (day, email, model), tokens in sorted(
+                totals.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
+            )
+            if tokens
         ]
 
     async def claude_code_sessions(self, day: date) -> list[SpendRow]:

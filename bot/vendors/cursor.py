@@ -88,6 +88,8 @@ CURSOR_LIMITS: Mapping[str, RatePolicy] = {
 
 #: The longest range one events or daily-usage request may cover.
 MAX_WINDOW = timedelta(days=30)
+#: ``tokenUsage`` counts whose sum is an event's tokens (cache reads and writes are input too).
+TOKEN_FIELDS = ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
 _HUNDRED = Decimal(100)
 _QUARTER_HOUR = 15
 
@@ -198,12 +200,13 @@ def parse_usage_event(raw: object) -> UsageEvent:
     prefix = "usageEvents[]."
     item = as_object(raw, "usageEvents[]")
     charged = optional_decimal(item, "chargedCents", prefix + "chargedCents")
+    token_usage_raw = item.get("tokenUsage")
+    token_usage = {} if token_usage_raw is None else as_object(token_usage_raw, prefix + "tokenUsage")
+    tokens = sum(int_field(token_usage, name, f"{prefix}tokenUsage.{name}") for name in TOKEN_FIELDS)
     priced = True
     if charged is not None:
         cents = charged
     else:
-        token_usage_raw = item.get("tokenUsage")
-        token_usage = {} if token_usage_raw is None else as_object(token_usage_raw, prefix + "tokenUsage")
         model_cost = optional_decimal(token_usage, "totalCents", prefix + "tokenUsage.totalCents")
         fee = optional_decimal(item, "cursorTokenFee", prefix + "cursorTokenFee")
         if model_cost is None and fee is None:
@@ -229,6 +232,7 @@ def parse_usage_event(raw: object) -> UsageEvent:
         priced=priced,
         chargeable=optional_bool(item, "isChargeable", prefix + "isChargeable"),
         kind=None if kind is None else as_str(kind, prefix + "kind"),
+        tokens=tokens,
     )
 
 
@@ -296,10 +300,11 @@ class SpendRowAccumulator:
         key = (_quarter_hour(event.timestamp), event.user_email, event.model)
         total = self._totals.get(key)
         if total is None:
-            self._totals[key] = [event.cents, 1]
+            self._totals[key] = [event.cents, 1, event.tokens]
         else:
             total[0] += event.cents
             total[1] += 1
+            total[2] += event.tokens
 
     def extend(self, events: Iterable[UsageEvent]) -> None:
         for event in events:
@@ -321,6 +326,7 @@ class SpendRowAccumulator:
                 amount=total[0],
                 unit=Unit.USD_CENTS,
                 requests=Decimal(total[1]),
+                tokens=total[2],
             )
             for (bucket, email, model), total in items
         ]

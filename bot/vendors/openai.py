@@ -1,11 +1,11 @@
-"""OpenAI Platform Admin API (organization costs, completions usage, users, hard spend limit).
+"""OpenAI Platform Admin API (organization costs, completions and embeddings usage, users, spend limit).
 
 Reference: ``docs/vendors/openai.md`` (what was confirmed in OpenAI's published spec and what was not).
 Every call sends the organization's Admin key as a Bearer token. Money comes only from
 ``/organization/costs``, whose ``amount.value`` is a JSON number in **dollars**: the body is parsed
 with every fraction as an exact ``Decimal`` (``parsing.loads``), then multiplied by 100 into our cents,
-so no float ever touches an amount. Costs cannot be grouped by user; completions usage can, so people
-get request counts and the team gets the money (an honest split, not an estimate).
+so no float ever touches an amount. Costs cannot be grouped by user; usage can, so people get their
+requests and tokens and the team gets the money (an honest split, not an estimate).
 
 OpenAI publishes no numeric limit for the Admin API, so every endpoint shares one limiter at the
 operator's pace (``requests_per_minute``, 30 by default): an assumption, named as such in the doc.
@@ -13,7 +13,7 @@ operator's pace (``requests_per_minute``, 30 by default): an assumption, named a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,11 +34,12 @@ from bot.vendors.parsing import (
     as_object,
     as_str,
     decimal_field,
+    int_field,
     optional_str,
     schema_context,
 )
 
-__all__ = ["COSTS_PAGE_DAYS", "USAGE_PAGE_DAYS", "OpenAIClient", "SpendLimit"]
+__all__ = ["COSTS_PAGE_DAYS", "USAGE_ENDPOINTS", "USAGE_PAGE_DAYS", "OpenAIClient", "SpendLimit"]
 
 #: The one endpoint class: OpenAI documents a 429 on every Admin endpoint but no numbers.
 ENDPOINT_CLASS = "admin"
@@ -46,6 +47,12 @@ ENDPOINT_CLASS = "admin"
 COSTS_PAGE_DAYS = 180
 USAGE_PAGE_DAYS = 31
 USERS_PAGE_SIZE = 100
+#: The ``/organization/usage/*`` endpoints read, with the result fields whose sum is a row's tokens
+#: (``input_tokens`` already includes the cached ones) and the ``group_by`` values each accepts.
+USAGE_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("completions", ("input_tokens", "output_tokens")),
+    ("embeddings", ("input_tokens",)),
+)
 _CENTS_PER_DOLLAR = Decimal(100)
 _DAY = timedelta(days=1)
 
@@ -92,11 +99,18 @@ def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tu
     return totals
 
 
+UsageSums = dict[tuple[date, str | None, str], tuple[Decimal, int]]
+"""(requests, tokens) per (UTC day, OpenAI user id or None, model)."""
+
+
 def parse_usage_page(
-    body: Mapping[str, Any], first: date, last: date
-) -> dict[tuple[date, str | None, str], Decimal]:
-    """Requests per (UTC day, user id or None, model) of one ``/organization/usage/completions`` page."""
-    totals: dict[tuple[date, str | None, str], Decimal] = {}
+    body: Mapping[str, Any],
+    first: date,
+    last: date,
+    token_fields: Sequence[str] = ("input_tokens", "output_tokens"),
+) -> UsageSums:
+    """(requests, tokens) per (UTC day, user id or None, model) of one ``/organization/usage/*`` page."""
+    totals: UsageSums = {}
     for raw in as_list(body.get("data"), "data"):
         bucket = as_object(raw, "data[]")
         day = _bucket_day(bucket, "data[]")
@@ -107,10 +121,12 @@ def parse_usage_page(
             if not first <= day <= last:
                 continue
             requests = decimal_field(result, "num_model_requests", "data[].results[].num_model_requests")
+            tokens = sum(int_field(result, name, f"data[].results[].{name}") for name in token_fields)
             user_id = optional_str(result, "user_id", "data[].results[].user_id")
             model = optional_str(result, "model", "data[].results[].model") or "unknown"
             key = (day, user_id, model)
-            totals[key] = totals.get(key, ZERO) + requests
+            seen_requests, seen_tokens = totals.get(key, (ZERO, 0))
+            totals[key] = (seen_requests + requests, seen_tokens + tokens)
     return totals
 
 
@@ -197,14 +213,15 @@ class OpenAIClient(ClientBase):
             for (day, line_item), cents in sorted(totals.items())
         ]
 
-    async def daily_requests(
+    async def daily_usage(
         self, first: date, last: date, emails: Mapping[str, str] | None = None
     ) -> list[SpendRow]:
-        """Requests per UTC day, person and model, ``first..last``, from completions usage.
+        """Requests and tokens per UTC day, person and model, ``first..last``, from every endpoint of
+        :data:`USAGE_ENDPOINTS` (completions, embeddings).
 
         ``emails`` maps OpenAI user ids to emails (from :meth:`members`; fetched when not given). Rows
-        carry no money (``amount`` 0): requests made with no user, or by a user id not in the
-        organization any more, are the team's (``user_email`` None).
+        carry no money (``amount`` 0): usage with no user, or by a user id not in the organization any
+        more, is the team's (``user_email`` None).
         """
         directory = emails if emails is not None else await self.user_emails()
         params = {
@@ -214,12 +231,17 @@ class OpenAIClient(ClientBase):
             "group_by": ["user_id", "model"],
             "limit": min(USAGE_PAGE_DAYS, (last - first).days + 1),
         }
-        totals: dict[tuple[date, str | None, str], Decimal] = {}
-        async for body in self._cursor_pages("/organization/usage/completions", params):
-            with schema_context(self.vendor.value, "/organization/usage/completions"):
-                for (day, user_id, model), requests in parse_usage_page(body, first, last).items():
-                    key = (day, None if user_id is None else directory.get(user_id), model)
-                    totals[key] = totals.get(key, ZERO) + requests
+        totals: UsageSums = {}
+        for endpoint, token_fields in USAGE_ENDPOINTS:
+            path = f"/organization/usage/{endpoint}"
+            async for body in self._cursor_pages(path, params):
+                with schema_context(self.vendor.value, path):
+                    for (day, user_id, model), (requests, tokens) in parse_usage_page(
+                        body, first, last, token_fields
+                    ).items():
+                        key = (day, None if user_id is None else directory.get(user_id), model)
+                        seen_requests, seen_tokens = totals.get(key, (ZERO, 0))
+                        totals[key] = (seen_requests + requests, seen_tokens + tokens)
         return [
             SpendRow(
                 vendor=Vendor.OPENAI,
@@ -230,8 +252,9 @@ class OpenAIClient(ClientBase):
                 amount=ZERO,
                 unit=Unit.USD_CENTS,
                 requests=requests,
+                tokens=tokens,
             )
-            for (day, email, model), requests in sorted(
+            for (day, email, model), (requests, tokens) in sorted(
                 totals.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
             )
         ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.domain.money import format_usd
+from bot.domain.money import format_tokens, format_usd
 from tests.commands.conftest import World, text_of
 
 pytestmark = pytest.mark.parametrize("anthropic_declared", [True])
@@ -68,6 +68,30 @@ def test_export_of_anthropic_adds_up_to_its_costs(synced: World) -> None:
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
     assert total * 100 == synced.anthropic.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
     assert {row["unit"] for row in rows} == {"USD"}
+    records = synced.anthropic.dataset.all_records(date(2026, 11, 2), date(2026, 11, 8))
+    assert sum(int(row["tokens"]) for row in rows) == sum(r.input_tokens + r.output_tokens for r in records)
+
+
+def test_spend_by_model_shows_each_models_dollars_and_tokens(synced: World) -> None:
+    first, last = date(2026, 11, 2), date(2026, 11, 8)
+    tokens: dict[str, int] = {}
+    cents: dict[str, Decimal] = {}
+    for record in synced.anthropic.dataset.all_records(first, last):  # computed here, from the records
+        tokens[record.model] = tokens.get(record.model, 0) + record.input_tokens + record.output_tokens
+        cents[record.model] = cents.get(record.model, Decimal(0)) + sum(c for _, _, c in record.items())
+    text = text_of(synced.ask("spend 2026-11-02..2026-11-08 by model anthropic"))
+    lines = {line.split(" — ")[0].split(". ", 1)[1]: line for line in text.splitlines() if " — " in line}
+    for model, count in tokens.items():
+        assert format_usd(cents[model]) in lines[model], lines[model]
+        assert lines[model].endswith(f"· {format_tokens(count)}"), lines[model]
+
+
+def test_user_shows_a_members_claude_tokens(synced: World) -> None:
+    email = synced.anthropic.dataset.users[0].email
+    records = synced.anthropic.dataset.all_records(date(2026, 11, 2), date(2026, 11, 8))
+    mine = sum(r.input_tokens + r.output_tokens for r in records if r.email == email)
+    week = text_of(synced.ask(f"user {email} 2026-11-02..2026-11-08"))
+    assert mine and f"· {format_tokens(mine)}" in week, week
 
 
 def test_credits_top_and_limits_answer_with_anthropic_connected(synced: World) -> None:

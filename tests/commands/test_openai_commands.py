@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.domain.money import format_usd
+from bot.domain.money import format_tokens, format_usd
 from tests.commands.conftest import World, text_of
 
 pytestmark = pytest.mark.parametrize("openai_declared", [True])
@@ -70,6 +70,23 @@ def test_export_of_openai_adds_up_to_its_costs(synced: World) -> None:
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
     assert total * 100 == synced.openai.dataset.total_cents(date(2026, 11, 2), date(2026, 11, 8))
     assert {row["unit"] for row in rows} == {"USD"}
+    # Tokens, counted here from the dataset's records: completions input and output, embeddings input.
+    records = synced.openai.dataset.all_records(date(2026, 11, 2), date(2026, 11, 8))
+    assert sum(int(row["tokens"]) for row in rows) == sum(r.input_tokens + r.output_tokens for r in records)
+
+
+def test_spend_and_user_show_openai_tokens_in_their_own_unit(synced: World) -> None:
+    first, last = date(2026, 11, 2), date(2026, 11, 8)
+    email = synced.openai.dataset.users[0].email
+    user_id = synced.openai.dataset.users[0].id
+    records = list(synced.openai.dataset.all_records(first, last))
+    mine = sum(r.input_tokens + r.output_tokens for r in records if r.user_id == user_id)
+    week = text_of(synced.ask(f"user {email} 2026-11-02..2026-11-08"))
+    assert f"· {format_tokens(mine)}" in week, week
+    spend = text_of(synced.ask("spend 2026-11-02..2026-11-08 openai"))
+    everyone = sum(r.input_tokens + r.output_tokens for r in records)
+    assert f"· {format_tokens(everyone)}" in spend, spend
+    assert format_usd(synced.openai.dataset.total_cents(first, last)) in spend  # tokens are never dollars
 
 
 def test_top_ranks_openai_people_by_their_requests(synced: World) -> None:

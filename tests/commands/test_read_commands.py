@@ -246,9 +246,9 @@ def test_export_neutralises_formula_cells_and_keeps_numbers(synced: World) -> No
     # Read as a spreadsheet would: a bare cell is a number (the reader makes it a float), a quoted one text.
     records = list(csv.reader(io.StringIO(content, newline=""), quoting=csv.QUOTE_NONNUMERIC))[1:]
     for record, row in zip(records, rows, strict=True):
-        utc_day, connection, vendor, email, model, amount, unit, usd, requests = record
+        utc_day, connection, vendor, email, model, amount, unit, usd, requests, tokens = record
         assert all(isinstance(cell, str) for cell in (utc_day, connection, vendor, email, model, unit))
-        assert all(isinstance(cell, float) for cell in (amount, usd, requests))
+        assert all(isinstance(cell, float) for cell in (amount, usd, requests, tokens))
         assert Decimal(row["amount_usd"]) == Decimal(row["amount"]) * Decimal("0.04")
 
 

@@ -13,6 +13,7 @@ from bot.domain.money import (
     format_credits,
     format_percent,
     format_runway,
+    format_tokens,
     format_usd,
     parse_amount,
 )
@@ -183,3 +184,23 @@ def test_format_change_sign_follows_the_difference(current: Decimal, previous: D
         assert text.startswith(MINUS)
     elif current == previous:
         assert text in {"no change", "—"}
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (0, "0 tokens"),
+        (1, "1 token"),
+        (9_999, "9,999 tokens"),
+        (10_000, "10K tokens"),
+        (12_345, "12.3K tokens"),
+        (99_950, "100K tokens"),
+        (123_456, "123K tokens"),
+        (999_500, "1M tokens"),  # never "1,000K"
+        (45_650_000, "45.7M tokens"),
+        (1_234_000_000, "1.2B tokens"),
+        (12_345_678_901_234, "12,346B tokens"),
+    ],
+)
+def test_format_tokens(count: int, text: str) -> None:
+    assert format_tokens(count) == text

@@ -110,6 +110,7 @@ def test_cents_are_exported_in_dollars_with_a_dollar_column() -> None:
         "USD",
         Decimal("12.345000"),
         Decimal(7),
+        Decimal(0),
     )
 
 

@@ -106,13 +106,21 @@ async def test_cursor_sync_matches_the_vendor_for_local_days_users_and_the_cycle
                     assert (total.amount if total else Decimal(0)) == expected, (tz, day)
 
             start, end = datetime(2026, 11, 13, 5, tzinfo=UTC), NOW
-            by_user = {
-                row.key: row.amount for row in await _total(services, connection, start, end, by="user")
-            }
+            rows = await _total(services, connection, start, end, by="user")
+            by_user = {row.key: row.amount for row in rows}
+            tokens = {row.key: row.tokens for row in rows}
             for member in sim.dataset.members:
                 assert by_user.get(member.email, Decimal(0)) == sim.dataset.total_cost(
                     start, end, member.email
                 )
+                # Every token of the person's events that carry tokenUsage, input and output alike.
+                expected = sum(
+                    e.input_tokens + e.output_tokens + e.cache_write_tokens + e.cache_read_tokens
+                    for e in sim.dataset.events(start, end, member.email)
+                    if e.token_based
+                )
+                assert tokens.get(member.email, 0) == expected, member.email
+            assert sum(tokens.values()) > 0
 
             async with services.db.session() as session:
                 cycle = {row.user_email: row for row in (await session.exec(select(CycleSpendRow))).all()}
@@ -286,7 +294,8 @@ async def test_openai_sync_stores_the_vendors_cents_and_requests_and_the_spend_l
         report = await services.sync.sync(connection, backfill=timedelta(days=90))
         assert report.ok, report.errors
         assert report.rate_limited == 0
-        assert report.requests == 1 + 1 + 3 * 2 + 2  # users, users again, 3 windows, limit + month costs
+        # users, users again, 3 windows of costs + completions + embeddings, limit + month costs
+        assert report.requests == 1 + 1 + 3 * 3 + 2
         first, last = (NOW - timedelta(days=90)).date(), NOW.date()
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
@@ -309,7 +318,7 @@ async def test_openai_sync_stores_the_vendors_cents_and_requests_and_the_spend_l
 
         # An incremental sync re-fetches only the last days and leaves the totals as they were.
         again = await services.sync.sync(connection, datasets=["usage"])
-        assert again.ok and again.requests == 1 + 2
+        assert again.ok and again.requests == 1 + 3
         totals = await _total(services, connection, start, end, by="user")
         assert sum(row.amount for row in totals) == openai_sim.dataset.total_cents(first, last)
 
@@ -326,8 +335,9 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
         report = await services.sync.sync(connection, backfill=timedelta(days=90))
         assert report.ok, report.errors
         assert report.rate_limited == 0
-        # users, 3 cost pages of 31 days, one Claude Code day each, then users again and the spend limits
-        assert report.requests == 1 + 3 + 91 + 2
+        # users; users again, 3 cost and 3 token pages of 31 days, one Claude Code day each; then users
+        # again and the spend limits
+        assert report.requests == 1 + 1 + 3 + 3 + 91 + 2
         first, last = (NOW - timedelta(days=90)).date(), NOW.date()
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
@@ -350,7 +360,9 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
 
         # An incremental sync re-fetches only the last days and leaves the totals as they were.
         again = await services.sync.sync(connection, datasets=["usage"])
-        assert again.ok and again.requests == 1 + 3  # one cost page, three Claude Code days
+        assert (
+            again.ok and again.requests == 1 + 1 + 1 + 3
+        )  # users, one cost and one token page, 3 Claude Code days
         totals = await _total(services, connection, start, end, by="user")
         assert sum(row.amount for row in totals) == anthropic_sim.dataset.total_cents(first, last)
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.simulators.openai import OpenAISimulator
+from bot.simulators.openai import EMBEDDING_MODELS, OpenAISimulator
 from bot.simulators.serving import served
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -97,7 +97,10 @@ def test_costs_paginate_by_buckets_and_add_up_to_the_dataset(
             for result in bucket["results"]:
                 assert result["object"] == "organization.costs.result"
                 assert result["amount"]["currency"] == "usd"
-                assert result["line_item"].endswith((", input", ", output"))
+                embedding_models = tuple(model for model, _ in EMBEDDING_MODELS)
+                assert result["line_item"].endswith((", input", ", output")) or (
+                    result["line_item"] in embedding_models
+                )
                 total += result["amount"]["value"]
         if not body["has_more"]:
             assert body["next_page"] is None
@@ -126,7 +129,34 @@ def test_completions_by_user_add_up_to_the_dataset(sim: OpenAISimulator, client:
             assert result["project_id"] is None  # not grouped by it
             email = None if result["user_id"] is None else emails[result["user_id"]]
             totals[email] = totals.get(email, 0) + result["num_model_requests"]
-    assert totals == sim.dataset.requests_by_email(first, TODAY)
+    assert totals == sim.dataset.requests_by_email(first, TODAY, "completions")
+
+
+def test_embeddings_carry_input_tokens_only_and_add_up_to_the_dataset(
+    sim: OpenAISimulator, client: httpx.Client
+) -> None:
+    first = TODAY - timedelta(days=9)
+    params = {
+        "start_time": unix(first),
+        "end_time": unix(TODAY + timedelta(days=1)),
+        "group_by": ["user_id", "model"],
+        "limit": 31,
+    }
+    body = client.get("/organization/usage/embeddings", params=params).json()
+    emails = {user.id: user.email for user in sim.dataset.users}
+    requests: dict[str | None, int] = {}
+    tokens: dict[str | None, int] = {}
+    for bucket in body["data"]:
+        for result in bucket["results"]:
+            assert result["object"] == "organization.usage.embeddings.result"
+            assert "output_tokens" not in result
+            email = None if result["user_id"] is None else emails[result["user_id"]]
+            requests[email] = requests.get(email, 0) + result["num_model_requests"]
+            tokens[email] = tokens.get(email, 0) + result["input_tokens"]
+    assert requests and requests == sim.dataset.requests_by_email(first, TODAY, "embeddings")
+    assert tokens == sim.dataset.tokens_by_email(first, TODAY, "embeddings")
+    refused = client.get("/organization/usage/embeddings", params={**params, "group_by": ["batch"]})
+    assert refused.status_code == 400
 
 
 def test_users_paginate_by_after(sim: OpenAISimulator, client: httpx.Client) -> None:

@@ -58,7 +58,7 @@ async def test_upgrading_a_0001_database_adds_confirmation_uses_and_keeps_the_da
         async with database.session() as session:
             assert [row.team_id for row in (await session.exec(select(Workspace))).all()] == ["T1"]
             version = (await session.exec(text("SELECT version_num FROM alembic_version"))).one()  # type: ignore[call-overload]
-        assert version[0] == "0002"
+        assert version[0] == "0003"
         confirmations = Confirmations(
             ConfirmationRepository(database), clock=lambda: datetime(2026, 3, 2, tzinfo=UTC)
         )
@@ -71,6 +71,38 @@ async def test_upgrading_a_0001_database_adds_confirmation_uses_and_keeps_the_da
         async with database.session() as session:
             (use,) = (await session.exec(select(ConfirmationUse))).all()
         assert (use.user_id, use.used_at) == ("U2", datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        await database.dispose()
+
+
+async def test_upgrading_a_0002_database_adds_tokens_and_keeps_the_usage_rows(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        await database.upgrade("0002")
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        async with database.write() as session:
+            session.add(Workspace(team_id="T1", installed_at=at))
+            await session.flush()
+            session.add(
+                Connection(id=1, team_id="T1", name="openai", vendor="openai", base_url="x", created_at=at)
+            )
+            await session.flush()
+            # The 0002 schema has no tokens column yet: the row is written as 0002 wrote it.
+            insert = (
+                "INSERT INTO usage_days (connection_id, day, user_email, model, amount, requests) "
+                "VALUES (1, '2026-03-01', 'a@x.com', 'gpt', 1500000, 3000000)"
+            )
+            await session.exec(text(insert))  # type: ignore[call-overload]
+        await database.upgrade()
+        async with database.write() as session:
+            (old,) = (await session.exec(select(UsageDay))).all()
+            assert (old.amount, old.requests, old.tokens) == (Decimal("1.5"), Decimal(3), 0)
+            session.add(
+                UsageDay(connection_id=1, day=old.day, user_email="b@x.com", model="gpt", tokens=10**12)
+            )
+        async with database.session() as session:
+            total = (await session.exec(select(func.sum(UsageDay.tokens)))).one()  # type: ignore[call-overload]
+        assert total == 10**12
     finally:
         await database.dispose()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.vendors import (
     UpstreamError,
     make_http_client,
 )
-from bot.vendors.anthropic import CLAUDE_CODE_MODEL
+from bot.vendors.anthropic import CLAUDE_CODE_MODEL, message_tokens, parse_messages_page
 from tests.vendors.clients import vendor_client
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -83,6 +83,68 @@ async def test_claude_code_sessions_per_person_one_day_a_request(sim: AnthropicS
                 totals[row.user_email] = totals.get(row.user_email, 0) + int(row.requests)
     assert totals == sim.dataset.sessions_by_email(first, TODAY)
     assert sim.stats.count("/v1/organizations/usage_report/claude_code") == 7
+
+
+async def test_tokens_per_person_and_model_come_from_the_messages_usage_report(
+    sim: AnthropicSimulator, url: str
+) -> None:
+    first = TODAY - timedelta(days=89)
+    async with _client(url, sim.admin_key) as client:
+        rows = await client.daily_tokens(first, TODAY)
+    assert sim.stats.count("/v1/organizations/usage_report/messages") == 3  # 31 + 31 + 28 days
+    by_model: dict[str | None, int] = {}
+    by_person: dict[str | None, int] = {}
+    for row in rows:
+        assert row.amount == 0 and row.requests == 0
+        by_model[row.model] = by_model.get(row.model, 0) + row.tokens
+        by_person[row.user_email] = by_person.get(row.user_email, 0) + row.tokens
+    # Computed here from the dataset's records: every input and output token.
+    expected_models: dict[str | None, int] = {}
+    expected_people: dict[str | None, int] = {}
+    for record in sim.dataset.all_records(first, TODAY):
+        expected_models[record.model] = (
+            expected_models.get(record.model, 0) + record.input_tokens + record.output_tokens
+        )
+        expected_people[record.email] = (
+            expected_people.get(record.email, 0) + record.input_tokens + record.output_tokens
+        )
+    assert by_model == expected_models
+    assert by_person == expected_people
+    assert None in by_person  # the service key's tokens are the team's
+
+
+def test_message_tokens_add_cache_reads_and_writes_in_either_documented_shape() -> None:
+    nested = {
+        "uncached_input_tokens": 100,
+        "cache_read_input_tokens": 20,
+        "cache_creation": {"ephemeral_1h_input_tokens": 3, "ephemeral_5m_input_tokens": 4},
+        "output_tokens": 50,
+        "server_tool_use": {"web_search_requests": 2},
+    }
+    flat = {
+        "uncached_input_tokens": 100,
+        "cache_read_input_tokens": 20,
+        "cache_creation_1h_input_tokens": 3,
+        "cache_creation_5m_input_tokens": 4,
+        "output_tokens": 50,
+    }
+    assert message_tokens(nested) == message_tokens(flat) == 177
+    with pytest.raises(SchemaError):
+        message_tokens({"model": "claude", "requests": 3})  # no token field at all: renamed
+    with pytest.raises(SchemaError):
+        message_tokens({"uncached_input_tokens": "many", "output_tokens": 1})
+    body = {
+        "data": [
+            {
+                "starting_at": "2026-11-19T00:00:00Z",
+                "results": [{**nested, "model": "m", "account_id": "u1"}],
+            },
+            {"starting_at": "2026-11-21T00:00:00Z", "results": [{**flat, "model": "m", "account_id": None}]},
+        ]
+    }
+    assert parse_messages_page(body, date(2026, 11, 19), date(2026, 11, 20)) == {
+        (date(2026, 11, 19), "u1", "m"): 177
+    }
 
 
 async def test_members_page_through_users() -> None:
@@ -172,11 +234,12 @@ async def test_pacing_at_the_simulators_limit_meets_no_429() -> None:
     with _served(sim) as address:
         async with _client(address, sim.admin_key, requests_per_minute=20) as client:
             first = TODAY - timedelta(days=89)
-            for _ in range(5):  # 3 cost pages + 2 Claude Code days each: more than a minute's worth
+            for _ in range(5):  # 3 cost + 3 token pages + 2 Claude Code days each: two minutes' worth
                 await client.daily_costs(first, TODAY)
+                await client.daily_tokens(first, TODAY, emails={})
                 await client.claude_code_sessions(TODAY)
                 await client.claude_code_sessions(TODAY - timedelta(days=1))
-    assert sim.stats.requests_total == 25
+    assert sim.stats.requests_total == 40
     assert sim.stats.rate_limited == 0
 
 

@@ -68,16 +68,30 @@ async def test_ninety_days_of_costs_are_the_datasets_cents_exactly(sim: OpenAISi
     assert sim.stats.count("/v1/organization/costs") == 1  # 90 buckets fit in one page of 180
 
 
-async def test_requests_per_person_page_through_31_day_pages(sim: OpenAISimulator, url: str) -> None:
+async def test_requests_and_tokens_per_person_page_through_31_day_pages(
+    sim: OpenAISimulator, url: str
+) -> None:
     first = TODAY - timedelta(days=89)
     async with _client(url, sim.admin_key) as client:
-        rows = await client.daily_requests(first, TODAY)
+        rows = await client.daily_usage(first, TODAY)
     assert sim.stats.count("/v1/organization/usage/completions") == 3  # 31 + 31 + 28 days
-    totals: dict[str | None, int] = {}
+    assert sim.stats.count("/v1/organization/usage/embeddings") == 3
+    requests: dict[str | None, int] = {}
+    tokens: dict[str | None, int] = {}
     for row in rows:
         assert row.amount == 0
-        totals[row.user_email] = totals.get(row.user_email, 0) + int(row.requests)
-    assert totals == sim.dataset.requests_by_email(first, TODAY)
+        requests[row.user_email] = requests.get(row.user_email, 0) + int(row.requests)
+        tokens[row.user_email] = tokens.get(row.user_email, 0) + row.tokens
+    assert requests == sim.dataset.requests_by_email(first, TODAY)
+    # Computed here from the dataset's records: completions input + output, embeddings input.
+    emails = {user.id: user.email for user in sim.dataset.users}
+    expected: dict[str | None, int] = {}
+    for record in sim.dataset.all_records(first, TODAY):
+        email = None if record.user_id is None else emails[record.user_id]
+        counted = record.input_tokens + (record.output_tokens if record.endpoint == "completions" else 0)
+        expected[email] = expected.get(email, 0) + counted
+    assert tokens == expected
+    assert any(row.model == "text-embedding-3-small" and row.tokens for row in rows)
 
 
 async def test_members_page_through_users(url: str) -> None:
@@ -129,7 +143,7 @@ async def test_a_malformed_body_and_a_renamed_field_are_schema_errors(sim: OpenA
             await client.daily_costs(TODAY - timedelta(days=3), TODAY)
         sim.faults.rename_field("num_model_requests", "requests", path="/v1/organization/usage/completions")
         with pytest.raises(SchemaError) as caught:
-            await client.daily_requests(TODAY - timedelta(days=3), TODAY, emails={})
+            await client.daily_usage(TODAY - timedelta(days=3), TODAY, emails={})
         assert caught.value.field is not None and "num_model_requests" in caught.value.field
 
 
@@ -164,8 +178,8 @@ async def test_pacing_at_the_simulators_limit_meets_no_429() -> None:
     with _served(sim) as address:
         async with _client(address, sim.admin_key, requests_per_minute=20) as client:
             first = TODAY - timedelta(days=89)
-            for _ in range(5):  # 5 requests each: more than one minute's worth
+            for _ in range(5):  # 8 requests each (1 of costs, 3 + 3 of usage): two minutes' worth
                 await client.daily_costs(first, TODAY)
-                await client.daily_requests(first, TODAY)
-    assert sim.stats.requests_total == 25
+                await client.daily_usage(first, TODAY)
+    assert sim.stats.requests_total == 40
     assert sim.stats.rate_limited == 0
