@@ -75,6 +75,7 @@ from bot.domain.errors import DEFAULT_COMMAND, UserInputError, code_span
 from bot.domain.money import parse_amount
 from bot.domain.periods import (
     DEFAULT_PERIOD,
+    PERIOD_LEADS,
     PeriodSpec,
     looks_like_duration,
     looks_like_period,
@@ -596,6 +597,10 @@ class _Words:
     def period(self, word: _Word) -> PeriodSpec | None:
         if not looks_like_period(word.lower):
             return None
+        following = self.peek()
+        if word.lower in PERIOD_LEADS and following is not None:  # "last week", "this month", "last 14d"
+            self.position += 1
+            word = _Word(f"{word.raw} {following.raw}", f"{word.lower} {following.lower}")
         self.fill("period", word, "periods")
         try:
             return parse_period(word.lower)
@@ -1189,7 +1194,9 @@ def help_sections(
             sections.append(f"*{title}*\n" + "\n".join(lines))
     sections.append(
         "Words after the sub-command may come in any order. Periods: `today`, `yesterday`, `7d`, `30d`, "
-        "`mtd` (the default), `cycle`, `2026-10-01..2026-10-31`. Sources: "
+        "`this week`, `last week` (Monday to Sunday), `mtd` (the default; also `this month`), `last month`, "
+        "a month (`november`, `2026-11`), `cycle`, `2026-10-01..2026-10-31`, in your Slack time zone. "
+        "Sources: "
         f"{_vendor_words()} (every connection of that vendor) or a connection's name. "
         f"{code_span(command + ' help <command>')} shows more examples."
     )

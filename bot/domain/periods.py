@@ -24,12 +24,38 @@ LATEST_DAY = date(2199, 12, 31)
 """Range days outside these are refused: typing mistakes, and far enough from the ends of ``date`` that
 converting them (or the period before them) to UTC can never overflow."""
 
-PERIOD_FORMS = "a period is `today`, `yesterday`, `7d`, `30d`, `mtd`, `cycle` or `YYYY-MM-DD..YYYY-MM-DD`"
+PERIOD_FORMS = (
+    "a period is `today`, `yesterday`, `7d` (or `last 7d`), `this week`, `last week`, "
+    "`mtd` (or `this month`), `last month`, a month (`november`, `2026-11`), `cycle` "
+    "or `YYYY-MM-DD..YYYY-MM-DD`"
+)
 
 MAX_DURATION = timedelta(days=90)
 """The longest snooze."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+#: Month words people type: full names, three-letter abbreviations and "sept".
+MONTH_WORDS: dict[str, int] = {
+    **{name.lower(): index for index, name in enumerate(_MONTH_NAMES, start=1)},
+    **{name.lower(): index for index, name in enumerate(_MONTHS, start=1)},
+    "sept": 9,
+}
+#: Words that start a two-word period (``last week``, ``this month``, ``last 14d``).
+PERIOD_LEADS = frozenset({"last", "this"})
 _ONE_DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
 
@@ -37,6 +63,7 @@ _DAYS_TOKEN = re.compile(r"([0-9]{1,6})d")
 _DAYS_MISSPELT = re.compile(r"([0-9]{1,6})(?:days?|dys?|da)")
 _RANGE_TOKEN = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\.\.([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_MONTH_TOKEN = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 _DURATION_TOKEN = re.compile(r"([0-9]{1,6})([mhd])")
 _DURATION_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
@@ -50,22 +77,37 @@ class PeriodKind(StrEnum):
     MTD = "mtd"
     CYCLE = "cycle"
     RANGE = "range"
+    THIS_WEEK = "this week"
+    LAST_WEEK = "last week"
+    LAST_MONTH = "last month"
+    MONTH = "month"
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodSpec:
     """A period as asked, before it is resolved against a clock, a time zone and a billing cycle.
 
-    ``days`` is set only for ``DAYS`` (``7d``), ``first_day``/``last_day`` only for ``RANGE``. Build one with
-    the class methods; the constructor refuses inconsistent fields with ``ValueError``.
+    ``days`` is set only for ``DAYS`` (``7d``), ``first_day``/``last_day`` only for ``RANGE``, ``month`` (and
+    ``year`` when it was typed: ``2026-11``; a month name means its latest one up to today) only for
+    ``MONTH``. Build one with the class methods; the constructor refuses inconsistent fields with
+    ``ValueError``.
     """
 
     kind: PeriodKind
     days: int | None = None
     first_day: date | None = None
     last_day: date | None = None
+    month: int | None = None
+    year: int | None = None
 
     def __post_init__(self) -> None:
+        if self.kind is PeriodKind.MONTH:
+            if self.month is None or not 1 <= self.month <= 12:
+                raise ValueError(f"a month period needs a month from 1 to 12, not {self.month}")
+            if self.year is not None and not EARLIEST_DAY.year <= self.year <= LATEST_DAY.year:
+                raise ValueError(f"a month must lie between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
+        elif self.month is not None or self.year is not None:
+            raise ValueError(f"only a month period has a month, not {self.kind}")
         if self.kind is PeriodKind.DAYS:
             if self.days is None or not 1 <= self.days <= MAX_PERIOD_DAYS:
                 raise ValueError(f"a days period needs 1 to {MAX_PERIOD_DAYS} days, not {self.days}")
@@ -111,13 +153,37 @@ class PeriodSpec:
         """From ``first_day`` to ``last_day``, both included."""
         return cls(PeriodKind.RANGE, first_day=first_day, last_day=last_day)
 
+    @classmethod
+    def this_week(cls) -> PeriodSpec:
+        """Monday of this week to today, in the asker's time zone."""
+        return cls(PeriodKind.THIS_WEEK)
+
+    @classmethod
+    def last_week(cls) -> PeriodSpec:
+        """Last week, Monday to Sunday."""
+        return cls(PeriodKind.LAST_WEEK)
+
+    @classmethod
+    def last_month(cls) -> PeriodSpec:
+        """Last calendar month, whole."""
+        return cls(PeriodKind.LAST_MONTH)
+
+    @classmethod
+    def calendar_month(cls, month: int, year: int | None = None) -> PeriodSpec:
+        """A calendar month: of ``year``, or without one the latest such month up to today."""
+        return cls(PeriodKind.MONTH, month=month, year=year)
+
     @property
     def token(self) -> str:
-        """The period as it is typed: ``7d``, ``mtd``, ``2026-10-01..2026-10-31``."""
+        """The period as typed: ``7d``, ``mtd``, ``last week``, ``2026-11``, ``2026-10-01..2026-10-31``."""
         if self.kind is PeriodKind.DAYS:
             return f"{self.days}d"
         if self.kind is PeriodKind.RANGE:
             return f"{self.first_day}..{self.last_day}"
+        if self.kind is PeriodKind.MONTH:
+            assert self.month is not None
+            name = _MONTH_NAMES[self.month - 1].lower()
+            return name if self.year is None else f"{self.year:04d}-{self.month:02d}"
         return self.kind.value
 
 
@@ -186,6 +252,23 @@ def resolve_period(
         assert spec.first_day is not None
         assert spec.last_day is not None
         return _local_period(spec.first_day, spec.last_day, tz, spec.kind, spec.token)
+    if spec.kind is PeriodKind.THIS_WEEK:
+        monday = today - timedelta(days=today.weekday())
+        return _local_period(monday, today, tz, spec.kind, f"this week ({format_day_span(monday, today)})")
+    if spec.kind is PeriodKind.LAST_WEEK:
+        monday = today - timedelta(days=today.weekday() + 7)
+        sunday = monday + timedelta(days=6)
+        return _local_period(monday, sunday, tz, spec.kind, f"last week ({format_day_span(monday, sunday)})")
+    if spec.kind is PeriodKind.LAST_MONTH:
+        first = (today.replace(day=1) - _ONE_DAY).replace(day=1)
+        return _month_period(first, tz, spec.kind, f"last month ({_month_name(first)})")
+    if spec.kind is PeriodKind.MONTH:
+        assert spec.month is not None
+        year = spec.year if spec.year is not None else today.year - (spec.month > today.month)
+        first = date(year, spec.month, 1)
+        if first == today.replace(day=1):  # the month under way: to date, compared as mtd is
+            return _local_period(first, today, tz, PeriodKind.MTD, f"{_month_name(first)} to date")
+        return _month_period(first, tz, spec.kind, _month_name(first))
     if cycle is None:
         raise MissingCycleError("the cycle period needs the connection's billing cycle")
     return _cycle_period(cycle, tz, "this cycle")
@@ -207,12 +290,21 @@ def previous_period(period: Period) -> Period:
     if period.kind is PeriodKind.CYCLE:
         length = period.end - period.start
         return _cycle_period((period.start - length, period.start), tz, "previous cycle")
+    if period.kind in (PeriodKind.LAST_MONTH, PeriodKind.MONTH):
+        first = (period.first_day - _ONE_DAY).replace(day=1)
+        return _month_period(first, tz, PeriodKind.MONTH, _month_name(first))
+    if period.kind is PeriodKind.THIS_WEEK:
+        first, last = period.first_day - timedelta(days=7), period.last_day - timedelta(days=7)
+        label = f"the same days last week ({format_day_span(first, last)})"
+        return _local_period(first, last, tz, PeriodKind.RANGE, label)
     first = period.first_day - timedelta(days=period.days)
     last = period.first_day - _ONE_DAY
     if period.kind is PeriodKind.TODAY:
         return _local_period(first, last, tz, PeriodKind.YESTERDAY, "yesterday")
     if period.kind is PeriodKind.DAYS:
         label = f"previous {_count_days(period.days)} ({format_day_span(first, last)})"
+    elif period.kind is PeriodKind.LAST_WEEK:
+        label = f"the week before ({format_day_span(first, last)})"
     elif period.kind is PeriodKind.RANGE:
         label = f"{first}..{last}"
     else:
@@ -262,9 +354,15 @@ def split_for_rollups(
 
 
 def looks_like_period(word: str) -> bool:
-    """Whether a (lowercased) word is written like a period, right or wrong, so it can be judged as one."""
+    """Whether a (lowercased) word is written like a period, right or wrong, so it can be judged as one.
+
+    ``last`` and ``this`` start a two-word period; the grammar reads the word after them with them.
+    """
     return (
-        word in {kind.value for kind in PeriodKind if kind not in {PeriodKind.DAYS, PeriodKind.RANGE}}
+        word in {"today", "yesterday", "mtd", "cycle", "week", "month"}
+        or word in PERIOD_LEADS
+        or word in MONTH_WORDS
+        or _MONTH_TOKEN.fullmatch(word) is not None
         or _DAYS_TOKEN.fullmatch(word) is not None
         or _DAYS_MISSPELT.fullmatch(word) is not None
         or ".." in word
@@ -273,19 +371,47 @@ def looks_like_period(word: str) -> bool:
 
 
 def parse_period(word: str) -> PeriodSpec:
-    """Read one period word: ``today``, ``yesterday``, ``7d``, ``mtd``, ``cycle``, ``2026-10-01..2026-10-31``.
+    """Read a period: ``today``, ``yesterday``, ``7d``, ``mtd``, ``cycle``, ``2026-10-01..2026-10-31``, a
+    month (``november``, ``nov``, ``2026-11``), or two words: ``this week``, ``last week``, ``this month``,
+    ``last month``, ``last 14d``.
 
-    Raises ``ValueError`` with a sentence a person can act on when the word is not a valid period.
+    Raises ``ValueError`` with a sentence a person can act on when the words are not a valid period.
     """
-    word = word.strip().lower()
+    word = " ".join(word.strip().lower().split())
     simple = {
         "today": PeriodSpec.today,
         "yesterday": PeriodSpec.yesterday,
         "mtd": PeriodSpec.month_to_date,
         "cycle": PeriodSpec.cycle,
+        "this week": PeriodSpec.this_week,
+        "last week": PeriodSpec.last_week,
+        "this month": PeriodSpec.month_to_date,
+        "last month": PeriodSpec.last_month,
     }
     if word in simple:
         return simple[word]()
+    lead, _, rest = word.partition(" ")
+    if lead in PERIOD_LEADS:
+        if lead == "last" and _DAYS_TOKEN.fullmatch(rest):
+            return parse_period(rest)
+        if rest in MONTH_WORDS:
+            month = MONTH_WORDS[rest]
+            raise ValueError(
+                f"name a month alone, `{rest}` (its latest one), or with its year, `YYYY-{month:02d}`"
+            )
+        after = "`week`, `month` or a number of days like `14d`" if lead == "last" else "`week` or `month`"
+        raise ValueError(f"`{lead}` takes {after} after it")
+    if word in ("week", "month"):
+        raise ValueError(f"write `this {word}` or `last {word}`")
+    if word in MONTH_WORDS:
+        return PeriodSpec.calendar_month(MONTH_WORDS[word])
+    if match := _MONTH_TOKEN.fullmatch(word):
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"{word} is not a month: months are 01 to 12")
+        if not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
+            raise ValueError(f"a month must lie between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
+        return PeriodSpec.calendar_month(month, year)
     if match := _DAYS_TOKEN.fullmatch(word):
         days = int(match.group(1))
         if not 1 <= days <= MAX_PERIOD_DAYS:
@@ -335,6 +461,16 @@ def format_day_span(first: date, last: date) -> str:
     if (first.year, first.month) == (last.year, last.month):
         return f"{_short_day(first)}–{last.day}"
     return f"{_short_day(first)}–{_short_day(last)}"
+
+
+def _month_name(first: date) -> str:
+    return f"{_MONTH_NAMES[first.month - 1]} {first.year}"
+
+
+def _month_period(first: date, tz: ZoneInfo, kind: PeriodKind, label: str) -> Period:
+    """The whole calendar month that starts on ``first``."""
+    last = (first + timedelta(days=32)).replace(day=1) - _ONE_DAY
+    return _local_period(first, last, tz, kind, label)
 
 
 def _count_days(days: int) -> str:

@@ -57,6 +57,24 @@ def test_spend_7d_is_exact_in_each_readers_time_zone(synced: World) -> None:
     assert la != kolkata  # the two readers really asked about different instants
 
 
+def test_spend_last_week_and_last_month_are_calendar_spans_in_the_readers_zone(synced: World) -> None:
+    # Friday Nov 20: last week is Monday Nov 9 to Sunday Nov 15 wherever the reader is, in their zone.
+    monday, sunday = date(2026, 11, 9), date(2026, 11, 15)
+    for user, tz in ((ADMIN, "America/Los_Angeles"), (MEMBER, "Asia/Kolkata")):
+        text = text_of(synced.ask("spend last week cursor", user=user))
+        week = _cursor_total(synced, monday, sunday, tz)
+        before = _cursor_total(synced, monday - timedelta(days=7), monday - timedelta(days=1), tz)
+        assert "last week (Nov 9–15)" in text, text
+        assert format_usd(week) in text and format_change(week, before, "usd_cents") in text, (tz, text)
+    october = _cursor_total(synced, date(2026, 10, 1), date(2026, 10, 31), "America/Los_Angeles")
+    for asked in ("spend last month cursor", "spend october cursor", "spend 2026-10 cursor"):
+        text = text_of(synced.ask(asked))
+        assert format_usd(october) in text, (asked, text)
+        assert "October 2026" in text and "on September 2026" in text
+    wrong = text_of(synced.ask("spend last fortnight"))
+    assert "`last fortnight` is not a period: `last` takes `week`, `month` or a number of days" in wrong
+
+
 def test_spend_a_date_range_includes_both_days(synced: World) -> None:
     text = text_of(synced.ask("spend 2026-11-02..2026-11-08 cursor", user=OUTSIDER))
     expected = _cursor_total(synced, date(2026, 11, 2), date(2026, 11, 8), "Europe/Berlin")

@@ -423,6 +423,8 @@ def specs(draw: st.DrawFn) -> PeriodSpec:
     if kind is PeriodKind.RANGE:
         first = draw(days)
         return PeriodSpec.between(first, first + timedelta(days=draw(st.integers(0, 500))))
+    if kind is PeriodKind.MONTH:
+        return PeriodSpec.calendar_month(draw(st.integers(1, 12)), draw(st.none() | st.integers(2015, 2040)))
     return PeriodSpec(kind)
 
 
@@ -447,8 +449,11 @@ def test_resolved_periods_are_runs_of_whole_local_days(spec: PeriodSpec, now: da
     period = resolve_period(spec, now=now, tz=tz)
     assert_well_formed(period)
     today = now.astimezone(tz).date()
-    if spec.kind is not PeriodKind.RANGE:
+    if spec.kind is not PeriodKind.RANGE and (spec.kind is not PeriodKind.MONTH or spec.year is None):
         assert period.last_day <= today
+    if spec.kind in (PeriodKind.THIS_WEEK, PeriodKind.LAST_WEEK):
+        assert period.first_day.weekday() == 0
+        assert spec.kind is PeriodKind.THIS_WEEK or period.days == 7
     if spec.kind is PeriodKind.DAYS:
         assert period.days == spec.days
         assert period.last_day == today
@@ -464,6 +469,13 @@ def test_previous_period_is_just_before(spec: PeriodSpec, now: datetime, tz: Zon
         assert previous.first_day.day == 1
         assert previous.last_day.day == min(period.last_day.day, previous.last_day.day)
         assert previous.first_day == (period.first_day - timedelta(days=1)).replace(day=1)
+    elif period.kind is PeriodKind.THIS_WEEK:
+        assert previous.first_day == period.first_day - timedelta(days=7)
+        assert previous.days == period.days
+    elif period.kind in (PeriodKind.LAST_MONTH, PeriodKind.MONTH):
+        assert previous.end == period.start
+        assert previous.first_day.day == 1
+        assert (previous.last_day + timedelta(days=1)).day == 1
     else:
         assert previous.end == period.start
         assert previous.days == period.days
