@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     windsurf_credit_price: Decimal | None = Field(
         None, ge=0, validation_alias=AliasChoices("WINDSURF_CREDIT_PRICE")
     )
+    # US dollars a seat costs a month, per seat-based tool: what `idle` says an unused seat wastes.
+    cursor_seat_price: Decimal | None = Field(None, ge=0, validation_alias=AliasChoices("CURSOR_SEAT_PRICE"))
+    windsurf_seat_price: Decimal | None = Field(
+        None, ge=0, validation_alias=AliasChoices("WINDSURF_SEAT_PRICE")
+    )
+    copilot_seat_price: Decimal | None = Field(
+        None, ge=0, validation_alias=AliasChoices("COPILOT_SEAT_PRICE")
+    )
     openai_api_url: str = Field("https://api.openai.com/v1", validation_alias=AliasChoices("OPENAI_API_URL"))
     openai_requests_per_minute: int = Field(
         30, ge=1, le=10_000, validation_alias=AliasChoices("OPENAI_REQUESTS_PER_MINUTE")

@@ -16,6 +16,7 @@ from tests.commands.conftest import (
     World,
     anthropic_declared,
     copilot_declared,
+    copilot_options,
     openai_declared,
     settings_overrides,
     synced,
@@ -26,6 +27,7 @@ from tests.commands.conftest import (
 __all__ = [
     "anthropic_declared",
     "copilot_declared",
+    "copilot_options",
     "openai_declared",
     "settings_overrides",
     "synced",

@@ -229,6 +229,8 @@ class BlockRenderer:
             return [self._input(block)]
         if kind == "rich_text":
             return [Text(_rich_text_plain(block))]
+        if kind == "table":
+            return [_table(block)]
         return [Text(f"(a {kind or 'unknown'} block)", style=CONTEXT_STYLE)]
 
     def _section(
@@ -393,3 +395,19 @@ def _rich_text_plain(node: Any) -> str:
     if isinstance(node, list):
         return "".join(_rich_text_plain(child) for child in node)
     return ""
+
+
+def _table(block: Mapping[str, Any]) -> Table:
+    """A table block as a rich table: its first row as the header, its column alignments kept."""
+    rows = [
+        [str(cell.get("text") or _rich_text_plain(cell)) if isinstance(cell, Mapping) else "" for cell in row]
+        for row in block.get("rows") or []
+    ]
+    settings = list(block.get("column_settings") or [])
+    drawn = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for index, title in enumerate(rows[0] if rows else []):
+        setting = settings[index] if index < len(settings) and isinstance(settings[index], Mapping) else {}
+        drawn.add_column(title, justify=setting.get("align", "left"))
+    for row in rows[1:]:
+        drawn.add_row(*row)
+    return drawn

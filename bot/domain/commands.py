@@ -11,6 +11,7 @@ from datetime import time, timedelta
 from decimal import Decimal
 from typing import ClassVar, Literal, TypeAlias
 
+from bot.domain.idle import DEFAULT_IDLE_DAYS
 from bot.domain.periods import DEFAULT_PERIOD, PeriodSpec
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME
 
@@ -93,6 +94,15 @@ class Top:
     n: int = DEFAULT_TOP
     period: PeriodSpec = DEFAULT_PERIOD
     source: SourceFilter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdleQuery:
+    """``idle [source] [days]``: seats of seat-based tools unused for ``days`` days, most money first."""
+
+    spec_name: ClassVar[str] = "idle"
+    source: SourceFilter | None = None
+    days: int = DEFAULT_IDLE_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +305,7 @@ Command: TypeAlias = (
     | Spend
     | Top
     | PeopleQuery
+    | IdleQuery
     | UserQuery
     | Credits
     | Limits

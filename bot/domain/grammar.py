@@ -50,6 +50,7 @@ from bot.domain.commands import (
     Disconnect,
     Export,
     Help,
+    IdleQuery,
     Limits,
     PeopleQuery,
     SendTest,
@@ -72,6 +73,7 @@ from bot.domain.commands import (
     VendorName,
 )
 from bot.domain.errors import DEFAULT_COMMAND, UserInputError, code_span
+from bot.domain.idle import DEFAULT_IDLE_DAYS, MAX_IDLE_DAYS
 from bot.domain.money import parse_amount
 from bot.domain.periods import (
     DEFAULT_PERIOD,
@@ -149,6 +151,7 @@ __all__ = [
     "Export",
     "Group",
     "Help",
+    "IdleQuery",
     "Limits",
     "PeopleQuery",
     "SendTest",
@@ -230,6 +233,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "people [period] [source]",
         "Who uses two or more tools for the same job, and the dollars on all but their main one.",
         ("people 30d", "people"),
+        "read",
+        people_figures=True,
+    ),
+    CommandSpec(
+        "idle",
+        "idle [source] [days=30]",
+        "Seats of Cursor, Windsurf and Copilot unused for that many days, most money first.",
+        ("idle", "idle copilot 60"),
         "read",
         people_figures=True,
     ),
@@ -777,6 +788,25 @@ def _parse_people(words: _Words) -> PeopleQuery:
     return PeopleQuery(period=period, source=source)
 
 
+def _parse_idle(words: _Words) -> IdleQuery:
+    days, source = DEFAULT_IDLE_DAYS, None
+    for word in words:
+        text = word.lower.removeprefix("days=")
+        if text.endswith("d") and _INTEGER.fullmatch(text[:-1]):
+            text = text[:-1]
+        if (
+            found := words.whole_number(
+                _Word(word.raw, text), "days", ("number of days", "numbers of days"), 1, MAX_IDLE_DAYS
+            )
+        ) is not None:
+            days = found
+        elif (found_source := words.source(word)) is not None:
+            source = found_source
+        else:
+            raise words.not_understood(word)
+    return IdleQuery(source=source, days=days)
+
+
 def _parse_top(words: _Words) -> Top:
     n, period, source = DEFAULT_TOP, DEFAULT_PERIOD, None
     for word in words:
@@ -1123,6 +1153,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "spend": _parse_spend,
     "top": _parse_top,
     "people": _parse_people,
+    "idle": _parse_idle,
     "user": _parse_user,
     "credits": _no_words(Credits()),
     "limits": _no_words(Limits()),

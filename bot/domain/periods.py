@@ -252,6 +252,20 @@ def resolve_period(
         assert spec.first_day is not None
         assert spec.last_day is not None
         return _local_period(spec.first_day, spec.last_day, tz, spec.kind, spec.token)
+    if spec.kind in _CALENDAR_KINDS:
+        return _calendar_period(spec, today, tz)
+    if cycle is None:
+        raise MissingCycleError("the cycle period needs the connection's billing cycle")
+    return _cycle_period(cycle, tz, "this cycle")
+
+
+_CALENDAR_KINDS = frozenset(
+    {PeriodKind.THIS_WEEK, PeriodKind.LAST_WEEK, PeriodKind.LAST_MONTH, PeriodKind.MONTH}
+)
+
+
+def _calendar_period(spec: PeriodSpec, today: date, tz: ZoneInfo) -> Period:
+    """A week (Monday to Sunday) or a calendar month, as people name them, around ``today``."""
     if spec.kind is PeriodKind.THIS_WEEK:
         monday = today - timedelta(days=today.weekday())
         return _local_period(monday, today, tz, spec.kind, f"this week ({format_day_span(monday, today)})")
@@ -262,16 +276,12 @@ def resolve_period(
     if spec.kind is PeriodKind.LAST_MONTH:
         first = (today.replace(day=1) - _ONE_DAY).replace(day=1)
         return _month_period(first, tz, spec.kind, f"last month ({_month_name(first)})")
-    if spec.kind is PeriodKind.MONTH:
-        assert spec.month is not None
-        year = spec.year if spec.year is not None else today.year - (spec.month > today.month)
-        first = date(year, spec.month, 1)
-        if first == today.replace(day=1):  # the month under way: to date, compared as mtd is
-            return _local_period(first, today, tz, PeriodKind.MTD, f"{_month_name(first)} to date")
-        return _month_period(first, tz, spec.kind, _month_name(first))
-    if cycle is None:
-        raise MissingCycleError("the cycle period needs the connection's billing cycle")
-    return _cycle_period(cycle, tz, "this cycle")
+    assert spec.month is not None
+    year = spec.year if spec.year is not None else today.year - (spec.month > today.month)
+    first = date(year, spec.month, 1)
+    if first == today.replace(day=1):  # the month under way: to date, compared as mtd is
+        return _local_period(first, today, tz, PeriodKind.MTD, f"{_month_name(first)} to date")
+    return _month_period(first, tz, spec.kind, _month_name(first))
 
 
 def previous_period(period: Period) -> Period:
@@ -390,6 +400,30 @@ def parse_period(word: str) -> PeriodSpec:
     }
     if word in simple:
         return simple[word]()
+    if (spoken := _spoken_period(word)) is not None:
+        return spoken
+    if match := _DAYS_TOKEN.fullmatch(word):
+        days = int(match.group(1))
+        if not 1 <= days <= MAX_PERIOD_DAYS:
+            raise ValueError(f"a number of days must be from 1 to {MAX_PERIOD_DAYS}")
+        return PeriodSpec.last_days(days)
+    if match := _DAYS_MISSPELT.fullmatch(word):
+        raise ValueError(f"write a number of days as `{match.group(1)}d`")
+    if match := _RANGE_TOKEN.fullmatch(word):
+        first = _calendar_date(*match.group(1, 2, 3))
+        last = _calendar_date(*match.group(4, 5, 6))
+        if first > last:
+            raise ValueError("a range must not end before it starts")
+        if first < EARLIEST_DAY or last > LATEST_DAY:
+            raise ValueError(f"a range must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+        return PeriodSpec.between(first, last)
+    if _DATE_LIKE.fullmatch(word):
+        raise ValueError(f"a single day is written as a range, like `{word}..{word}`")
+    raise ValueError(PERIOD_FORMS)
+
+
+def _spoken_period(word: str) -> PeriodSpec | None:
+    """``last``/``this`` + a word, a month name or ``YYYY-MM``; None for any other form."""
     lead, _, rest = word.partition(" ")
     if lead in PERIOD_LEADS:
         if lead == "last" and _DAYS_TOKEN.fullmatch(rest):
@@ -412,24 +446,7 @@ def parse_period(word: str) -> PeriodSpec:
         if not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
             raise ValueError(f"a month must lie between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
         return PeriodSpec.calendar_month(month, year)
-    if match := _DAYS_TOKEN.fullmatch(word):
-        days = int(match.group(1))
-        if not 1 <= days <= MAX_PERIOD_DAYS:
-            raise ValueError(f"a number of days must be from 1 to {MAX_PERIOD_DAYS}")
-        return PeriodSpec.last_days(days)
-    if match := _DAYS_MISSPELT.fullmatch(word):
-        raise ValueError(f"write a number of days as `{match.group(1)}d`")
-    if match := _RANGE_TOKEN.fullmatch(word):
-        first = _calendar_date(*match.group(1, 2, 3))
-        last = _calendar_date(*match.group(4, 5, 6))
-        if first > last:
-            raise ValueError("a range must not end before it starts")
-        if first < EARLIEST_DAY or last > LATEST_DAY:
-            raise ValueError(f"a range must lie between {EARLIEST_DAY} and {LATEST_DAY}")
-        return PeriodSpec.between(first, last)
-    if _DATE_LIKE.fullmatch(word):
-        raise ValueError(f"a single day is written as a range, like `{word}..{word}`")
-    raise ValueError(PERIOD_FORMS)
+    return None
 
 
 def looks_like_duration(word: str) -> bool:

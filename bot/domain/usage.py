@@ -64,6 +64,8 @@ class Member:
     role: str | None = None
     active: bool = True
     vendor_user_id: str | None = None
+    last_active_at: datetime | None = None
+    """When the vendor last saw the person use the tool (Copilot, Windsurf); None when it does not say."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,9 @@ class VendorTraits:
     team_remainder: str | None = None
     """Why part of a per-person vendor's spend is under no one when that is normal (Copilot: people
     without a seat any more); None when spend under no one means per-person figures were unavailable."""
+    seat_price_setting: str | None = None
+    """The ``Settings`` attribute holding what a seat costs a month, for a vendor sold by the seat (its
+    members are seats, which ``idle`` lists when unused); None for vendors without seats."""
 
 
 _ENTRIES = (
@@ -127,6 +130,7 @@ _ENTRIES = (
         permission_hint="Cursor's Admin API needs an admin API key of a team whose plan includes the API.",
         has_probe=False,
         base_url_setting="cursor_api_url",
+        seat_price_setting="cursor_seat_price",
     ),
     VendorTraits(
         vendor=Vendor.WINDSURF,
@@ -151,6 +155,7 @@ _ENTRIES = (
         permission_hint="The service key needs the Billing Read and Teams Read-Only permissions.",
         has_probe=False,
         base_url_setting="windsurf_api_url",
+        seat_price_setting="windsurf_seat_price",
         pace_setting="windsurf_requests_per_minute",
     ),
     VendorTraits(
@@ -236,6 +241,7 @@ _ENTRIES = (
         ),
         has_probe=False,
         base_url_setting="copilot_api_url",
+        seat_price_setting="copilot_seat_price",
         account_label="GitHub organization (or enterprise:SLUG)",
         team_remainder="spent by people who no longer hold a Copilot seat, or whose seat shows no activity",
     ),
@@ -284,6 +290,11 @@ def display_name(vendor: Vendor | str) -> str:
         return traits(vendor).display_name
     except ValueError:
         return str(vendor)
+
+
+def seat_vendors() -> tuple[Vendor, ...]:
+    """The vendors sold by the seat (their members are seats ``idle`` can judge), in table order."""
+    return tuple(vendor for vendor, entry in TRAITS.items() if entry.seat_price_setting is not None)
 
 
 def usage_vendors() -> tuple[Vendor, ...]:

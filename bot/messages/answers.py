@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.idle import IdleSeats
 from bot.domain.overlap import ToolUse
 from bot.domain.usage import CreditPool
 
@@ -123,6 +124,18 @@ class PeopleAnswer:
     people: tuple[PersonOnTools, ...]
     total_people: int
     at_stake_cents: Decimal
+    freshness: tuple[Freshness, ...]
+
+
+@dataclass(frozen=True)
+class IdleAnswer:
+    """The seats unused for ``days`` days up to the reader's ``today``, of the seat-based ``sources``."""
+
+    days: int
+    today: date
+    tz: ZoneInfo
+    found: IdleSeats
+    sources: tuple[str, ...]
     freshness: tuple[Freshness, ...]
 
 

@@ -99,6 +99,31 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     return block
 
 
+MAX_TABLE_ROWS = 100
+"""Slack's limit on a table block's rows (the header row included); a message may hold one table."""
+MAX_TABLE_CELLS = 20
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> list[Block]:
+    """A Slack ``table`` block (plain-text cells, ``head`` as its first row), and a "+N more" context
+    when more rows than Slack allows were given. ``right`` lists the columns aligned right (figures).
+
+    Tables are for messages only: Slack refuses them in modals and the App Home, and more than one in a
+    message, so callers put at most one in a message and keep a text form for views.
+    """
+    width = min(len(head), MAX_TABLE_CELLS)
+    shown = rows[: MAX_TABLE_ROWS - 1]
+    block: Block = {
+        "type": "table",
+        "rows": [[{"type": "raw_text", "text": str(cell)} for cell in row[:width]] for row in [head, *shown]],
+        "column_settings": [{"align": "right" if index in right else "left"} for index in range(width)],
+    }
+    blocks = [block]
+    if len(rows) > len(shown):
+        blocks.append(context(f"+{len(rows) - len(shown)} more"))
+    return blocks
+
+
 def lines_sections(
     lines: Sequence[str],
     *,

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.money import format_amount, format_change, format_percent
 from bot.messages.answers import CreditView, Freshness, TrackedView, WindowView
-from bot.messages.blocks import context, divider, fields, fit, header, lines_sections, section
+from bot.messages.blocks import button, context, divider, fields, fit, header, lines_sections, section
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
 from bot.messages.replies import credit_lines, freshness_line, source_label, usage_part, window_line
+from bot.messages.sharing import OPEN_ACTION
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class Digest:
     open_alerts: tuple[str, ...]
     freshness: tuple[Freshness, ...]
     chart_file_id: str | None = None
+    idle: str | None = None
+    """The weekly digest's line on idle seats, with a button that opens ``idle`` for the clicker."""
 
 
 TOP_TITLES = {"people": "Top people", "models": "Top models"}
@@ -205,6 +208,9 @@ def _body(digest: Digest) -> list[Block]:
             for item in digest.headroom
         ]
         blocks.append(section("*Rate-limit headroom*\n" + "\n".join(lines)))
+    if digest.idle:
+        see = button("See idle seats", OPEN_ACTION, "idle")
+        blocks.append(section(f"*Idle seats*\n{digest.idle}.", accessory=see))
     alerts = [f":rotating_light: {summary.splitlines()[0]}" for summary in digest.open_alerts]
     blocks.append(section("*Open alerts*\n" + ("\n".join(alerts) if alerts else "None.")))
     if digest.chart_file_id:

@@ -11,6 +11,8 @@ from bot.messages.blocks import actions, button, context, fit
 from bot.messages.message import Message
 
 SHARE_ACTION = "share_answer"
+OPEN_ACTION = "open_answer"
+"""A button that answers a read command (its value) to whoever clicks it, as if they had typed it."""
 
 
 def with_share_button(reply: Message, text: str) -> Message:

@@ -20,6 +20,7 @@ from bot.services.deliveries import DeliveryLedger
 from bot.services.digest import DigestService
 from bot.services.exports import ExportService
 from bot.services.freshness import Freshener
+from bot.services.idle_report import IdleReport
 from bot.services.leases import Leases
 from bot.services.people import People
 from bot.services.people_report import PeopleReport
@@ -62,6 +63,7 @@ class Services:
     credit_figures: CreditFigures
     spend_answers: SpendAnswers
     people_report: PeopleReport
+    idle_report: IdleReport
     status_answers: StatusAnswers
     exports: ExportService
     writes: WriteService
@@ -119,6 +121,7 @@ class Services:
             credit_figures=reads.credit_figures,
             spend_answers=reads.spend_answers,
             people_report=PeopleReport(reads.people, reads.sources, reads.freshener, reads.usage_figures),
+            idle_report=reads.idle_report,
             status_answers=reads.status_answers,
             exports=ExportService(
                 db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack
@@ -207,6 +210,7 @@ class _Reads(NamedTuple):
     credit_figures: CreditFigures
     spend_answers: SpendAnswers
     status_answers: StatusAnswers
+    idle_report: IdleReport
 
 
 def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) -> _Reads:
@@ -224,6 +228,7 @@ def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) 
         credit_figures,
         SpendAnswers(settings, db, people, sources, freshener, figures),
         StatusAnswers(people, sources, freshener, figures, credit_figures, sync),
+        IdleReport(db, settings, people, sources, freshener, clock=clock),
     )
 
 
@@ -234,6 +239,28 @@ class _ScheduledPosting(NamedTuple):
     alerts: AlertService
     digests: DigestService
     publisher: Publisher
+
+
+def _digests(
+    settings: Settings,
+    reads: _Reads,
+    subscriptions: SubscriptionService,
+    charts: ChartService,
+    alerts: AlertService,
+    clock: Clock,
+) -> DigestService:
+    return DigestService(
+        settings,
+        reads.sources,
+        reads.usage_figures,
+        reads.freshener,
+        reads.credit_figures,
+        subscriptions,
+        charts,
+        alerts,
+        reads.idle_report,
+        clock=clock,
+    )
 
 
 def _scheduled_posting(
@@ -261,17 +288,7 @@ def _scheduled_posting(
         metrics=metrics,
     )
     charts = ChartService(settings, db, store.charts, slack, clock=clock)
-    digests = DigestService(
-        settings,
-        reads.sources,
-        reads.usage_figures,
-        reads.freshener,
-        reads.credit_figures,
-        subscriptions,
-        charts,
-        alerts,
-        clock=clock,
-    )
+    digests = _digests(settings, reads, subscriptions, charts, alerts, clock)
     publisher = Publisher(
         settings,
         store.retention,

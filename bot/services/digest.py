@@ -14,6 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.forecast import forecast_cycle
+from bot.domain.idle import DEFAULT_IDLE_DAYS
 from bot.domain.periods import Period, PeriodSpec, resolve_period
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.digest import (
@@ -27,6 +28,7 @@ from bot.messages.digest import (
     digest_message,
     no_sources_message,
 )
+from bot.messages.insights import idle_summary
 from bot.messages.message import Message
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
@@ -34,6 +36,7 @@ from bot.services.clock import Clock
 from bot.services.credit_figures import CreditFigures
 from bot.services.errors import NotFound
 from bot.services.freshness import Freshener
+from bot.services.idle_report import IdleReport
 from bot.services.sources import SourcePicker
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
@@ -75,9 +78,11 @@ class DigestService:
         subscriptions: SubscriptionService,
         charts: ChartService,
         alerts: AlertService,
+        idle: IdleReport,
         *,
         clock: Clock,
     ) -> None:
+        self._idle = idle
         self._settings = settings
         self._sources = sources
         self._figures = figures
@@ -120,10 +125,19 @@ class DigestService:
             credits=await self._credit_lines(connections, options.tz),
             headroom=await self._headroom(connections),
             open_alerts=await self._open_alerts(team_id),
+            idle=await self._idle_line(connections, last) if options.weekly else None,
             freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
             chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
         )
         return BuiltDigest(digest_message(digest), chart)
+
+    async def _idle_line(self, connections: list[Connection], last: date) -> str | None:
+        """The weekly digest's one line on seats unused for 30 days (None when there are none)."""
+        seats = [row for row in connections if traits(row.vendor).seat_price_setting]
+        if not seats:
+            return None
+        found = await self._idle.idle(seats, today=last, days=DEFAULT_IDLE_DAYS)
+        return idle_summary(found, DEFAULT_IDLE_DAYS) if found.seats else None
 
     async def _chart(self, team_id: str, connections: list[Connection]) -> Chart | None:
         return await self._charts.render(team_id, connections, self._clock().date() - timedelta(days=1))

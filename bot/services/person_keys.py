@@ -78,7 +78,9 @@ class AliasedSyncRecords(SyncRecords):
         kept: dict[str, MemberRow] = {}
         for row in rows:
             row.email = self._aliases.canonical(row.email)
-            kept.setdefault(row.email, row)
+            seen = kept.setdefault(row.email, row)
+            if seen is not row and row.last_active_at is not None:  # one person's two seats: the later use
+                seen.last_active_at = max(filter(None, (seen.last_active_at, row.last_active_at)))
         await super().replace_members(connection_id, list(kept.values()))
 
     async def replace_cycle_spend(

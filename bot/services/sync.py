@@ -706,6 +706,7 @@ class SyncService:
                     role=member.role,
                     active=member.active,
                     seen_at=now,
+                    last_active_at=member.last_active_at,
                 )
             )
         await self._records.replace_members(connection_id, rows)

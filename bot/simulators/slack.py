@@ -30,7 +30,7 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -910,13 +910,16 @@ def _message_parts(args: dict[str, Any]) -> tuple[Any, Any, str | None]:
     return blocks, metadata, warning
 
 
-def _blocks_problem(value: Any, limit: int) -> str | None:
-    """``invalid_blocks`` for blocks Slack refuses, as it answers: more than ``limit`` blocks, a
-    ``block_id`` used twice, or a block outside Block Kit's limits (:func:`block_kit_problem`)."""
+def _blocks_problem(value: Any, limit: int, *, tables: int = 1) -> str | None:
+    """``invalid_blocks`` for blocks Slack refuses, as it answers: more than ``limit`` blocks, more
+    than ``tables`` table blocks (one in a message; none in a view), a ``block_id`` used twice, or a
+    block outside Block Kit's limits (:func:`block_kit_problem`)."""
     blocks = _json_arg(value)
     if not isinstance(blocks, list):
         return None
     if len(blocks) > limit:
+        return "invalid_blocks"
+    if sum(isinstance(block, dict) and block.get("type") == "table" for block in blocks) > tables:
         return "invalid_blocks"
     ids = [block.get("block_id") for block in blocks if isinstance(block, dict) and block.get("block_id")]
     if len(ids) != len(set(ids)):
@@ -975,12 +978,37 @@ def block_kit_problem(block: Any) -> str | None:
             if problem := _element_problem(element):
                 return problem
         return None
+    if kind == "table":
+        return _table_problem(block)
     if kind == "input":
         if problem := _text_problem(block.get("label"), 2000, plain=True):
             return f"input.label: {problem}"
         if "hint" in block and (problem := _text_problem(block["hint"], 2000, plain=True)):
             return f"input.hint: {problem}"
         return _element_problem(block.get("element"))
+    return None
+
+
+def _table_problem(block: Mapping[str, Any]) -> str | None:
+    """A table: 1 to 100 rows of 1 to 20 ``raw_text`` (or ``rich_text``) cells, at most 20 column
+    settings whose ``align`` is left, center or right."""
+    rows = block.get("rows")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= 100:
+        return "table.rows: 1 to 100"
+    for row in rows:
+        if not isinstance(row, list) or not 1 <= len(row) <= 20:
+            return "table.rows[]: 1 to 20 cells"
+        for cell in row:
+            if not isinstance(cell, dict) or cell.get("type") not in ("raw_text", "rich_text"):
+                return "table cell: raw_text or rich_text"
+            if cell["type"] == "raw_text" and not isinstance(cell.get("text"), str):
+                return "table cell: raw_text needs text"
+    settings = block.get("column_settings", [])
+    if not isinstance(settings, list) or len(settings) > 20:
+        return "table.column_settings: at most 20"
+    for setting in settings:
+        if not isinstance(setting, dict) or setting.get("align", "left") not in ("left", "center", "right"):
+            return "table.column_settings[]: an object whose align is left, center or right"
     return None
 
 
@@ -1027,7 +1055,7 @@ def _view_problem(view: Any) -> str | None:
     characters (``submit``/``close`` too), ``private_metadata`` up to 3,000, ``callback_id`` up to 255."""
     if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
         return "invalid_arguments"
-    if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS):
+    if _blocks_problem(view.get("blocks"), MAX_VIEW_BLOCKS, tables=0):
         return "invalid_arguments"
     if view["type"] == "modal":
         if _text_problem(view.get("title"), 24, plain=True):

@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.commands import Credits, Export, Limits, PeopleQuery, Spend, Status, Top, UserQuery
+from bot.domain.commands import Credits, Export, IdleQuery, Limits, PeopleQuery, Spend, Status, Top, UserQuery
+from bot.messages.insights import idle_message
 from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
@@ -19,7 +20,7 @@ from bot.messages.replies import (
     top_message,
     user_message,
 )
-from bot.messages.sharing import SHARE_ACTION
+from bot.messages.sharing import OPEN_ACTION, SHARE_ACTION
 from bot.services.container import Services
 from bot.slack.router import Invocation, Router
 
@@ -45,6 +46,12 @@ async def answer_top(invocation: Invocation, command: Top) -> Message:
 async def answer_people(invocation: Invocation, command: PeopleQuery) -> Message:
     return people_message(
         await invocation.services.people_report.answer(invocation.team_id, invocation.user_id, command)
+    )
+
+
+async def answer_idle(invocation: Invocation, command: IdleQuery) -> Message:
+    return idle_message(
+        await invocation.services.idle_report.answer(invocation.team_id, invocation.user_id, command)
     )
 
 
@@ -77,6 +84,7 @@ def register_routes(router: Router) -> None:
     router.deferred(Spend, answer_spend, shareable=True)
     router.deferred(Top, answer_top, shareable=True)
     router.deferred(PeopleQuery, answer_people, shareable=True)
+    router.deferred(IdleQuery, answer_idle, shareable=True)
     router.deferred(UserQuery, answer_user, shareable=True)
     router.deferred(Credits, answer_credits, shareable=True)
     router.deferred(Limits, answer_limits, shareable=True)
@@ -86,21 +94,35 @@ def register_routes(router: Router) -> None:
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     """The "Share in channel" button of read answers: re-run the command through ``router``, post it."""
 
+    @app.action(OPEN_ACTION)
+    async def on_open(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        outcome = await router.answer_privately(_clicked(services, body, respond, client))
+        services.metrics.commands.labels(name="open", outcome=outcome).inc()
+
     @app.action(SHARE_ACTION)
     async def on_share(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        action = (body.get("actions") or [{}])[0]
-        invocation = Invocation(
-            services=services,
-            client=client,
-            respond=respond,
-            command=services.settings.command,
-            text=str(action.get("value") or ""),
-            team_id=str((body.get("team") or {}).get("id") or ""),
-            user_id=str((body.get("user") or {}).get("id") or ""),
-            channel_id=str((body.get("channel") or body.get("container") or {}).get("id") or ""),
-        )
-        outcome = await router.share(invocation)
+        outcome = await router.share(_clicked(services, body, respond, client))
         services.metrics.commands.labels(name="share", outcome=outcome).inc()
+
+
+def _clicked(
+    services: Services, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> Invocation:
+    """The command a button carries (its value), as the person who clicked it would have typed it."""
+    action = (body.get("actions") or [{}])[0]
+    return Invocation(
+        services=services,
+        client=client,
+        respond=respond,
+        command=services.settings.command,
+        text=str(action.get("value") or ""),
+        team_id=str((body.get("team") or {}).get("id") or ""),
+        user_id=str((body.get("user") or {}).get("id") or ""),
+        channel_id=str((body.get("channel") or body.get("container") or {}).get("id") or ""),
+    )

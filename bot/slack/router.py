@@ -140,6 +140,22 @@ class Router:
             await invocation.respond(response_type="ephemeral", **reply.payload())
         return entry.spec.name, outcome
 
+    async def answer_privately(self, invocation: Invocation) -> str:
+        """Answer a shareable read command to the person who clicked a button that carries it (as the
+        digest's "See idle seats"), as if they had typed it: their rights, their zone, only they see it."""
+        try:
+            parsed = parse_command(invocation.text)
+        except UserInputError:
+            return "bad_input"
+        entry = self._routes.get(type(parsed))
+        if entry is None or not entry.shareable or entry.handler is None:
+            return "refused"
+        outcome, reply = await run_deferred(invocation, entry, parsed)
+        if reply is not None:
+            reply = with_share_button(reply, invocation.text)
+            await invocation.respond(response_type="ephemeral", replace_original=False, **reply.payload())
+        return outcome
+
     async def share(self, invocation: Invocation) -> str:
         """Re-run a shareable command for the person who clicked, and post the answer in the channel."""
         try:

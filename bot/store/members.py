@@ -32,3 +32,13 @@ async def display_names(
         )
     )
     return {email: name for email, name in rows.all() if name}
+
+
+async def active_members(session: AsyncSession, connection_id: int) -> list[MemberRow]:
+    """Every active member of a connection (the seats it holds), by email."""
+    rows = await session.exec(
+        select(MemberRow)
+        .where(col(MemberRow.connection_id) == connection_id, col(MemberRow.active).is_(True))
+        .order_by(col(MemberRow.email))
+    )
+    return list(rows.all())

@@ -202,6 +202,7 @@ class MemberRow(SQLModel, table=True):
     role: str | None = Field(default=None, max_length=40)
     active: bool = True
     seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CycleSpendRow(SQLModel, table=True):

@@ -391,6 +391,30 @@ async def requests_by_utc_day(
     return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
 
 
+async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, date]:
+    """Each person's last UTC day with any usage (money, requests or tokens) in the stored history."""
+    query = (
+        select(col(UsageUserDay.user_email), func.max(col(UsageUserDay.day)))
+        .where(
+            col(UsageUserDay.connection_id) == connection_id,
+            col(UsageUserDay.user_email) != "",
+            (col(UsageUserDay.amount) != 0)
+            | (col(UsageUserDay.requests) != 0)
+            | (col(UsageUserDay.tokens) != 0),
+        )
+        .group_by(col(UsageUserDay.user_email))
+    )
+    rows: list[Any] = list((await execute(session, query)).all())
+    return {row[0]: (date.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]) for row in rows}
+
+
+async def first_usage_day(session: AsyncSession, connection_id: int) -> date | None:
+    """The first UTC day the stored history of a connection holds (None: none yet)."""
+    query = select(func.min(col(UsageModelDay.day))).where(col(UsageModelDay.connection_id) == connection_id)
+    value: Any = (await execute(session, query)).scalar()
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 async def day_rows(session: AsyncSession, connection_id: int, first: date, last: date) -> list[UsageDay]:
     """The day rollup rows (per person and model) of ``first..last``, by day, person and model."""
     found = await session.exec(

@@ -32,7 +32,6 @@ from bot.vendors.errors import RequestRejected, SchemaError
 from bot.vendors.limiter import RatePolicy
 from bot.vendors.parsing import (
     ZERO,
-    as_datetime,
     as_int,
     as_list,
     as_object,
@@ -40,6 +39,7 @@ from bot.vendors.parsing import (
     decimal_field,
     optional_bool,
     optional_decimal,
+    optional_moment,
     optional_str,
     schema_context,
 )
@@ -123,11 +123,6 @@ def parse_usage_items(body: Mapping[str, Any]) -> dict[str, Decimal]:
     return totals
 
 
-def _optional_moment(seat: Mapping[str, Any], key: str) -> datetime | None:
-    value = seat.get(key)
-    return None if value is None else as_datetime(value, f"seats[].{key}")
-
-
 def parse_seat(raw: object) -> CopilotSeat:
     """One entry of ``seats[]``."""
     seat = as_object(raw, "seats[]")
@@ -136,9 +131,9 @@ def parse_seat(raw: object) -> CopilotSeat:
         login=as_str(assignee.get("login"), "seats[].assignee.login"),
         email=optional_str(assignee, "email", "seats[].assignee.email") or None,
         plan_type=optional_str(seat, "plan_type", "seats[].plan_type"),
-        created_at=_optional_moment(seat, "created_at"),
-        last_activity_at=_optional_moment(seat, "last_activity_at"),
-        last_authenticated_at=_optional_moment(seat, "last_authenticated_at"),
+        created_at=optional_moment(seat, "created_at", "seats[].created_at"),
+        last_activity_at=optional_moment(seat, "last_activity_at", "seats[].last_activity_at"),
+        last_authenticated_at=optional_moment(seat, "last_authenticated_at", "seats[].last_authenticated_at"),
         pending_cancellation=seat.get("pending_cancellation_date") is not None,
     )
 
@@ -245,7 +240,11 @@ class CopilotClient(ClientBase):
         """Seat holders as members: their person key, login as name, plan as role."""
         return [
             Member(
-                email=seat.person, name=seat.login, role=seat.plan_type, active=not seat.pending_cancellation
+                email=seat.person,
+                name=seat.login,
+                role=seat.plan_type,
+                active=not seat.pending_cancellation,
+                last_active_at=seat.last_activity_at,  # what GitHub counts as use (idle seats)
             )
             for seat in await self.seats()
         ]

@@ -158,6 +158,12 @@ def as_datetime(value: object, field: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def optional_moment(obj: Mapping[str, Any], key: str, field: str) -> datetime | None:
+    """``obj[key]`` as aware UTC, or None when missing, null or empty (vendors send "" for never)."""
+    value = obj.get(key)
+    return None if value is None or value == "" else as_datetime(value, field)
+
+
 def as_date(value: object, field: str) -> date:
     """A ``YYYY-MM-DD`` string, or an RFC 3339 timestamp (its UTC day), as a date."""
     text = as_str(value, field).strip()

@@ -46,6 +46,7 @@ from bot.vendors.parsing import (
     as_str,
     decimal_field,
     int_field,
+    optional_moment,
     optional_str,
     schema_context,
 )
@@ -66,6 +67,8 @@ ENDPOINT_CLASS = "api"
 CASCADE_DATA_SOURCE = "QUERY_DATA_SOURCE_CASCADE_DATA"
 _HUNDRED = Decimal(100)
 _APPROVED = "USER_TEAM_STATUS_APPROVED"
+#: ``userTableStats[]`` times of last use; the latest is the person's last activity ("" for never).
+LAST_USE_FIELDS = ("lastUpdateTime", "lastAutocompleteUsageTime", "lastChatUsageTime", "lastCommandUsageTime")
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -124,6 +127,14 @@ def parse_user_table(body: Mapping[str, Any]) -> tuple[list[Member], ApiKeyDirec
                 role=optional_str(item, "role", "userTableStats[].role"),
                 active=status is None or status in {_APPROVED, "APPROVED"},
                 vendor_user_id=None,  # apiKey may be a raw user key: never an identifier we keep
+                last_active_at=max(
+                    (
+                        moment
+                        for key in LAST_USE_FIELDS
+                        if (moment := optional_moment(item, key, f"userTableStats[].{key}")) is not None
+                    ),
+                    default=None,
+                ),
             )
         )
         api_key = item.get("apiKey")

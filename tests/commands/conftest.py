@@ -141,6 +141,12 @@ def copilot_declared() -> bool:
 
 
 @pytest.fixture
+def copilot_options() -> dict[str, Any]:
+    """Options of the world's Copilot simulator (its seed...): parametrize this name to change them."""
+    return {}
+
+
+@pytest.fixture
 def world(
     tmp_path: Path,
     fake_slack: FakeSlack,
@@ -150,6 +156,7 @@ def world(
     openai_declared: bool,
     anthropic_declared: bool,
     copilot_declared: bool,
+    copilot_options: dict[str, Any],
 ) -> Iterator[World]:
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
     windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
@@ -167,7 +174,12 @@ def world(
         requests_per_minute=600,  # a Claude Code day a request: a backfill makes ~65 requests
         people=cursor_people[:3],
     )
-    copilot = CopilotSimulator(team_size=5, days=70, seed=45, now=NOW, time_scale=SCALE, people=cursor_people)
+    copilot = CopilotSimulator(
+        **{"team_size": 5, "days": 70, "seed": 45, **copilot_options},
+        now=NOW,
+        time_scale=SCALE,
+        people=cursor_people,
+    )
     fake_slack.add_user(ADMIN, name="ada", email="ada@example.com", tz="America/Los_Angeles", is_admin=True)
     fake_slack.add_user(MEMBER, name="member", email=member_email, tz="Asia/Kolkata")
     fake_slack.add_user(OUTSIDER, name="otto", email="otto@example.com", tz="Europe/Berlin")

@@ -232,3 +232,15 @@ def test_the_bots_own_answers_render_with_their_figures_and_buttons() -> None:
     rendered = RENDERER.message(question)
     assert [choice.label for choice in rendered.choices] == ["Confirm", "Cancel"]
     assert json.loads(rendered.choices[0].value or "")["email"] == "ada@example.com"
+
+
+def test_a_table_block_is_drawn_with_its_header_and_right_aligned_figures() -> None:
+    from bot.messages.blocks import table
+
+    blocks = table(("Person", "A month"), [("ada@x.io", "$40.00"), ("bo@x.io", "$19.00")], right=(1,))
+    text = _plain(RENDERER.blocks(blocks))
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert "Person" in lines[0] and "A month" in lines[0]
+    assert any("ada@x.io" in line and line.rstrip().endswith("$40.00") for line in lines)
+    many = table(("n",), [(str(n),) for n in range(150)])
+    assert len(many[0]["rows"]) == 100 and many[1]["elements"][0]["text"] == "+51 more"

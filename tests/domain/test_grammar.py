@@ -427,7 +427,13 @@ def test_who_may_run_what_follows_the_design() -> None:
         "set-cap",
     }
     assert {spec.name for spec in COMMANDS if spec.admin_only} == admin
-    assert {spec.name for spec in COMMANDS if spec.people_figures} == {"top", "user", "people", "export"}
+    assert {spec.name for spec in COMMANDS if spec.people_figures} == {
+        "top",
+        "user",
+        "people",
+        "idle",
+        "export",
+    }
     assert {spec.name for spec in COMMANDS if spec.group == "write"} == {"set-limit", "set-cap"}
 
 
@@ -440,6 +446,7 @@ def test_design_table_sub_commands_all_exist() -> None:
     design += [f"subscribe {kind}" for kind in ("digest", "credit-low", "budget", "rate-limit", "health")]
     design.append("digest now")
     design.append("people")  # issue 13: one person across every tool, beside design.md's table
+    design.append("idle")  # issue 14: unused seats
     assert {spec.name for spec in COMMANDS} == set(design)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.commands.conftest import (
     anthropic_declared,
     copilot_declared,
+    copilot_options,
     openai_declared,
     settings_overrides,
     synced,
@@ -15,6 +16,7 @@ from tests.commands.conftest import (
 __all__ = [
     "anthropic_declared",
     "copilot_declared",
+    "copilot_options",
     "openai_declared",
     "settings_overrides",
     "synced",

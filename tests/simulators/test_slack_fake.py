@@ -235,6 +235,36 @@ REFUSED_BLOCKS = {
 }
 
 
+def _table(rows: int, cells: int = 2) -> dict[str, object]:
+    return {
+        "type": "table",
+        "rows": [[{"type": "raw_text", "text": f"{r}.{c}"} for c in range(cells)] for r in range(rows)],
+    }
+
+
+def test_a_table_is_one_a_message_within_100_rows_of_20_cells_and_never_in_a_view(
+    fake: FakeSlack, client: httpx.Client
+) -> None:
+    ok = client.post(
+        "chat.postMessage", json={"channel": "C1", "text": "t", "blocks": [_table(100, 20)]}, headers=AUTH
+    )
+    assert ok.json()["ok"]
+    refused = (
+        [_table(2), _table(2)],
+        [_table(101)],
+        [_table(2, 21)],
+        [{"type": "table", "rows": [[{"type": "mrkdwn", "text": "x"}]]}],
+        [{**_table(2), "column_settings": [{"align": "middle"}]}],
+    )
+    for blocks in refused:
+        body = {"channel": "C1", "text": "t", "blocks": blocks}
+        assert client.post("chat.postMessage", json=body, headers=AUTH).json()["error"] == "invalid_blocks"
+    home = {"type": "home", "blocks": [_table(2)]}
+    answer = client.post("views.publish", json={"user_id": "U1", "view": home}, headers=AUTH).json()
+    assert answer["error"] == "invalid_arguments"
+    assert len(fake.channel_messages("C1")) == 1 and fake.views == []
+
+
 @pytest.mark.parametrize("case", list(REFUSED_BLOCKS))
 def test_a_block_outside_block_kits_limits_is_refused_as_slack_does(
     case: str, fake: FakeSlack, client: httpx.Client

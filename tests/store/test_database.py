@@ -19,7 +19,7 @@ from bot.services.confirmations import AlreadyConfirmed, Confirmations, new_toke
 from bot.settings import Settings
 from bot.store.confirmations import ConfirmationRepository
 from bot.store.db import Database, async_url
-from bot.store.models import ConfirmationUse, Connection, UsageDay, Workspace
+from bot.store.models import ConfirmationUse, Connection, MemberRow, UsageDay, Workspace
 from tests.conftest import drop_database
 from tests.support.bot import BotThread
 
@@ -103,6 +103,12 @@ async def test_upgrading_a_0002_database_adds_tokens_and_keeps_the_usage_rows(da
         async with database.session() as session:
             total = (await session.exec(select(func.sum(UsageDay.tokens)))).one()  # type: ignore[call-overload]
         assert total == 10**12
+        async with database.write() as session:  # and a member keeps when the vendor last saw them
+            seen = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+            session.add(MemberRow(connection_id=1, email="a@x.com", seen_at=at, last_active_at=seen))
+        async with database.session() as session:
+            (member,) = (await session.exec(select(MemberRow))).all()
+        assert member.last_active_at == seen
     finally:
         await database.dispose()
 

@@ -397,3 +397,28 @@ async def test_one_limiter_at_the_configured_pace(
     await client.probe()
     (status,) = client.rate_limit_statuses()
     assert (status.scope, status.limit, status.remaining) == ("api", 12, 11)
+
+
+def test_a_members_last_use_is_the_latest_of_the_user_tables_times_and_empty_means_never() -> None:
+    from bot.vendors.windsurf import parse_user_table
+
+    body = {
+        "userTableStats": [
+            {
+                "email": "a@x.io",
+                "lastUpdateTime": "2026-11-01T10:00:00Z",
+                "lastAutocompleteUsageTime": "2026-11-03T09:30:00.5Z",
+                "lastChatUsageTime": "",
+            },
+            {"email": "b@x.io", "lastUpdateTime": "", "lastAutocompleteUsageTime": ""},
+            {"email": "c@x.io"},
+        ]
+    }
+    members, _, _ = parse_user_table(body)
+    assert [m.last_active_at for m in members] == [
+        datetime(2026, 11, 3, 9, 30, 0, 500000, tzinfo=UTC),
+        None,
+        None,
+    ]
+    with pytest.raises(SchemaError):
+        parse_user_table({"userTableStats": [{"email": "d@x.io", "lastChatUsageTime": "yesterday"}]})

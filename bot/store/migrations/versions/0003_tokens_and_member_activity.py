@@ -1,4 +1,5 @@
-"""usage tokens: every usage table counts the tokens its rows processed
+"""usage tokens and member activity: every usage table counts the tokens its rows processed, and a
+member keeps when the vendor last saw them use the tool
 
 Revision ID: 0003
 Revises: 0002
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import bot.store.types
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -26,9 +29,15 @@ def upgrade() -> None:
     for table in USAGE_TABLES:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("tokens", sa.BigInteger(), nullable=False, server_default="0"))
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(
+            sa.Column("last_active_at", bot.store.types.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("last_active_at")
     for table in USAGE_TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_column("tokens")

@@ -1,0 +1,81 @@
+"""The insight answers (issue 14): idle seats first. Each reads better as a table, so each carries one
+Slack ``table`` block (one a message, as Slack allows) and a text form of its first rows for
+notifications and surfaces without tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.idle import IdleSeat, IdleSeats
+from bot.domain.vendors import display_name
+from bot.messages.answers import USD, IdleAnswer
+from bot.messages.blocks import amount, context, header, message, section, table
+from bot.messages.message import Block, Message
+from bot.messages.replies import freshness_line
+
+_SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day(day: date) -> str:
+    return f"{_SHORT_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def _who(seat: IdleSeat) -> str:
+    return f"{seat.name} ({seat.email})" if seat.name and seat.name != seat.email else seat.email
+
+
+def _source(seat: IdleSeat) -> str:
+    return (
+        display_name(seat.vendor)
+        if seat.source == seat.vendor
+        else f"{display_name(seat.vendor)} {seat.source}"
+    )
+
+
+def idle_summary(found: IdleSeats, days: int) -> str:
+    """ "3 seats unused for 30 days, $120.00 a month" (and how many have no price): the digest's too."""
+    count = len(found.seats)
+    text = f"{count} {'seat' if count == 1 else 'seats'} unused for {days} days"
+    if found.monthly_cents:
+        text += f", *{amount(found.monthly_cents, USD)}* a month"
+    if found.unpriced and found.unpriced < count:
+        text += f" ({found.unpriced} without a seat price)"
+    return text
+
+
+def idle_message(answer: IdleAnswer) -> Message:
+    found = answer.found
+    blocks: list[Block] = [header(f"Idle seats · no use for {answer.days} days")]
+    if not found.seats:
+        blocks.append(section(f"Every seat was used in the last {answer.days} days."))
+    else:
+        blocks.append(section(idle_summary(found, answer.days) + "."))
+        rows = [
+            [
+                _who(seat),
+                _source(seat),
+                "never seen" if seat.last_use is None else _day(seat.last_use),
+                "—" if seat.idle_days is None else f"{seat.idle_days} days",
+                "—" if seat.monthly_cents is None else amount(seat.monthly_cents, USD),
+            ]
+            for seat in found.seats
+        ]
+        blocks.extend(table(("Person", "Tool", "Last use", "Idle", "A month"), rows, right=(3, 4)))
+    notes = []
+    if found.unpriced:
+        notes.append(
+            "Set `CURSOR_SEAT_PRICE`, `WINDSURF_SEAT_PRICE` or `COPILOT_SEAT_PRICE` (dollars a month) to see "
+            "what an idle seat costs."
+        )
+    if found.unknown:
+        one = found.unknown == 1
+        notes.append(
+            f"{found.unknown} {'seat has' if one else 'seats have'} no use in a history shorter than "
+            f"{answer.days} days, so {'it is' if one else 'they are'} not counted yet."
+        )
+    blocks.append(
+        context("Last use: the later of what the vendor reports and the last day with usage.", *notes)
+    )
+    blocks.append(context(freshness_line(answer.freshness, answer.tz)))
+    fallback = f"Idle seats: {idle_summary(found, answer.days).replace('*', '')}"
+    return message(fallback, blocks)
