@@ -104,6 +104,8 @@ class Digest:
     freshness: tuple[Freshness, ...]
     chart_file_id: str | None = None
     idle: str | None = None
+    spikes: tuple[str, ...] = ()
+    """People whose last UTC day was far above their usual (``domain.spikes``), one line each."""
     """The weekly digest's line on idle seats, with a button that opens ``idle`` for the clicker."""
 
 
@@ -208,6 +210,10 @@ def _body(digest: Digest) -> list[Block]:
             for item in digest.headroom
         ]
         blocks.append(section("*Rate-limit headroom*\n" + "\n".join(lines)))
+    if digest.spikes:
+        blocks.append(
+            section("*Spikes* (UTC day, 3× the usual and $20 at least)\n" + "\n".join(digest.spikes))
+        )
     if digest.idle:
         see = button("See idle seats", OPEN_ACTION, "idle")
         blocks.append(section(f"*Idle seats*\n{digest.idle}.", accessory=see))

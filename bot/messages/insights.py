@@ -5,12 +5,15 @@ notifications and surfaces without tables."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from bot.domain.idle import IdleSeat, IdleSeats
+from bot.domain.spikes import Spike
 from bot.domain.vendors import display_name
 from bot.messages.answers import USD, IdleAnswer
 from bot.messages.blocks import amount, context, header, message, section, table
 from bot.messages.message import Block, Message
+from bot.messages.mrkdwn import escape
 from bot.messages.replies import freshness_line
 
 _SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -30,6 +33,15 @@ def _source(seat: IdleSeat) -> str:
         if seat.source == seat.vendor
         else f"{display_name(seat.vendor)} {seat.source}"
     )
+
+
+def spike_line(spike: Spike) -> str:
+    """ "ada@x.io — $312.40 on Cursor (6.1× their usual $51.20)", or "(usual $0.00)" from nothing."""
+    tool = display_name(spike.vendor) if spike.source == spike.vendor else f"`{spike.source}`"
+    times = spike.times
+    ratio = f"{times.quantize(Decimal('0.1'))}× their usual" if times is not None else "their usual"
+    usual = amount(spike.usual_cents, USD)
+    return f"{escape(spike.email)} — *{amount(spike.cents, USD)}* on {tool} ({ratio} {usual})"
 
 
 def idle_summary(found: IdleSeats, days: int) -> str:

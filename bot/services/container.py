@@ -30,6 +30,7 @@ from bot.services.secrets import KEY_FILE_NAME
 from bot.services.slack_api import SlackApi
 from bot.services.sources import SourcePicker
 from bot.services.spend_answers import SpendAnswers
+from bot.services.spike_report import SpikeReport
 from bot.services.status_answers import StatusAnswers
 from bot.services.subscriptions import SubscriptionService
 from bot.services.sync import SyncService
@@ -211,6 +212,7 @@ class _Reads(NamedTuple):
     spend_answers: SpendAnswers
     status_answers: StatusAnswers
     idle_report: IdleReport
+    spike_report: SpikeReport
 
 
 def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) -> _Reads:
@@ -229,6 +231,7 @@ def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) 
         SpendAnswers(settings, db, people, sources, freshener, figures),
         StatusAnswers(people, sources, freshener, figures, credit_figures, sync),
         IdleReport(db, settings, people, sources, freshener, clock=clock),
+        SpikeReport(db, figures),
     )
 
 
@@ -259,6 +262,7 @@ def _digests(
         charts,
         alerts,
         reads.idle_report,
+        reads.spike_report,
         clock=clock,
     )
 

@@ -28,7 +28,7 @@ from bot.messages.digest import (
     digest_message,
     no_sources_message,
 )
-from bot.messages.insights import idle_summary
+from bot.messages.insights import idle_summary, spike_line
 from bot.messages.message import Message
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
@@ -38,6 +38,7 @@ from bot.services.errors import NotFound
 from bot.services.freshness import Freshener
 from bot.services.idle_report import IdleReport
 from bot.services.sources import SourcePicker
+from bot.services.spike_report import SpikeReport
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
 from bot.settings import Settings
@@ -46,6 +47,7 @@ from bot.store.models import Connection
 log = logging.getLogger(__name__)
 
 TOP = 5
+SPIKES_SHOWN = 5
 ZERO = Decimal(0)
 
 
@@ -79,10 +81,12 @@ class DigestService:
         charts: ChartService,
         alerts: AlertService,
         idle: IdleReport,
+        spikes: SpikeReport,
         *,
         clock: Clock,
     ) -> None:
         self._idle = idle
+        self._spikes = spikes
         self._settings = settings
         self._sources = sources
         self._figures = figures
@@ -126,6 +130,7 @@ class DigestService:
             headroom=await self._headroom(connections),
             open_alerts=await self._open_alerts(team_id),
             idle=await self._idle_line(connections, last) if options.weekly else None,
+            spikes=await self._spike_lines(usage_sources, last, options.no_names),
             freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
             chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
         )
@@ -138,6 +143,18 @@ class DigestService:
             return None
         found = await self._idle.idle(seats, today=last, days=DEFAULT_IDLE_DAYS)
         return idle_summary(found, DEFAULT_IDLE_DAYS) if found.seats else None
+
+    async def _spike_lines(
+        self, connections: list[Connection], last: date, no_names: bool
+    ) -> tuple[str, ...]:
+        """The people whose last UTC day was far above their usual (a count alone under ``no_names``)."""
+        found = await self._spikes.on(connections, last)
+        if no_names and found:
+            people = len({spike.email for spike in found})
+            return (f"{people} {'person' if people == 1 else 'people'} spent far above their usual.",)
+        return tuple(spike_line(spike) for spike in found[:SPIKES_SHOWN]) + (
+            (f"+{len(found) - SPIKES_SHOWN} more",) if len(found) > SPIKES_SHOWN else ()
+        )
 
     async def _chart(self, team_id: str, connections: list[Connection]) -> Chart | None:
         return await self._charts.render(team_id, connections, self._clock().date() - timedelta(days=1))

@@ -408,6 +408,24 @@ async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, 
     return {row[0]: (date.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]) for row in rows}
 
 
+async def user_day_amounts(
+    session: AsyncSession, connection_id: int, first: date, last: date
+) -> dict[str, dict[date, Decimal]]:
+    """Each person's amount per UTC day ``first..last`` (days without use are absent)."""
+    query = select(col(UsageUserDay.user_email), col(UsageUserDay.day), col(UsageUserDay.amount)).where(
+        col(UsageUserDay.connection_id) == connection_id,
+        col(UsageUserDay.user_email) != "",
+        col(UsageUserDay.day) >= first,
+        col(UsageUserDay.day) <= last,
+        col(UsageUserDay.amount) != 0,
+    )
+    found: dict[str, dict[date, Decimal]] = {}
+    rows: list[Any] = list((await execute(session, query)).all())
+    for email, day, amount in rows:
+        found.setdefault(email, {})[date.fromisoformat(day) if isinstance(day, str) else day] = amount
+    return found
+
+
 async def first_usage_day(session: AsyncSession, connection_id: int) -> date | None:
     """The first UTC day the stored history of a connection holds (None: none yet)."""
     query = select(func.min(col(UsageModelDay.day))).where(col(UsageModelDay.connection_id) == connection_id)
