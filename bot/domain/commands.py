@@ -14,6 +14,7 @@ from typing import ClassVar, Literal, TypeAlias
 from bot.domain.idle import DEFAULT_IDLE_DAYS
 from bot.domain.periods import DEFAULT_PERIOD, PeriodSpec
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME
+from bot.domain.spikes import DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS
 
 Breakdown: TypeAlias = Literal["user", "model", "day"]
 Cadence: TypeAlias = Literal["daily", "weekly", "custom"]
@@ -21,7 +22,7 @@ VendorName: TypeAlias = Literal["cursor", "windsurf", "openai", "anthropic", "co
 
 VENDORS: tuple[VendorName, ...] = ("cursor", "windsurf", "openai", "anthropic", "copilot", "rest")
 BREAKDOWNS: tuple[Breakdown, ...] = ("user", "model", "day")
-SUBSCRIPTION_KINDS = ("digest", "credit-low", "budget", "rate-limit", "health")
+SUBSCRIPTION_KINDS = ("digest", "credit-low", "budget", "rate-limit", "health", "spike")
 
 DEFAULT_TOP = 10
 DEFAULT_RATE_LIMIT_PERCENT = Decimal(10)
@@ -233,6 +234,16 @@ class SubscribeHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscribeSpike:
+    """``subscribe spike [xN] [min $N]``: alert when a person's day is ``factor`` times their usual and at
+    least ``minimum`` dollars (``domain.spikes``)."""
+
+    spec_name: ClassVar[str] = "subscribe spike"
+    factor: Decimal = DEFAULT_FACTOR
+    minimum_dollars: Decimal = DEFAULT_MINIMUM_CENTS / 100
+
+
+@dataclass(frozen=True, slots=True)
 class Unsubscribe:
     """``unsubscribe <id|kind>``: ``target`` is a subscription id (int) or a kind (``"digest"`` …)."""
 
@@ -319,6 +330,7 @@ Command: TypeAlias = (
     | SubscribeBudget
     | SubscribeRateLimit
     | SubscribeHealth
+    | SubscribeSpike
     | Unsubscribe
     | Snooze
     | DigestNow

@@ -65,6 +65,7 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeSpike,
     Subscriptions,
     Top,
     Unsubscribe,
@@ -86,6 +87,7 @@ from bot.domain.periods import (
 )
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME, WEEKLY
 from bot.domain.slack_ids import ID_BODY, SlackIdKind, id_pattern
+from bot.domain.spikes import DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS
 
 Group: TypeAlias = Literal["read", "configure", "write"]
 #: ``SPENDBOT_PEOPLE_VISIBLE_TO``: who may see figures about named people.
@@ -105,6 +107,9 @@ _SLACK_CHANNEL = re.compile(rf"<#([CG]{ID_BODY})(?:\|([^>]*))?>")  # a channel o
 _EMAIL = re.compile(r"[^\s@<>|,;:\"()\[\]]{1,64}@[^\s@<>|,;:\"()\[\]]{1,189}\.[^\s@<>|,;:\"()\[\].]{2,63}")
 _WORD = re.compile(r"<[^<>]*>|[^\s<>]+|[<>]")
 _INTEGER = re.compile(r"#?([0-9]{1,12})")
+#: A spike factor: `x3`, `3x`, `x2.5`.
+_FACTOR = re.compile(r"x([0-9]{1,3}(?:\.[0-9])?)|([0-9]{1,3}(?:\.[0-9])?)x")
+MAX_SPIKE_FACTOR = 100
 _PERCENT = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,2})?)%")
 _CLOCK = re.compile(r"([0-9]{1,2})(?::([0-9]{2}))?(am|pm)?")
 _QUOTE_LIMIT = 40
@@ -166,6 +171,7 @@ __all__ = [
     "SubscribeDigest",
     "SubscribeHealth",
     "SubscribeRateLimit",
+    "SubscribeSpike",
     "Subscriptions",
     "Top",
     "Unsubscribe",
@@ -340,6 +346,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "subscribe health",
         "Alert this channel when the bot cannot fetch data (bad key, stale data).",
         ("subscribe health",),
+        "configure",
+        admin_only=True,
+    ),
+    CommandSpec(
+        "subscribe spike",
+        "subscribe spike [xN=x3] [min $N=$20]",
+        "Alert this channel when a person's day is N times their usual (once a person and day).",
+        ("subscribe spike", "subscribe spike x4 min $50"),
         "configure",
         admin_only=True,
     ),
@@ -1036,6 +1050,29 @@ def _parse_subscribe_rate_limit(words: _Words) -> SubscribeRateLimit:
     return SubscribeRateLimit(below_percent=percent)
 
 
+def _parse_subscribe_spike(words: _Words) -> SubscribeSpike:
+    factor, minimum = DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS / 100
+    for word in words:
+        if match := _FACTOR.fullmatch(word.lower):
+            words.fill("factor", word, "factors")
+            factor = Decimal(match.group(1) or match.group(2))
+            if not 1 < factor <= MAX_SPIKE_FACTOR:
+                raise words.error(
+                    f"{word.quoted}: the factor must be more than 1 and at most {MAX_SPIKE_FACTOR}."
+                )
+        elif word.lower == "min":
+            value = words.take_next(word, "an amount in dollars, like `$20`")
+            found = words.amount(value, "minimum", slot="minimum")
+            if found is None:
+                raise words.error(f"{value.quoted}: the minimum is an amount in dollars, like `min $20`.")
+            minimum = found
+        elif (found := words.amount(word, "minimum", slot="minimum")) is not None:
+            minimum = found
+        else:
+            raise words.not_understood(word)
+    return SubscribeSpike(factor=factor, minimum_dollars=minimum)
+
+
 def _parse_unsubscribe(words: _Words) -> Unsubscribe:
     target: int | str | None = None
     for word in words:
@@ -1167,6 +1204,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "subscribe budget": _parse_subscribe_budget,
     "subscribe rate-limit": _parse_subscribe_rate_limit,
     "subscribe health": _no_words(SubscribeHealth()),
+    "subscribe spike": _parse_subscribe_spike,
     "unsubscribe": _parse_unsubscribe,
     "snooze": _parse_snooze,
     "digest now": _no_words(DigestNow()),

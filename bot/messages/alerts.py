@@ -156,6 +156,12 @@ def alert_summary(title: str, detail: str) -> str:
     return f"*{title}*\n{detail}"
 
 
+def summary_title(summary: str | None) -> str | None:
+    """The title an :func:`alert_summary` was made from (None when there is none)."""
+    first = (summary or "").split("\n", 1)[0]
+    return first[1:-1] if len(first) > 2 and first.startswith("*") and first.endswith("*") else first or None
+
+
 # ----- the details of the readings (mrkdwn; also stored as each alert's summary) -------------------------
 
 NEAR_LIMIT_NAMED = 10

@@ -43,6 +43,7 @@ SUBSCRIBE_EXAMPLES = (
     "subscribe budget 5000 cursor",
     "subscribe rate-limit",
     "subscribe health",
+    "subscribe spike",
 )
 
 

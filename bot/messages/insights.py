@@ -35,9 +35,14 @@ def _source(seat: IdleSeat) -> str:
     )
 
 
+def spike_tool(spike: Spike) -> str:
+    """The tool a spike is on: "Cursor", or the connection's name where it is not the vendor's."""
+    return display_name(spike.vendor) if spike.source == spike.vendor else f"`{spike.source}`"
+
+
 def spike_line(spike: Spike) -> str:
     """ "ada@x.io — $312.40 on Cursor (6.1× their usual $51.20)", or "(usual $0.00)" from nothing."""
-    tool = display_name(spike.vendor) if spike.source == spike.vendor else f"`{spike.source}`"
+    tool = spike_tool(spike)
     times = spike.times
     ratio = f"{times.quantize(Decimal('0.1'))}× their usual" if times is not None else "their usual"
     usual = amount(spike.usual_cents, USD)

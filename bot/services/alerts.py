@@ -14,10 +14,11 @@ after a crash brings the alert's state up to date instead of posting again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +48,9 @@ from bot.messages.alerts import (
     rejected_problem,
     resolved_reply,
     stale_problem,
+    summary_title,
 )
+from bot.messages.insights import spike_line, spike_tool
 from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.alert_readings import (
@@ -65,11 +68,12 @@ from bot.services.credit_figures import CreditFigures
 from bot.services.deliveries import Claim, DeliveryLedger, key_for
 from bot.services.errors import NotFound
 from bot.services.sources import SourcePicker, connection_label
-from bot.services.subscriptions import SubscriptionService, source_of
+from bot.services.spike_report import SpikeReport
+from bot.services.subscriptions import SubscriptionService, source_of, spike_params
 from bot.services.sync import SyncService
 from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
-from bot.store.alerts import AlertStateRepository, state_key
+from bot.store.alerts import METRIC_WIDTH, AlertStateRepository, state_key
 from bot.store.deliveries import DeliveryRepository, DeliveryState
 from bot.store.models import AlertStateRow, Connection, Delivery, Subscription
 
@@ -136,10 +140,12 @@ class AlertService:
         subscriptions: SubscriptionService,
         sync: SyncService,
         ledger: DeliveryLedger,
+        spikes: SpikeReport,
         *,
         clock: Clock,
         metrics: Metrics,
     ) -> None:
+        self._spikes = spikes
         self._settings = settings
         self._states = states
         self._deliveries = deliveries
@@ -176,7 +182,48 @@ class AlertService:
             return await self._rate_limit_readings(subscription, connections)
         if subscription.kind == "health":
             return await self._health_readings(connections)
+        if subscription.kind == "spike":
+            return await self._spike_readings(subscription, connections)
         return []
+
+    async def _spike_readings(
+        self, subscription: Subscription, connections: list[Connection]
+    ) -> list[Reading]:
+        """One reading per person whose UTC day so far is a spike, keyed on the day (so each person
+        and day fires once), and one per firing spike alert of an earlier day, which resolves it."""
+        factor, minimum = spike_params(subscription)
+        today = self._clock().astimezone(UTC).date()
+        spikes = await self._spikes.on(connections, today, factor=factor, minimum_cents=minimum)
+        ids = {connection.name: connection.id for connection in connections}
+        threshold, cycle = f"x{factor}", today.isoformat()
+        readings = [
+            Reading(
+                spike_metric(ids[spike.source], spike.email),
+                threshold,
+                cycle,
+                True,
+                True,
+                f"{spike.email} spent far above their usual on {spike_tool(spike)}",
+                spike_line(spike) + f" · UTC day {cycle}, so far",
+            )
+            for spike in spikes
+        ]
+        watched = tuple(f"spike:{connection_id}:" for connection_id in ids.values())
+        for owner, row in await self._states.firing_of_team(subscription.team_id):
+            if owner.id == subscription.id and row.cycle != cycle and row.metric.startswith(watched):
+                title = summary_title(row.summary) or "A spike"
+                readings.append(
+                    Reading(
+                        row.metric,
+                        row.threshold,
+                        row.cycle,
+                        False,
+                        False,
+                        title,
+                        f"UTC day {row.cycle} is over.",
+                    )
+                )
+        return readings
 
     async def _credit_readings(
         self, subscription: Subscription, connections: list[Connection]
@@ -603,3 +650,11 @@ def _rose(previous: str | None, current: str | None) -> bool:
     if previous is None or current is None:
         return False
     return Decimal(current) > Decimal(previous)
+
+
+def spike_metric(connection_id: int | None, email: str) -> str:
+    """A spike alert's metric: the connection and the person (hashed past the column's width)."""
+    metric = f"spike:{connection_id}:{email}"
+    if len(metric) <= METRIC_WIDTH:
+        return metric
+    return f"spike:{connection_id}:" + hashlib.sha256(email.encode()).hexdigest()[:40]

@@ -288,6 +288,7 @@ def _scheduled_posting(
         subscriptions,
         sync,
         ledger,
+        reads.spike_report,
         clock=clock,
         metrics=metrics,
     )

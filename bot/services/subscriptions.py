@@ -22,9 +22,11 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeSpike,
 )
 from bot.domain.money import format_amount
 from bot.domain.schedule import next_digest_at
+from bot.domain.spikes import DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS
 from bot.domain.usage import Unit
 from bot.domain.vendors import traits
 from bot.messages.subscriptions import SubscriptionLine
@@ -44,13 +46,21 @@ DIRECT_REFUSAL = (
     "(`/invite @spendbot`) and subscribe there, for example `{command} subscribe digest daily at 09:00`."
 )
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-Subscribe = SubscribeDigest | SubscribeCreditLow | SubscribeBudget | SubscribeRateLimit | SubscribeHealth
+Subscribe = (
+    SubscribeDigest
+    | SubscribeCreditLow
+    | SubscribeBudget
+    | SubscribeRateLimit
+    | SubscribeHealth
+    | SubscribeSpike
+)
 KIND_OF: dict[type, str] = {
     SubscribeDigest: "digest",
     SubscribeCreditLow: "credit-low",
     SubscribeBudget: "budget",
     SubscribeRateLimit: "rate-limit",
     SubscribeHealth: "health",
+    SubscribeSpike: "spike",
 }
 
 
@@ -139,7 +149,21 @@ def describe(subscription: Subscription, default_tz: str) -> str:
         return f"budget {amount}" + (f" {source.token}" if source else "")
     if kind == "rate-limit":
         return f"rate-limit below {params.get('below_percent', '10')}%"
+    if kind == "spike":
+        factor, minimum = spike_params(subscription)
+        return (
+            f"spike x{factor} min {format_amount(minimum, 'usd_cents')} (a person's day against their usual)"
+        )
     return kind
+
+
+def spike_params(subscription: Subscription) -> tuple[Decimal, Decimal]:
+    """A spike subscription's factor and minimum in cents."""
+    params = subscription.params or {}
+    return (
+        Decimal(str(params.get("factor") or DEFAULT_FACTOR)),
+        Decimal(str(params.get("minimum_cents") or DEFAULT_MINIMUM_CENTS)),
+    )
 
 
 def subscription_line(subscription: Subscription, default_tz: str) -> SubscriptionLine:
@@ -265,6 +289,8 @@ class SubscriptionService:
             return await self._budget_params(team_id, command)
         if isinstance(command, SubscribeRateLimit):
             return {"below_percent": str(command.below_percent)}
+        if isinstance(command, SubscribeSpike):
+            return {"factor": str(command.factor), "minimum_cents": str(command.minimum_dollars * 100)}
         return {}
 
     async def _budget_params(self, team_id: str, command: SubscribeBudget) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeSpike,
     Subscriptions,
     Unsubscribe,
 )
@@ -104,7 +105,15 @@ async def list_deliveries(invocation: Invocation, command: Deliveries) -> Messag
 
 def register_routes(router: Router) -> None:
     """Route the subscription commands and the admin commands about what gets posted."""
-    for kind in (SubscribeDigest, SubscribeCreditLow, SubscribeBudget, SubscribeRateLimit, SubscribeHealth):
+    kinds = (
+        SubscribeDigest,
+        SubscribeCreditLow,
+        SubscribeBudget,
+        SubscribeRateLimit,
+        SubscribeHealth,
+        SubscribeSpike,
+    )
+    for kind in kinds:
         router.deferred(kind, subscribe)
     router.deferred(Unsubscribe, unsubscribe)
     router.deferred(Subscriptions, list_subscriptions)

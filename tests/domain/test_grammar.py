@@ -35,6 +35,7 @@ from bot.domain.grammar import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeSpike,
     Subscriptions,
     Top,
     Unsubscribe,
@@ -150,6 +151,9 @@ PARSED: list[tuple[str, Command]] = [
     ("subscribe rate-limit below 15%", SubscribeRateLimit(below_percent=D(15))),
     ("subscribe rate-limit 5%", SubscribeRateLimit(below_percent=D(5))),
     ("subscribe health", SubscribeHealth()),
+    ("subscribe spike", SubscribeSpike(factor=D(3), minimum_dollars=D(20))),
+    ("subscribe spike x4 min $50", SubscribeSpike(factor=D(4), minimum_dollars=D(50))),
+    ("subscribe spike $30 2.5x", SubscribeSpike(factor=D("2.5"), minimum_dollars=D(30))),
     ("unsubscribe 12", Unsubscribe(target=12)),
     ("unsubscribe #12", Unsubscribe(target=12)),
     ("unsubscribe credit-low", Unsubscribe(target="credit-low")),
@@ -244,6 +248,11 @@ ERRORS: list[tuple[str, str, str]] = [
     ("spend last cursor", "spend", "`last cursor` is not a period"),
     ("spend week", "spend", "write `this week` or `last week`"),
     ("spend 2026-13", "spend", "2026-13 is not a month"),
+    ("subscribe spike x1", "subscribe spike", "the factor must be more than 1 and at most 100"),
+    ("subscribe spike x3 x4", "subscribe spike", "Two factors: `x3` and `x4`"),
+    ("subscribe spike min", "subscribe spike", "`min` needs an amount in dollars"),
+    ("subscribe spike min soon", "subscribe spike", "`soon`: the minimum is an amount in dollars"),
+    ("subscribe spike cursor", "subscribe spike", "`cursor` means nothing to `subscribe spike`"),
     ("top 5 this year", "top", "`this year` is not a period: `this` takes `week` or `month` after it"),
     ("spend by user by model", "spend", "`by` is there twice"),
     ("spend cursor windsurf", "spend", "Two sources: `cursor` and `windsurf`"),
@@ -417,6 +426,7 @@ def test_who_may_run_what_follows_the_design() -> None:
         "subscribe budget",
         "subscribe rate-limit",
         "subscribe health",
+        "subscribe spike",
         "unsubscribe",
         "snooze",
         "digest now",
@@ -447,6 +457,7 @@ def test_design_table_sub_commands_all_exist() -> None:
     design.append("digest now")
     design.append("people")  # issue 13: one person across every tool, beside design.md's table
     design.append("idle")  # issue 14: unused seats
+    design.append("subscribe spike")  # issue 14: a person's day far above their usual
     assert {spec.name for spec in COMMANDS} == set(design)
 
 
@@ -484,7 +495,7 @@ def test_help_on_a_topic_shows_every_example() -> None:
         assert f"`/spend {example}`" in text
     assert "`/spend top" not in text
     subscribe = render_help("/spend", topic="subscribe")
-    assert subscribe.count("• ") == 5
+    assert subscribe.count("• ") == 6
     assert "no sub-command" in render_help("/spend", topic="nothing")
 
 

@@ -123,7 +123,8 @@ def test_the_admin_section_lists_the_subscribe_commands_with_the_configured_comm
     assert last["text"]["text"] == (
         "*Subscribe a channel:* type one of these in that channel.\n"
         "`/costs subscribe digest daily at 09:00`\n`/costs subscribe credit-low`\n"
-        "`/costs subscribe budget 5000 cursor`\n`/costs subscribe rate-limit`\n`/costs subscribe health`"
+        "`/costs subscribe budget 5000 cursor`\n`/costs subscribe rate-limit`\n`/costs subscribe health`\n"
+        "`/costs subscribe spike`"
     )
 
 
