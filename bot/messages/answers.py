@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.change import Explanation
 from bot.domain.idle import IdleSeats
 from bot.domain.overlap import ToolUse
 from bot.domain.usage import CreditPool
@@ -76,6 +77,8 @@ class SpendAnswer:
     breakdowns: tuple[Breakdown, ...]
     freshness: tuple[Freshness, ...]
     notes: tuple[str, ...] = ()
+    why: Explanation | None = None
+    """The dollar change against the previous period, split by cause (``domain.change``)."""
 
 
 @dataclass(frozen=True)

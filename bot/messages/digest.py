@@ -104,9 +104,11 @@ class Digest:
     freshness: tuple[Freshness, ...]
     chart_file_id: str | None = None
     idle: str | None = None
+    """The weekly digest's line on idle seats, with a button that opens ``idle`` for the clicker."""
     spikes: tuple[str, ...] = ()
     """People whose last UTC day was far above their usual (``domain.spikes``), one line each."""
-    """The weekly digest's line on idle seats, with a button that opens ``idle`` for the clicker."""
+    why: str | None = None
+    """Why the dollar spend changed on the period before (``messages.why``)."""
 
 
 TOP_TITLES = {"people": "Top people", "models": "Top models"}
@@ -195,6 +197,8 @@ def _chart(file_id: str) -> Block:
 def _body(digest: Digest) -> list[Block]:
     """The blocks between the header and the closing freshness line."""
     blocks: list[Block] = fields([_source_field(source, digest.weekly) for source in digest.sources])
+    if digest.why:
+        blocks.append(section(digest.why))
     if digest.cycles:
         lines = [_cycle_line(cycle) for cycle in digest.cycles]
         blocks += [divider(), section("*This cycle*\n" + "\n".join(lines))]

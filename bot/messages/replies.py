@@ -44,6 +44,7 @@ from bot.messages.blocks import (
 )
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
+from bot.messages.why import why_line
 
 BREAKDOWN_ROWS = 25
 ZERO = Decimal(0)
@@ -105,6 +106,8 @@ def spend_message(answer: SpendAnswer) -> Message:
         summary.append(
             f"Not in the dollar total: {names} (credits; set `WINDSURF_CREDIT_PRICE` to count them)."
         )
+    if answer.why is not None and answer.why.parts:
+        summary.append(why_line(answer.why))
     if summary:
         blocks.append(section("\n".join(summary)))
     pairs = []

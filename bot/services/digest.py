@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.change import explain
 from bot.domain.forecast import forecast_cycle
 from bot.domain.idle import DEFAULT_IDLE_DAYS
 from bot.domain.periods import Period, PeriodSpec, resolve_period
@@ -30,6 +31,7 @@ from bot.messages.digest import (
 )
 from bot.messages.insights import idle_summary, spike_line
 from bot.messages.message import Message
+from bot.messages.why import why_line
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
@@ -131,6 +133,7 @@ class DigestService:
             open_alerts=await self._open_alerts(team_id),
             idle=await self._idle_line(connections, last) if options.weekly else None,
             spikes=await self._spike_lines(usage_sources, last, options.no_names),
+            why=await self._why(usage_sources, spans[0], spans[1]),
             freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
             chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
         )
@@ -143,6 +146,16 @@ class DigestService:
             return None
         found = await self._idle.idle(seats, today=last, days=DEFAULT_IDLE_DAYS)
         return idle_summary(found, DEFAULT_IDLE_DAYS) if found.seats else None
+
+    async def _why(self, connections: list[Connection], period: Period, previous: Period) -> str | None:
+        """Why the dollar sources' spend changed on the period before, in parts (``domain.change``)."""
+        changes = [
+            change
+            for connection in connections
+            if (change := await self._figures.tool_change(connection, period, previous)) is not None
+        ]
+        why = explain(changes) if changes else None
+        return why_line(why) if why is not None and why.parts else None
 
     async def _spike_lines(
         self, connections: list[Connection], last: date, no_names: bool

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from bot.domain.change import ToolChange, explain
 from bot.domain.commands import Spend, Top, UserQuery
 from bot.domain.money import REQUESTS
 from bot.domain.periods import previous_period
@@ -114,6 +115,7 @@ class _SpendSums:
     parts: dict[str, dict[str, BreakdownRow]] = field(default_factory=dict)
     days: dict[str, dict[date, Decimal]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    changes: list[ToolChange] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +180,7 @@ class SpendAnswers:
             breakdowns=breakdowns(command.by, sums.parts, sums.days),
             freshness=freshness,
             notes=tuple(sums.notes),
+            why=explain(sums.changes) if sums.changes else None,
         )
 
     async def _add_spend(
@@ -188,6 +191,8 @@ class SpendAnswers:
         previous = previous_period(period)
         sums.label, sums.previous_label = sums.label or period.label, sums.previous_label or previous.label
         start, end = self._figures.bounds(connection, period)
+        if (change := await self._figures.tool_change(connection, period, previous)) is not None:
+            sums.changes.append(change)
         current = await self._figures.total(connection, start, end)
         prior = (await self._figures.total(connection, *self._figures.bounds(connection, previous))).amount
         unit = self._figures.unit_of(connection)

@@ -12,10 +12,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.change import ToolChange, ToolPeriod
 from bot.domain.errors import MissingCycleError
 from bot.domain.periods import Period, PeriodSpec, resolve_period, utc_day_bounds
 from bot.domain.usage import Unit
-from bot.domain.vendors import CycleSource, traits
+from bot.domain.vendors import CycleSource, display_name, traits
 from bot.messages.answers import USD
 from bot.services.clock import Clock
 from bot.services.errors import NotFound
@@ -215,6 +216,33 @@ class UsageFigures:
         """A connection's total over a resolved period (local days, or UTC days for Windsurf)."""
         start, end = self.bounds(connection, period)
         return await self.total(connection, start, end)
+
+    async def tool_change(
+        self, connection: Connection, period: Period, previous: Period
+    ) -> ToolChange | None:
+        """The connection's figures in both periods for ``domain.change`` (None: not countable in dollars)."""
+        if self.usd_cents(connection, Decimal(1)) is None:
+            return None
+        before = await self._tool_period(connection, *self.bounds(connection, previous))
+        after = await self._tool_period(connection, *self.bounds(connection, period))
+        return ToolChange(
+            display_name(connection.vendor) if connection.name == connection.vendor else connection.name,
+            before,
+            after,
+            by_person=traits(connection.vendor).spend_by_person,
+        )
+
+    async def _tool_period(self, connection: Connection, start: datetime, end: datetime) -> ToolPeriod:
+        people = sum(
+            1
+            for row in await self.totals(connection, start, end, by="user")
+            if row.key and (row.amount or row.requests)
+        )
+        models = {
+            row.key or "(unknown)": (self.usd_cents(connection, row.amount) or ZERO, row.requests)
+            for row in await self.totals(connection, start, end, by="model")
+        }
+        return ToolPeriod(people, models)
 
     async def period_breakdown(
         self, connection: Connection, period: Period, by: str

@@ -7,7 +7,7 @@ import asyncio
 import csv
 import io
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
@@ -395,3 +395,35 @@ def test_user_keeps_dollars_and_credits_of_one_model_apart(
     assert any("$" in line for line in lines), lines
     assert any("credits" in line for line in lines), lines
     assert len(lines) == 2, lines
+
+
+def _signed_cents(text: str) -> Decimal:
+    sign = -1 if text[0] == "−" else 1
+    return sign * Decimal(text[1:].replace("$", "").replace(",", "")) * 100
+
+
+def test_spend_says_why_it_changed_in_parts_that_add_up_to_the_change(synced: World) -> None:
+    import re
+
+    tz = "Europe/Berlin"
+    week, before = (date(2026, 11, 9), date(2026, 11, 15)), (date(2026, 11, 2), date(2026, 11, 8))
+    text = text_of(synced.ask("spend 2026-11-09..2026-11-15 cursor", user=OUTSIDER))
+    (line,) = [line for line in text.splitlines() if line.startswith("*Why ")]
+    total = _signed_cents(re.match(r"\*Why ([^:]+):\*", line).group(1))  # type: ignore[union-attr]
+    found = re.findall(r"([+−]\$[0-9,.]+) ([a-z ]+)", line.split(" By tool")[0])
+    parts = {words.strip(): _signed_cents(amount) for amount, words in found}
+    # Computed here from the simulator's events: the change, and the people part (N1 − N0) · S0 / N0.
+    now_total, then_total = _cursor_total(synced, *week, tz), _cursor_total(synced, *before, tz)
+    assert total == (now_total - then_total).quantize(Decimal(1), ROUND_HALF_UP)
+    assert sum(parts.values()) == total
+
+    def people(first: date, last: date) -> int:
+        start, end = local_bounds(first, last, tz)
+        return len({event.email for event in synced.cursor.dataset.events(start, end)})
+
+    n1, n0 = people(*week), people(*before)
+    expected = (n1 - n0) * then_total / n0
+    key = "more people" if expected >= 0 else "fewer people"
+    if abs(expected) >= Decimal("0.5"):
+        assert abs(parts[key] - expected) <= 1, (parts, expected)
+    assert {"more use per person", "less use per person"} & set(parts)

@@ -57,6 +57,9 @@ async def test_the_digest_lists_the_days_far_above_each_persons_usual(
         for options in (DigestOptions(tz=ZoneInfo("UTC")), DigestOptions(tz=ZoneInfo("UTC"), no_names=True)):
             built = await services.digests.build(TEAM, DAY + timedelta(days=1), options, with_chart=False)
             (spikes,) = [text for text in readable_texts(built.message.blocks) if text.startswith("*Spikes*")]
+            # Nov 19 $285 on Nov 18 $80 (5 people on 3): computed here from the rows above.
+            (why,) = [text for text in readable_texts(built.message.blocks) if text.startswith("*Why ")]
+            assert why == "*Why +$205.00:* +$53.33 more people · +$151.67 more spend per person.", why
             if options.no_names:
                 assert spikes.endswith("3 people spent far above their usual.") and "@" not in spikes
                 continue
