@@ -18,7 +18,7 @@ cheap to build and small in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -107,6 +107,34 @@ class SpendRow:
     def day(self) -> date:
         """The UTC day the bucket falls in."""
         return self.bucket_start.date()
+
+
+CountCells = dict[tuple[date, str | None, str], tuple[Decimal, int]]
+"""(requests, tokens) per (UTC day, person or None for the team, model)."""
+
+
+def count_rows(vendor: Vendor, cells: CountCells) -> list[SpendRow]:
+    """Whole-UTC-day rows that carry counts and no money (``amount`` 0), ordered by day, person, model.
+
+    For vendors whose money is the organisation's only: their people's requests, sessions and tokens.
+    """
+    return [
+        SpendRow(
+            vendor=vendor,
+            bucket_start=datetime(day.year, day.month, day.day, tzinfo=UTC),
+            granularity=Granularity.DAY,
+            user_email=email,
+            model=model,
+            amount=Decimal(0),
+            unit=Unit.USD_CENTS,
+            requests=requests,
+            tokens=tokens,
+        )
+        for (day, email, model), (requests, tokens) in sorted(
+            cells.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
+        )
+        if requests or tokens
+    ]
 
 
 @dataclass(frozen=True, slots=True)

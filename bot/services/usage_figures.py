@@ -233,11 +233,9 @@ class UsageFigures:
         )
 
     async def _tool_period(self, connection: Connection, start: datetime, end: datetime) -> ToolPeriod:
-        people = sum(
-            1
-            for row in await self.totals(connection, start, end, by="user")
-            if row.key and (row.amount or row.requests)
-        )
+        assert connection.id is not None
+        async with self._db.session() as session:
+            people = await usage_store.people_count(session, [connection.id], start, end)
         models = {
             row.key or "(unknown)": (self.usd_cents(connection, row.amount) or ZERO, row.requests)
             for row in await self.totals(connection, start, end, by="model")

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Executable, cast, delete, func, insert, literal, select
+from sqlalchemy import Date, Executable, cast, delete, func, insert, literal, select, union
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
@@ -289,6 +289,49 @@ def _bucket_query(
     return query
 
 
+async def people_count(
+    session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
+) -> int:
+    """How many people have any usage (money, requests or tokens) in ``[start, end)``.
+
+    Counted in SQL over the day rollups and the partial days' buckets, so a large team costs one
+    number, not a row per person.
+    """
+    if not connection_ids:
+        return 0
+    head, days, tail = split_for_rollups(start, end)
+    selects: list[Any] = []
+    if days is not None:
+        selects.append(
+            select(col(UsageUserDay.user_email)).where(
+                col(UsageUserDay.connection_id).in_(connection_ids),
+                col(UsageUserDay.day) >= days[0],
+                col(UsageUserDay.day) <= days[1],
+                col(UsageUserDay.user_email) != "",
+                _used(UsageUserDay),
+            )
+        )
+    for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
+        selects.append(
+            select(col(UsageBucket.user_email)).where(
+                col(UsageBucket.connection_id).in_(connection_ids),
+                col(UsageBucket.bucket_start) >= edge_start,
+                col(UsageBucket.bucket_start) < edge_end,
+                col(UsageBucket.user_email) != "",
+                _used(UsageBucket),
+            )
+        )
+    if not selects:
+        return 0
+    people = union(*selects).subquery()  # UNION drops the duplicates
+    value: Any = (await execute(session, select(func.count()).select_from(people))).scalar()
+    return int(value or 0)
+
+
+def _used(table: type[Any]) -> ColumnElement[bool]:
+    return (col(table.amount) != 0) | (col(table.requests) != 0) | (col(table.tokens) != 0)
+
+
 async def team_total(
     session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
 ) -> UsageTotal:
@@ -398,9 +441,7 @@ async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, 
         .where(
             col(UsageUserDay.connection_id) == connection_id,
             col(UsageUserDay.user_email) != "",
-            (col(UsageUserDay.amount) != 0)
-            | (col(UsageUserDay.requests) != 0)
-            | (col(UsageUserDay.tokens) != 0),
+            _used(UsageUserDay),
         )
         .group_by(col(UsageUserDay.user_email))
     )

@@ -21,7 +21,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import CycleSpend, CycleSpendReport, Granularity, Member, SpendRow, Unit, Vendor
+from bot.domain.usage import (
+    CountCells,
+    CycleSpend,
+    CycleSpendReport,
+    Granularity,
+    Member,
+    SpendRow,
+    Unit,
+    Vendor,
+    count_rows,
+)
 from bot.vendors.base import AuthStyle, ClientBase
 from bot.vendors.errors import PermissionDenied, RequestRejected, SchemaError
 from bot.vendors.pagination import pages_by_cursor
@@ -296,29 +306,14 @@ class AnthropicClient(ClientBase):
             "group_by[]": ["model", "account_id"],
             "limit": min(COST_PAGE_DAYS, (last - first).days + 1),
         }
-        totals: dict[tuple[date, str | None, str], int] = {}
+        totals: CountCells = {}
         path = "/organizations/usage_report/messages"
         async for body in self._cursor_pages(path, params):
             with schema_context(self.vendor.value, path):
                 for (day, account, model), tokens in parse_messages_page(body, first, last).items():
                     key = (day, None if account is None else directory.get(account), model)
-                    totals[key] = totals.get(key, 0) + tokens
-        return [
-            SpendRow(
-                vendor=Vendor.ANTHROPIC,
-                bucket_start=_day_start(day),
-                granularity=Granularity.DAY,
-                user_email=email,
-                model=model,
-                amount=ZERO,
-                unit=Unit.USD_CENTS,
-                tokens=tokens,
-            )
-            for (day, email, model), tokens in sorted(
-                totals.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
-            )
-            if tokens
-        ]
+                    totals[key] = (ZERO, totals.get(key, (ZERO, 0))[1] + tokens)
+        return count_rows(Vendor.ANTHROPIC, totals)
 
     async def claude_code_sessions(self, day: date) -> list[SpendRow]:
         """Claude Code sessions per person on one UTC day (the report takes one day a request).
@@ -327,21 +322,10 @@ class AnthropicClient(ClientBase):
         have no person and are the team's (``user_email`` None).
         """
         params = {"starting_at": day.isoformat(), "limit": CLAUDE_CODE_PAGE_SIZE}
-        totals: dict[str | None, Decimal] = {}
+        totals: CountCells = {}
         async for body in self._cursor_pages("/organizations/usage_report/claude_code", params):
             with schema_context(self.vendor.value, "/organizations/usage_report/claude_code"):
                 for email, sessions in parse_claude_code_page(body).items():
-                    totals[email] = totals.get(email, ZERO) + sessions
-        return [
-            SpendRow(
-                vendor=Vendor.ANTHROPIC,
-                bucket_start=_day_start(day),
-                granularity=Granularity.DAY,
-                user_email=email,
-                model=CLAUDE_CODE_MODEL,
-                amount=ZERO,
-                unit=Unit.USD_CENTS,
-                requests=sessions,
-            )
-            for email, sessions in sorted(totals.items(), key=lambda item: item[0] or "")
-        ]
+                    key = (day, email, CLAUDE_CODE_MODEL)
+                    totals[key] = (totals.get(key, (ZERO, 0))[0] + sessions, 0)
+        return count_rows(Vendor.ANTHROPIC, totals)

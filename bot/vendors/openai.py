@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import Granularity, Member, SpendRow, Unit, Vendor
+from bot.domain.usage import CountCells, Granularity, Member, SpendRow, Unit, Vendor, count_rows
 from bot.vendors.base import (
     AuthStyle,
     ClientBase,
@@ -99,18 +99,14 @@ def parse_cost_page(body: Mapping[str, Any], first: date, last: date) -> dict[tu
     return totals
 
 
-UsageSums = dict[tuple[date, str | None, str], tuple[Decimal, int]]
-"""(requests, tokens) per (UTC day, OpenAI user id or None, model)."""
-
-
 def parse_usage_page(
     body: Mapping[str, Any],
     first: date,
     last: date,
     token_fields: Sequence[str] = ("input_tokens", "output_tokens"),
-) -> UsageSums:
+) -> CountCells:
     """(requests, tokens) per (UTC day, user id or None, model) of one ``/organization/usage/*`` page."""
-    totals: UsageSums = {}
+    totals: CountCells = {}
     for raw in as_list(body.get("data"), "data"):
         bucket = as_object(raw, "data[]")
         day = _bucket_day(bucket, "data[]")
@@ -231,7 +227,7 @@ class OpenAIClient(ClientBase):
             "group_by": ["user_id", "model"],
             "limit": min(USAGE_PAGE_DAYS, (last - first).days + 1),
         }
-        totals: UsageSums = {}
+        totals: CountCells = {}
         for endpoint, token_fields in USAGE_ENDPOINTS:
             path = f"/organization/usage/{endpoint}"
             async for body in self._cursor_pages(path, params):
@@ -242,22 +238,7 @@ class OpenAIClient(ClientBase):
                         key = (day, None if user_id is None else directory.get(user_id), model)
                         seen_requests, seen_tokens = totals.get(key, (ZERO, 0))
                         totals[key] = (seen_requests + requests, seen_tokens + tokens)
-        return [
-            SpendRow(
-                vendor=Vendor.OPENAI,
-                bucket_start=_day_start(day),
-                granularity=Granularity.DAY,
-                user_email=email,
-                model=model,
-                amount=ZERO,
-                unit=Unit.USD_CENTS,
-                requests=requests,
-                tokens=tokens,
-            )
-            for (day, email, model), (requests, tokens) in sorted(
-                totals.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
-            )
-        ]
+        return count_rows(Vendor.OPENAI, totals)
 
     async def user_emails(self) -> dict[str, str]:
         """OpenAI user id → email of everyone in the organization."""
