@@ -16,6 +16,9 @@ from bot.domain.periods import DEFAULT_PERIOD, PeriodSpec
 from bot.domain.schedule import DAILY, DEFAULT_DIGEST_TIME
 from bot.domain.spikes import DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS
 
+DEFAULT_BACKTEST_DAYS = 90
+MAX_BACKTEST_DAYS = 365
+
 Breakdown: TypeAlias = Literal["user", "model", "day"]
 Cadence: TypeAlias = Literal["daily", "weekly", "custom"]
 VendorName: TypeAlias = Literal["cursor", "windsurf", "openai", "anthropic", "copilot", "rest"]
@@ -244,6 +247,16 @@ class SubscribeSpike:
 
 
 @dataclass(frozen=True, slots=True)
+class Backtest:
+    """``backtest spike [xN] [min $N] [Nd]``: what a spike subscription would have posted over the last
+    ``days`` complete UTC days of the stored history."""
+
+    spec_name: ClassVar[str] = "backtest"
+    rule: SubscribeSpike
+    days: int = DEFAULT_BACKTEST_DAYS
+
+
+@dataclass(frozen=True, slots=True)
 class Unsubscribe:
     """``unsubscribe <id|kind>``: ``target`` is a subscription id (int) or a kind (``"digest"`` …)."""
 
@@ -331,6 +344,7 @@ Command: TypeAlias = (
     | SubscribeRateLimit
     | SubscribeHealth
     | SubscribeSpike
+    | Backtest
     | Unsubscribe
     | Snooze
     | DigestNow

@@ -34,11 +34,14 @@ from typing import Literal, TypeAlias
 
 from bot.domain.commands import (
     BREAKDOWNS,
+    DEFAULT_BACKTEST_DAYS,
     DEFAULT_RATE_LIMIT_PERCENT,
     DEFAULT_TOP,
+    MAX_BACKTEST_DAYS,
     SUBSCRIPTION_KINDS,
     VENDORS,
     Audit,
+    Backtest,
     Breakdown,
     Cadence,
     Command,
@@ -143,6 +146,7 @@ __all__ = [
     "SUBSCRIPTION_KINDS",
     "VENDORS",
     "Audit",
+    "Backtest",
     "Breakdown",
     "Cadence",
     "Command",
@@ -247,6 +251,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "idle [source] [days=30]",
         "Seats of Cursor, Windsurf and Copilot unused for that many days, most money first.",
         ("idle", "idle copilot 60"),
+        "read",
+        people_figures=True,
+    ),
+    CommandSpec(
+        "backtest",
+        "backtest spike [xN=x3] [min $N=$20] [Nd=90d]",
+        "Replay the stored history through a spike alert: when it would have fired and resolved, and how "
+        "many posts it would have made.",
+        ("backtest spike", "backtest spike x4 min $50 30d"),
         "read",
         people_figures=True,
     ),
@@ -1050,9 +1063,34 @@ def _parse_subscribe_rate_limit(words: _Words) -> SubscribeRateLimit:
     return SubscribeRateLimit(below_percent=percent)
 
 
-def _parse_subscribe_spike(words: _Words) -> SubscribeSpike:
+def _parse_backtest(words: _Words) -> Backtest:
+    form = words.peek()
+    if form is None or form.lower != "spike":
+        given = f" ({form.quoted})" if form is not None else ""
+        raise words.error(f"`backtest` replays a spike rule so far{given}: give `spike`, then its options.")
+    words.position += 1
+    days = DEFAULT_BACKTEST_DAYS
+
+    def window(word: _Word) -> bool:
+        nonlocal days
+        if not (word.lower.endswith("d") and _INTEGER.fullmatch(word.lower[:-1])):
+            return False
+        number = _Word(word.raw, word.lower[:-1])
+        found = words.whole_number(
+            number, "days", ("number of days", "numbers of days"), 1, MAX_BACKTEST_DAYS
+        )
+        days = found if found is not None else days
+        return True
+
+    return Backtest(rule=_parse_subscribe_spike(words, also=window), days=days)
+
+
+def _parse_subscribe_spike(words: _Words, also: Callable[[_Word], bool] | None = None) -> SubscribeSpike:
+    """The spike rule's words; ``also`` reads one more kind of word (``backtest``'s days)."""
     factor, minimum = DEFAULT_FACTOR, DEFAULT_MINIMUM_CENTS / 100
     for word in words:
+        if also is not None and also(word):
+            continue
         if match := _FACTOR.fullmatch(word.lower):
             words.fill("factor", word, "factors")
             factor = Decimal(match.group(1) or match.group(2))
@@ -1205,6 +1243,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "subscribe rate-limit": _parse_subscribe_rate_limit,
     "subscribe health": _no_words(SubscribeHealth()),
     "subscribe spike": _parse_subscribe_spike,
+    "backtest": _parse_backtest,
     "unsubscribe": _parse_unsubscribe,
     "snooze": _parse_snooze,
     "digest now": _no_words(DigestNow()),

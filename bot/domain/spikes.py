@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from statistics import median
+
+from bot.domain.alerts import AlertAction, AlertState, step_alert
 
 BASELINE_DAYS = 28
 DEFAULT_FACTOR = Decimal(3)
@@ -68,3 +70,39 @@ def spikes_on(
             found.append(Spike(email, source, vendor, day, cents, normal))
     found.sort(key=lambda spike: (-(spike.cents - spike.usual_cents), spike.email, spike.source))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedPost:
+    """A post a spike subscription would have made: FIRE on the spike's day, RESOLVE on the next."""
+
+    spike: Spike
+    action: str
+    day: date
+
+
+def replay(
+    first: date,
+    last: date,
+    series: Mapping[tuple[str, str, str], Mapping[date, Decimal]],
+    *,
+    factor: Decimal = DEFAULT_FACTOR,
+    minimum_cents: Decimal = DEFAULT_MINIMUM_CENTS,
+) -> list[ReplayedPost]:
+    """What ``subscribe spike`` would have posted over the UTC days ``first..last``, through the alert
+    state machine the live alerts use (one state per person and day, checked once that day and once the
+    next), oldest first. ``series`` must hold the ``BASELINE_DAYS`` before ``first``."""
+    posts: list[ReplayedPost] = []
+    day = first
+    remind_every = timedelta(days=1)
+    while day <= last:
+        for spike in spikes_on(day, series, factor=factor, minimum_cents=minimum_cents):
+            noon = datetime.combine(day, time(12), tzinfo=UTC)
+            state, action = step_alert(AlertState(), breached=True, now=noon, remind_every=remind_every)
+            if action is AlertAction.FIRE:
+                posts.append(ReplayedPost(spike, "fire", day))
+            _, action = step_alert(state, breached=False, now=noon + remind_every, remind_every=remind_every)
+            if action is AlertAction.RESOLVE:
+                posts.append(ReplayedPost(spike, "resolve", day + timedelta(days=1)))
+        day += timedelta(days=1)
+    return posts

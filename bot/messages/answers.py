@@ -12,8 +12,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.change import Explanation
+from bot.domain.commands import SubscribeSpike
 from bot.domain.idle import IdleSeats
 from bot.domain.overlap import ToolUse
+from bot.domain.spikes import ReplayedPost
 from bot.domain.usage import CreditPool
 
 USD = "usd_cents"
@@ -139,6 +141,18 @@ class IdleAnswer:
     tz: ZoneInfo
     found: IdleSeats
     sources: tuple[str, ...]
+    freshness: tuple[Freshness, ...]
+
+
+@dataclass(frozen=True)
+class BacktestAnswer:
+    """What a spike rule would have posted over the UTC days ``first..last``, oldest first."""
+
+    rule: SubscribeSpike
+    first: date
+    last: date
+    posts: tuple[ReplayedPost, ...]
+    tz: ZoneInfo
     freshness: tuple[Freshness, ...]
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from bot.domain.idle import IdleSeat, IdleSeats
 from bot.domain.spikes import Spike
 from bot.domain.vendors import display_name
-from bot.messages.answers import USD, IdleAnswer
+from bot.messages.answers import USD, BacktestAnswer, IdleAnswer
 from bot.messages.blocks import amount, context, header, message, section, table
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
@@ -47,6 +47,53 @@ def spike_line(spike: Spike) -> str:
     ratio = f"{times.quantize(Decimal('0.1'))}× their usual" if times is not None else "their usual"
     usual = amount(spike.usual_cents, USD)
     return f"{escape(spike.email)} — *{amount(spike.cents, USD)}* on {tool} ({ratio} {usual})"
+
+
+def backtest_message(answer: BacktestAnswer) -> Message:
+    """When the rule would have fired and resolved, and how many posts it would have made."""
+    rule = answer.rule
+    days = (answer.last - answer.first).days + 1
+    title = (
+        f"Backtest · spike x{rule.factor} min {amount(rule.minimum_dollars * 100, USD)} · last {days} days"
+    )
+    fires = [post for post in answer.posts if post.action == "fire"]
+    resolves = len(answer.posts) - len(fires)
+    people = len({post.spike.email for post in fires})
+    spike_days = len({post.day for post in fires})
+    blocks: list[Block] = [header(title)]
+    if not fires:
+        blocks.append(
+            section(f"It would have posted nothing: no spike in the {days} UTC days to {_day(answer.last)}.")
+        )
+    else:
+        blocks.append(
+            section(
+                f"It would have posted *{len(answer.posts)}* times: {len(fires)} "
+                f"{'alert' if len(fires) == 1 else 'alerts'} about {people} "
+                f"{'person' if people == 1 else 'people'} on {spike_days} of {days} days, and {resolves} "
+                f"{'resolution' if resolves == 1 else 'resolutions'} the day after. No reminders: an alert "
+                "is one person's one day."
+            )
+        )
+        rows = [
+            [
+                _day(post.day),
+                post.spike.email,
+                spike_tool(post.spike),
+                amount(post.spike.cents, USD),
+                amount(post.spike.usual_cents, USD),
+            ]
+            for post in fires
+        ]
+        blocks.extend(table(("UTC day", "Person", "Tool", "Spent", "Usual"), rows, right=(3, 4)))
+    blocks.append(
+        context(
+            f"Replayed on the stored history, UTC days {_day(answer.first)} to {_day(answer.last)}: each day "
+            "against the person's 28 days before it, as `subscribe spike` would judge it.",
+            freshness_line(answer.freshness, answer.tz),
+        )
+    )
+    return message(f"{title}: {len(answer.posts)} posts", blocks)
 
 
 def idle_summary(found: IdleSeats, days: int) -> str:

@@ -10,6 +10,7 @@ from bot.metrics import Metrics
 from bot.services.access import Access
 from bot.services.alerts import AlertService
 from bot.services.audit import AuditedAccess, AuditLog
+from bot.services.backtests import Backtests
 from bot.services.charts import ChartService
 from bot.services.clock import Clock, system_clock
 from bot.services.confirmations import Confirmations
@@ -65,6 +66,7 @@ class Services:
     spend_answers: SpendAnswers
     people_report: PeopleReport
     idle_report: IdleReport
+    backtests: Backtests
     status_answers: StatusAnswers
     exports: ExportService
     writes: WriteService
@@ -123,6 +125,9 @@ class Services:
             spend_answers=reads.spend_answers,
             people_report=PeopleReport(reads.people, reads.sources, reads.freshener, reads.usage_figures),
             idle_report=reads.idle_report,
+            backtests=Backtests(
+                reads.people, reads.sources, reads.freshener, reads.spike_report, clock=clock
+            ),
             status_answers=reads.status_answers,
             exports=ExportService(
                 db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack

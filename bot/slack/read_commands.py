@@ -7,8 +7,19 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.commands import Credits, Export, IdleQuery, Limits, PeopleQuery, Spend, Status, Top, UserQuery
-from bot.messages.insights import idle_message
+from bot.domain.commands import (
+    Backtest,
+    Credits,
+    Export,
+    IdleQuery,
+    Limits,
+    PeopleQuery,
+    Spend,
+    Status,
+    Top,
+    UserQuery,
+)
+from bot.messages.insights import backtest_message, idle_message
 from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
@@ -55,6 +66,12 @@ async def answer_idle(invocation: Invocation, command: IdleQuery) -> Message:
     )
 
 
+async def answer_backtest(invocation: Invocation, command: Backtest) -> Message:
+    return backtest_message(
+        await invocation.services.backtests.answer(invocation.team_id, invocation.user_id, command)
+    )
+
+
 async def answer_user(invocation: Invocation, command: UserQuery) -> Message:
     return user_message(
         await invocation.services.spend_answers.user(invocation.team_id, invocation.user_id, command)
@@ -85,6 +102,7 @@ def register_routes(router: Router) -> None:
     router.deferred(Top, answer_top, shareable=True)
     router.deferred(PeopleQuery, answer_people, shareable=True)
     router.deferred(IdleQuery, answer_idle, shareable=True)
+    router.deferred(Backtest, answer_backtest, shareable=True)
     router.deferred(UserQuery, answer_user, shareable=True)
     router.deferred(Credits, answer_credits, shareable=True)
     router.deferred(Limits, answer_limits, shareable=True)

@@ -442,6 +442,7 @@ def test_who_may_run_what_follows_the_design() -> None:
         "user",
         "people",
         "idle",
+        "backtest",
         "export",
     }
     assert {spec.name for spec in COMMANDS if spec.group == "write"} == {"set-limit", "set-cap"}
@@ -458,6 +459,7 @@ def test_design_table_sub_commands_all_exist() -> None:
     design.append("people")  # issue 13: one person across every tool, beside design.md's table
     design.append("idle")  # issue 14: unused seats
     design.append("subscribe spike")  # issue 14: a person's day far above their usual
+    design.append("backtest")  # issue 14: a rule replayed on the history
     assert {spec.name for spec in COMMANDS} == set(design)
 
 

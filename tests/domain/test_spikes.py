@@ -43,3 +43,20 @@ def test_a_spike_needs_the_factor_and_the_minimum_and_uses_only_the_baseline_win
         Spike("b@x.io", "cursor", "cursor", DAY, D(2999), D(1000)),
         Spike("c@x.io", "cursor", "cursor", DAY, D(1999), D(0)),
     ]
+
+
+def test_a_replay_fires_on_each_spike_day_and_resolves_the_next_through_the_alert_machine() -> None:
+    from bot.domain.spikes import replay
+
+    first = DAY - timedelta(days=9)
+    days = {first - timedelta(days=back): D(3000) for back in range(1, BASELINE_DAYS + 1)}
+    days |= {first + timedelta(days=n): D(3000) for n in range(10)}
+    days[first + timedelta(days=2)] = D(9000)  # exactly 3 times the usual: a spike
+    days[first + timedelta(days=3)] = D(9000)  # its usual is still $30: a spike again
+    posts = replay(first, DAY, {("a@x.io", "cursor", "cursor"): days})
+    assert [(post.action, post.day) for post in posts] == [
+        ("fire", first + timedelta(days=2)),
+        ("resolve", first + timedelta(days=3)),
+        ("fire", first + timedelta(days=3)),
+        ("resolve", first + timedelta(days=4)),
+    ]
