@@ -123,6 +123,19 @@ def parse_usage_items(body: Mapping[str, Any]) -> dict[str, Decimal]:
     return totals
 
 
+def seat_member(seat: CopilotSeat) -> Member:
+    """A seat as a member: its person key, login as name, plan as role; a seat pending cancellation is
+    not active. Its last use is ``last_activity_at``, or its last authentication where GitHub has no
+    activity (``last_activity_at`` needs IDE telemetry): a seat in use is never called idle for that."""
+    return Member(
+        email=seat.person,
+        name=seat.login,
+        role=seat.plan_type,
+        active=not seat.pending_cancellation,
+        last_active_at=seat.last_activity_at or seat.last_authenticated_at,
+    )
+
+
 def parse_seat(raw: object) -> CopilotSeat:
     """One entry of ``seats[]``."""
     seat = as_object(raw, "seats[]")
@@ -238,16 +251,7 @@ class CopilotClient(ClientBase):
 
     async def members(self) -> list[Member]:
         """Seat holders as members: their person key, login as name, plan as role."""
-        return [
-            Member(
-                email=seat.person,
-                name=seat.login,
-                role=seat.plan_type,
-                active=not seat.pending_cancellation,
-                last_active_at=seat.last_activity_at,  # what GitHub counts as use (idle seats)
-            )
-            for seat in await self.seats()
-        ]
+        return [seat_member(seat) for seat in await self.seats()]
 
     async def usage(
         self, year: int, month: int, day: int | None = None, user: str | None = None

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.vendors.copilot import one_seat_per_login, parse_budget, parse_seat, parse_usage_items
+from bot.vendors.copilot import one_seat_per_login, parse_budget, parse_seat, parse_usage_items, seat_member
 from bot.vendors.errors import SchemaError
 from bot.vendors.parsing import loads
 
@@ -90,3 +90,12 @@ def test_only_a_copilot_budget_on_the_whole_account_is_the_pool() -> None:
     without = {key: value for key, value in account.items() if key != "consumed_amount"}
     alerts_only = parse_budget(without)
     assert alerts_only is not None and alerts_only.consumed_cents is None
+
+
+def test_a_seats_last_use_is_its_activity_else_its_authentication_and_cancelling_seats_are_inactive() -> None:
+    used = seat_member(parse_seat(_seat("a", "2026-11-20T10:00:00Z", "2026-11-29T08:00:00Z")))
+    assert used.last_active_at == datetime(2026, 11, 20, 10, tzinfo=UTC)  # activity wins when GitHub has it
+    quiet = seat_member(parse_seat(_seat("b", None, "2026-11-25T08:00:00Z")))
+    assert quiet.last_active_at == datetime(2026, 11, 25, 8, tzinfo=UTC)
+    never = seat_member(parse_seat({**_seat("c", None), "pending_cancellation_date": "2026-11-30"}))
+    assert never.last_active_at is None and not never.active
