@@ -1,6 +1,6 @@
-"""The insight answers (issue 14): idle seats first. Each reads better as a table, so each carries one
-Slack ``table`` block (one a message, as Slack allows) and a text form of its first rows for
-notifications and surfaces without tables."""
+"""The insight answers: idle seats, spikes and backtests. Lists of people read better as a table, so
+``idle`` and ``backtest`` carry one Slack ``table`` block each (one a message, as Slack allows; table
+cells are plain text, so they name tools without mrkdwn), beside a summary in text for notifications."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.messages.answers import USD, BacktestAnswer, IdleAnswer
 from bot.messages.blocks import amount, context, header, message, section, table
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
-from bot.messages.replies import freshness_line
+from bot.messages.replies import freshness_line, source_label
 
 _SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -27,17 +27,14 @@ def _who(seat: IdleSeat) -> str:
     return f"{seat.name} ({seat.email})" if seat.name and seat.name != seat.email else seat.email
 
 
-def _source(seat: IdleSeat) -> str:
-    return (
-        display_name(seat.vendor)
-        if seat.source == seat.vendor
-        else f"{display_name(seat.vendor)} {seat.source}"
-    )
+def _plain_tool(vendor: str, source: str) -> str:
+    """A tool as a table cell names it: "Cursor", or "Cursor team-b" for a connection named otherwise."""
+    return display_name(vendor) if source == vendor else f"{display_name(vendor)} {source}"
 
 
 def spike_tool(spike: Spike) -> str:
-    """The tool a spike is on: "Cursor", or the connection's name where it is not the vendor's."""
-    return display_name(spike.vendor) if spike.source == spike.vendor else f"`{spike.source}`"
+    """The tool a spike is on, in mrkdwn: "Cursor", or "Cursor `team-b`"."""
+    return source_label(spike.source, spike.vendor)
 
 
 def spike_line(spike: Spike) -> str:
@@ -79,7 +76,7 @@ def backtest_message(answer: BacktestAnswer) -> Message:
             [
                 _day(post.day),
                 post.spike.email,
-                spike_tool(post.spike),
+                _plain_tool(post.spike.vendor, post.spike.source),
                 amount(post.spike.cents, USD),
                 amount(post.spike.usual_cents, USD),
             ]
@@ -117,7 +114,7 @@ def idle_message(answer: IdleAnswer) -> Message:
         rows = [
             [
                 _who(seat),
-                _source(seat),
+                _plain_tool(seat.vendor, seat.source),
                 "never seen" if seat.last_use is None else _day(seat.last_use),
                 "—" if seat.idle_days is None else f"{seat.idle_days} days",
                 "—" if seat.monthly_cents is None else amount(seat.monthly_cents, USD),
