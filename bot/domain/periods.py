@@ -490,6 +490,11 @@ def _month_period(first: date, tz: ZoneInfo, kind: PeriodKind, label: str) -> Pe
     return _local_period(first, last, tz, kind, label)
 
 
+def format_date(day: date) -> str:
+    """One day with its year, for lists that reach back past this year: "Nov 2, 2026"."""
+    return f"{_short_day(day)}, {day.year}"
+
+
 def _count_days(days: int) -> str:
     return "1 day" if days == 1 else f"{days} days"
 

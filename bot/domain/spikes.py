@@ -77,7 +77,7 @@ class ReplayedPost:
     """A post a spike subscription would have made: FIRE on the spike's day, RESOLVE on the next."""
 
     spike: Spike
-    action: str
+    action: AlertAction
     day: date
 
 
@@ -100,9 +100,9 @@ def replay(
             noon = datetime.combine(day, time(12), tzinfo=UTC)
             state, action = step_alert(AlertState(), breached=True, now=noon, remind_every=remind_every)
             if action is AlertAction.FIRE:
-                posts.append(ReplayedPost(spike, "fire", day))
+                posts.append(ReplayedPost(spike, action, day))
             _, action = step_alert(state, breached=False, now=noon + remind_every, remind_every=remind_every)
             if action is AlertAction.RESOLVE:
-                posts.append(ReplayedPost(spike, "resolve", day + timedelta(days=1)))
+                posts.append(ReplayedPost(spike, action, day + timedelta(days=1)))
         day += timedelta(days=1)
     return posts

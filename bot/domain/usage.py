@@ -113,6 +113,14 @@ CountCells = dict[tuple[date, str | None, str], tuple[Decimal, int]]
 """(requests, tokens) per (UTC day, person or None for the team, model)."""
 
 
+def add_counts(
+    cells: CountCells, key: tuple[date, str | None, str], requests: Decimal = Decimal(0), tokens: int = 0
+) -> None:
+    """Add ``requests`` and ``tokens`` to the cell ``key`` (a new cell when there is none)."""
+    seen_requests, seen_tokens = cells.get(key, (Decimal(0), 0))
+    cells[key] = (seen_requests + requests, seen_tokens + tokens)
+
+
 def count_rows(vendor: Vendor, cells: CountCells) -> list[SpendRow]:
     """Whole-UTC-day rows that carry counts and no money (``amount`` 0), ordered by day, person, model.
 

@@ -4,10 +4,11 @@ cells are plain text, so they name tools without mrkdwn), beside a summary in te
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
+from bot.domain.alerts import AlertAction
 from bot.domain.idle import IdleSeat, IdleSeats
+from bot.domain.periods import format_date
 from bot.domain.spikes import Spike
 from bot.domain.vendors import display_name
 from bot.messages.answers import USD, BacktestAnswer, IdleAnswer
@@ -15,12 +16,6 @@ from bot.messages.blocks import amount, context, header, message, section, table
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
 from bot.messages.replies import freshness_line, source_label
-
-_SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _day(day: date) -> str:
-    return f"{_SHORT_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
 def _who(seat: IdleSeat) -> str:
@@ -53,14 +48,17 @@ def backtest_message(answer: BacktestAnswer) -> Message:
     title = (
         f"Backtest · spike x{rule.factor} min {amount(rule.minimum_dollars * 100, USD)} · last {days} days"
     )
-    fires = [post for post in answer.posts if post.action == "fire"]
+    fires = [post for post in answer.posts if post.action is AlertAction.FIRE]
     resolves = len(answer.posts) - len(fires)
     people = len({post.spike.email for post in fires})
     spike_days = len({post.day for post in fires})
     blocks: list[Block] = [header(title)]
     if not fires:
         blocks.append(
-            section(f"It would have posted nothing: no spike in the {days} UTC days to {_day(answer.last)}.")
+            section(
+                f"It would have posted nothing: no spike in the {days} UTC days to "
+                f"{format_date(answer.last)}."
+            )
         )
     else:
         blocks.append(
@@ -74,7 +72,7 @@ def backtest_message(answer: BacktestAnswer) -> Message:
         )
         rows = [
             [
-                _day(post.day),
+                format_date(post.day),
                 post.spike.email,
                 _plain_tool(post.spike.vendor, post.spike.source),
                 amount(post.spike.cents, USD),
@@ -85,8 +83,9 @@ def backtest_message(answer: BacktestAnswer) -> Message:
         blocks.extend(table(("UTC day", "Person", "Tool", "Spent", "Usual"), rows, right=(3, 4)))
     blocks.append(
         context(
-            f"Replayed on the stored history, UTC days {_day(answer.first)} to {_day(answer.last)}: each day "
-            "against the person's 28 days before it, as `subscribe spike` would judge it.",
+            f"Replayed on the stored history, UTC days {format_date(answer.first)} to "
+            f"{format_date(answer.last)}: each day against the person's 28 days before it, as "
+            "`subscribe spike` would judge it.",
             freshness_line(answer.freshness, answer.tz),
         )
     )
@@ -115,7 +114,7 @@ def idle_message(answer: IdleAnswer) -> Message:
             [
                 _who(seat),
                 _plain_tool(seat.vendor, seat.source),
-                "never seen" if seat.last_use is None else _day(seat.last_use),
+                "never seen" if seat.last_use is None else format_date(seat.last_use),
                 "—" if seat.idle_days is None else f"{seat.idle_days} days",
                 "—" if seat.monthly_cents is None else amount(seat.monthly_cents, USD),
             ]

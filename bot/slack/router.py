@@ -140,9 +140,8 @@ class Router:
             await invocation.respond(response_type="ephemeral", **reply.payload())
         return entry.spec.name, outcome
 
-    async def answer_privately(self, invocation: Invocation) -> str:
-        """Answer a shareable read command to the person who clicked a button that carries it (as the
-        digest's "See idle seats"), as if they had typed it: their rights, their zone, only they see it."""
+    def _shareable(self, invocation: Invocation) -> tuple[Route, Any] | str:
+        """The route and parsed command of a button's shareable read command, or the outcome why not."""
         try:
             parsed = parse_command(invocation.text)
         except UserInputError:
@@ -150,7 +149,15 @@ class Router:
         entry = self._routes.get(type(parsed))
         if entry is None or not entry.shareable or entry.handler is None:
             return "refused"
-        outcome, reply = await run_deferred(invocation, entry, parsed)
+        return entry, parsed
+
+    async def answer_privately(self, invocation: Invocation) -> str:
+        """Answer a shareable read command to the person who clicked a button that carries it (as the
+        digest's "See idle seats"), as if they had typed it: their rights, their zone, only they see it."""
+        found = self._shareable(invocation)
+        if isinstance(found, str):
+            return found
+        outcome, reply = await run_deferred(invocation, *found)
         if reply is not None:
             reply = with_share_button(reply, invocation.text)
             await invocation.respond(response_type="ephemeral", replace_original=False, **reply.payload())
@@ -158,17 +165,14 @@ class Router:
 
     async def share(self, invocation: Invocation) -> str:
         """Re-run a shareable command for the person who clicked, and post the answer in the channel."""
-        try:
-            parsed = parse_command(invocation.text)
-        except UserInputError:
-            return "bad_input"
-        entry = self._routes.get(type(parsed))
-        if entry is None or not entry.shareable or entry.handler is None:
+        found = self._shareable(invocation)
+        if found == "refused":
             await invocation.respond(
                 response_type="ephemeral", replace_original=False, text="This answer cannot be shared."
             )
-            return "refused"
-        outcome, reply = await run_deferred(invocation, entry, parsed)
+        if isinstance(found, str):
+            return found
+        outcome, reply = await run_deferred(invocation, *found)
         if reply is None:
             return outcome
         post = shared(reply, user_id=invocation.user_id, command=invocation.command, text=invocation.text)

@@ -63,6 +63,11 @@ def _is_sqlite(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "sqlite"
 
 
+def _as_date(value: Any) -> date:
+    """A date column's value: SQLite hands back ISO text, PostgreSQL a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _bucket_day(session: AsyncSession) -> ColumnElement[Any]:
     """The UTC date of a bucket, in the dialect at hand (SQLite keeps naive UTC text)."""
     if _is_sqlite(session):
@@ -412,7 +417,7 @@ async def usage_by_utc_day(
     series: dict[date, Decimal] = {}
     rows: list[Any] = list((await execute(session, query)).all())
     for row in rows:
-        day = date.fromisoformat(row[0]) if isinstance(row[0], str) else row[0]
+        day = _as_date(row[0])
         series[day] = row[1] or ZERO
     return series
 
@@ -431,7 +436,7 @@ async def requests_by_utc_day(
         .group_by(col(UsageDay.day))
     )
     rows: list[Any] = list((await execute(session, query)).all())
-    return {(date.fromisoformat(r[0]) if isinstance(r[0], str) else r[0]): r[1] or ZERO for r in rows}
+    return {_as_date(r[0]): r[1] or ZERO for r in rows}
 
 
 async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, date]:
@@ -446,7 +451,7 @@ async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, 
         .group_by(col(UsageUserDay.user_email))
     )
     rows: list[Any] = list((await execute(session, query)).all())
-    return {row[0]: (date.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]) for row in rows}
+    return {row[0]: _as_date(row[1]) for row in rows}
 
 
 async def user_day_amounts(
@@ -463,7 +468,7 @@ async def user_day_amounts(
     found: dict[str, dict[date, Decimal]] = {}
     rows: list[Any] = list((await execute(session, query)).all())
     for email, day, amount in rows:
-        found.setdefault(email, {})[date.fromisoformat(day) if isinstance(day, str) else day] = amount
+        found.setdefault(email, {})[_as_date(day)] = amount
     return found
 
 
@@ -471,7 +476,7 @@ async def first_usage_day(session: AsyncSession, connection_id: int) -> date | N
     """The first UTC day the stored history of a connection holds (None: none yet)."""
     query = select(func.min(col(UsageModelDay.day))).where(col(UsageModelDay.connection_id) == connection_id)
     value: Any = (await execute(session, query)).scalar()
-    return date.fromisoformat(value) if isinstance(value, str) else value
+    return None if value is None else _as_date(value)
 
 
 async def day_rows(session: AsyncSession, connection_id: int, first: date, last: date) -> list[UsageDay]:

@@ -30,6 +30,7 @@ from bot.domain.usage import (
     SpendRow,
     Unit,
     Vendor,
+    add_counts,
     count_rows,
 )
 from bot.vendors.base import AuthStyle, ClientBase
@@ -311,8 +312,8 @@ class AnthropicClient(ClientBase):
         async for body in self._cursor_pages(path, params):
             with schema_context(self.vendor.value, path):
                 for (day, account, model), tokens in parse_messages_page(body, first, last).items():
-                    key = (day, None if account is None else directory.get(account), model)
-                    totals[key] = (ZERO, totals.get(key, (ZERO, 0))[1] + tokens)
+                    email = None if account is None else directory.get(account)
+                    add_counts(totals, (day, email, model), tokens=tokens)
         return count_rows(Vendor.ANTHROPIC, totals)
 
     async def claude_code_sessions(self, day: date) -> list[SpendRow]:
@@ -326,6 +327,5 @@ class AnthropicClient(ClientBase):
         async for body in self._cursor_pages("/organizations/usage_report/claude_code", params):
             with schema_context(self.vendor.value, "/organizations/usage_report/claude_code"):
                 for email, sessions in parse_claude_code_page(body).items():
-                    key = (day, email, CLAUDE_CODE_MODEL)
-                    totals[key] = (totals.get(key, (ZERO, 0))[0] + sessions, 0)
+                    add_counts(totals, (day, email, CLAUDE_CODE_MODEL), requests=sessions)
         return count_rows(Vendor.ANTHROPIC, totals)

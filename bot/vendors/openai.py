@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.usage import CountCells, Granularity, Member, SpendRow, Unit, Vendor, count_rows
+from bot.domain.usage import CountCells, Granularity, Member, SpendRow, Unit, Vendor, add_counts, count_rows
 from bot.vendors.base import (
     AuthStyle,
     ClientBase,
@@ -120,9 +120,7 @@ def parse_usage_page(
             tokens = sum(int_field(result, name, f"data[].results[].{name}") for name in token_fields)
             user_id = optional_str(result, "user_id", "data[].results[].user_id")
             model = optional_str(result, "model", "data[].results[].model") or "unknown"
-            key = (day, user_id, model)
-            seen_requests, seen_tokens = totals.get(key, (ZERO, 0))
-            totals[key] = (seen_requests + requests, seen_tokens + tokens)
+            add_counts(totals, (day, user_id, model), requests, tokens)
     return totals
 
 
@@ -235,9 +233,8 @@ class OpenAIClient(ClientBase):
                     for (day, user_id, model), (requests, tokens) in parse_usage_page(
                         body, first, last, token_fields
                     ).items():
-                        key = (day, None if user_id is None else directory.get(user_id), model)
-                        seen_requests, seen_tokens = totals.get(key, (ZERO, 0))
-                        totals[key] = (seen_requests + requests, seen_tokens + tokens)
+                        email = None if user_id is None else directory.get(user_id)
+                        add_counts(totals, (day, email, model), requests, tokens)
         return count_rows(Vendor.OPENAI, totals)
 
     async def user_emails(self) -> dict[str, str]:
