@@ -17,7 +17,7 @@ from bot.services.confirmations import Confirmations
 from bot.services.connect import ConnectionAdmin
 from bot.services.connections import ConnectionRegistry
 from bot.services.credit_figures import CreditFigures
-from bot.services.deliveries import DeliveryLedger
+from bot.services.deliveries import DeliveryLedger, history_pacing
 from bot.services.digest import DigestService
 from bot.services.exports import ExportService
 from bot.services.freshness import Freshener
@@ -282,7 +282,14 @@ def _scheduled_posting(
     slack_pacing: LimiterRegistry | None,
 ) -> _ScheduledPosting:
     db, store, slack, connections, sync, _ = base
-    ledger = DeliveryLedger(store.deliveries, slack, clock=clock, metrics=metrics, pacing=slack_pacing)
+    ledger = DeliveryLedger(
+        store.deliveries,
+        slack,
+        clock=clock,
+        metrics=metrics,
+        pacing=slack_pacing,
+        history=history_pacing(distributed=settings.oauth_enabled),
+    )
     alerts = AlertService(
         settings,
         store.alerts,

@@ -53,14 +53,31 @@ SETTLE_AFTER = timedelta(seconds=100)
 settled by another process."""
 WORKSPACE_POSTS_PER_MINUTE = 300
 CHANNEL_POSTS_PER_SECOND = 1
-HISTORY_POLICY = RatePolicy(1, timedelta(minutes=1))
-"""``conversations.history`` for an app outside the Slack Marketplace (every self-hosted spendbot): one call
-a minute per workspace since 2025, shared by every settle of the workspace in this process."""
-HISTORY_PAGE = 15
-"""The most (and the default) ``limit`` Slack gives such an app."""
-HISTORY_PAGES = 10
 CLOCK_SKEW = timedelta(seconds=120)
 """Slack's clock against ours, on each side of the window a post can be in."""
+
+
+@dataclass(frozen=True)
+class HistoryPacing:
+    """How fast, and how many messages a call, ``conversations.history`` may be read to settle posts."""
+
+    policy: RatePolicy
+    page: int
+
+
+INTERNAL_HISTORY = HistoryPacing(RatePolicy(50, timedelta(minutes=1)), 200)
+"""An app a company creates and installs in its own workspace (spendbot with a bot token): Tier 3, 50
+calls a minute per workspace, pages of up to 999 (Slack advises no more than 200). Slack's 2025 limits
+for apps outside the Marketplace do not apply to internal apps."""
+DISTRIBUTED_HISTORY = HistoryPacing(RatePolicy(1, timedelta(minutes=1)), 15)
+"""An app distributed to other workspaces outside the Slack Marketplace (spendbot installed by OAuth):
+since 2025 one call a minute per workspace, and at most (and by default) 15 messages a call."""
+HISTORY_PAGES = 10
+
+
+def history_pacing(distributed: bool) -> HistoryPacing:
+    """The ``conversations.history`` limits Slack applies to this install (OAuth means distributed)."""
+    return DISTRIBUTED_HISTORY if distributed else INTERNAL_HISTORY
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,7 @@ class DeliveryLedger:
         pacing: LimiterRegistry | None = None,
         settle_after: timedelta = SETTLE_AFTER,
         workspace_per_minute: int = WORKSPACE_POSTS_PER_MINUTE,
+        history: HistoryPacing = INTERNAL_HISTORY,
     ) -> None:
         self._store = store
         self._slack = slack
@@ -110,6 +128,7 @@ class DeliveryLedger:
         self._metrics = metrics
         self._pacing = pacing or LimiterRegistry()
         self._settle_after = settle_after
+        self._history = history
         self._workspace_policy = RatePolicy(workspace_per_minute, timedelta(minutes=1))
         self._channel_policy = RatePolicy(CHANNEL_POSTS_PER_SECOND, timedelta(seconds=1))
 
@@ -305,9 +324,9 @@ class DeliveryLedger:
 
         Only the few minutes a post of these rows can be in are read: from ``SETTLE_AFTER`` before the
         rows were last touched (an answer lost after a post of up to that long) to ``SETTLE_AFTER`` after
-        (a crash during the post that followed), never before the claim, 15 messages a page, each page
-        paced at the workspace's one call a minute. Raises when the history cannot be read, or holds
-        more than we read: the caller must not take that for "not posted".
+        (a crash during the post that followed), never before the claim, each page paced under the
+        workspace's history limit (see :func:`history_pacing`). Raises when the history cannot be read,
+        or holds more than we read: the caller must not take that for "not posted".
         """
         touched = [row.updated_at for row in rows]
         start = max(min(row.created_at for row in rows), min(touched) - self._settle_after)
@@ -317,10 +336,10 @@ class DeliveryLedger:
             "oldest": f"{(start - CLOCK_SKEW).timestamp():.6f}",
             "latest": f"{(end + CLOCK_SKEW).timestamp():.6f}",
             "inclusive": True,
-            "limit": HISTORY_PAGE,
+            "limit": self._history.page,
             "include_all_metadata": True,
         }
-        pacer = self._pacing.get(f"slack:{team_id}", "conversations.history", HISTORY_POLICY)
+        pacer = self._pacing.get(f"slack:{team_id}", "conversations.history", self._history.policy)
         for _ in range(HISTORY_PAGES):
             await pacer.take()
             response = await self._slack.call(team_id, "conversations.history", **arguments)
@@ -335,7 +354,7 @@ class DeliveryLedger:
             if not response.get("has_more") or not cursor:
                 return None
             arguments["cursor"] = cursor
-        raise SlackUnavailable(f"more than {HISTORY_PAGES * HISTORY_PAGE} messages to look through")
+        raise SlackUnavailable(f"more than {HISTORY_PAGES * self._history.page} messages to look through")
 
     # ----- reading -----------------------------------------------------------------------------------
 

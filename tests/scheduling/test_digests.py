@@ -11,7 +11,9 @@ import pytest
 
 from bot.domain.commands import SubscribeDigest
 from bot.services.container import Services
+from bot.services.deliveries import DeliveryLedger, history_pacing
 from bot.simulators.slack import HistoryLimits
+from bot.vendors.limiter import LimiterRegistry
 from tests.scheduling.conftest import ADMIN, TEAM, Rig, build_services
 
 EVERY_DAY = frozenset(range(7))
@@ -159,11 +161,10 @@ async def test_a_post_whose_answer_is_lost_is_settled_from_history_never_repeate
     assert row.state == "sent" and row.message_ts == rig.top_level("C1")[0].ts
 
 
-async def test_settling_reads_a_narrow_window_paced_as_slack_allows_an_app_outside_the_marketplace(
-    rig: Rig,
-) -> None:
-    """Since 2025: one conversations.history a minute per workspace, 15 messages a call. Three posts
-    whose connection dropped after Slack took them are found, in a busy channel too, with no 429."""
+async def test_settling_reads_a_narrow_window_paced_as_slack_allows_a_distributed_app(rig: Rig) -> None:
+    """Since 2025, for an app installed by OAuth outside the Marketplace: one conversations.history a
+    minute per workspace, 15 messages a call. Three posts whose connection dropped after Slack took
+    them are found, in a busy channel too, with no 429."""
     rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     for channel in ("C1", "C2", "C3"):
         await rig.services.subscriptions.subscribe(
@@ -178,7 +179,16 @@ async def test_settling_reads_a_narrow_window_paced_as_slack_allows_an_app_outsi
         await rig.services.slack.call(TEAM, "chat.postMessage", channel="C1", text=f"chat {number}")
     rig.clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))  # settled much later (down for a while)
     rig.fake.enforce_history_limits(HistoryLimits(time_scale=600.0))
-    await rig.services.publisher.settle()
+    services = rig.services
+    distributed = DeliveryLedger(
+        services.store.deliveries,
+        services.slack,
+        clock=rig.clock,
+        metrics=services.metrics,
+        pacing=LimiterRegistry(time_scale=600.0),
+        history=history_pacing(distributed=True),
+    )
+    assert await distributed.settle() == 3
     assert rig.fake.rate_limited == 0
     assert [len(rig.top_level(channel)) for channel in ("C1", "C2", "C3")] == [21, 1, 1]  # none doubled
     rows = await rig.services.ledger.recent(TEAM)
@@ -188,6 +198,32 @@ async def test_settling_reads_a_narrow_window_paced_as_slack_allows_an_app_outsi
     for read in reads:
         assert int(read.args["limit"]) <= 15
         assert float(read.args["latest"]) - float(read.args["oldest"]) < 15 * 60  # minutes, not hours
+
+
+async def test_an_internal_app_settles_many_channels_at_tier_3_not_one_a_minute(rig: Rig) -> None:
+    """spendbot with a bot token is an internal app: Slack's 2025 limits for apps outside the Marketplace
+    do not apply, so twelve posts a crash left unsettled (six sent, six not) are settled in one pass at
+    Tier 3 (50 calls a minute) with no 429, each posted exactly once."""
+    channels = [f"CS{index:02d}" for index in range(12)]
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    for channel in channels:
+        rig.fake.add_channel(channel)
+        await rig.services.subscriptions.subscribe(
+            TEAM, channel, ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+        )
+    rig.fake.fail("chat.postMessage", drop=True, applied=True, times=6)
+    rig.fake.fail("chat.postMessage", drop=True, applied=False, times=6)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    assert sum(len(rig.top_level(channel)) for channel in channels) == 6
+    rig.clock.advance(timedelta(minutes=3))
+    rig.fake.enforce_history_limits(HistoryLimits(per_minute=50, max_limit=999, time_scale=600.0))
+    assert await rig.services.ledger.settle() == 12
+    assert rig.fake.rate_limited == 0
+    assert [len(rig.top_level(channel)) for channel in channels] == [1] * 12
+    assert sorted(row.state for row in await rig.services.ledger.recent(TEAM, limit=50)) == ["sent"] * 12
+    reads = rig.fake.calls("conversations.history")
+    assert len(reads) == 12 and all(int(read.args["limit"]) == 200 for read in reads)
 
 
 async def test_a_slack_that_keeps_failing_ends_in_a_visible_failure_not_endless_posts(rig: Rig) -> None:
