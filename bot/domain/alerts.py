@@ -15,7 +15,7 @@ during a snooze is posted (FIRE) when the snooze ends, if it still holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
@@ -81,6 +81,25 @@ class AlertState:
     def is_quiet(self, now: datetime) -> bool:
         """Whether firing messages and reminders are held back at ``now`` (snoozed or muted)."""
         return self.is_snoozed(now) or self.muted_until_resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alert of a replay (``backtest``) from its first post to its resolution. Unresolved, it either
+    ``still_firing`` at the replay's end or stopped being measured when its billing cycle ended."""
+
+    title: str
+    metric: str
+    threshold: str
+    cycle: str
+    fired_on: date
+    reminders: int = 0
+    resolved_on: date | None = None
+    still_firing: bool = False
+
+    @property
+    def posts(self) -> int:
+        return 1 + self.reminders + (self.resolved_on is not None)
 
 
 def step_alert(

@@ -248,11 +248,11 @@ class SubscribeSpike:
 
 @dataclass(frozen=True, slots=True)
 class Backtest:
-    """``backtest spike [xN] [min $N] [Nd]``: what a spike subscription would have posted over the last
-    ``days`` complete UTC days of the stored history."""
+    """``backtest spike|budget|credit-low <its options> [Nd]``: what that subscription would have posted
+    over the last ``days`` complete UTC days of the stored history."""
 
     spec_name: ClassVar[str] = "backtest"
-    rule: SubscribeSpike
+    rule: SubscribeSpike | SubscribeBudget | SubscribeCreditLow
     days: int = DEFAULT_BACKTEST_DAYS
 
 

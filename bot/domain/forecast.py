@@ -6,6 +6,7 @@ Amounts are in the unit of their source (``Decimal`` cents or credits); nothing 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -211,3 +212,27 @@ def _days_between(start: datetime, end: datetime) -> Decimal:
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("times must be timezone-aware")
+
+
+def cycle_at(current: tuple[datetime, datetime], at: datetime) -> tuple[datetime, datetime]:
+    """The billing cycle holding ``at``, counted in whole months from ``current`` (start, exclusive end).
+
+    Vendors tell us only their current cycle; an earlier one starts the same day of the month at the same
+    time (the month's last day when it is shorter), and ends where the next one starts.
+    """
+    start, end = current
+    if start <= at < end:
+        return current
+    months = (at.year - start.year) * 12 + at.month - start.month
+    while _months_after(start, months) > at:
+        months -= 1
+    while _months_after(start, months + 1) <= at:
+        months += 1
+    return _months_after(start, months), _months_after(start, months + 1)
+
+
+def _months_after(instant: datetime, months: int) -> datetime:
+    index = instant.year * 12 + instant.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(instant.day, calendar.monthrange(year, month + 1)[1])
+    return instant.replace(year=year, month=month + 1, day=day)

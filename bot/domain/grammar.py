@@ -256,10 +256,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "backtest",
-        "backtest spike [xN=x3] [min $N=$20] [Nd=90d]",
-        "Replay the stored history through a spike alert: when it would have fired and resolved, and how "
-        "many posts it would have made.",
-        ("backtest spike", "backtest spike x4 min $50 30d"),
+        "backtest spike [xN=x3] [min $N=$20] | budget <amount> [source] | credit-low [below N%|N] [Nd=90d]",
+        "Replay the stored history through an alert before subscribing: when it would have fired, "
+        "reminded and resolved, and how many posts it would have made.",
+        ("backtest spike x4 min $50 30d", "backtest budget 5000 cursor 90d", "backtest credit-low below 20%"),
         "read",
         people_figures=True,
     ),
@@ -1020,9 +1020,14 @@ def _time_zone(words: _Words, word: _Word) -> str:
     return name
 
 
-def _parse_subscribe_credit_low(words: _Words) -> SubscribeCreditLow:
+def _parse_subscribe_credit_low(
+    words: _Words, also: Callable[[_Word], bool] | None = None
+) -> SubscribeCreditLow:
+    """The credit-low rule's words; ``also`` reads one more kind of word (``backtest``'s days)."""
     percent, amount = None, None
     for word in words:
+        if also is not None and also(word):
+            continue
         value = words.take_next(word, "a percentage or an amount") if word.lower == "below" else word
         # A percentage and an amount fill one slot: the alert has one threshold.
         if (found_percent := words.percent(value)) is not None:
@@ -1036,9 +1041,12 @@ def _parse_subscribe_credit_low(words: _Words) -> SubscribeCreditLow:
     return SubscribeCreditLow(below_percent=percent, below_amount=amount)
 
 
-def _parse_subscribe_budget(words: _Words) -> SubscribeBudget:
+def _parse_subscribe_budget(words: _Words, also: Callable[[_Word], bool] | None = None) -> SubscribeBudget:
+    """The budget rule's words; ``also`` reads one more kind of word (``backtest``'s days)."""
     amount, source, dollar_sign = None, None, False
     for word in words:
+        if also is not None and also(word):
+            continue
         if (found_amount := words.amount(word, "budget")) is not None:
             amount, dollar_sign = found_amount, word.lower.startswith("$")
         elif (found_source := words.source(word)) is not None:
@@ -1063,11 +1071,17 @@ def _parse_subscribe_rate_limit(words: _Words) -> SubscribeRateLimit:
     return SubscribeRateLimit(below_percent=percent)
 
 
+_BACKTEST_RULES = ("spike", "budget", "credit-low")
+
+
 def _parse_backtest(words: _Words) -> Backtest:
     form = words.peek()
-    if form is None or form.lower != "spike":
+    if form is None or form.lower not in _BACKTEST_RULES:
         given = f" ({form.quoted})" if form is not None else ""
-        raise words.error(f"`backtest` replays a spike rule so far{given}: give `spike`, then its options.")
+        rules = ", ".join(code_span(rule) for rule in _BACKTEST_RULES)
+        raise words.error(
+            f"`backtest` replays the rule of a subscription{given}: give {rules}, then its options."
+        )
     words.position += 1
     days = DEFAULT_BACKTEST_DAYS
 
@@ -1082,7 +1096,14 @@ def _parse_backtest(words: _Words) -> Backtest:
         days = found if found is not None else days
         return True
 
-    return Backtest(rule=_parse_subscribe_spike(words, also=window), days=days)
+    rule: SubscribeSpike | SubscribeBudget | SubscribeCreditLow
+    if form.lower == "spike":
+        rule = _parse_subscribe_spike(words, also=window)
+    elif form.lower == "budget":
+        rule = _parse_subscribe_budget(words, also=window)
+    else:
+        rule = _parse_subscribe_credit_low(words, also=window)
+    return Backtest(rule=rule, days=days)
 
 
 def _parse_subscribe_spike(words: _Words, also: Callable[[_Word], bool] | None = None) -> SubscribeSpike:

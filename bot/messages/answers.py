@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.alerts import Episode
 from bot.domain.change import Explanation
 from bot.domain.commands import SubscribeSpike
 from bot.domain.idle import IdleSeats
@@ -152,6 +153,26 @@ class BacktestAnswer:
     first: date
     last: date
     posts: tuple[ReplayedPost, ...]
+    tz: ZoneInfo
+    freshness: tuple[Freshness, ...]
+
+
+@dataclass(frozen=True)
+class AlertBacktestAnswer:
+    """What a budget or credit-low rule would have posted over the UTC days ``first..last``.
+
+    ``rule`` reads as the subscription would be listed; ``replayed`` names the sources whose history was
+    replayed and ``left_out`` the others, each with why; ``remind_hours`` is the live reminder cadence.
+    """
+
+    rule: str
+    first: date
+    last: date
+    episodes: tuple[Episode, ...]
+    replayed: tuple[str, ...]
+    left_out: tuple[tuple[str, str], ...]
+    remind_hours: float
+    note: str
     tz: ZoneInfo
     freshness: tuple[Freshness, ...]
 

@@ -4,6 +4,7 @@ cells are plain text, so they name tools without mrkdwn), beside a summary in te
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from bot.domain.alerts import AlertAction
@@ -11,7 +12,7 @@ from bot.domain.idle import IdleSeat, IdleSeats
 from bot.domain.periods import format_date
 from bot.domain.spikes import Spike
 from bot.domain.vendors import display_name
-from bot.messages.answers import USD, BacktestAnswer, IdleAnswer
+from bot.messages.answers import USD, AlertBacktestAnswer, BacktestAnswer, IdleAnswer
 from bot.messages.blocks import amount, context, header, message, section, table
 from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
@@ -90,6 +91,68 @@ def backtest_message(answer: BacktestAnswer) -> Message:
         )
     )
     return message(f"{title}: {len(answer.posts)} posts", blocks)
+
+
+def alert_backtest_message(answer: AlertBacktestAnswer) -> Message:
+    """A budget or credit-low rule replayed: each alert it would have posted, when it fired, how often it
+    reminded and when it resolved, and the posts in all."""
+    days = (answer.last - answer.first).days + 1
+    title = f"Backtest · {answer.rule} · last {days} days"
+    episodes = answer.episodes
+    posts = sum(episode.posts for episode in episodes)
+    reminders = sum(episode.reminders for episode in episodes)
+    resolutions = sum(1 for episode in episodes if episode.resolved_on is not None)
+    blocks: list[Block] = [header(title)]
+    if not episodes:
+        summary = f"It would have posted nothing in the {days} UTC days to {format_date(answer.last)}."
+    else:
+        summary = (
+            f"It would have posted *{posts}* times: {_count(len(episodes), 'alert')}, "
+            f"{_count(reminders, 'reminder')} (one every {_hours(answer.remind_hours)} while an alert "
+            f"holds) and {_count(resolutions, 'resolution')}."
+        )
+    blocks.append(section(summary))
+    if episodes:
+        prefix = _shared_prefix([episode.title for episode in episodes])
+        rows = [
+            [
+                episode.title.removeprefix(prefix),
+                format_date(episode.fired_on),
+                str(episode.reminders),
+                _ending(episode.resolved_on, episode.still_firing),
+            ]
+            for episode in episodes
+        ]
+        blocks.extend(table(("Alert", "Fired (UTC day)", "Reminders", "Resolved"), rows, right=(2,)))
+    replayed = ", ".join(answer.replayed) or "no source"
+    replay = (
+        f"Replayed on the stored history of {replayed}, UTC days {format_date(answer.first)} to "
+        f"{format_date(answer.last)}. {answer.note}"
+    )
+    left_out = " ".join(f"{escape(name)} left out: {why}." for name, why in answer.left_out)
+    blocks.append(context(replay, left_out, freshness_line(answer.freshness, answer.tz)))
+    return message(f"{title}: {posts} posts", blocks)
+
+
+def _shared_prefix(titles: list[str]) -> str:
+    """The "Budget $5,000 (cursor): " or "Windsurf: " every title starts with, which the header and the
+    context already say; none when the alerts name different sources."""
+    heads = {title.split(": ", 1)[0] for title in titles if ": " in title}
+    return f"{heads.pop()}: " if len(heads) == 1 and all(": " in title for title in titles) else ""
+
+
+def _ending(resolved_on: date | None, still_firing: bool) -> str:
+    if resolved_on is not None:
+        return format_date(resolved_on)
+    return "still firing" if still_firing else "no (its cycle ended)"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _hours(hours: float) -> str:
+    return "day" if hours == 24 else f"{hours:g} hours"
 
 
 def idle_summary(found: IdleSeats, days: int) -> str:

@@ -2,7 +2,7 @@
 
 Pure functions of the figures (no store, no clock), so the thresholds, their hysteresis
 (``bot.domain.alerts``) and each reading's key are unit-tested on hand-made values; ``AlertService``
-gathers the figures and steps the readings' state machines.
+gathers the figures and steps the readings' state machines, and ``backtest`` replays them on history.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from bot.domain.alerts import (
     DEFAULT_CREDIT_PERCENT,
     HEADROOM_MARGIN,
 )
-from bot.domain.forecast import budget_levels
+from bot.domain.commands import SourceFilter
+from bot.domain.forecast import budget_levels, forecast_cycle
 from bot.domain.money import format_amount
+from bot.domain.usage import Unit
+from bot.domain.vendors import traits
 from bot.messages.alerts import (
     budget_detail,
     credit_pool_detail,
@@ -32,6 +35,7 @@ from bot.messages.alerts import (
     tracked_detail,
 )
 from bot.messages.answers import CreditView, LimitWatch, TrackedView, WindowView
+from bot.store.models import Connection
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,59 @@ class BudgetFigures:
     projected: Decimal
     cycles: Sequence[tuple[datetime, datetime]]  # at least one
     now: datetime
+
+
+@dataclass(frozen=True)
+class CycleSoFar:
+    """One source's billing cycle as a budget sees it at some instant: its bounds, what was spent in it
+    so far and the spend of the whole days before (oldest first), already in the budget's unit."""
+
+    span: tuple[datetime, datetime]
+    spent: Decimal
+    recent: Sequence[Decimal]
+
+
+def budget_sources(
+    source: SourceFilter | None, connections: Sequence[Connection], credit_price: Decimal | None
+) -> list[Connection]:
+    """The connections a budget sums: its source's, or every one whose spend has a price."""
+    if source is None:
+        return [row for row in connections if traits(row.vendor).unit is not Unit.CREDITS or credit_price]
+    if source.vendor is not None:
+        return [row for row in connections if row.vendor == source.vendor]
+    return [row for row in connections if row.name == source.connection]
+
+
+def budget_factor(connection: Connection, unit: str, credit_price: Decimal | None) -> Decimal:
+    """What one of ``connection``'s amounts is worth in a budget's ``unit``: credits are priced into
+    cents for a dollar budget."""
+    if unit == "usd_cents" and traits(connection.vendor).unit is Unit.CREDITS:
+        return (credit_price or Decimal(0)) * 100
+    return Decimal(1)
+
+
+def budget_figures(
+    budget: Decimal, unit: str, what: str, parts: Sequence[CycleSoFar], now: datetime
+) -> BudgetFigures | None:
+    """The budget's figures at ``now`` from its sources' cycles (None without any): the spend so far and
+    each cycle's forecast at the burn of its recent days, summed."""
+    if not parts:
+        return None
+    spent = sum((part.spent for part in parts), Decimal(0))
+    projected = sum(
+        (
+            forecast_cycle(
+                part.spent,
+                cycle_start=part.span[0],
+                cycle_end=part.span[1],
+                now=now,
+                recent_daily=part.recent,
+            ).projected_total
+            for part in parts
+        ),
+        Decimal(0),
+    )
+    return BudgetFigures(budget, unit, what, spent, projected, [part.span for part in parts], now)
 
 
 def budget_readings(figures: BudgetFigures, levels: Sequence[int]) -> list[Reading]:

@@ -30,9 +30,8 @@ from bot.domain.alerts import (
     snooze,
     step_alert,
 )
-from bot.domain.commands import SourceFilter
-from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT, forecast_cycle
-from bot.domain.usage import Unit, Vendor
+from bot.domain.forecast import DEFAULT_BUDGET_LEVELS, NEAR_LIMIT_PERCENT
+from bot.domain.usage import Vendor
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.alerts import (
     AlertBatch,
@@ -54,10 +53,13 @@ from bot.messages.insights import spike_line, spike_tool
 from bot.messages.message import Message
 from bot.metrics import Metrics
 from bot.services.alert_readings import (
-    BudgetFigures,
     CreditThreshold,
+    CycleSoFar,
     Reading,
+    budget_factor,
+    budget_figures,
     budget_readings,
+    budget_sources,
     credit_pool_reading,
     rate_limit_readings,
     spend_limits_reading,
@@ -267,52 +269,20 @@ class AlertService:
         budget = Decimal(str(params.get("amount", "0")))
         unit = str(params.get("unit") or "usd_cents")
         source = source_of(subscription)
-        chosen = self._budget_sources(source, connections)
+        price = self._settings.windsurf_credit_price
+        chosen = budget_sources(source, connections, price)
         if not chosen or budget <= 0:
             return []
-        now = self._clock()
-        spent, projected, cycles = await self._cycle_totals(chosen, unit, now)
-        if not cycles:
-            return []
-        what = source.token if source is not None else "all tools"
-        return budget_readings(
-            BudgetFigures(budget, unit, what, spent, projected, cycles, now), DEFAULT_BUDGET_LEVELS
-        )
-
-    def _budget_sources(self, source: SourceFilter | None, connections: list[Connection]) -> list[Connection]:
-        """The connections a budget sums: its source's, or every one whose spend has a price."""
-        if source is None:
-            return [
-                row
-                for row in connections
-                if traits(row.vendor).unit is not Unit.CREDITS or self._settings.windsurf_credit_price
-            ]
-        if source.vendor is not None:
-            return [row for row in connections if row.vendor == source.vendor]
-        return [row for row in connections if row.name == source.connection]
-
-    async def _cycle_totals(
-        self, chosen: list[Connection], unit: str, now: datetime
-    ) -> tuple[Decimal, Decimal, list[tuple[datetime, datetime]]]:
-        """(spent so far, forecast at the cycle end, the cycles) over ``chosen``, in ``unit``; credits are
-        priced into cents when the budget is in cents."""
-        spent = projected = ZERO
-        cycles: list[tuple[datetime, datetime]] = []
+        parts: list[CycleSoFar] = []
         for connection in chosen:
             so_far = await self._figures.cycle_to_date(connection)
-            if so_far is None:
-                continue
-            span, amount, recent = so_far
-            cycles.append(span)
-            if unit == "usd_cents" and traits(connection.vendor).unit is Unit.CREDITS:
-                price = (self._settings.windsurf_credit_price or ZERO) * 100
-                amount, recent = amount * price, [value * price for value in recent]
-            spent += amount
-            forecast = forecast_cycle(
-                amount, cycle_start=span[0], cycle_end=span[1], now=now, recent_daily=recent
-            )
-            projected += forecast.projected_total
-        return spent, projected, cycles
+            if so_far is not None:
+                span, amount, recent = so_far
+                factor = budget_factor(connection, unit, price)
+                parts.append(CycleSoFar(span, amount * factor, [value * factor for value in recent]))
+        what = source.token if source is not None else "all tools"
+        figures = budget_figures(budget, unit, what, parts, self._clock())
+        return [] if figures is None else budget_readings(figures, DEFAULT_BUDGET_LEVELS)
 
     async def _rate_limit_readings(
         self, subscription: Subscription, connections: list[Connection]

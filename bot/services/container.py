@@ -126,7 +126,15 @@ class Services:
             people_report=PeopleReport(reads.people, reads.sources, reads.freshener, reads.usage_figures),
             idle_report=reads.idle_report,
             backtests=Backtests(
-                reads.people, reads.sources, reads.freshener, reads.spike_report, clock=clock
+                settings,
+                reads.people,
+                reads.sources,
+                reads.freshener,
+                reads.spike_report,
+                subscriptions,
+                reads.usage_figures,
+                reads.credit_figures,
+                clock=clock,
             ),
             status_answers=reads.status_answers,
             exports=ExportService(

@@ -8,7 +8,7 @@ each is read from what the last sync stored, never fetched here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from bot.services.clock import Clock
 from bot.services.usage_figures import UsageFigures
 from bot.store import credit_snapshots, cycle_spend, rate_limit_readings, tracked_figures
 from bot.store.db import Database
-from bot.store.models import Connection, CycleSpendRow, RateLimitReading
+from bot.store.models import Connection, CreditSnapshot, CycleSpendRow, RateLimitReading
 
 ZERO = Decimal(0)
 DAY_BEFORE = timedelta(hours=23)
@@ -78,22 +78,17 @@ class CreditFigures:
         if snapshot is None:
             return None
         now = self._clock()
-        burn = daily_burn(await self._figures.recent_days(connection, now.date()))
-        run = runway(snapshot.remaining, burn, now=now, cycle_end=snapshot.cycle_end, tz=tz)
-        return CreditView(
-            connection=connection.name,
-            vendor=connection.vendor,
-            unit=snapshot.unit,
-            pools=pools_of(snapshot.pools),
-            remaining=snapshot.remaining,
-            size=snapshot.size,
-            burn_per_day=burn,
-            days_left=run.days_left,
-            runs_out_at=run.runs_out_at,
-            top_up_by=run.top_up_by,
-            cycle_end=snapshot.cycle_end,
-            observed_at=snapshot.observed_at,
+        return credit_view_of(
+            connection, snapshot, await self._figures.recent_days(connection, now.date()), now, tz
         )
+
+    async def snapshots_by_day(
+        self, connection: Connection, start: datetime, end: datetime
+    ) -> dict[date, CreditSnapshot]:
+        """The newest credit snapshot of each UTC day in ``[start, end)`` that has one."""
+        assert connection.id is not None
+        async with self._db.session() as session:
+            return await credit_snapshots.last_of_each_day(session, connection.id, start, end)
 
     async def limit_watch(
         self, connection: Connection, *, show_names: bool, threshold: Decimal = NEAR_LIMIT_PERCENT
@@ -138,3 +133,26 @@ class CreditFigures:
         async with self._db.session() as session:
             rows: Sequence[RateLimitReading] = await rate_limit_readings.readings(session, connection.id)
         return tuple(window_view(row) for row in rows)
+
+
+def credit_view_of(
+    connection: Connection, snapshot: CreditSnapshot, recent: Sequence[Decimal], now: datetime, tz: ZoneInfo
+) -> CreditView:
+    """A credit pool as it stood at ``now``: ``snapshot`` (its newest reading by then) and the runway at
+    the burn of ``recent`` (the whole days before, oldest first). ``backtest`` replays old snapshots."""
+    burn = daily_burn(recent)
+    run = runway(snapshot.remaining, burn, now=now, cycle_end=snapshot.cycle_end, tz=tz)
+    return CreditView(
+        connection=connection.name,
+        vendor=connection.vendor,
+        unit=snapshot.unit,
+        pools=pools_of(snapshot.pools),
+        remaining=snapshot.remaining,
+        size=snapshot.size,
+        burn_per_day=burn,
+        days_left=run.days_left,
+        runs_out_at=run.runs_out_at,
+        top_up_by=run.top_up_by,
+        cycle_end=snapshot.cycle_end,
+        observed_at=snapshot.observed_at,
+    )

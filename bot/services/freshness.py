@@ -81,5 +81,11 @@ class Freshener:
 
     async def prepared(self, connections: Sequence[Connection]) -> tuple[Freshness, ...]:
         """Freshen the connections, then say how fresh each one is (in their order)."""
-        problems = await self.freshen(connections)
-        return tuple([await self.freshness(connection, problems) for connection in connections])
+        return await self.reported(connections, await self.freshen(connections))
+
+    async def reported(
+        self, connections: Sequence[Connection], problems: dict[int, str] | None = None
+    ) -> tuple[Freshness, ...]:
+        """How fresh each connection is, without syncing: for an answer on whole past days
+        (``backtest``), which a sync of today would not change."""
+        return tuple([await self.freshness(connection, problems or {}) for connection in connections])

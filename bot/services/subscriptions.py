@@ -286,14 +286,14 @@ class SubscriptionService:
                 "below_amount": None if command.below_amount is None else str(command.below_amount),
             }
         if isinstance(command, SubscribeBudget):
-            return await self._budget_params(team_id, command)
+            return await self.budget_params(team_id, command)
         if isinstance(command, SubscribeRateLimit):
             return {"below_percent": str(command.below_percent)}
         if isinstance(command, SubscribeSpike):
             return {"factor": str(command.factor), "minimum_cents": str(command.minimum_dollars * 100)}
         return {}
 
-    async def _budget_params(self, team_id: str, command: SubscribeBudget) -> dict[str, Any]:
+    async def budget_params(self, team_id: str, command: SubscribeBudget) -> dict[str, Any]:
         """A budget in its source's unit: dollars (kept as cents), or credits for Windsurf."""
         source = command.source
         params: dict[str, Any] = {"source": None}

@@ -19,7 +19,8 @@ from bot.domain.commands import (
     Top,
     UserQuery,
 )
-from bot.messages.insights import backtest_message, idle_message
+from bot.messages.answers import AlertBacktestAnswer
+from bot.messages.insights import alert_backtest_message, backtest_message, idle_message
 from bot.messages.message import Message
 from bot.messages.replies import (
     credits_message,
@@ -67,9 +68,10 @@ async def answer_idle(invocation: Invocation, command: IdleQuery) -> Message:
 
 
 async def answer_backtest(invocation: Invocation, command: Backtest) -> Message:
-    return backtest_message(
-        await invocation.services.backtests.answer(invocation.team_id, invocation.user_id, command)
-    )
+    answer = await invocation.services.backtests.answer(invocation.team_id, invocation.user_id, command)
+    if isinstance(answer, AlertBacktestAnswer):
+        return alert_backtest_message(answer)
+    return backtest_message(answer)
 
 
 async def answer_user(invocation: Invocation, command: UserQuery) -> Message:

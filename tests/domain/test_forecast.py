@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.domain.forecast import (
     BurnBasis,
     budget_levels,
+    cycle_at,
     daily_burn,
     forecast_cycle,
     runway,
@@ -204,3 +205,26 @@ def test_forecast_never_below_what_is_spent(spent: Decimal, burn: Decimal, hours
         assert run.ends_before_cycle
         assert run.runs_out_at is not None
         assert run.top_up_by < run.runs_out_at.date() or run.top_up_by == now.date()
+
+
+def test_cycle_at_counts_whole_months_from_the_current_cycle() -> None:
+    current = (datetime(2026, 11, 15, 14, tzinfo=UTC), datetime(2026, 12, 15, 14, tzinfo=UTC))
+    assert cycle_at(current, datetime(2026, 11, 30, tzinfo=UTC)) == current
+    assert cycle_at(current, datetime(2026, 11, 15, 13, 59, tzinfo=UTC)) == (
+        datetime(2026, 10, 15, 14, tzinfo=UTC),
+        datetime(2026, 11, 15, 14, tzinfo=UTC),
+    )
+    assert cycle_at(current, datetime(2026, 9, 1, tzinfo=UTC)) == (
+        datetime(2026, 8, 15, 14, tzinfo=UTC),
+        datetime(2026, 9, 15, 14, tzinfo=UTC),
+    )
+    # A cycle on the 31st starts on a shorter month's last day, and the next one on the 31st again.
+    on_31st = (datetime(2026, 3, 31, tzinfo=UTC), datetime(2026, 4, 30, tzinfo=UTC))
+    assert cycle_at(on_31st, datetime(2026, 3, 1, tzinfo=UTC)) == (
+        datetime(2026, 2, 28, tzinfo=UTC),
+        datetime(2026, 3, 31, tzinfo=UTC),
+    )
+    assert cycle_at(on_31st, datetime(2025, 12, 31, tzinfo=UTC)) == (
+        datetime(2025, 12, 31, tzinfo=UTC),
+        datetime(2026, 1, 31, tzinfo=UTC),
+    )
