@@ -20,6 +20,7 @@ from bot.slack import connections as connection_listeners
 from bot.slack import events as workspace_events
 from bot.slack import help as help_listeners
 from bot.slack import home as home_listeners
+from bot.slack import limit_requests as limit_request_listeners
 from bot.slack import read_commands, write_commands
 from bot.slack import subscriptions as subscription_listeners
 from bot.slack.gate import WorkspaceGate
@@ -108,6 +109,7 @@ def build_router() -> Router:
     connection_listeners.register_routes(router)
     subscription_listeners.register_routes(router)
     write_commands.register_routes(router)
+    limit_request_listeners.register_routes(router)
     router.check_covers(COMMANDS, absent=NOT_ROUTED)
     return router
 
@@ -142,5 +144,6 @@ def register_listeners(app: AsyncApp, services: Services, router: Router) -> Non
     workspace_events.register(app, services)
     read_commands.register(app, services, router)
     write_commands.register(app, services)
+    limit_request_listeners.register(app, services)
     subscription_listeners.register(app, services)
     home_listeners.register(app, services)  # App Home (issue 7)

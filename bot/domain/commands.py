@@ -25,7 +25,7 @@ VendorName: TypeAlias = Literal["cursor", "windsurf", "openai", "anthropic", "co
 
 VENDORS: tuple[VendorName, ...] = ("cursor", "windsurf", "openai", "anthropic", "copilot", "rest")
 BREAKDOWNS: tuple[Breakdown, ...] = ("user", "model", "day")
-SUBSCRIPTION_KINDS = ("digest", "credit-low", "budget", "rate-limit", "health", "spike")
+SUBSCRIPTION_KINDS = ("digest", "credit-low", "budget", "rate-limit", "health", "spike", "requests")
 
 DEFAULT_TOP = 10
 DEFAULT_RATE_LIMIT_PERCENT = Decimal(10)
@@ -247,6 +247,28 @@ class SubscribeSpike:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscribeRequests:
+    """``subscribe requests``: people's limit requests come to this channel for admins to decide."""
+
+    spec_name: ClassVar[str] = "subscribe requests"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimit:
+    """``request-limit <amount> [source] [reason]``: a person asks the admins for a higher limit of their
+    own: whole dollars for a spend limit (Cursor), whole credits for a credit cap (Windsurf).
+
+    ``dollar_sign`` says ``$`` was typed (refused for credits); ``reason`` is as typed (mrkdwn escapes kept).
+    """
+
+    spec_name: ClassVar[str] = "request-limit"
+    amount: int
+    source: SourceFilter | None = None
+    reason: str | None = None
+    dollar_sign: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Backtest:
     """``backtest spike|budget|credit-low <its options> [Nd]``: what that subscription would have posted
     over the last ``days`` complete UTC days of the stored history."""
@@ -344,6 +366,7 @@ Command: TypeAlias = (
     | SubscribeRateLimit
     | SubscribeHealth
     | SubscribeSpike
+    | SubscribeRequests
     | Backtest
     | Unsubscribe
     | Snooze
@@ -353,4 +376,5 @@ Command: TypeAlias = (
     | Audit
     | SetLimit
     | SetCap
+    | RequestLimit
 )

@@ -14,6 +14,7 @@ care about, as with httpx's own tree; a class that is also a built-in kind (``Va
      │    ├── SourceUnavailable        a vendor could not answer; names the source and why
      │    ├── FormErrors               services.connect: the connect form's fields, each with its error
      │    ├── AlreadyConfirmed         services.confirmations: a confirmation used already
+     │    ├── AlreadyDecided           services.limit_requests: a limit request decided already
      │    └── InvalidWrite             services.writes: a write plan that does not hold (forged, stale)
      ├── SlackUnavailable              services.slack_api: Slack unreachable or throttling after retries
      │    └── SlackOutcomeUnknown      a post may or may not have happened (the ledger settles it)

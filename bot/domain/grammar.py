@@ -56,6 +56,7 @@ from bot.domain.commands import (
     IdleQuery,
     Limits,
     PeopleQuery,
+    RequestLimit,
     SendTest,
     SetCap,
     SetLimit,
@@ -68,6 +69,7 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeRequests,
     SubscribeSpike,
     Subscriptions,
     Top,
@@ -163,6 +165,7 @@ __all__ = [
     "IdleQuery",
     "Limits",
     "PeopleQuery",
+    "RequestLimit",
     "SendTest",
     "SetCap",
     "SetLimit",
@@ -175,6 +178,7 @@ __all__ = [
     "SubscribeDigest",
     "SubscribeHealth",
     "SubscribeRateLimit",
+    "SubscribeRequests",
     "SubscribeSpike",
     "Subscriptions",
     "Top",
@@ -363,6 +367,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         admin_only=True,
     ),
     CommandSpec(
+        "subscribe requests",
+        "subscribe requests",
+        "People's limit requests (`request-limit`) come to this channel, with Approve and Deny buttons.",
+        ("subscribe requests",),
+        "configure",
+        admin_only=True,
+    ),
+    CommandSpec(
         "subscribe spike",
         "subscribe spike [xN=x3] [min $N=$20]",
         "Alert this channel when a person's day is N times their usual (once a person and day).",
@@ -420,6 +432,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("set-limit alice@example.com 100", "set-limit alice@example.com none"),
         "write",
         admin_only=True,
+    ),
+    CommandSpec(
+        "request-limit",
+        "request-limit <amount> [source] [reason]",
+        "Ask the admins for a higher limit of your own: whole dollars for a Cursor spend limit, whole "
+        "credits for a Windsurf credit cap. They approve or deny it in the channel that takes requests.",
+        ("request-limit 500 migrating the billing service", "request-limit 3000 windsurf"),
+        "write",
     ),
     CommandSpec(
         "set-cap",
@@ -1225,6 +1245,33 @@ def _parse_set_cap(words: _Words) -> SetCap:
     return SetCap(credits=credits, scope=scope)
 
 
+MAX_REASON_CHARS = 300
+
+
+def _parse_request_limit(words: _Words) -> RequestLimit:
+    """The amount first; then a tool only if the next word names one (a vendor, or a known connection),
+    so that a reason's first word is never taken for a connection; the rest is the reason."""
+    first = words.peek()
+    if first is None:
+        raise words.missing("the limit you need, like `500` (dollars, Cursor) or `3000 windsurf` (credits)")
+    words.position += 1
+    amount = _whole_amount(words, first, "amount", "dollars", MAX_CAP_CREDITS)
+    if amount is None:
+        raise words.error(f"{first.quoted}: start with the limit you need, like `request-limit 500 …`.")
+    source = None
+    following = words.peek()
+    if following is not None and (
+        following.lower in VENDORS
+        or (words.known_sources is not None and following.lower in words.known_sources)
+    ):
+        words.position += 1
+        source = words.source(following)
+    reason = " ".join(word.raw for word in words).strip() or None
+    if reason is not None and len(reason) > MAX_REASON_CHARS:
+        raise words.error(f"The reason is {len(reason)} characters; keep it under {MAX_REASON_CHARS}.")
+    return RequestLimit(amount=amount, source=source, reason=reason, dollar_sign=first.lower.startswith("$"))
+
+
 def _whole_amount(words: _Words, word: _Word, slot: str, unit: str, highest: int) -> int | None:
     text = word.lower
     if unit == "dollars" and text.startswith("$"):
@@ -1264,6 +1311,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "subscribe rate-limit": _parse_subscribe_rate_limit,
     "subscribe health": _no_words(SubscribeHealth()),
     "subscribe spike": _parse_subscribe_spike,
+    "subscribe requests": _no_words(SubscribeRequests()),
     "backtest": _parse_backtest,
     "unsubscribe": _parse_unsubscribe,
     "snooze": _parse_snooze,
@@ -1273,6 +1321,7 @@ _PARSERS: dict[str, Callable[[_Words], Command]] = {
     "audit": _no_words(Audit()),
     "set-limit": _parse_set_limit,
     "set-cap": _parse_set_cap,
+    "request-limit": _parse_request_limit,
 }
 
 

@@ -23,6 +23,7 @@ from bot.services.exports import ExportService
 from bot.services.freshness import Freshener
 from bot.services.idle_report import IdleReport
 from bot.services.leases import Leases
+from bot.services.limit_requests import LimitRequests
 from bot.services.people import People
 from bot.services.people_report import PeopleReport
 from bot.services.person_keys import AliasedSyncRecords
@@ -76,6 +77,7 @@ class Services:
     digests: DigestService
     publisher: Publisher
     confirmations: Confirmations
+    limit_requests: LimitRequests
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = system_clock
     env_team_id: str | None = None
@@ -97,6 +99,7 @@ class Services:
         base = _foundation(settings, clock, metrics, limiters)
         db, store, slack, connections, sync, audit = base
         confirmations = Confirmations(store.confirmations, clock=clock)
+        writes = WriteService(store.sync, connections, sync, audit, confirmations, clock=clock)
         access = AuditedAccess(settings, slack, audit)
         reads = _reads(settings, base, access, clock)
         subscriptions = SubscriptionService(
@@ -140,13 +143,25 @@ class Services:
             exports=ExportService(
                 db, reads.people, reads.sources, reads.freshener, reads.usage_figures, access, slack
             ),
-            writes=WriteService(store.sync, connections, sync, audit, confirmations, clock=clock),
+            writes=writes,
             subscriptions=subscriptions,
             ledger=ledger,
             alerts=alerts,
             digests=digests,
             publisher=publisher,
             confirmations=confirmations,
+            limit_requests=LimitRequests(
+                store.limit_requests,
+                store.sync,
+                connections,
+                reads.people,
+                subscriptions,
+                writes,
+                ledger,
+                slack,
+                audit,
+                clock=clock,
+            ),
             metrics=metrics,
             clock=clock,
         )

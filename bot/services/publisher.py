@@ -18,6 +18,7 @@ from typing import TypeVar
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
 from bot.messages.message import Message
+from bot.messages.requests import request_sample
 from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.clock import Clock
@@ -235,6 +236,8 @@ class Publisher:
                 )
                 day = self._clock().astimezone(schedule.tz).date()
                 message = (await self._digests.build(team_id, day, options)).message
+            elif kind == "requests":
+                message = request_sample()
             else:
                 message = await self._alerts.sample(row)
             key = key_for(team_id, channel_id, row.id, "test", f"{kind}:{token}")

@@ -22,6 +22,7 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeRequests,
     SubscribeSpike,
 )
 from bot.domain.money import format_amount
@@ -53,6 +54,7 @@ Subscribe = (
     | SubscribeRateLimit
     | SubscribeHealth
     | SubscribeSpike
+    | SubscribeRequests
 )
 KIND_OF: dict[type, str] = {
     SubscribeDigest: "digest",
@@ -61,6 +63,7 @@ KIND_OF: dict[type, str] = {
     SubscribeRateLimit: "rate-limit",
     SubscribeHealth: "health",
     SubscribeSpike: "spike",
+    SubscribeRequests: "requests",
 }
 
 
@@ -149,6 +152,8 @@ def describe(subscription: Subscription, default_tz: str) -> str:
         return f"budget {amount}" + (f" {source.token}" if source else "")
     if kind == "rate-limit":
         return f"rate-limit below {params.get('below_percent', '10')}%"
+    if kind == "requests":
+        return "requests (people's limit requests, for admins to approve or deny)"
     if kind == "spike":
         factor, minimum = spike_params(subscription)
         return (
@@ -438,6 +443,11 @@ class SubscriptionService:
 
     async def alert_subscriptions(self, team_id: str) -> list[Subscription]:
         return await self._store.alerts_of_team(team_id)
+
+    async def request_channels(self, team_id: str) -> list[Subscription]:
+        """The workspace's ``requests`` subscriptions that are not paused: where limit requests go."""
+        rows = await self._store.alerts_of_team(team_id)
+        return [row for row in rows if row.kind == "requests" and row.paused_reason is None]
 
     async def due_digests(self, now: datetime) -> list[Subscription]:
         """Digests whose next due time has come (every workspace), paused ones left out."""

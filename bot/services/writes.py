@@ -179,8 +179,10 @@ class WriteService:
         names = ", ".join(f"`{row.name}`" for row in every)
         raise NotFound(f"`{email}` is not on exactly one {label} connection ({names}); I cannot tell which.")
 
-    async def plan_limit(self, team_id: str, email: str, dollars: int | None) -> LimitChange:
-        connection = await self._vendor_connection(team_id, "cursor", None, email)
+    async def plan_limit(
+        self, team_id: str, email: str, dollars: int | None, *, connection_name: str | None = None
+    ) -> LimitChange:
+        connection = await self._vendor_connection(team_id, "cursor", connection_name, email)
         assert connection.id is not None
         member, row = await self._records.membership(connection.id, email)
         if member is None and row is None:
@@ -189,9 +191,11 @@ class WriteService:
             connection.name, email, dollars, row.limit_cents if row else None, row is not None, new_token()
         )
 
-    async def plan_cap(self, team_id: str, scope: str, credits: int | None) -> CapChange:
+    async def plan_cap(
+        self, team_id: str, scope: str, credits: int | None, *, connection_name: str | None = None
+    ) -> CapChange:
         email = None if scope == "team" else scope
-        connection = await self._vendor_connection(team_id, "windsurf", None, email)
+        connection = await self._vendor_connection(team_id, "windsurf", connection_name, email)
         client = self._connections.client(connection)
         assert isinstance(client, WindsurfClient)
         try:

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeRequests,
     SubscribeSpike,
     Subscriptions,
     Unsubscribe,
@@ -112,6 +113,7 @@ def register_routes(router: Router) -> None:
         SubscribeRateLimit,
         SubscribeHealth,
         SubscribeSpike,
+        SubscribeRequests,
     )
     for kind in kinds:
         router.deferred(kind, subscribe)

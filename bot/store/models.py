@@ -376,6 +376,34 @@ class AuditEntry(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class LimitRequest(SQLModel, table=True):
+    """A person's request for a higher limit on one tool (``request-limit``), and the admins' decision.
+
+    ``state`` moves pending → applying → approved (or back to pending when the vendor refused), or
+    pending → denied, each step a compare-and-set, so one decision is made however many clicks arrive.
+    """
+
+    __tablename__ = "limit_requests"
+    __table_args__ = (Index("ix_limit_requests_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("workspaces.team_id", ondelete="CASCADE"), nullable=False)
+    )
+    requester_id: str = Field(max_length=32)
+    email: str = Field(max_length=254)
+    connection: str = Field(max_length=40)
+    vendor: str = Field(max_length=16)
+    amount: Decimal = Field(sa_type=Amount)  # whole dollars (Cursor) or credits (Windsurf)
+    unit: str = Field(max_length=16)  # usd | credits
+    reason: str | None = Field(default=None, max_length=300)
+    state: str = Field(max_length=16)  # pending | applying | approved | denied
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str | None = Field(default=None, max_length=300)
+
+
 class Lease(SQLModel, table=True):
     """A short-lived claim on a piece of scheduled work, so replicas do not both do it."""
 

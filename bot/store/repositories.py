@@ -12,6 +12,7 @@ from bot.store.connections import ConnectionRepository
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryRepository
 from bot.store.leases import LeaseRepository
+from bot.store.limit_requests import LimitRequestRepository
 from bot.store.retention import HistoryRetention
 from bot.store.subscriptions import SubscriptionRepository
 from bot.store.sync import SyncRecords
@@ -28,6 +29,7 @@ class Repositories:
     connections: ConnectionRepository
     deliveries: DeliveryRepository
     leases: LeaseRepository
+    limit_requests: LimitRequestRepository
     retention: HistoryRetention
     subscriptions: SubscriptionRepository
     sync: SyncRecords
@@ -42,6 +44,7 @@ class Repositories:
             connections=ConnectionRepository(db),
             deliveries=DeliveryRepository(db),
             leases=LeaseRepository(db),
+            limit_requests=LimitRequestRepository(db),
             retention=HistoryRetention(db),
             subscriptions=SubscriptionRepository(db),
             sync=SyncRecords(db),

@@ -68,16 +68,23 @@ class World:
         return dict(posts[0])
 
     def click(
-        self, action_id: str, value: str, user: str = ADMIN, hook: str | None = None
+        self,
+        action_id: str,
+        value: str,
+        user: str = ADMIN,
+        hook: str | None = None,
+        *,
+        answered: bool = True,
     ) -> list[dict[str, Any]]:
-        """Click a button of an ephemeral answer (signed block_actions); return the posts it made."""
+        """Click a button (signed block_actions) of an ephemeral answer, or with ``answered`` False of a
+        channel message whose click edits it rather than answering; return the posts it made."""
         response_url = self.fake.new_response_url()
         payload = {
             "type": "block_actions",
             "team": {"id": "T0001", "domain": "acme"},
             "user": {"id": user, "team_id": "T0001"},
             "api_app_id": "AAPP0001",
-            "container": {"type": "message", "is_ephemeral": True, "channel_id": "C0001"},
+            "container": {"type": "message", "is_ephemeral": answered, "channel_id": "C0001"},
             "channel": {"id": "C0001", "name": "general"},
             "trigger_id": "T.trigger.click",
             "response_url": response_url,
@@ -86,6 +93,8 @@ class World:
         body, headers = self.signed.interactive(payload)
         response = httpx.post(f"{self.bot.url}/slack/events", content=body, headers=headers, timeout=10)
         assert response.status_code == 200, response.text
+        if not answered:
+            return []
         hook_id = response_url.rsplit("/", 1)[1]
         return asyncio.run(self._wait_all(hook_id))
 

@@ -24,6 +24,7 @@ from bot.domain.grammar import (
     Export,
     Help,
     Limits,
+    RequestLimit,
     SendTest,
     SetCap,
     SetLimit,
@@ -36,6 +37,7 @@ from bot.domain.grammar import (
     SubscribeDigest,
     SubscribeHealth,
     SubscribeRateLimit,
+    SubscribeRequests,
     SubscribeSpike,
     Subscriptions,
     Top,
@@ -55,6 +57,7 @@ D = Decimal
 MTD = PeriodSpec.month_to_date()
 SEVEN = PeriodSpec.last_days(7)
 CURSOR = SourceFilter(vendor="cursor")
+WINDSURF = SourceFilter(vendor="windsurf")
 
 
 def error_for(text: str, **kwargs: object) -> UserInputError:
@@ -163,6 +166,14 @@ PARSED: list[tuple[str, Command]] = [
     ("backtest budget $5,000", Backtest(rule=SubscribeBudget(amount=D(5000), dollar_sign=True))),
     ("backtest credit-low below 20%", Backtest(rule=SubscribeCreditLow(below_percent=D(20)))),
     ("backtest credit-low 14d", Backtest(rule=SubscribeCreditLow(), days=14)),
+    ("request-limit 500", RequestLimit(amount=500)),
+    ("request-limit $1,500 cursor", RequestLimit(amount=1500, source=CURSOR, dollar_sign=True)),
+    ("request-limit 3000 windsurf eval <@U1> sprint", RequestLimit(3000, WINDSURF, "eval <@U1> sprint")),
+    (
+        "request-limit 200 need more for the migration",
+        RequestLimit(200, reason="need more for the migration"),
+    ),
+    ("subscribe requests", SubscribeRequests()),
     ("unsubscribe 12", Unsubscribe(target=12)),
     ("unsubscribe #12", Unsubscribe(target=12)),
     ("unsubscribe credit-low", Unsubscribe(target="credit-low")),
@@ -267,6 +278,9 @@ ERRORS: list[tuple[str, str, str]] = [
     ("backtest budget 90d", "backtest", "the budget per billing cycle"),
     ("backtest budget 500 400d", "backtest", "from 1 to 365"),
     ("backtest credit-low below soon", "backtest", "write `below 20%` or `below 500`"),
+    ("request-limit", "request-limit", "the limit you need"),
+    ("request-limit more please", "request-limit", "start with the limit you need"),
+    ("request-limit 12.5", "request-limit", "whole dollars"),
     ("top 5 this year", "top", "`this year` is not a period: `this` takes `week` or `month` after it"),
     ("spend by user by model", "spend", "`by` is there twice"),
     ("spend cursor windsurf", "spend", "Two sources: `cursor` and `windsurf`"),
@@ -441,6 +455,7 @@ def test_who_may_run_what_follows_the_design() -> None:
         "subscribe rate-limit",
         "subscribe health",
         "subscribe spike",
+        "subscribe requests",
         "unsubscribe",
         "snooze",
         "digest now",
@@ -459,7 +474,12 @@ def test_who_may_run_what_follows_the_design() -> None:
         "backtest",
         "export",
     }
-    assert {spec.name for spec in COMMANDS if spec.group == "write"} == {"set-limit", "set-cap"}
+    # request-limit writes too, but anyone may ask for themselves: an admin approves it.
+    assert {spec.name for spec in COMMANDS if spec.group == "write"} == {
+        "set-limit",
+        "set-cap",
+        "request-limit",
+    }
 
 
 def test_design_table_sub_commands_all_exist() -> None:
@@ -474,6 +494,7 @@ def test_design_table_sub_commands_all_exist() -> None:
     design.append("idle")  # issue 14: unused seats
     design.append("subscribe spike")  # issue 14: a person's day far above their usual
     design.append("backtest")  # issue 14: a rule replayed on the history
+    design += ["request-limit", "subscribe requests"]  # issue 14: asking the admins for more
     assert {spec.name for spec in COMMANDS} == set(design)
 
 
@@ -511,7 +532,7 @@ def test_help_on_a_topic_shows_every_example() -> None:
         assert f"`/spend {example}`" in text
     assert "`/spend top" not in text
     subscribe = render_help("/spend", topic="subscribe")
-    assert subscribe.count("• ") == 6
+    assert subscribe.count("• ") == 7  # digest, credit-low, budget, rate-limit, health, spike, requests
     assert "no sub-command" in render_help("/spend", topic="nothing")
 
 
