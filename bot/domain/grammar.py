@@ -436,8 +436,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "request-limit",
         "request-limit <amount> [source] [reason]",
-        "Ask the admins for a higher limit of your own: whole dollars for a Cursor spend limit, whole "
-        "credits for a Windsurf credit cap. They approve or deny it in the channel that takes requests.",
+        "Ask the admins for a higher limit of your own: whole dollars for a Cursor or Anthropic spend "
+        "limit, whole credits for a Windsurf credit cap. Admins approve or deny it where requests go.",
         ("request-limit 500 migrating the billing service", "request-limit 3000 windsurf"),
         "write",
     ),

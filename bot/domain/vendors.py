@@ -24,7 +24,7 @@ from bot.domain.usage import Unit, Vendor
 class LimitKind(StrEnum):
     """Which per-person limit an admin can write to the vendor, if any."""
 
-    SPEND_LIMIT = "spend_limit"  # Cursor: a dollar spend limit per member
+    SPEND_LIMIT = "spend_limit"  # Cursor, Anthropic (Claude Enterprise): a dollar spend limit per member
     CREDIT_CAP = "credit_cap"  # Windsurf: an add-on credit cap per member
     NONE = "none"
 
@@ -104,6 +104,9 @@ class VendorTraits:
     seat_price_setting: str | None = None
     """The ``Settings`` attribute holding what a seat costs a month, for a vendor sold by the seat (its
     members are seats, which ``idle`` lists when unused); None for vendors without seats."""
+    limits_dataset: str | None = None
+    """The dataset that reads people's spend limits back, synced again after one is written; None when
+    none does."""
 
 
 _ENTRIES = (
@@ -125,6 +128,7 @@ _ENTRIES = (
         credits_left=CreditsLeft.SPEND_LIMITS,
         near_limit="a member's spend against their spend limit",
         writable_limit=LimitKind.SPEND_LIMIT,
+        limits_dataset="cycle_spend",
         quota_windows=(),
         key_label="Admin API key",
         permission_hint="Cursor's Admin API needs an admin API key of a team whose plan includes the API.",
@@ -203,7 +207,8 @@ _ENTRIES = (
         fresh_for=timedelta(hours=3),
         credits_left=CreditsLeft.SPEND_LIMITS,
         near_limit="a member's spend this month against their monthly spend limit, where the key can read it",
-        writable_limit=LimitKind.NONE,
+        writable_limit=LimitKind.SPEND_LIMIT,
+        limits_dataset="spend_limits",
         quota_windows=(),
         key_label="Admin API key",
         permission_hint=(

@@ -188,7 +188,7 @@ class LimitRequests:
             if all(traits(row.vendor).writable_limit is LimitKind.NONE for row in every):
                 raise ServiceError(
                     f"spendbot cannot change a limit on `{source.token}`: limits can be asked for on Cursor "
-                    "(a spend limit) and Windsurf (a credit cap).",
+                    "and Anthropic (a spend limit) and Windsurf (a credit cap).",
                     wrong_input=True,
                 )
         ids = [row.id for row in every if row.id is not None]

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.bounded_json import UnreadableValue, loads_bounded
-from bot.domain.vendors import display_name
+from bot.domain.vendors import display_name, traits
 from bot.services.clock import Clock
 from bot.services.confirmations import AlreadyConfirmed, Confirmations, is_token, new_token
 from bot.services.connections import ConnectionRegistry
@@ -27,7 +27,7 @@ from bot.services.errors import NotFound, ServiceError, SourceUnavailable
 from bot.services.sync import SyncService
 from bot.store.models import Connection
 from bot.store.sync import SyncRecords
-from bot.vendors import CursorClient, VendorError, WindsurfClient, interactive
+from bot.vendors import AnthropicClient, CursorClient, VendorError, WindsurfClient, interactive
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,15 @@ class WriteService:
     async def _vendor_connection(
         self, team_id: str, vendor: str, name: str | None, email: str | None
     ) -> Connection:
-        every = [row for row in await self._connections.for_team(team_id) if row.vendor == vendor]
+        """The connection to write: the one named (of any vendor whose limit of ``vendor``'s kind can be
+        written, so a request names Anthropic as well as Cursor), else ``vendor``'s one holding
+        ``email``."""
+        kind = traits(vendor).writable_limit
+        every = [
+            row
+            for row in await self._connections.for_team(team_id)
+            if (row.vendor == vendor if name is None else traits(row.vendor).writable_limit is kind)
+        ]
         label = display_name(vendor)
         if name is not None:
             chosen = [row for row in every if row.name == name]
@@ -230,7 +238,7 @@ class WriteService:
         try:
             with interactive():
                 if isinstance(change, LimitChange):
-                    assert isinstance(client, CursorClient)
+                    assert isinstance(client, CursorClient | AnthropicClient)
                     answer = await client.set_user_spend_limit(change.email, change.dollars)
                 else:
                     assert isinstance(client, WindsurfClient)
@@ -244,8 +252,9 @@ class WriteService:
             )
             raise SourceUnavailable(describe_error(connection.name, error)) from None
         await self._audit.record(team_id, user_id, change.op, detail, "ok", answer)
-        if isinstance(change, LimitChange):
-            task = asyncio.create_task(self._sync.sync(connection, datasets=["cycle_spend"]))
+        refreshed = traits(connection.vendor).limits_dataset
+        if refreshed is not None:
+            task = asyncio.create_task(self._sync.sync(connection, datasets=[refreshed]))
             self._refreshes.add(task)
             task.add_done_callback(self._refreshes.discard)
         return answer

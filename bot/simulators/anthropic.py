@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hmac
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -293,11 +293,19 @@ class AnthropicSimulator(AdminKeyControls):
         rate_limits_enabled: bool = True,
         people: Sequence[tuple[str, str]] = (),
         spend_limits: bool = True,
+        spend_limits_writable: bool = True,
+        enterprise: bool = True,
     ) -> None:
         self.admin_key = admin_key or f"sk-ant-admin01-sim{derive_seed('anthropic-key', seed):016x}"
         #: Whether the key may read spend limits (``read:spend_limits``); False answers 403, as the real
         #: API does for a key without the scope or an organization without the preview.
         self.spend_limits_readable = spend_limits
+        #: Whether the key may set them (``write:spend_limits``), and whether the organization is a Claude
+        #: Enterprise one: only those set ``user`` limits (a Console organization's answer 400).
+        self.spend_limits_writable = spend_limits_writable
+        self.enterprise = enterprise
+        #: Monthly ``user`` limits set through the API (user id → minor units, None for "no limit").
+        self.user_limits: dict[str, int | None] = {}
         self.clock = SimClock(now, time_scale)
         self.dataset = AnthropicDataset(
             clock=self.clock, team_size=team_size, days=days, seed=seed, people=people
@@ -316,8 +324,11 @@ class AnthropicSimulator(AdminKeyControls):
         }
         self.app = Starlette(
             routes=[
-                Route(BASE + path, self._endpoint(handler), methods=["GET"])
-                for path, handler in handlers.items()
+                *(
+                    Route(BASE + path, self._endpoint(handler), methods=["GET"])
+                    for path, handler in handlers.items()
+                ),
+                Route(BASE + "/organizations/spend_limits", self._set_spend_limit, methods=["POST"]),
             ],
             middleware=[
                 Middleware(
@@ -336,7 +347,7 @@ class AnthropicSimulator(AdminKeyControls):
         key = request.headers.get("x-api-key", "")
         return not self._revoked and hmac.compare_digest(key.strip().encode(), self.admin_key.encode())
 
-    def _endpoint(self, handler: Callable[[Request], Response]) -> Callable[[Request], Any]:
+    def _endpoint(self, handler: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if not self._authorized(request):
                 return anthropic_error(401)
@@ -517,15 +528,20 @@ class AnthropicSimulator(AdminKeyControls):
             limit = 50000 if index % 4 == 0 else 20000
             share = Decimal("0.955") if index % 4 == 0 else Decimal("0.3")  # near the cap, or far from it
             spent = Decimal(limit) * share if capped else Decimal(1234 + index * 1000)
+            amount = str(limit) if capped else None
+            own = capped
+            if user.id in self.user_limits:  # set through the API: the member's own limit now applies
+                cents = self.user_limits[user.id]
+                own, amount = True, None if cents is None else str(cents)
             rows.append(
                 {
                     "actor": {"type": "user", "user_id": user.id},
-                    "amount": str(limit) if capped else None,
+                    "amount": amount,
                     "currency": "USD",
                     "period": "monthly",
                     "period_to_date_spend": "0" if index == 2 else f"{spent:.3f}",
-                    "scope": {"type": "user", "user_id": user.id} if capped else {"type": "organization"},
-                    "source": "user" if capped else "organization",
+                    "scope": {"type": "user", "user_id": user.id} if own else {"type": "organization"},
+                    "source": "user" if own else "organization",
                     "spend_limit_id": f"spl_{derive_seed('anthropic-limit', self.dataset.seed, index):016x}",
                 }
             )
@@ -542,6 +558,51 @@ class AnthropicSimulator(AdminKeyControls):
             }
         )
         return rows
+
+    async def _set_spend_limit(self, request: Request) -> Response:
+        """``POST /v1/organizations/spend_limits``: an upsert keyed on (scope, period). Only ``user``
+        scopes of a Claude Enterprise organization are accepted here (anything else answers 400, as the
+        docs say); ``amount`` is a non-negative integer decimal string in cents, or null for no limit."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+
+        def handler(_: Request) -> Response:
+            if not self.spend_limits_writable:
+                return anthropic_error(403, "This API key does not have the write:spend_limits scope.")
+            if not isinstance(body, dict):
+                raise _BadRequest("body: expected an object")
+            scope = body.get("scope")
+            if not isinstance(scope, dict) or scope.get("type") != "user" or not self.enterprise:
+                raise _BadRequest("scope: this organization cannot set a limit at that scope")
+            user_id = scope.get("user_id")
+            if user_id not in {user.id for user in self.dataset.users}:
+                raise _BadRequest("scope.user_id: unknown user")
+            period = body.get("period", "monthly")
+            if period not in ("daily", "weekly", "monthly"):
+                raise _BadRequest("period: expected daily, weekly or monthly")
+            amount = body.get("amount")
+            if amount is not None and not (isinstance(amount, str) and amount.isascii() and amount.isdigit()):
+                raise _BadRequest("amount: expected a non-negative integer decimal string, or null")
+            if period == "monthly":
+                self.user_limits[str(user_id)] = None if amount is None else int(amount)
+            now = self.now.isoformat().replace("+00:00", "Z")
+            return json_response(
+                {
+                    "type": "spend_limit",
+                    "id": f"spl_{derive_seed('anthropic-set-limit', str(user_id), period):016x}",
+                    "amount": amount,
+                    "currency": "USD",
+                    "is_enabled": True,
+                    "period": period,
+                    "scope": {"type": "user", "user_id": user_id},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+
+        return await self._endpoint(handler)(request)
 
     def _effective_spend_limits(self, request: Request) -> Response:
         if not self.spend_limits_readable:

@@ -263,6 +263,37 @@ class AnthropicClient(ClientBase):
         end = _day_start((today.replace(day=1) + timedelta(days=32)).replace(day=1))
         return CycleSpendReport(cycle_start=start, cycle_end=end, rows=tuple(found))
 
+    async def set_user_spend_limit(self, email: str, dollars: int | None) -> str:
+        """Set (whole dollars) or lift (None: an explicit no-limit override) a member's monthly spend
+        limit; returns what Anthropic now holds, in words.
+
+        ``POST /organizations/spend_limits`` is an upsert on (scope, period) that needs
+        ``write:spend_limits``; only a Claude Enterprise organization sets ``user`` limits (a Console
+        one answers 400, raised as RequestRejected). The scope names the member's user id, looked up by
+        email in the users list.
+        """
+        if dollars is not None and (isinstance(dollars, bool) or not isinstance(dollars, int) or dollars < 0):
+            raise ValueError("a spend limit is a whole, non-negative number of dollars, or None")
+        ids = {member_email: user_id for user_id, member_email in (await self.user_emails()).items()}
+        user_id = ids.get(email.lower())
+        if user_id is None:
+            raise RequestRejected(
+                f"{email} is not a member of this Anthropic organization", vendor="anthropic"
+            )
+        body = {
+            "scope": {"type": "user", "user_id": user_id},
+            "period": "monthly",
+            "amount": None if dollars is None else str(dollars * 100),
+        }
+        path = "/organizations/spend_limits"
+        response = await self.transport.request("POST", path, endpoint_class=ENDPOINT_CLASS, json=body)
+        with schema_context(self.vendor.value, path):
+            held = as_object(response.data, "body").get("amount")
+            if held is None:
+                return f"Monthly spend limit lifted for {email}."
+            cents = as_decimal(held, "amount")
+        return f"Monthly spend limit set to ${cents / 100:,.2f} for {email}."
+
     async def daily_costs(self, first: date, last: date) -> list[SpendRow]:
         """Team cents per UTC day and model (or cost type), ``first..last`` (both included)."""
         params = {

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.commands.conftest import ADMIN, MEMBER, World, button_value, text_of
 
@@ -181,3 +182,32 @@ def test_a_windsurf_request_asks_for_credits_and_sets_the_persons_cap(synced: Wo
     _wait(synced, lambda: "Approved by" in _request_message(synced).text, "the approval")
     assert synced.windsurf.dataset.usage_cap(user_email=email) == 3000
     assert synced.windsurf.stats.count(path="UsageConfig") == 1
+
+
+@pytest.mark.parametrize("anthropic_declared", [True])
+def test_an_anthropic_request_sets_the_members_monthly_limit_and_a_console_org_refuses(
+    synced: World,
+) -> None:
+    """A person with a Cursor seat and an Anthropic one (the same email) must say which. A Claude Console
+    organization cannot set ``user`` limits (400): the request stays pending, to approve once it can."""
+    _subscribe(synced)
+    email = synced.cursor.dataset.members[0].email
+    (user,) = [user for user in synced.anthropic.dataset.users if user.email == email]
+    synced.fake.add_user("UBOTH001", name="bo", email=email, tz="Europe/Paris")
+    both = text_of(synced.ask("request-limit 400", user="UBOTH001"))
+    assert "You have a seat on `anthropic`, `cursor`: say which, e.g. `request-limit 400 anthropic`" in both
+    asked = text_of(synced.ask("request-limit $400 anthropic for the agents eval", user="UBOTH001"))
+    assert "for a $400 Anthropic spend limit is with the admins" in asked, asked
+    value = button_value({"blocks": _request_message(synced).blocks}, "limit_request_approve")
+    synced.anthropic.enterprise = False
+    refused = text_of(synced.click("limit_request_approve", value)[-1])
+    assert "refused the change" in refused and "scope" in refused, refused
+    assert synced.anthropic.user_limits == {}
+    synced.anthropic.enterprise = True
+    _press(synced, "limit_request_approve", value)
+    _wait(synced, lambda: "Approved by" in _request_message(synced).text, "the approval")
+    assert synced.anthropic.user_limits == {user.id: 40000}
+    assert "Monthly spend limit set to $400.00" in _request_message(synced).text
+    audit = _audit(synced)
+    assert ("set-limit", "ok", f"anthropic: {email} -> 400") in audit
+    assert ("set-limit", "failed", f"anthropic: {email} -> 400") in audit

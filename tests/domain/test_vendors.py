@@ -53,6 +53,9 @@ def test_the_facts_services_rely_on() -> None:
     assert windsurf.credits_left is CreditsLeft.CREDIT_POOL
     assert not windsurf.reports_request_counts
     assert traits(Vendor.CURSOR).writable_limit is LimitKind.SPEND_LIMIT
+    assert traits(Vendor.ANTHROPIC).writable_limit is LimitKind.SPEND_LIMIT  # a Claude Enterprise org's
+    for entry in TRAITS.values():  # what reads a written limit back is one of the vendor's datasets
+        assert entry.limits_dataset is None or entry.limits_dataset in entry.datasets, entry.vendor
     assert windsurf.writable_limit is LimitKind.CREDIT_CAP
     assert traits(Vendor.REST).writable_limit is LimitKind.NONE and traits(Vendor.REST).has_probe
     # Every setting a trait names exists (a typo would fail only when that vendor is connected).

@@ -19,6 +19,7 @@ from bot.vendors import (
     AuthError,
     PermissionDenied,
     RateLimited,
+    RequestRejected,
     SchemaError,
     UpstreamError,
     make_http_client,
@@ -290,3 +291,34 @@ async def test_a_key_without_the_spend_limits_scope_reads_no_limits_and_fails_no
     with _served(sim) as url:
         async with _client(url, sim.admin_key) as client:
             assert await client.spend_limits() is None
+
+
+async def test_a_members_monthly_limit_is_set_by_user_id_and_read_back_as_their_effective_limit() -> None:
+    sim = AnthropicSimulator(team_size=4, days=5, now=NOW, time_scale=SCALE)
+    user = sim.dataset.users[1]
+    with _served(sim) as address:
+        async with _client(address, sim.admin_key) as client:
+            said = await client.set_user_spend_limit(user.email.upper(), 750)
+            report = await client.spend_limits()
+            lifted = await client.set_user_spend_limit(user.email, None)
+            with pytest.raises(RequestRejected, match="not a member"):
+                await client.set_user_spend_limit("nobody@example.com", 5)
+    assert said == f"Monthly spend limit set to $750.00 for {user.email.upper()}."
+    assert lifted == f"Monthly spend limit lifted for {user.email}."
+    assert report is not None
+    (row,) = [row for row in report.rows if row.user_email == user.email]
+    assert row.limit_cents == Decimal(75000)
+    assert sim.stats.count(path="/v1/organizations/spend_limits", method="POST") == 2  # no call for nobody@
+
+
+async def test_a_console_organization_or_a_read_only_key_is_refused_the_write() -> None:
+    console = AnthropicSimulator(team_size=2, days=5, now=NOW, time_scale=SCALE, enterprise=False)
+    read_only = AnthropicSimulator(
+        team_size=2, days=5, now=NOW, time_scale=SCALE, spend_limits_writable=False
+    )
+    for sim, error in ((console, RequestRejected), (read_only, PermissionDenied)):
+        with _served(sim) as address:
+            async with _client(address, sim.admin_key) as client:
+                with pytest.raises(error):
+                    await client.set_user_spend_limit(sim.dataset.users[0].email, 100)
+        assert sim.user_limits == {}
