@@ -109,6 +109,8 @@ class Digest:
     """People whose last UTC day was far above their usual (``domain.spikes``), one line each."""
     why: str | None = None
     """Why the dollar spend changed on the period before (``messages.why``)."""
+    more_alerts: int = 0
+    """How many firing alerts ``open_alerts`` leaves out."""
 
 
 TOP_TITLES = {"people": "Top people", "models": "Top models"}
@@ -222,6 +224,8 @@ def _body(digest: Digest) -> list[Block]:
         see = button("See idle seats", OPEN_ACTION, "idle")
         blocks.append(section(f"*Idle seats*\n{digest.idle}.", accessory=see))
     alerts = [f":rotating_light: {summary.splitlines()[0]}" for summary in digest.open_alerts]
+    if digest.more_alerts:
+        alerts.append(f"+{digest.more_alerts:,} more open {'alert' if digest.more_alerts == 1 else 'alerts'}")
     blocks.append(section("*Open alerts*\n" + ("\n".join(alerts) if alerts else "None.")))
     if digest.chart_file_id:
         blocks.append(_chart(digest.chart_file_id))

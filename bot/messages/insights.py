@@ -158,11 +158,11 @@ def _hours(hours: float) -> str:
 def idle_summary(found: IdleSeats, days: int) -> str:
     """ "3 seats unused for 30 days, $120.00 a month" (and how many have no price): the digest's too."""
     count = len(found.seats)
-    text = f"{count} {'seat' if count == 1 else 'seats'} unused for {days} days"
+    text = f"{count:,} {'seat' if count == 1 else 'seats'} unused for {days} days"
     if found.monthly_cents:
         text += f", *{amount(found.monthly_cents, USD)}* a month"
     if found.unpriced and found.unpriced < count:
-        text += f" ({found.unpriced} without a seat price)"
+        text += f" ({found.unpriced:,} without a seat price)"
     return text
 
 

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 TOP = 5
 SPIKES_SHOWN = 5
+OPEN_ALERTS_SHOWN = 10
+SPIKE_UNNAMED = "A person spent far above their usual (names are not shown in this channel)"
 ZERO = Decimal(0)
 
 
@@ -116,6 +118,7 @@ class DigestService:
         usage_sources = [row for row in connections if traits(row.vendor).reports_usage]
         top, people_notes = await self._top_tables(usage_sources, period, options.no_names)
         chart = await self._chart(team_id, connections) if with_chart else None
+        shown_alerts, more_alerts = await self._open_alerts(team_id, options.no_names)
         digest = Digest(
             tz=options.tz,
             day=last,
@@ -130,7 +133,8 @@ class DigestService:
             people_notes=people_notes,
             credits=await self._credit_lines(connections, options.tz),
             headroom=await self._headroom(connections),
-            open_alerts=await self._open_alerts(team_id),
+            open_alerts=shown_alerts,
+            more_alerts=more_alerts,
             idle=await self._idle_line(connections, last) if options.weekly else None,
             spikes=await self._spike_lines(usage_sources, last, options.no_names),
             why=await self._why(usage_sources, spans[0], spans[1]),
@@ -317,10 +321,15 @@ class DigestService:
             ]
         )
 
-    async def _open_alerts(self, team_id: str) -> tuple[str, ...]:
-        """The summaries of the first ten firing alerts."""
+    async def _open_alerts(self, team_id: str, no_names: bool) -> tuple[tuple[str, ...], int]:
+        """The summaries of the first ``OPEN_ALERTS_SHOWN`` firing alerts and how many more fire; under
+        ``no_names`` a spike alert (it names its person) is said without its name."""
         open_alerts = await self._alerts.open_alerts(team_id)
-        return tuple(state.summary or state.metric for _, state in open_alerts[:10])
+        shown = tuple(
+            SPIKE_UNNAMED if no_names and subscription.kind == "spike" else state.summary or state.metric
+            for subscription, state in open_alerts[:OPEN_ALERTS_SHOWN]
+        )
+        return shown, max(0, len(open_alerts) - OPEN_ALERTS_SHOWN)
 
     async def preview(self, team_id: str) -> tuple[Message, Chart | None]:
         """Today's digest in the default zone, with the chart rendered to disk but not uploaded (the demo)."""
