@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -73,6 +74,21 @@ def test_spend_last_week_and_last_month_are_calendar_spans_in_the_readers_zone(s
         assert "October 2026" in text and "on September 2026" in text
     wrong = text_of(synced.ask("spend last fortnight"))
     assert "`last fortnight` is not a period: `last` takes `week`, `month` or a number of days" in wrong
+
+
+def test_a_week_with_the_dst_change_counts_its_169_local_hours(synced: World) -> None:
+    """Oct 26 to Nov 1, 2026 in Los Angeles ends with the fall back (Nov 1 has 25 hours): the week is
+    169 hours of events, summed here from the simulator's own events; Kolkata has no DST."""
+    monday, sunday = date(2026, 10, 26), date(2026, 11, 1)
+    for user, tz in ((ADMIN, "America/Los_Angeles"), (MEMBER, "Asia/Kolkata")):
+        text = text_of(synced.ask("spend 2026-10-26..2026-11-01 cursor", user=user))
+        week = _cursor_total(synced, monday, sunday, tz)
+        before = _cursor_total(synced, monday - timedelta(days=7), monday - timedelta(days=1), tz)
+        assert format_usd(week) in text and format_change(week, before, "usd_cents") in text, (tz, text)
+    zone = ZoneInfo("America/Los_Angeles")
+    start = datetime.combine(monday, time(0), tzinfo=zone)
+    end = datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=zone)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=169)
 
 
 def test_spend_a_date_range_includes_both_days(synced: World) -> None:
