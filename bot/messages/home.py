@@ -44,6 +44,7 @@ SUBSCRIBE_EXAMPLES = (
     "subscribe rate-limit",
     "subscribe health",
     "subscribe spike",
+    "subscribe requests",
 )
 
 
@@ -89,6 +90,10 @@ class HomeModel:
     subscriptions: tuple[SubscriptionLine, ...] = field(default_factory=tuple)
     deliveries: tuple[DeliveryLine, ...] = field(default_factory=tuple)
     alerts: tuple[AlertLine, ...] = field(default_factory=tuple)
+    idle: str | None = None
+    """The seats unused for 30 days and what they cost (``IdleReport.summary``), None when none are."""
+    pending_requests: int = 0
+    """Limit requests waiting for an admin's decision (shown to admins)."""
 
 
 # ---------------------------------------------------------------------------------------------- the view
@@ -108,6 +113,7 @@ def home_view(model: HomeModel) -> dict[str, Any]:
     blocks += _connections(model)
     blocks += _spend(model)
     blocks += _credits(model)
+    blocks += _insights(model)
     blocks += _subscriptions(model)
     blocks += _deliveries(model)
     blocks += _alerts(model)
@@ -152,6 +158,18 @@ def _credits(model: HomeModel) -> list[Block]:
         title = display_name(view.vendor) if view.connection == view.vendor else f"`{view.connection}`"
         blocks.append(section(f"*{title}*\n" + "\n".join(credit_lines(view, model.tz))))
     return blocks
+
+
+def _insights(model: HomeModel) -> list[Block]:
+    """What to act on: idle seats, and for admins the limit requests waiting for them."""
+    lines = []
+    if model.idle:
+        lines.append(f"*Idle seats:* {model.idle}. `{model.command} idle` lists them.")
+    if model.is_admin and model.pending_requests:
+        count = model.pending_requests
+        waiting = f"{count:,} limit {'request waits' if count == 1 else 'requests wait'} for a decision"
+        lines.append(f"*Limit requests:* {waiting} in the channel that takes requests.")
+    return [header("Insights"), section("\n".join(lines))] if lines else []
 
 
 def describe_subscription(line: SubscriptionLine) -> str:

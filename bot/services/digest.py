@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.change import explain
 from bot.domain.forecast import forecast_cycle
-from bot.domain.idle import DEFAULT_IDLE_DAYS
 from bot.domain.periods import Period, PeriodSpec, resolve_period
 from bot.domain.vendors import CreditsLeft, traits
 from bot.messages.digest import (
@@ -29,7 +28,7 @@ from bot.messages.digest import (
     digest_message,
     no_sources_message,
 )
-from bot.messages.insights import idle_summary, spike_line
+from bot.messages.insights import spike_line
 from bot.messages.message import Message
 from bot.messages.why import why_line
 from bot.services.alerts import AlertService
@@ -135,21 +134,13 @@ class DigestService:
             headroom=await self._headroom(connections),
             open_alerts=shown_alerts,
             more_alerts=more_alerts,
-            idle=await self._idle_line(connections, last) if options.weekly else None,
+            idle=await self._idle.summary(connections, last) if options.weekly else None,
             spikes=await self._spike_lines(usage_sources, last, options.no_names),
             why=await self._why(usage_sources, spans[0], spans[1]),
             freshness=tuple([await self._freshener.freshness(row, {}) for row in connections]),
             chart_file_id=await self._charts.file_id(team_id, chart) if chart is not None else None,
         )
         return BuiltDigest(digest_message(digest), chart)
-
-    async def _idle_line(self, connections: list[Connection], last: date) -> str | None:
-        """The weekly digest's one line on seats unused for 30 days (None when there are none)."""
-        seats = [row for row in connections if traits(row.vendor).seat_price_setting]
-        if not seats:
-            return None
-        found = await self._idle.idle(seats, today=last, days=DEFAULT_IDLE_DAYS)
-        return idle_summary(found, DEFAULT_IDLE_DAYS) if found.seats else None
 
     async def _why(self, connections: list[Connection], period: Period, previous: Period) -> str | None:
         """Why the dollar sources' spend changed on the period before, in parts (``domain.change``)."""

@@ -2,7 +2,7 @@
 
 The Home is re-drawn after every sync, so it must never start one: connection cards come from
 ``StatusAnswers.status(refresh=False)``, and everything else (subscriptions, the delivery ledger, open
-alerts) is read straight from their tables, scoped by team id.
+alerts, idle seats, waiting limit requests) is read straight from their tables, scoped by team id.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from bot.messages.home import AlertLine, HomeModel, ToolSpend
 from bot.messages.subscriptions import DeliveryLine, SubscriptionLine
 from bot.services.access import Access
 from bot.services.clock import Clock
+from bot.services.connections import ConnectionRegistry
 from bot.services.errors import NotFound
+from bot.services.idle_report import IdleReport
 from bot.services.people import People
 from bot.services.status_answers import StatusAnswers
 from bot.services.subscriptions import subscription_line
 from bot.settings import Settings
 from bot.store.deliveries import DeliveryRepository
+from bot.store.limit_requests import LimitRequestRepository
 from bot.store.subscriptions import SubscriptionRepository
 
 LAST_DELIVERIES = 10
@@ -52,6 +55,9 @@ class HomeService:
         status: StatusAnswers,
         people: People,
         access: Access,
+        idle: IdleReport,
+        connections: ConnectionRegistry,
+        requests: LimitRequestRepository,
         *,
         clock: Clock,
     ) -> None:
@@ -61,6 +67,9 @@ class HomeService:
         self._status = status
         self._people = people
         self._access = access
+        self._idle = idle
+        self._connections = connections
+        self._requests = requests
         self._clock = clock
 
     async def gather(self, team_id: str, user_id: str) -> HomeModel:
@@ -83,6 +92,10 @@ class HomeService:
             subscriptions=await self.subscriptions(team_id),
             deliveries=await self.deliveries(team_id),
             alerts=await self.open_alerts(team_id),
+            idle=await self._idle.summary(
+                await self._connections.for_team(team_id), self._clock().astimezone(status.tz).date()
+            ),
+            pending_requests=await self._requests.pending_count(team_id),
         )
 
     async def subscriptions(self, team_id: str) -> tuple[SubscriptionLine, ...]:

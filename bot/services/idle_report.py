@@ -9,13 +9,15 @@ is pure (``domain.idle``); seat prices come from ``CURSOR_SEAT_PRICE``, ``WINDSU
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from bot.domain.commands import IdleQuery
-from bot.domain.idle import IdleSeats, Seat, idle_seats
+from bot.domain.idle import DEFAULT_IDLE_DAYS, IdleSeats, Seat, idle_seats
 from bot.domain.vendors import display_name, seat_vendors, traits
 from bot.messages.answers import IdleAnswer
+from bot.messages.insights import idle_summary
 from bot.services.clock import Clock
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.freshness import Freshener
@@ -69,6 +71,15 @@ class IdleReport:
             sources=tuple(row.name for row in connections),
             freshness=freshness,
         )
+
+    async def summary(self, connections: Sequence[Connection], today: date) -> str | None:
+        """One line on the seats unused for ``DEFAULT_IDLE_DAYS`` (the weekly digest's, the App Home's),
+        None when no seat vendor has any."""
+        seats = [row for row in connections if traits(row.vendor).seat_price_setting]
+        if not seats:
+            return None
+        found = await self.idle(seats, today=today, days=DEFAULT_IDLE_DAYS)
+        return idle_summary(found, DEFAULT_IDLE_DAYS) if found.seats else None
 
     async def idle(self, connections: list[Connection], *, today: date, days: int) -> IdleSeats:
         """The idle seats of ``connections`` (the digest's line reads this too)."""

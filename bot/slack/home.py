@@ -118,18 +118,24 @@ class HomePublisher:
 # ---------------------------------------------------------------------------------------------- listeners
 
 
-def register(app: AsyncApp, services: Services) -> HomePublisher:
-    """Publish the Home on ``app_home_opened``, refresh it after syncs, and handle its Connect buttons."""
-    home = HomeService(
+def _home_service(services: Services) -> HomeService:
+    return HomeService(
         services.settings,
         services.store.subscriptions,
         services.store.deliveries,
         services.status_answers,
         services.people,
         services.access,
+        services.idle_report,
+        services.connections,
+        services.store.limit_requests,
         clock=services.clock,
     )
-    publisher = HomePublisher(services, home)
+
+
+def register(app: AsyncApp, services: Services) -> HomePublisher:
+    """Publish the Home on ``app_home_opened``, refresh it after syncs, and handle its Connect buttons."""
+    publisher = HomePublisher(services, _home_service(services))
     services.sync.add_listener(publisher.on_sync)
 
     @app.event("app_home_opened")

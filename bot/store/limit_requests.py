@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select, update
+from sqlmodel import col, func, select, update
 
 from bot.store.db import Database
 from bot.store.models import LimitRequest
@@ -59,3 +59,13 @@ class LimitRequestRepository:
                 .order_by(col(LimitRequest.created_at).desc())
             )
             return list(rows)
+
+    async def pending_count(self, team_id: str) -> int:
+        """How many of the workspace's requests wait for a decision."""
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(func.count())
+                .select_from(LimitRequest)
+                .where(LimitRequest.team_id == team_id, LimitRequest.state == "pending")
+            )
+            return int(rows.one())

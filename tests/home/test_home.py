@@ -275,3 +275,13 @@ def test_a_workspace_with_no_connection_yet_gets_a_home_with_connect(
     )
     assert "No connections yet. Connect one below." in text_of(view)
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def test_an_admins_home_says_how_many_limit_requests_wait(synced: World) -> None:
+    synced.fake.add_channel("C0001")
+    synced.ask("subscribe requests")
+    assert "Asked: request #1" in text_of(synced.ask("request-limit 300", user=MEMBER))
+    text = text_of(_open_home(synced, ADMIN))
+    waiting = "*Limit requests:* 1 limit request waits for a decision in the channel that takes requests."
+    assert waiting in text
+    assert "Limit requests" not in text_of(_open_home(synced, MEMBER))

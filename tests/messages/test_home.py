@@ -124,8 +124,22 @@ def test_the_admin_section_lists_the_subscribe_commands_with_the_configured_comm
         "*Subscribe a channel:* type one of these in that channel.\n"
         "`/costs subscribe digest daily at 09:00`\n`/costs subscribe credit-low`\n"
         "`/costs subscribe budget 5000 cursor`\n`/costs subscribe rate-limit`\n`/costs subscribe health`\n"
-        "`/costs subscribe spike`"
+        "`/costs subscribe spike`\n`/costs subscribe requests`"
     )
+
+
+def test_insights_say_the_idle_seats_to_everyone_and_the_waiting_requests_to_admins() -> None:
+    idle = "1,000 seats unused for 30 days, *$19,000.00* a month"
+    texts = readable_texts(home_view(_model(idle=idle, pending_requests=2))["blocks"])
+    at = texts.index("Insights")
+    assert texts[at + 1] == (
+        f"*Idle seats:* {idle}. `/spend idle` lists them.\n"
+        "*Limit requests:* 2 limit requests wait for a decision in the channel that takes requests."
+    )
+    member = readable_texts(home_view(_model(is_admin=False, idle=idle, pending_requests=2))["blocks"])
+    assert f"*Idle seats:* {idle}. `/spend idle` lists them." in member
+    assert not any("Limit requests" in text for text in member)
+    assert "Insights" not in readable_texts(home_view(_model())["blocks"])  # nothing to act on: no section
 
 
 def test_a_member_gets_no_controls_and_is_told_who_connects() -> None:
