@@ -5,14 +5,17 @@ through the same readings and the same alert state machine:
 
 - spike: each person's day against their own 28 days before (``domain.spikes.replay``);
 - budget: each source's billing-cycle spend to that day and its forecast, at the 50/80/100% levels;
-- credit-low: each credit pool's newest snapshot of that day and its runway at the week's burn.
+- credit-low: each credit pool's newest snapshot of that day and its runway at the week's burn;
+- credit-low on a REST tracked figure: each day's newest reading, against the month's peak so far for
+  a percent line.
 
-Sources whose history holds no such figure (people's spend limits, a REST tracked figure) are named as
-left out rather than replayed as if quiet.
+Sources whose history holds no such figure (people's spend limits) are named as left out rather than
+replayed as if quiet.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -32,10 +35,11 @@ from bot.services.alert_readings import (
     budget_readings,
     budget_sources,
     credit_pool_reading,
+    tracked_reading,
 )
 from bot.services.alert_replay import replay_readings
 from bot.services.clock import Clock
-from bot.services.credit_figures import CreditFigures, credit_view_of
+from bot.services.credit_figures import DAY_BEFORE, CreditFigures, credit_view_of, tracked_view_of
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.freshness import Freshener
 from bot.services.people import People
@@ -44,7 +48,7 @@ from bot.services.spike_report import SpikeReport
 from bot.services.subscriptions import SubscriptionService
 from bot.services.usage_figures import UsageFigures, last_whole_days
 from bot.settings import Settings
-from bot.store.models import Connection
+from bot.store.models import Connection, TrackedFigureRow
 
 ZERO = Decimal(0)
 DAY = timedelta(days=1)
@@ -58,7 +62,7 @@ BUDGET_NOTE = (
 )
 CREDIT_NOTE = (
     "Each credit pool as its newest snapshot of the day showed it, with its runway at the burn of the 7 "
-    "days before."
+    "days before; a tracked figure as its newest reading of the day, against the month's peak so far."
 )
 
 
@@ -181,7 +185,7 @@ class Backtests:
         last: date,
         tz: ZoneInfo,
     ) -> tuple[str, list[Connection], DayReadings, list[tuple[str, str]]]:
-        """Each credit pool's reading at the end of each day that has a snapshot of it."""
+        """Each source's credit-low reading at the end of each day that has a figure of it."""
         line = CreditThreshold(rule.below_percent, rule.below_amount)
         text = (
             f"credit-low below {rule.below_percent}%"
@@ -190,30 +194,47 @@ class Backtests:
             if rule.below_amount is not None
             else "credit-low (under 20% left, or running out before the cycle ends)"
         )
-        start = datetime.combine(first, time(0), tzinfo=UTC)
-        end = datetime.combine(last + DAY, time(0), tzinfo=UTC)
         chosen: list[Connection] = []
         left_out: list[tuple[str, str]] = []
         by_day: dict[date, list[Reading]] = {day: [] for day in _days(first, last)}
         for connection in connections:
-            label = connection_label(connection)
-            meaning = traits(connection.vendor).credits_left
-            if meaning is not CreditsLeft.CREDIT_POOL:
-                left_out.append((label, _not_replayed(meaning)))
-                continue
-            snapshots = await self._credits.snapshots_by_day(connection, start, end)
-            if not snapshots:
-                left_out.append((label, "no credit balance stored in those days"))
+            found = await self._credit_readings(connection, line, first, last, tz)
+            if isinstance(found, str):
+                left_out.append((connection_label(connection), found))
                 continue
             chosen.append(connection)
-            series = await self._usage.by_day(connection, start - CYCLE_LOOKBACK, end, UTC_ZONE)
-            for day, snapshot in sorted(snapshots.items()):
-                at = datetime.combine(day + DAY, time(0), tzinfo=UTC)
-                view = credit_view_of(connection, snapshot, last_whole_days(series, day + DAY), at, tz)
-                by_day[day].append(credit_pool_reading(connection.name, label, view, line))
+            for day, reading in found.items():
+                by_day[day].append(reading)
         if not chosen and not left_out:
             raise NotFound("No connection has credits to replay.")
         return text, chosen, sorted(by_day.items()), left_out
+
+    async def _credit_readings(
+        self, connection: Connection, line: CreditThreshold, first: date, last: date, tz: ZoneInfo
+    ) -> dict[date, Reading] | str:
+        """One source's readings by day, or why it is left out."""
+        label = connection_label(connection)
+        meaning = traits(connection.vendor).credits_left
+        start = datetime.combine(first, time(0), tzinfo=UTC)
+        end = datetime.combine(last + DAY, time(0), tzinfo=UTC)
+        if meaning is CreditsLeft.TRACKED_FIGURE and (line.percent is not None or line.amount is not None):
+            month = datetime(first.year, first.month, 1, tzinfo=UTC) - DAY
+            rows = await self._credits.tracked_readings(connection, month, end)
+            if not rows:
+                return "no reading of its tracked figure stored in those days"
+            return _tracked_days(connection, label, rows, line, first, last)
+        if meaning is not CreditsLeft.CREDIT_POOL:
+            return _not_replayed(meaning)
+        snapshots = await self._credits.snapshots_by_day(connection, start, end)
+        if not snapshots:
+            return "no credit balance stored in those days"
+        series = await self._usage.by_day(connection, start - CYCLE_LOOKBACK, end, UTC_ZONE)
+        found: dict[date, Reading] = {}
+        for day, snapshot in sorted(snapshots.items()):
+            at = datetime.combine(day + DAY, time(0), tzinfo=UTC)
+            view = credit_view_of(connection, snapshot, last_whole_days(series, day + DAY), at, tz)
+            found[day] = credit_pool_reading(connection.name, label, view, line)
+        return found
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -231,9 +252,36 @@ def _cycle_so_far(
     return CycleSoFar(span, spent * factor, [value * factor for value in recent])
 
 
+def _tracked_days(
+    connection: Connection,
+    label: str,
+    rows: Sequence[TrackedFigureRow],
+    line: CreditThreshold,
+    first: date,
+    last: date,
+) -> dict[date, Reading]:
+    """A tracked figure's reading at the end of each day that has a reading of it, as the live alert
+    reads it: the day's newest reading beside the one of about a day before, against the month's peak
+    so far for a percent line."""
+    times = [row.observed_at for row in rows]
+    found: dict[date, Reading] = {}
+    for day in _days(first, last):
+        start = datetime.combine(day, time(0), tzinfo=UTC)
+        upto = bisect_left(times, start + DAY)
+        if upto == 0 or times[upto - 1] < start:
+            continue  # no reading that day
+        latest = rows[upto - 1]
+        before = bisect_right(times, latest.observed_at - DAY_BEFORE)
+        month = bisect_left(times, datetime(day.year, day.month, 1, tzinfo=UTC))
+        peak = None if line.amount is not None else max(row.value for row in rows[month:upto])
+        view = tracked_view_of(connection, latest, rows[before - 1] if before else None)
+        found[day] = tracked_reading(connection.name, label, view, f"month:{day:%Y-%m}", line, peak)
+    return found
+
+
 def _not_replayed(meaning: CreditsLeft | None) -> str:
     if meaning is CreditsLeft.SPEND_LIMITS:
         return "people's spend limits are kept as they stand now, not day by day"
     if meaning is CreditsLeft.TRACKED_FIGURE:
-        return "its tracked figure is not replayed"
+        return "the default rule does not watch a tracked figure (give `below N%` or `below N`)"
     return "it has no credits"

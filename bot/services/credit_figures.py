@@ -19,7 +19,7 @@ from bot.services.clock import Clock
 from bot.services.usage_figures import UsageFigures
 from bot.store import credit_snapshots, cycle_spend, rate_limit_readings, tracked_figures
 from bot.store.db import Database
-from bot.store.models import Connection, CreditSnapshot, CycleSpendRow, RateLimitReading
+from bot.store.models import Connection, CreditSnapshot, CycleSpendRow, RateLimitReading, TrackedFigureRow
 
 ZERO = Decimal(0)
 DAY_BEFORE = timedelta(hours=23)
@@ -118,14 +118,15 @@ class CreditFigures:
             day_ago = await tracked_figures.figure_at_or_before(
                 session, connection.id, latest.observed_at - DAY_BEFORE
             )
-        track = str((connection.options or {}).get("track") or "")
-        return TrackedView(
-            connection=connection.name,
-            field=track.split("#", 1)[-1] if track else "",
-            value=latest.value,
-            observed_at=latest.observed_at,
-            previous=day_ago.value if day_ago else None,
-        )
+        return tracked_view_of(connection, latest, day_ago)
+
+    async def tracked_readings(
+        self, connection: Connection, start: datetime, end: datetime
+    ) -> list[TrackedFigureRow]:
+        """Every reading of a connection's tracked figure in ``[start, end)``, oldest first."""
+        assert connection.id is not None
+        async with self._db.session() as session:
+            return await tracked_figures.readings_between(session, connection.id, start, end)
 
     async def windows(self, connection: Connection) -> tuple[WindowView, ...]:
         """The connection's rate-limit windows, by scope: headroom, 429s met, time waited."""
@@ -155,4 +156,18 @@ def credit_view_of(
         top_up_by=run.top_up_by,
         cycle_end=snapshot.cycle_end,
         observed_at=snapshot.observed_at,
+    )
+
+
+def tracked_view_of(
+    connection: Connection, latest: TrackedFigureRow, day_ago: TrackedFigureRow | None
+) -> TrackedView:
+    """A tracked figure as it stood at its reading ``latest``, beside the one of about a day before."""
+    track = str((connection.options or {}).get("track") or "")
+    return TrackedView(
+        connection=connection.name,
+        field=track.split("#", 1)[-1] if track else "",
+        value=latest.value,
+        observed_at=latest.observed_at,
+        previous=day_ago.value if day_ago else None,
     )

@@ -41,3 +41,19 @@ async def peak_since(session: AsyncSession, connection_id: int | None, since: da
     )
     values = [row.value for row in rows.all()]
     return max(values, default=Decimal(0))
+
+
+async def readings_between(
+    session: AsyncSession, connection_id: int, start: datetime, end: datetime
+) -> list[TrackedFigureRow]:
+    """Every reading observed in ``[start, end)``, oldest first (``backtest credit-low``)."""
+    rows = await session.exec(
+        select(TrackedFigureRow)
+        .where(
+            TrackedFigureRow.connection_id == connection_id,
+            col(TrackedFigureRow.observed_at) >= start,
+            col(TrackedFigureRow.observed_at) < end,
+        )
+        .order_by(col(TrackedFigureRow.observed_at))
+    )
+    return list(rows)

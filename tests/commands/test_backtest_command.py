@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.domain.usage import Granularity, SpendRow, Unit, Vendor
-from bot.store.models import CreditSnapshot
+from bot.store.models import CreditSnapshot, TrackedFigureRow
 from bot.store.sync import SyncRecords
 from tests.commands.conftest import MEMBER, World, text_of
 
@@ -117,7 +117,12 @@ def test_backtest_credit_low_replays_each_days_newest_snapshot(synced: World) ->
     50 (Oct 21 to 31), 30 (Nov 1 to 5), 19 (Nov 6), 21 (Nov 7), 25 (Nov 8 to 11), none on Nov 12,
     25 (Nov 13, 14), 15 (Nov 15 to 19). Against `below 20%` (resolving above 22%): fired Nov 6, reminded
     Nov 7 (21% still holds), resolved Nov 8; fired again Nov 15 and reminded Nov 16 to 19 (4), still
-    firing. 2 alerts, 5 reminders, 1 resolution: 8 posts. Earlier snapshots of a day are ignored."""
+    firing. Earlier snapshots of a day are ignored.
+
+    The REST tracked figure reads 1,000 each evening until Nov 9, then 150 on Nov 10 (15% of November's
+    peak), 210 on Nov 11 (21%: still low) and 900 from Nov 12: fired Nov 10, reminded Nov 11, resolved
+    Nov 12. A morning reading of 50 each day is not the day's figure (the newest is).
+    3 alerts, 6 reminders, 2 resolutions: 11 posts."""
     services = synced.bot.services
     assert services is not None
     left = {date(2026, 10, 21) + timedelta(days=n): 50 for n in range(11)}
@@ -140,27 +145,43 @@ def test_backtest_credit_low_replays_each_days_newest_snapshot(synced: World) ->
             pools=[],
         )
 
+    every_day = [date(2026, 10, 21) + timedelta(days=n) for n in range(30)]
+    tracked = {day: 1000 for day in every_day if day < date(2026, 11, 10)}
+    tracked |= {date(2026, 11, 10): 150, date(2026, 11, 11): 210}
+    tracked |= {day: 900 for day in every_day if day > date(2026, 11, 11)}
+
     async def write() -> None:
         windsurf = await services.connections.get("T0001", "windsurf")
-        assert windsurf is not None and windsurf.id is not None
+        rest = await services.connections.get("T0001", "rest")
+        assert windsurf is not None and windsurf.id is not None and rest is not None and rest.id is not None
         async with services.db.write() as session:
             for day, percent in left.items():
                 session.add(snapshot(windsurf.id, day, 5, hour=3))  # earlier that day: not the day's figure
                 session.add(snapshot(windsurf.id, day, percent, hour=18))
+            for day, value in tracked.items():
+                for hour, figure in ((6, 50), (20, value)):
+                    moment = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+                    session.add(
+                        TrackedFigureRow(connection_id=rest.id, observed_at=moment, value=Decimal(figure))
+                    )
 
     synced.bot.call(write())
     answer = synced.ask("backtest credit-low below 20% 30d")
     text = text_of(answer)
     assert "Backtest · credit-low below 20% · last 30 days" in text, text
     assert (
-        "It would have posted *8* times: 2 alerts, 5 reminders (one every day while an alert holds) and "
-        "1 resolution." in text
+        "It would have posted *11* times: 3 alerts, 6 reminders (one every day while an alert holds) and "
+        "2 resolutions." in text
     ), text
     assert _cells(answer) == [
         ["Alert", "Fired (UTC day)", "Reminders", "Resolved"],
-        ["credits running low", "Nov 6, 2026", "1", "Nov 8, 2026"],  # one source: named in the context
-        ["credits running low", "Nov 15, 2026", "4", "still firing"],
+        ["Windsurf: credits running low", "Nov 6, 2026", "1", "Nov 8, 2026"],
+        ["REST: tracked figure low", "Nov 10, 2026", "1", "Nov 12, 2026"],
+        ["Windsurf: credits running low", "Nov 15, 2026", "4", "still firing"],
     ]
-    assert "Replayed on the stored history of Windsurf" in text
+    assert "Replayed on the stored history of REST, Windsurf" in text
     assert "Cursor left out: people's spend limits are kept as they stand now, not day by day." in text, text
+    # The default rule watches no tracked figure: REST is left out, and says how to watch it.
+    default = text_of(synced.ask("backtest credit-low 30d"))
+    assert "REST left out: the default rule does not watch a tracked figure (give `below N%`" in default
     assert "left out: no credit balance stored in those days." in text
