@@ -74,6 +74,13 @@ class Metrics:
             registry=registry,
         )
 
+        self.scheduled_jobs = Counter(
+            "spendbot_scheduled_jobs",
+            "Runs of the scheduler's jobs (settle, digests, syncs, checks, purge), by job and outcome.",
+            ["job", "outcome"],
+            registry=registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.metrics import Metrics
 from bot.services.publisher import Publisher
 from bot.settings import Settings
 
@@ -29,9 +30,10 @@ SETTLE_TICK_SECONDS = 30
 class Scheduler:
     """Starts and stops the recurring jobs; each job logs its failures and never stops the others."""
 
-    def __init__(self, settings: Settings, publisher: Publisher) -> None:
+    def __init__(self, settings: Settings, publisher: Publisher, metrics: Metrics) -> None:
         self._settings = settings
         self._publisher = publisher
+        self._metrics = metrics
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self) -> None:
@@ -49,14 +51,15 @@ class Scheduler:
         ]
         for name, job, seconds, delay in jobs:
             scheduler.add_job(
-                _logged(name, job),
+                _logged(name, job, self._metrics),
                 "interval",
                 seconds=seconds,
                 id=name,
                 next_run_time=now + delay,
                 replace_existing=True,
             )
-        scheduler.add_job(_logged("purge", self._publisher.purge), "cron", hour=3, minute=17, id="purge")
+        purge = _logged("purge", self._publisher.purge, self._metrics)
+        scheduler.add_job(purge, "cron", hour=3, minute=17, id="purge")
         scheduler.start()
         self._scheduler = scheduler
         log.info(
@@ -72,12 +75,18 @@ class Scheduler:
         self._scheduler = None
 
 
-def _logged(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+def _logged(name: str, job: Callable[[], Awaitable[Any]], metrics: Metrics) -> Callable[[], Awaitable[None]]:
+    """``job`` as the scheduler runs it: a failure is logged, never raised, and every run is counted
+    (``spendbot_scheduled_jobs``), so an operator, or ``bench/ack.py``, sees which jobs have run."""
+
     async def run() -> None:
         try:
             await job()
         except Exception:
+            metrics.scheduled_jobs.labels(job=name, outcome="failed").inc()
             log.exception("scheduled job %s failed; it will run again at its next tick", name)
+            return
+        metrics.scheduled_jobs.labels(job=name, outcome="ok").inc()
 
     run.__name__ = f"spendbot_{name}"
     return run
