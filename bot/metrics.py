@@ -74,6 +74,11 @@ class Metrics:
             registry=registry,
         )
 
+        self.digest_builds = Counter(
+            "spendbot_digest_builds",
+            "Digests built: once per distinct content of a scheduled pass, however many channels get it.",
+            registry=registry,
+        )
         self.scheduled_jobs = Counter(
             "spendbot_scheduled_jobs",
             "Runs of the scheduler's jobs (settle, digests, syncs, checks, purge), by job and outcome.",

@@ -279,6 +279,7 @@ def _digests(
     charts: ChartService,
     alerts: AlertService,
     clock: Clock,
+    metrics: Metrics,
 ) -> DigestService:
     return DigestService(
         settings,
@@ -292,6 +293,7 @@ def _digests(
         reads.idle_report,
         reads.spike_report,
         clock=clock,
+        metrics=metrics,
     )
 
 
@@ -328,7 +330,7 @@ def _scheduled_posting(
         metrics=metrics,
     )
     charts = ChartService(settings, db, store.charts, slack, clock=clock)
-    digests = _digests(settings, reads, subscriptions, charts, alerts, clock)
+    digests = _digests(settings, reads, subscriptions, charts, alerts, clock, metrics)
     publisher = Publisher(
         settings,
         store.retention,

@@ -7,7 +7,9 @@ Under ``no-names`` no person is named.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,6 +33,7 @@ from bot.messages.digest import (
 from bot.messages.insights import spike_line
 from bot.messages.message import Message
 from bot.messages.why import why_line
+from bot.metrics import Metrics
 from bot.services.alerts import AlertService
 from bot.services.charts import Chart, ChartService
 from bot.services.clock import Clock
@@ -43,7 +46,7 @@ from bot.services.spike_report import SpikeReport
 from bot.services.subscriptions import SubscriptionService, source_of
 from bot.services.usage_figures import UsageFigures, has_unattributed, people_unavailable_note
 from bot.settings import Settings
-from bot.store.models import Connection
+from bot.store.models import Connection, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,9 @@ class DigestService:
         spikes: SpikeReport,
         *,
         clock: Clock,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._idle = idle
         self._spikes = spikes
         self._settings = settings
@@ -107,6 +112,7 @@ class DigestService:
         self, team_id: str, day: date, options: DigestOptions, *, with_chart: bool = True
     ) -> BuiltDigest:
         """The digest for local ``day`` (it reports the day before, or the week before for weekly ones)."""
+        self._metrics.digest_builds.inc()
         try:
             connections = await self._sources.pick(team_id, None)
         except NotFound as error:
@@ -198,15 +204,27 @@ class DigestService:
             tokens=now.tokens,
         )
 
-    async def _cycles(
-        self, team_id: str, connections: list[Connection], options: DigestOptions
-    ) -> tuple[CycleStanding, ...]:
-        """Each source's cycle so far and its forecast, with the channel's budgets in its unit."""
-        budgets = [
+    async def content_key(self, team_id: str, day: date, options: DigestOptions) -> Hashable:
+        """What a digest's content depends on beside the store: two channels with the same key get the
+        same message (the workspace, the day, the zone and options, and the channel's budgets)."""
+        channel_budgets = await self._budgets(team_id, options)
+        budgets = tuple(sorted(repr(sorted((row.params or {}).items())) for row in channel_budgets))
+        shown = (options.tz.key, options.no_names, options.weekly, options.late, options.test)
+        return (team_id, day, shown, budgets)
+
+    async def _budgets(self, team_id: str, options: DigestOptions) -> list[Subscription]:
+        """The budgets a digest shows: the channel's (every one when it is for no channel)."""
+        return [
             row
             for row in await self._subscriptions.alert_subscriptions(team_id)
             if row.kind == "budget" and (options.channel_id is None or row.channel_id == options.channel_id)
         ]
+
+    async def _cycles(
+        self, team_id: str, connections: list[Connection], options: DigestOptions
+    ) -> tuple[CycleStanding, ...]:
+        """Each source's cycle so far and its forecast, with the channel's budgets in its unit."""
+        budgets = await self._budgets(team_id, options)
         cycles = []
         now = self._clock()
         for connection in connections:
@@ -344,3 +362,21 @@ def _add(table: dict[str, Decimal], key: str, amount: Decimal) -> None:
 def _ranked(values: dict[str, Decimal]) -> tuple[Ranked, ...]:
     ranked = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:TOP]
     return tuple(Ranked(name, amount) for name, amount in ranked)
+
+
+class DigestBuilds:
+    """The digests of one scheduled pass, each built once per distinct content (``content_key``) and
+    shared by every channel that wants it; channels asking while it is being built wait for that build.
+    A failed build fails every digest that shared it (each stays due for the next tick)."""
+
+    def __init__(self, service: DigestService) -> None:
+        self._service = service
+        self._builds: dict[Hashable, asyncio.Task[BuiltDigest]] = {}
+
+    async def get(self, team_id: str, day: date, options: DigestOptions) -> BuiltDigest:
+        key = await self._service.content_key(team_id, day, options)
+        build = self._builds.get(key)
+        if build is None:
+            build = asyncio.ensure_future(self._service.build(team_id, day, options))
+            self._builds[key] = build
+        return await build

@@ -24,7 +24,7 @@ from bot.services.alerts import AlertService
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry
 from bot.services.deliveries import Claim, DeliveryLedger, PostResult, key_for
-from bot.services.digest import DigestOptions, DigestService
+from bot.services.digest import DigestBuilds, DigestOptions, DigestService
 from bot.services.leases import Leases
 from bot.services.subscriptions import SubscriptionService, schedule_of
 from bot.services.sync import SyncReport, SyncService
@@ -110,17 +110,18 @@ class Publisher:
         """
         now = self._clock()
         outcomes: list[str] = []
+        builds = DigestBuilds(self._digests)
 
         async def deliver(subscription: Subscription) -> None:
             try:
-                outcomes.append(await self._run_due_digest(subscription, now))
+                outcomes.append(await self._run_due_digest(subscription, now, builds))
             except Exception:
                 log.exception("the digest of subscription %s failed; it stays due", subscription.id)
 
         await _each(await self._subscriptions.due_digests(now), DIGEST_CONCURRENCY, deliver)
         return DigestRun(outcomes.count("posted"), outcomes.count("skipped"))
 
-    async def _run_due_digest(self, subscription: Subscription, now: datetime) -> str:
+    async def _run_due_digest(self, subscription: Subscription, now: datetime, builds: DigestBuilds) -> str:
         """One due digest: posted, skipped (its local day ended) or nothing (another replica, or posted)."""
         assert subscription.id is not None and subscription.next_due_at is not None
         schedule = schedule_of(subscription, self._settings.timezone)
@@ -137,13 +138,16 @@ class Publisher:
         if local_day_ended(day, now, schedule.tz):
             await self._record_skip(subscription, day, "missed: the bot was not running that day")
             outcome = "skipped"
-        elif await self.deliver_digest(subscription, day, late=now - due > LATE_AFTER):
+        elif await self.deliver_digest(subscription, day, late=now - due > LATE_AFTER, builds=builds):
             outcome = "posted"
         await self._subscriptions.set_next_due(subscription.id, following, previous=stored_due)
         return outcome
 
-    async def deliver_digest(self, subscription: Subscription, day: date, *, late: bool) -> bool:
-        """Claim, build and post one digest; False when it was posted (or claimed) before."""
+    async def deliver_digest(
+        self, subscription: Subscription, day: date, *, late: bool, builds: DigestBuilds | None = None
+    ) -> bool:
+        """Claim, build (or take from ``builds``, the pass's digests) and post one digest; False when it
+        was posted (or claimed) before."""
         schedule = schedule_of(subscription, self._settings.timezone)
         key = key_for(
             subscription.team_id, subscription.channel_id, subscription.id, "digest", day.isoformat()
@@ -157,7 +161,7 @@ class Publisher:
             late=late,
             channel_id=subscription.channel_id,
         )
-        built = await self._digests.build(subscription.team_id, day, options)
+        built = await (builds or DigestBuilds(self._digests)).get(subscription.team_id, day, options)
         claim = Claim(
             key,
             subscription.team_id,
