@@ -29,6 +29,7 @@ from bot.services.people_report import PeopleReport
 from bot.services.person_keys import AliasedSyncRecords
 from bot.services.publisher import Publisher
 from bot.services.secrets import KEY_FILE_NAME
+from bot.services.shared_pace import SharedPace
 from bot.services.slack_api import SlackApi
 from bot.services.sources import SourcePicker
 from bot.services.spend_answers import SpendAnswers
@@ -313,6 +314,7 @@ def _scheduled_posting(
         clock=clock,
         metrics=metrics,
         pacing=slack_pacing,
+        shared=SharedPace(store.pace, time_scale=slack_pacing.time_scale if slack_pacing else 1.0),
         history=history_pacing(distributed=settings.oauth_enabled),
     )
     alerts = AlertService(

@@ -26,6 +26,7 @@ from bot.messages.message import Message
 from bot.messages.subscriptions import DeliveryLine
 from bot.metrics import Metrics
 from bot.services.clock import Clock
+from bot.services.shared_pace import SharedPace
 from bot.services.slack_api import (
     PERMANENT_ERRORS,
     SlackApi,
@@ -118,6 +119,7 @@ class DeliveryLedger:
         clock: Clock,
         metrics: Metrics,
         pacing: LimiterRegistry | None = None,
+        shared: SharedPace | None = None,
         settle_after: timedelta = SETTLE_AFTER,
         workspace_per_minute: int = WORKSPACE_POSTS_PER_MINUTE,
         history: HistoryPacing = INTERNAL_HISTORY,
@@ -127,6 +129,7 @@ class DeliveryLedger:
         self._clock = clock
         self._metrics = metrics
         self._pacing = pacing or LimiterRegistry()
+        self._shared = shared
         self._settle_after = settle_after
         self._history = history
         self._workspace_policy = RatePolicy(workspace_per_minute, timedelta(minutes=1))
@@ -211,8 +214,16 @@ class DeliveryLedger:
         return PostResult(True, ts=ts)
 
     async def _pace(self, team_id: str, channel_id: str) -> None:
-        await self._pacing.get(f"slack:{team_id}", "workspace", self._workspace_policy).take()
+        await self._take(team_id, "workspace", self._workspace_policy)
         await self._pacing.get(f"slack:{team_id}", f"channel:{channel_id}", self._channel_policy).take()
+
+    async def _take(self, team_id: str, what: str, policy: RatePolicy) -> None:
+        """A slot of one of the workspace's allowances: shared with the other replicas through the
+        database when ``shared`` was given, else this process's own."""
+        if self._shared is not None:
+            await self._shared.take(f"slack:{team_id}:{what}", policy)
+        else:
+            await self._pacing.get(f"slack:{team_id}", what, policy).take()
 
     async def _sent(self, rows: Sequence[Delivery], ts: str) -> None:
         await self._record(rows, DeliveryState.SENT, ts=ts)
@@ -339,9 +350,8 @@ class DeliveryLedger:
             "limit": self._history.page,
             "include_all_metadata": True,
         }
-        pacer = self._pacing.get(f"slack:{team_id}", "conversations.history", self._history.policy)
         for _ in range(HISTORY_PAGES):
-            await pacer.take()
+            await self._take(team_id, "conversations.history", self._history.policy)
             response = await self._slack.call(team_id, "conversations.history", **arguments)
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}

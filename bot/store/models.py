@@ -414,6 +414,18 @@ class Lease(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PaceSlot(SQLModel, table=True):
+    """A slot reserved under a shared rate limit (Slack's posting allowance of a workspace), so replicas
+    together stay within one limit. ``at`` is the wall-clock instant (Unix seconds) the slot is for."""
+
+    __tablename__ = "pace_slots"
+    __table_args__ = (Index("ix_pace_slots_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: float
+
+
 class ConfirmationUse(SQLModel, table=True):
     """A confirm button that was used. Its token is claimed (a unique insert) before the change is made,
     so a replayed or double click finds it taken and changes nothing."""

@@ -13,6 +13,7 @@ from bot.store.db import Database
 from bot.store.deliveries import DeliveryRepository
 from bot.store.leases import LeaseRepository
 from bot.store.limit_requests import LimitRequestRepository
+from bot.store.pace import PaceRepository
 from bot.store.retention import HistoryRetention
 from bot.store.subscriptions import SubscriptionRepository
 from bot.store.sync import SyncRecords
@@ -30,6 +31,7 @@ class Repositories:
     deliveries: DeliveryRepository
     leases: LeaseRepository
     limit_requests: LimitRequestRepository
+    pace: PaceRepository
     retention: HistoryRetention
     subscriptions: SubscriptionRepository
     sync: SyncRecords
@@ -45,6 +47,7 @@ class Repositories:
             deliveries=DeliveryRepository(db),
             leases=LeaseRepository(db),
             limit_requests=LimitRequestRepository(db),
+            pace=PaceRepository(db),
             retention=HistoryRetention(db),
             subscriptions=SubscriptionRepository(db),
             sync=SyncRecords(db),
