@@ -306,7 +306,17 @@ class DeliveryLedger:
                 continue  # another replica is settling them
             try:
                 found = await self._find_in_history(team_id, channel_id, set(keys), members)
-            except (SlackApiError, SlackUnavailable) as error:
+            except SlackApiError as error:
+                code = error_code(error) or ""
+                if code in PERMANENT_ERRORS:
+                    # The channel is gone (or the bot shut out): nothing will post there, so the rows
+                    # fail with the reason, and a channel error pauses their subscriptions.
+                    await self._failed(members, code)
+                    settled += len(members)
+                    continue
+                log.warning("could not read the history of %s to settle deliveries: %s", channel_id, code)
+                continue
+            except SlackUnavailable as error:
                 # Not knowing is not "not posted": leave them for the next settle rather than risk a double.
                 log.warning("could not read the history of %s to settle deliveries: %s", channel_id, error)
                 continue

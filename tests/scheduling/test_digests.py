@@ -243,6 +243,32 @@ async def test_a_slack_that_keeps_failing_ends_in_a_visible_failure_not_endless_
     assert row.state == "failed" and "HTTP 500" in (row.error or "")
 
 
+async def test_a_post_left_posting_whose_channel_is_then_gone_is_failed_and_paused_not_kept_for_ever(
+    rig: Rig,
+) -> None:
+    """A 500 leaves the post's outcome unknown (``posting``); the channel is deleted before the settle,
+    whose history read answers ``channel_not_found``: the row fails with that reason and the
+    subscription is paused, as for any channel error, instead of staying ``posting`` for ever."""
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    subscription = await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", status=500, times=1)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    assert (await rig.services.ledger.recent(TEAM))[0].state == "posting"
+    rig.fake.delete_channel("C1")
+    rig.clock.advance(timedelta(minutes=3))
+    assert await rig.services.ledger.settle() == 1
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert (row.state, row.error) == ("failed", "channel_not_found")
+    (paused,) = await rig.services.subscriptions.listing(TEAM, "C1")
+    assert paused.id == subscription.id and paused.paused_reason == "the channel no longer exists"
+    rig.clock.advance(timedelta(minutes=3))
+    assert await rig.services.ledger.settle() == 0  # settled once, not looked at again
+    assert len(rig.fake.calls("chat.postMessage")) == 1
+
+
 async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig) -> None:
     rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     subscription = await rig.services.subscriptions.subscribe(
