@@ -444,9 +444,7 @@ class AlertService:
         keys = [item.key for item in ready]
         claimed: list[tuple[_Due, Delivery]] = []
         for item in ready:
-            claim = Claim(
-                item.key, team_id, channel_id, item.subscription.id, "alert", item.key.split(":", 4)[-1][:64]
-            )
+            claim = _alert_claim(item, team_id, channel_id)
             row = await self._ledger.claim(claim, message, keys=keys)
             if row is not None:
                 claimed.append((item, row))
@@ -487,7 +485,7 @@ class AlertService:
                 team_id, row.channel_id or channel_id, row.message_ts, row, item.reading, now
             )
         reply = resolved_reply(item.reading.title, item.reading.detail)
-        claim = Claim(item.key, team_id, channel_id, item.subscription.id, "alert", "resolve")
+        claim = _alert_claim(item, team_id, channel_id)
         delivery = await self._ledger.claim(claim, reply)
         if delivery is None:
             return False
@@ -613,6 +611,14 @@ class AlertService:
         if what == "snooze":
             return f"snoozed for {hours:g} h"
         return "muted until it resolves (the recovery will still be posted)"
+
+
+def _alert_claim(item: _Due, team_id: str, channel_id: str) -> Claim:
+    """The ledger claim of an alert's post: its period is the key's own (metric, threshold, cycle and
+    step), which ``deliveries`` reads back as a label, for a resolution as for a firing."""
+    return Claim(
+        item.key, team_id, channel_id, item.subscription.id, "alert", item.key.split(":", 4)[-1][:64]
+    )
 
 
 def _rose(previous: str | None, current: str | None) -> bool:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.domain.commands import SubscribeCreditLow, SubscribeHealth, SubscribeRateLimit
+from bot.messages.replies import delivery_subject
 from bot.services.clock import ManualClock
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import served
@@ -84,6 +85,12 @@ async def test_falling_credits_fire_once_remind_once_resolve_once_and_fire_again
     # Fire, reminder, resolution reply, next cycle's fire: four posts, four keys, all sent.
     assert sorted(row.state for row in deliveries) == ["sent"] * 4
     assert len({row.idempotency_key for row in deliveries}) == 4
+    # `deliveries` names each post, the resolution as well as the firings (it used to read "alert  ()").
+    subjects = [delivery_subject(line.kind, line.period) for line in await rig.services.ledger.lines(TEAM)]
+    assert sorted(subjects) == sorted(
+        ["alert tracked:rest abs:500 (fired)"] * 2
+        + ["alert tracked:rest abs:500 (reminder)", "alert tracked:rest abs:500 (resolved)"]
+    ), subjects
 
 
 async def test_alerts_due_together_share_one_message_and_resolve_separately(rig: Rig) -> None:
