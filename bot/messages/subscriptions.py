@@ -93,14 +93,28 @@ def subscriptions_message(
     return message(f"{title}: {len(lines)}", [header(title), *lines_sections(texts, max_lines=40)])
 
 
-def snoozed_message(subscription_id: int | None, *, until: datetime | None, until_resolved: bool) -> Message:
-    """``snooze``: until when, or muted until its alerts resolve; recoveries post either way."""
-    if until_resolved:
-        text = f"Subscription #{subscription_id}: its firing alerts are muted until they resolve"
-        text += " (the recovery is still posted)."
+def snoozed_message(subscription_id: int | None, *, until: datetime | None) -> Message:
+    """``snooze <id> <duration>``: until when; recoveries post."""
+    assert until is not None
+    text = f"Subscription #{subscription_id} snoozed until {utc_when(until)} (recoveries still post)."
+    return message(text, [section(text)])
+
+
+def muted_message(subscription_id: int | None, muted: int, *, command: str) -> Message:
+    """``snooze <id> until-resolved``: how many firing alerts were muted, and that a new one posts."""
+    if not muted:
+        text = (
+            f"Subscription #{subscription_id} has no alert firing, so nothing was muted: `until-resolved` "
+            "mutes the alerts firing now until each resolves, and a new alert posts. To hold back the "
+            f"next ones too, snooze it for a while: `{command} snooze {subscription_id} 4h`."
+        )
     else:
-        assert until is not None
-        text = f"Subscription #{subscription_id} snoozed until {utc_when(until)} (recoveries still post)."
+        alerts = "its firing alert is" if muted == 1 else f"its {muted} firing alerts are"
+        until = "it resolves" if muted == 1 else "each resolves"
+        text = (
+            f"Subscription #{subscription_id}: {alerts} muted until {until} (the recovery is still "
+            "posted); a new alert still posts."
+        )
     return message(text, [section(text)])
 
 

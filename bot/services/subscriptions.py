@@ -391,8 +391,12 @@ class SubscriptionService:
         subscription_id: int,
         duration: timedelta | None,
         until_resolved: bool,
-    ) -> Subscription:
-        """Hold back a subscription's alerts for a while, or until each resolves (recoveries still post)."""
+    ) -> tuple[Subscription, int]:
+        """Hold back a subscription's alerts for a while, or mute its firing ones until each resolves
+        (recoveries still post); returns it and how many firing alerts were muted.
+
+        ``until_resolved`` acts on the alerts firing now: with none firing nothing is muted (and the
+        answer says so), since a later alert is a new episode that posts."""
         row = await self.get(team_id, subscription_id)
         if row.kind == "digest":
             raise ServiceError(
@@ -405,13 +409,15 @@ class SubscriptionService:
             stored = await self._store.by_id(subscription_id, session=session)
             assert stored is not None
             states = await self._store.alert_states(session, subscription_id)
+            muted = 0
             if until_resolved:
-                stored.muted_until_resolved = True
                 for state in states:
                     if state.status == "firing":
                         state.muted_until_resolved = True
                         self._store.save(session, state)
-                what = "until resolved"
+                        muted += 1
+                stored.muted_until_resolved = muted > 0
+                what = f"until resolved ({muted} firing)"
             else:
                 assert duration is not None
                 stored.snoozed_until = now + duration
@@ -421,7 +427,7 @@ class SubscriptionService:
                 what = f"until {stored.snoozed_until:%Y-%m-%d %H:%M} UTC"
             self._store.save(session, stored)
             self._audit.add(session, team_id, user_id, "snooze", f"#{subscription_id} {what}", "ok")
-        return stored
+        return stored, muted
 
     async def _resume(self, row: Subscription, user_id: str) -> Subscription:
         """Subscribing again to a paused subscription resumes it (the channel problem was fixed)."""

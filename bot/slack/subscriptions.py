@@ -30,6 +30,7 @@ from bot.messages.subscriptions import (
     deliveries_message,
     digest_posted_message,
     digest_when,
+    muted_message,
     samples_posted_message,
     snoozed_message,
     subscribed_message,
@@ -76,14 +77,16 @@ async def list_subscriptions(invocation: Invocation, command: Subscriptions) -> 
 
 
 async def snooze_subscription(invocation: Invocation, command: Snooze) -> Message:
-    row = await invocation.services.subscriptions.snooze(
+    row, muted = await invocation.services.subscriptions.snooze(
         invocation.team_id,
         invocation.user_id,
         command.subscription_id,
         command.duration,
         command.until_resolved,
     )
-    return snoozed_message(row.id, until=row.snoozed_until, until_resolved=command.until_resolved)
+    if command.until_resolved:
+        return muted_message(row.id, muted, command=invocation.command)
+    return snoozed_message(row.id, until=row.snoozed_until)
 
 
 async def digest_now(invocation: Invocation, command: DigestNow) -> Message:

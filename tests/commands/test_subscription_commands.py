@@ -497,12 +497,14 @@ def test_unsubscribe_by_id_and_by_kind_snooze_and_the_audit_trail(world: World) 
     until = stored(world)[credit_id].snoozed_until
     assert until is not None and asked_at + timedelta(hours=4) <= until <= answered_at + timedelta(hours=4)
     assert snoozed == f"Subscription #{credit_id} snoozed until {utc_when(until)} (recoveries still post)."
+    # Nothing fires: nothing is muted, and the answer says so (a later alert is a new one, and posts).
     muted = said(world, f"snooze {health_id} until-resolved")
     assert muted == (
-        f"Subscription #{health_id}: its firing alerts are muted until they resolve "
-        "(the recovery is still posted)."
+        f"Subscription #{health_id} has no alert firing, so nothing was muted: `until-resolved` mutes "
+        "the alerts firing now until each resolves, and a new alert posts. To hold back the next ones "
+        f"too, snooze it for a while: `/spend snooze {health_id} 4h`."
     )
-    assert stored(world)[health_id].muted_until_resolved
+    assert not stored(world)[health_id].muted_until_resolved
     listing = said(world, "subscriptions")
     assert f"· snoozed until {utc_when(until)}" in line_of(listing, credit_id)
 
@@ -523,7 +525,7 @@ def test_unsubscribe_by_id_and_by_kind_snooze_and_the_audit_trail(world: World) 
         f"`unsubscribe` `#{lower_id} rate-limit in {HERE}` — :white_check_mark: ok (rate-limit below 5%)",
         f"`unsubscribe` `#{low_id} rate-limit in {HERE}` — :white_check_mark: ok (rate-limit below 10%)",
         f"`unsubscribe` `#{digest_id} digest in {HERE}` — :white_check_mark: ok (digest daily at 07:45 UTC)",
-        f"`snooze` `#{health_id} until resolved` — :white_check_mark: ok",
+        f"`snooze` `#{health_id} until resolved (0 firing)` — :white_check_mark: ok",
         f"`snooze` `#{credit_id} until {until:%Y-%m-%d %H:%M} UTC` — :white_check_mark: ok",
         f"`subscribe` `#{health_id} health in {HERE}` — :white_check_mark: ok (health)",
         f"`subscribe` `#{lower_id} rate-limit in {HERE}` — :white_check_mark: ok (rate-limit below 5%)",

@@ -12,6 +12,7 @@ from bot.messages.subscriptions import (
     SubscriptionLine,
     deliveries_message,
     digest_when,
+    muted_message,
     samples_posted_message,
     snoozed_message,
     subscribed_message,
@@ -85,11 +86,15 @@ def test_a_long_list_shows_forty_and_counts_the_rest() -> None:
 
 
 def test_snooze_says_until_when_or_until_resolved() -> None:
-    assert snoozed_message(3, until=NOW, until_resolved=False).text == (
+    assert snoozed_message(3, until=NOW).text == (
         "Subscription #3 snoozed until Nov 20 09:12 UTC (recoveries still post)."
     )
-    assert snoozed_message(3, until=None, until_resolved=True).text == (
-        "Subscription #3: its firing alerts are muted until they resolve (the recovery is still posted)."
+    assert muted_message(3, 2, command="/spend").text == (
+        "Subscription #3: its 2 firing alerts are muted until each resolves (the recovery is still "
+        "posted); a new alert still posts."
+    )
+    assert muted_message(3, 0, command="/spend").text.startswith(
+        "Subscription #3 has no alert firing, so nothing was muted"
     )
 
 

@@ -156,7 +156,7 @@ async def test_snooze_holds_back_posts_but_not_the_recovery(rig: Rig) -> None:
     await _check(rig, 400)
     assert len(rig.top_level("C1")) == 1
     assert subscription.id is not None
-    await services.subscriptions.snooze(TEAM, ADMIN, subscription.id, timedelta(hours=48), False)
+    await services.subscriptions.snooze(TEAM, ADMIN, subscription.id, timedelta(hours=48), False)  # (row, 0)
     await _check(rig, 300, advance=timedelta(hours=30))  # a reminder would be due, but it is snoozed
     assert len(rig.top_level("C1")) == 1
     await _check(rig, 900)  # the recovery is still posted
@@ -252,3 +252,22 @@ async def test_a_kill_between_slacks_answer_and_our_commit_neither_loses_nor_dou
     assert rows[sent_key].state == "sent" and rows[sent_key].message_ts == rig.top_level("C1")[0].ts
     assert rows[lost_key].state == "sent"
     assert await services.ledger.settle(older_than=timedelta(0)) == 0
+
+
+async def test_snooze_until_resolved_mutes_what_fires_and_the_next_episode_still_posts(rig: Rig) -> None:
+    subscription = await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeCreditLow(below_amount=Decimal(500))
+    )
+    assert subscription.id is not None
+    _, muted = await rig.services.subscriptions.snooze(TEAM, ADMIN, subscription.id, None, True)
+    assert muted == 0  # nothing firing: nothing muted, as the answer says
+    await _check(rig, 400)  # the crossing posts
+    assert len(rig.top_level("C1")) == 1
+    _, muted = await rig.services.subscriptions.snooze(TEAM, ADMIN, subscription.id, None, True)
+    assert muted == 1
+    await _check(rig, 300, advance=timedelta(hours=25))  # a reminder is due, and held back
+    assert len(rig.top_level("C1")) == 1
+    await _check(rig, 900)  # the recovery is still posted
+    assert len(rig.replies("C1")) == 1
+    await _check(rig, 400)  # a new episode: it posts
+    assert len(rig.top_level("C1")) == 2
