@@ -52,6 +52,9 @@ POST_WAIT_SECONDS = 45.0
 SETTLE_AFTER = timedelta(seconds=100)
 """Longer than any post can take (its waits, then one attempt of at most 30 s), so a live post is never
 settled by another process."""
+SETTLE_SOON = timedelta(seconds=15)
+"""A post whose attempt ended without an answer (a 500, a dropped connection) is looked for this soon:
+nothing is in flight for it, and Slack shows a posted message in the history at once."""
 WORKSPACE_POSTS_PER_MINUTE = 300
 CHANNEL_POSTS_PER_SECOND = 1
 CLOCK_SKEW = timedelta(seconds=120)
@@ -292,10 +295,13 @@ class DeliveryLedger:
         """Settle rows left ``posting`` (by a crash): found in the channel's history → sent, else post now.
 
         Only rows untouched for ``older_than`` are settled, so a live replica's post in progress is left
-        alone. Rows that shared one message are settled together.
+        alone; a row whose last attempt ended without an answer is settled after ``SETTLE_SOON``, since
+        nothing is in flight for it. Rows that shared one message are settled together.
         """
-        cutoff = self._clock() - (self._settle_after if older_than is None else older_than)
-        rows = await self._store.in_state_untouched_since(DeliveryState.POSTING, cutoff)
+        now = self._clock()
+        cutoff = now - (self._settle_after if older_than is None else older_than)
+        ended = now - (SETTLE_SOON if older_than is None else older_than)
+        rows = await self._store.in_state_untouched_since(DeliveryState.POSTING, cutoff, ended_cutoff=ended)
         settled = 0
         groups: dict[tuple[str, str, tuple[str, ...]], list[Delivery]] = {}
         for row in rows:

@@ -85,6 +85,7 @@ class DeliveryRepository:
                     stored.payload = payload
                 stored.state = state
                 stored.updated_at = now
+                stored.error = None  # in flight again: see in_state_untouched_since
                 session.add(stored)
 
     async def record_attempt(
@@ -130,13 +131,23 @@ class DeliveryRepository:
             )
             return list(rows.all())
 
-    async def in_state_untouched_since(self, state: str, cutoff: datetime) -> list[Delivery]:
-        """Rows in ``state`` not updated after ``cutoff``, by id."""
+    async def in_state_untouched_since(
+        self, state: str, cutoff: datetime, *, ended_cutoff: datetime | None = None
+    ) -> list[Delivery]:
+        """Rows in ``state`` not updated after ``cutoff``, by id; with ``ended_cutoff``, also those whose
+        last attempt ended (an error is recorded on them: nothing is in flight) before that.
+
+        A row is in flight from its claim, a retry or a take-over (each clears ``error``) until its
+        attempt's outcome is recorded; an outcome that left it in ``state`` records why.
+        """
+        untouched = col(Delivery.updated_at) <= cutoff
+        if ended_cutoff is not None:
+            untouched = untouched | (
+                col(Delivery.error).is_not(None) & (col(Delivery.updated_at) <= ended_cutoff)
+            )
         async with self._db.session() as session:
             rows = await session.exec(
-                select(Delivery)
-                .where(Delivery.state == state, col(Delivery.updated_at) <= cutoff)
-                .order_by(col(Delivery.id))
+                select(Delivery).where(Delivery.state == state, untouched).order_by(col(Delivery.id))
             )
             return list(rows.all())
 
@@ -152,6 +163,7 @@ class DeliveryRepository:
                 if stored is None or stored.state != state or stored.updated_at != row.updated_at:
                     return False
                 stored.updated_at = now
+                stored.error = None  # being settled: in flight until its outcome is recorded
                 session.add(stored)
         return True
 

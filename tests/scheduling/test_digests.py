@@ -269,6 +269,25 @@ async def test_a_post_left_posting_whose_channel_is_then_gone_is_failed_and_paus
     assert len(rig.fake.calls("chat.postMessage")) == 1
 
 
+async def test_a_post_that_met_a_500_is_looked_for_within_seconds_not_minutes(rig: Rig) -> None:
+    """Its attempt ended without an answer, so nothing is in flight: the settle looks after 15 s (the
+    next 30 s tick), where a row left by a crash waits the full 100 s."""
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", status=500, times=1)  # Slack did not post it
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    rig.clock.advance(timedelta(seconds=5))
+    assert await rig.services.ledger.settle() == 0  # too soon even for that
+    rig.clock.advance(timedelta(seconds=12))
+    assert await rig.services.ledger.settle() == 1
+    assert len(rig.top_level("C1")) == 1 and len(rig.fake.calls("conversations.history")) == 1
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "sent"
+
+
 async def test_a_channel_error_pauses_the_subscription_with_its_reason(rig: Rig) -> None:
     rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     subscription = await rig.services.subscriptions.subscribe(
