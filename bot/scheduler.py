@@ -9,6 +9,7 @@ default grace of one second would silently drop a digest).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,12 @@ def _logged(name: str, job: Callable[[], Awaitable[Any]], metrics: Metrics) -> C
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The bot is stopping (SIGTERM) mid-job: not an error. What the job had not finished is in
+            # the database (due times, the delivery ledger) and is picked up at the next start. The
+            # cancellation ends here, so APScheduler does not log it as a failed job with a trace.
+            log.info("scheduled job %s stopped by the shutdown; it resumes at the next start", name)
+            return
         except Exception:
             metrics.scheduled_jobs.labels(job=name, outcome="failed").inc()
             log.exception("scheduled job %s failed; it will run again at its next tick", name)
