@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from bot.store.pace import PaceRepository
-from bot.vendors.limiter import MARGIN_FLOOR_SECONDS, MARGIN_FRACTION, RatePolicy
+from bot.vendors.limiter import RatePolicy, release_margin
 
 
 class SharedPace:
@@ -34,7 +34,7 @@ class SharedPace:
         window = policy.window.total_seconds() / self._scale
         # As the in-process limiters do: a slot frees a little after its window, so the spread of
         # network latency never lets Slack see one post too many in its own window.
-        held = window + max(window * MARGIN_FRACTION, MARGIN_FLOOR_SECONDS)
+        held = window + release_margin(window)
         at = await self._store.reserve(key, policy.limit, held, self._wall())
         wait = at - self._wall()
         if wait > 0:

@@ -49,6 +49,13 @@ _INTERACTIVE: ContextVar[bool] = ContextVar("spendbot_vendor_interactive", defau
 #: Share of the window added to each slot's life, and its floor in seconds (see the module docstring).
 MARGIN_FRACTION = 0.02
 MARGIN_FLOOR_SECONDS = 0.005
+
+
+def release_margin(window: float) -> float:
+    """How long after its window a slot is released (seconds): 2% of the window, at least 5 ms."""
+    return max(window * MARGIN_FRACTION, MARGIN_FLOOR_SECONDS)
+
+
 #: After a 429 without Retry-After we wait a window plus up to this share of a window, at random, so
 #: that several replicas or connections blocked together do not all retry in the same instant.
 PENALTY_JITTER_FRACTION = 0.10
@@ -146,7 +153,7 @@ class RateLimiter:
         self._wakeups: list[asyncio.Future[None]] = []
         self.policy = policy
         self._window = policy.window.total_seconds() / time_scale
-        self._margin = max(self._window * MARGIN_FRACTION, MARGIN_FLOOR_SECONDS)
+        self._margin = release_margin(self._window)
         self._base_limit = policy.limit
         self._remote_limit: int | None = None
         self.fell_back = False
@@ -314,7 +321,7 @@ class RateLimiter:
             return
         self.policy = policy
         self._window = policy.window.total_seconds() / self._time_scale
-        self._margin = max(self._window * MARGIN_FRACTION, MARGIN_FLOOR_SECONDS)
+        self._margin = release_margin(self._window)
         limit = policy.limit
         if self.fell_back and policy.fallback_limit is not None:
             limit = min(limit, policy.fallback_limit)
