@@ -169,18 +169,11 @@ class LimitRequests:
     async def _connection_for(self, team_id: str, email: str, command: RequestLimit) -> Connection:
         """The connection whose limit is asked for: the one named, else the one writable tool the person
         has a seat on."""
-        every = [
-            row
-            for row in await self._connections.for_team(team_id)
-            if traits(row.vendor).writable_limit is not LimitKind.NONE
-        ]
+        team = await self._connections.for_team(team_id)
+        every = [row for row in team if traits(row.vendor).writable_limit is not LimitKind.NONE]
         source = command.source
         if source is not None:
-            every = [
-                row
-                for row in await self._connections.for_team(team_id)
-                if row.vendor == source.vendor or row.name == source.connection
-            ]
+            every = [row for row in team if row.vendor == source.vendor or row.name == source.connection]
             if not every:
                 raise NotFound(
                     f"There is no `{source.token}` connection in this workspace.", wrong_input=True
@@ -213,11 +206,12 @@ class LimitRequests:
     ) -> tuple[str, str | None]:
         """What the person has now, as the admins should see it beside the request (the last sync's)."""
         if traits(connection.vendor).writable_limit is LimitKind.SPEND_LIMIT:
-            plan = await self._writes.plan_limit(team_id, email, amount, connection_name=connection.name)
+            # The member's cycle row holds both their limit and their spend (what plan_limit reads).
             assert connection.id is not None
             _, row = await self._records.membership(connection.id, email)
-            spent = None if row is None else f"${row.total / 100:,.2f} spent this cycle"
-            return current_limit(plan.current_cents, plan.known_limit), spent
+            if row is None:
+                return current_limit(None, known=False), None
+            return current_limit(row.limit_cents, known=True), f"${row.total / 100:,.2f} spent this cycle"
         cap = await self._writes.plan_cap(team_id, email, amount, connection_name=connection.name)
         return ("no cap" if cap.current is None else f"{cap.current:,} credits"), None
 
