@@ -204,27 +204,26 @@ class DigestService:
             tokens=now.tokens,
         )
 
-    async def content_key(self, team_id: str, day: date, options: DigestOptions) -> Hashable:
-        """What a digest's content depends on beside the store: two channels with the same key get the
-        same message (the workspace, the day, the zone and options, and the channel's budgets)."""
-        channel_budgets = await self._budgets(team_id, options)
-        budgets = tuple(sorted(repr(sorted((row.params or {}).items())) for row in channel_budgets))
-        shown = (options.tz.key, options.no_names, options.weekly, options.late, options.test)
-        return (team_id, day, shown, budgets)
+    async def team_budgets(self, team_id: str) -> list[Subscription]:
+        """Every budget subscription of the workspace (a digest shows its channel's)."""
+        return [row for row in await self._subscriptions.alert_subscriptions(team_id) if row.kind == "budget"]
 
-    async def _budgets(self, team_id: str, options: DigestOptions) -> list[Subscription]:
-        """The budgets a digest shows: the channel's (every one when it is for no channel)."""
-        return [
-            row
-            for row in await self._subscriptions.alert_subscriptions(team_id)
-            if row.kind == "budget" and (options.channel_id is None or row.channel_id == options.channel_id)
-        ]
+    @staticmethod
+    def content_key(team_id: str, day: date, options: DigestOptions, budgets: list[Subscription]) -> Hashable:
+        """What a digest's content depends on beside the store: two channels with the same key get the
+        same message (the workspace, the day, the zone and options, and the channel's budgets, picked
+        from the workspace's ``budgets``)."""
+        shown_budgets = tuple(
+            sorted(repr(sorted((row.params or {}).items())) for row in _of_channel(budgets, options))
+        )
+        shown = (options.tz.key, options.no_names, options.weekly, options.late, options.test)
+        return (team_id, day, shown, shown_budgets)
 
     async def _cycles(
         self, team_id: str, connections: list[Connection], options: DigestOptions
     ) -> tuple[CycleStanding, ...]:
         """Each source's cycle so far and its forecast, with the channel's budgets in its unit."""
-        budgets = await self._budgets(team_id, options)
+        budgets = _of_channel(await self.team_budgets(team_id), options)
         cycles = []
         now = self._clock()
         for connection in connections:
@@ -364,6 +363,11 @@ def _ranked(values: dict[str, Decimal]) -> tuple[Ranked, ...]:
     return tuple(Ranked(name, amount) for name, amount in ranked)
 
 
+def _of_channel(budgets: list[Subscription], options: DigestOptions) -> list[Subscription]:
+    """The budgets a digest shows: its channel's (every one when it is for no channel)."""
+    return [row for row in budgets if options.channel_id is None or row.channel_id == options.channel_id]
+
+
 class DigestBuilds:
     """The digests of one scheduled pass, each built once per distinct content (``content_key``) and
     shared by every channel that wants it; channels asking while it is being built wait for that build.
@@ -372,9 +376,12 @@ class DigestBuilds:
     def __init__(self, service: DigestService) -> None:
         self._service = service
         self._builds: dict[Hashable, asyncio.Task[BuiltDigest]] = {}
+        self._budgets: dict[str, list[Subscription]] = {}  # read once a workspace, for the pass's keys
 
     async def get(self, team_id: str, day: date, options: DigestOptions) -> BuiltDigest:
-        key = await self._service.content_key(team_id, day, options)
+        if team_id not in self._budgets:
+            self._budgets[team_id] = await self._service.team_budgets(team_id)
+        key = self._service.content_key(team_id, day, options, self._budgets[team_id])
         build = self._builds.get(key)
         if build is None:
             build = asyncio.ensure_future(self._service.build(team_id, day, options))
