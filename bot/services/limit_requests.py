@@ -144,7 +144,7 @@ class LimitRequests:
                 "the channel where admins should decide them."
             )
         since = self._clock() - timedelta(days=1)
-        if len(await self._store.recent(team_id, user_id, since)) >= REQUESTS_PER_DAY:
+        if await self._store.count_since(team_id, user_id, since) >= REQUESTS_PER_DAY:
             raise ServiceError(
                 f"You have made {REQUESTS_PER_DAY} limit requests in the last day; wait for the admins."
             )

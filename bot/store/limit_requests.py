@@ -46,19 +46,19 @@ class LimitRequestRepository:
             )
             return bool(result.rowcount == 1)
 
-    async def recent(self, team_id: str, requester_id: str, since: datetime) -> list[LimitRequest]:
-        """``requester_id``'s requests since ``since``, newest first (to refuse a flood of them)."""
+    async def count_since(self, team_id: str, requester_id: str, since: datetime) -> int:
+        """How many requests ``requester_id`` made since ``since`` (to refuse a flood of them)."""
         async with self._db.session() as session:
             rows = await session.exec(
-                select(LimitRequest)
+                select(func.count())
+                .select_from(LimitRequest)
                 .where(
                     LimitRequest.team_id == team_id,
                     LimitRequest.requester_id == requester_id,
                     col(LimitRequest.created_at) >= since,
                 )
-                .order_by(col(LimitRequest.created_at).desc())
             )
-            return list(rows)
+            return int(rows.one())
 
     async def pending_count(self, team_id: str) -> int:
         """How many of the workspace's requests wait for a decision."""
