@@ -6,7 +6,10 @@ it sends signed ``spend 30d by user`` and ``top 10 30d`` requests one after anot
 until the fake Slack receives the answer. The data is fresh, so no vendor call is on the measured
 path (the simulator's request counter is checked before and after).
 
-    python bench/commands.py [--users 5000] [--days 62] [--requests 60]
+    python bench/commands.py [--users 5000] [--days 62] [--requests 60] [--database-url URL]
+
+``--database-url`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) measures on that database
+instead of a SQLite file; its tables are dropped first, so point it at a throwaway database.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ ADMIN = "UBENCHADMIN"
 FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="  # a fixed bench key: the data folder is thrown away
 
 
-async def prepare(url: str, key: str, data_dir: str, days: int) -> float:
-    """Sync the team into ``data_dir`` like the bot would (limits off); returns how long it took."""
+async def prepare(url: str, key: str, data_dir: str, days: int, database_url: str = "") -> float:
+    """Sync the team into ``data_dir`` (or ``database_url``) like the bot would (limits off); returns
+    how long it took."""
     from bot.services.container import Services
     from bot.settings import Settings
     from bot.vendors import LimiterRegistry
@@ -44,6 +48,7 @@ async def prepare(url: str, key: str, data_dir: str, days: int) -> float:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=Path(data_dir),
+        database_url=database_url,
         cursor_api_key=key,
         cursor_api_url=url,
         secret_key=FERNET,
@@ -63,6 +68,21 @@ async def prepare(url: str, key: str, data_dir: str, days: int) -> float:
     return time.perf_counter() - started
 
 
+async def _empty(database_url: str) -> None:
+    """Drop every table of the throwaway database, so the sync starts from nothing."""
+    from sqlalchemy import text
+
+    from bot.store.db import Database
+
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await database.dispose()
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
@@ -75,7 +95,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--days", type=int, default=62)
     parser.add_argument("--requests", type=int, default=60, help="measured requests per command")
+    parser.add_argument("--database-url", default="", help="a throwaway database instead of SQLite")
     options = parser.parse_args()
+    if options.database_url:
+        asyncio.run(_empty(options.database_url))
 
     from bot.simulators.serving import free_port, served
     from bot.simulators.slack import FakeSlack, SignedRequests
@@ -87,7 +110,7 @@ def main() -> None:
         with served(fake.app) as slack, tempfile.TemporaryDirectory() as data_dir:
             fake.bind(slack.url)
             info = cursor_process.info(sim_url, cursor_process.NOW - timedelta(days=options.days))
-            took = asyncio.run(prepare(sim_url, info["key"], data_dir, options.days))
+            took = asyncio.run(prepare(sim_url, info["key"], data_dir, options.days, options.database_url))
             events = info["events"]
             print(f"{options.users} users, {events:,} usage events in {options.days} days")
             print(f"synced in {took:.0f}s (not measured)")
@@ -98,6 +121,7 @@ def main() -> None:
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": fake.api_url,
                 "SPENDBOT_DATA_DIR": data_dir,
+                "DATABASE_URL": options.database_url,
                 "SPENDBOT_SECRET_KEY": FERNET,
                 "CURSOR_API_KEY": info["key"],
                 "CURSOR_API_URL": sim_url,

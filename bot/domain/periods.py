@@ -363,6 +363,54 @@ def split_for_rollups(
     return head, full_days, tail
 
 
+#: A partial day longer than this is read as its whole day less the rest of it, the smaller side.
+HALF_DAY = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPlan:
+    """How the store sums a range: the whole UTC days ``days`` (first, last, both included) from day
+    rollups, plus or minus the quarter-hour ``spans`` (start, end, sign +1 or -1)."""
+
+    days: tuple[date, date] | None
+    spans: tuple[tuple[datetime, datetime, int], ...]
+
+
+def plan_rollups(start: datetime, end: datetime, *, complements: bool = True) -> RollupPlan:
+    """The cheapest exact way to sum ``[start, end)``: whole days from rollups, partial days from buckets.
+
+    A partial day longer than half a day is its whole day less its complement (``complements``), so no
+    edge reads more than twelve hours of fine rows; a day still running reads its day row and an empty
+    complement after now. Sources without fine rows ask without complements: their partial days are
+    left out, as the fine rows they do not have would leave them.
+    """
+    head, days, tail = split_for_rollups(start, end)
+    first, last = days if days is not None else (None, None)
+    spans: list[tuple[datetime, datetime, int]] = []
+    for piece in (head, tail):
+        if piece is None:
+            continue
+        for part_start, part_end in _within_days(*piece):
+            day = part_start.date()
+            if not complements or part_end - part_start <= HALF_DAY:
+                spans.append((part_start, part_end, 1))
+                continue
+            first = day if first is None else min(first, day)
+            last = day if last is None else max(last, day)
+            midnight = _utc_midnight(day)
+            rest = ((midnight, part_start), (part_end, midnight + _ONE_DAY))
+            spans += [(a, b, -1) for a, b in rest if a < b]
+    return RollupPlan(None if first is None or last is None else (first, last), tuple(spans))
+
+
+def _within_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` (no whole UTC day inside) cut at the UTC midnight it may cross."""
+    midnight = _utc_midnight_at_or_after(start)
+    if start < midnight < end:
+        return [(start, midnight), (midnight, end)]
+    return [(start, end)]
+
+
 def looks_like_period(word: str) -> bool:
     """Whether a (lowercased) word is written like a period, right or wrong, so it can be judged as one.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.domain.alerts import Episode
@@ -49,8 +50,13 @@ class SourceTotal:
     previous_usd_cents: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class BreakdownRow:
+#: The rows of a breakdown an answer shows; the rest are counted.
+BREAKDOWN_ROWS = 25
+
+
+class BreakdownRow(NamedTuple):
+    """One row of a breakdown; a named tuple, as a breakdown by person holds thousands."""
+
     label: str
     amount: Decimal
     unit: str
@@ -61,11 +67,25 @@ class BreakdownRow:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Rows of a breakdown by user, model or day, largest first (days in order)."""
+    """Rows of a breakdown by user, model or day, largest first (days in order).
+
+    ``rows`` may hold only the first :data:`BREAKDOWN_ROWS` (those shown) of a large breakdown; then
+    ``size`` says how many there are and ``total`` what they all come to.
+    """
 
     by: str
     rows: tuple[BreakdownRow, ...]
     note: str | None = None
+    size: int | None = None
+    total: Decimal | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) if self.size is None else self.size
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((row.amount for row in self.rows), Decimal(0)) if self.total is None else self.total
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.money import REQUESTS, format_tokens
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
+    BREAKDOWN_ROWS,
     CREDITS,
     USD,
     Breakdown,
@@ -46,7 +47,6 @@ from bot.messages.message import Block, Message
 from bot.messages.mrkdwn import escape
 from bot.messages.why import why_line
 
-BREAKDOWN_ROWS = 25
 ZERO = Decimal(0)
 
 
@@ -122,14 +122,14 @@ def spend_message(answer: SpendAnswer) -> Message:
     blocks.extend(fields(pairs))
     for breakdown in answer.breakdowns:
         unit = breakdown.rows[0].unit if breakdown.rows else USD
-        total = sum((row.amount for row in breakdown.rows), ZERO)
+        total = breakdown.amount
         title = {"user": "By person", "model": "By model", "day": "By day"}[breakdown.by]
         title += " (credits)" if unit == CREDITS else ""
         blocks.append(divider())
         blocks.append(section(f"*{title}*"))
         if breakdown.rows:
             lines = _breakdown_lines(breakdown, total, BREAKDOWN_ROWS)
-            blocks.extend(lines_sections(lines, max_lines=BREAKDOWN_ROWS, total=len(breakdown.rows)))
+            blocks.extend(lines_sections(lines, max_lines=BREAKDOWN_ROWS, total=breakdown.count))
         else:
             blocks.append(context("No spend in this period."))
     blocks.append(context(freshness_line(answer.freshness, answer.tz), *answer.notes))

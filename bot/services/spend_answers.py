@@ -8,9 +8,13 @@ have a price, else they stay in a group of their own.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from bot.domain.change import ToolChange, explain
 from bot.domain.commands import Spend, Top, UserQuery
@@ -18,6 +22,7 @@ from bot.domain.money import REQUESTS
 from bot.domain.periods import previous_period
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
+    BREAKDOWN_ROWS,
     CREDITS,
     Breakdown,
     BreakdownRow,
@@ -33,11 +38,16 @@ from bot.services.errors import NotAllowed, NotFound
 from bot.services.freshness import Freshener
 from bot.services.people import People, Viewer
 from bot.services.sources import SourcePicker
-from bot.services.usage_figures import NOT_BY_PERSON, UsageFigures, has_unattributed, people_unavailable_note
+from bot.services.usage_figures import (
+    NOT_BY_PERSON,
+    UsageFigures,
+    people_unavailable_note,
+)
 from bot.settings import Settings
 from bot.store import cycle_spend, members
 from bot.store.db import Database
 from bot.store.models import Connection
+from bot.store.usage import RankedTotals
 
 ZERO = Decimal(0)
 
@@ -58,13 +68,24 @@ def merge_row(
 
 
 def breakdowns(
-    by: str | None, parts: dict[str, dict[str, BreakdownRow]], days: dict[str, dict[date, Decimal]]
+    by: str | None,
+    parts: dict[str, dict[str, BreakdownRow]],
+    days: dict[str, dict[date, Decimal]],
+    sizes: dict[str, tuple[int, Decimal]] | None = None,
 ) -> tuple[Breakdown, ...]:
-    """One breakdown per unit group: rows largest first (``user``, ``model``) or by date (``day``)."""
+    """One breakdown per unit group: rows largest first (``user``, ``model``) or by date (``day``).
+
+    ``sizes``: (rows in all, their total) of the groups whose ``parts`` hold only the rows shown.
+    """
     if by in ("user", "model"):
         return tuple(
-            Breakdown(by, tuple(sorted(rows.values(), key=lambda row: (-row.amount, row.label))))
-            for _, rows in sorted(parts.items())
+            Breakdown(
+                by,
+                tuple(sorted(rows.values(), key=lambda row: (-row.amount, row.label))),
+                size=(sizes or {}).get(group, (None, None))[0],
+                total=(sizes or {}).get(group, (None, None))[1],
+            )
+            for group, rows in sorted(parts.items())
         )
     if by == "day":
         return tuple(
@@ -94,14 +115,20 @@ def ranked(people: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
 
 
 def ranking(
-    unit: str, sources: list[str], ordered: list[tuple[str, Decimal]], n: int, names: dict[str, str]
+    unit: str,
+    sources: list[str],
+    ordered: list[tuple[str, Decimal]],
+    n: int,
+    names: dict[str, str],
+    spenders: int | None = None,
 ) -> Ranking:
-    """The first ``n`` of a unit's ranked people, with how many spent anything at all."""
+    """The first ``n`` of a unit's ranked people, with how many spent anything at all (``spenders``,
+    when ``ordered`` holds only the first of them)."""
     return Ranking(
         unit=unit,
         sources=tuple(sources),
         people=tuple(PersonTotal(email, names.get(email), amount, unit) for email, amount in ordered[:n]),
-        total_people=len([item for item in ordered if item[1] > 0]),
+        total_people=len([item for item in ordered if item[1] > 0]) if spenders is None else spenders,
     )
 
 
@@ -116,6 +143,10 @@ class _SpendSums:
     days: dict[str, dict[date, Decimal]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     changes: list[ToolChange] = field(default_factory=list)
+    alone: set[str] = field(default_factory=set)
+    """Unit groups with one source: their breakdown reads only the rows shown."""
+    sizes: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    """Per such group: how many rows its breakdown has in all, and their total."""
 
 
 @dataclass
@@ -159,7 +190,7 @@ class SpendAnswers:
             raise NotAllowed(self._people.refusal())
         connections = await self._sources.with_usage(team_id, command.source)
         freshness = await self._freshener.prepared(connections)
-        sums = _SpendSums()
+        sums = _SpendSums(alone=self._alone_in_group(connections, by_money=True))
         for connection in connections:
             await self._add_spend(sums, connection, command, viewer, several=len(connections) > 1)
         total, previous_total, left_out = dollar_totals(sums.totals)
@@ -177,7 +208,7 @@ class SpendAnswers:
             total_usd_cents=total,
             previous_total_usd_cents=previous_total,
             left_out=left_out,
-            breakdowns=breakdowns(command.by, sums.parts, sums.days),
+            breakdowns=breakdowns(command.by, sums.parts, sums.days, sums.sizes),
             freshness=freshness,
             notes=tuple(sums.notes),
             why=explain(sums.changes) if sums.changes else None,
@@ -191,14 +222,23 @@ class SpendAnswers:
         previous = previous_period(period)
         sums.label, sums.previous_label = sums.label or period.label, sums.previous_label or previous.label
         start, end = self._figures.bounds(connection, period)
-        if (change := await self._figures.tool_change(connection, period, previous)) is not None:
+        unit = self._figures.unit_of(connection)
+        group = self._figures.group_of(connection, unit)
+        # The previous period's figures and this one's rows are independent reads: made at once.
+        reads: list[Awaitable[Any]] = [self._figures.tool_period(connection, previous)]
+        if command.by in ("user", "model"):
+            limit = BREAKDOWN_ROWS if group in sums.alone else None
+            reads.append(self._figures.ranked(connection, start, end, by=command.by, limit=limit))
+        before, *found = await asyncio.gather(*reads)
+        ranked: RankedTotals | None = found[0] if found else None
+        people = ranked.people if ranked is not None and command.by == "user" else None
+        after = await self._figures.tool_period(connection, period, people=people)
+        if (change := self._figures.change_of(connection, before, after)) is not None:
             sums.changes.append(change)
         current = await self._figures.total(connection, start, end)
         prior = (await self._figures.total(connection, *self._figures.bounds(connection, previous))).amount
-        unit = self._figures.unit_of(connection)
-        group = self._figures.group_of(connection, unit)
-        if command.by in ("user", "model"):
-            await self._add_breakdown(sums, connection, start, end, command.by, group)
+        if ranked is not None:
+            self._add_breakdown(sums, connection, ranked, command.by or "", group)
         elif command.by == "day":
             target = sums.days.setdefault(group, {})
             for day, value in (await self._figures.by_day(connection, start, end, viewer.tz)).items():
@@ -220,19 +260,34 @@ class SpendAnswers:
         if command.period.kind.value == "cycle" and several:
             sums.notes.append(f"`{connection.name}`: {period.label}")
 
-    async def _add_breakdown(
-        self, sums: _SpendSums, connection: Connection, start: datetime, end: datetime, by: str, group: str
+    def _add_breakdown(
+        self, sums: _SpendSums, connection: Connection, ranked: RankedTotals, by: str, group: str
     ) -> None:
         """One source's rows by ``user`` or ``model``, merged into its unit group's breakdown."""
-        rows = await self._figures.totals(connection, start, end, by=by)
-        if by == "user" and has_unattributed(rows):
+        if by == "user" and ranked.unattributed:
             sums.notes.append(people_unavailable_note(connection))
         part = sums.parts.setdefault(group, {})
-        for row in rows:
+        factor = self._figures.group_factor(connection)
+        for row in ranked.rows:
             key = row.key or (NOT_BY_PERSON if by == "user" else "(unknown)")
-            merge_row(
-                part, key, self._figures.in_group(connection, row.amount), group, row.requests, row.tokens
-            )
+            merge_row(part, key, row.amount * factor, group, row.requests, row.tokens)
+        if group in sums.alone:  # only the rows shown were read: the rest is counted
+            sums.sizes[group] = (ranked.size, ranked.total.amount * factor)
+
+    def _alone_in_group(self, connections: Sequence[Connection], *, by_money: bool) -> set[str]:
+        """The unit groups only one of ``connections`` adds to: their rankings are made in the store,
+        reading only the rows shown (a group of several is ranked here, on everyone's merged rows)."""
+        groups = Counter(self._group(connection, by_money=by_money) for connection in connections)
+        return {group for group, count in groups.items() if count == 1}
+
+    def _group(self, connection: Connection, *, by_money: bool) -> str:
+        """The unit group a connection's figures add to: in a spend answer (``by_money``) its unit; in a
+        ranking of people its money, or its requests where its money is the team's only."""
+        if by_money:
+            return self._figures.group_of(connection, self._figures.unit_of(connection))
+        if traits(connection.vendor).spend_by_person:
+            return self._figures.group_of(connection, CREDITS)
+        return REQUESTS
 
     # ----- top ---------------------------------------------------------------------------------------------
 
@@ -245,29 +300,42 @@ class SpendAnswers:
         freshness = await self._freshener.prepared(connections)
         groups: dict[str, dict[str, Decimal]] = {}
         group_sources: dict[str, list[str]] = {}
+        counted: dict[str, int] = {}
         notes: list[str] = []
         label = ""
+        alone = self._alone_in_group(connections, by_money=False)
         for connection in connections:
             period = await self._figures.period_for(connection, command.period, viewer)
             label = label or period.label
             start, end = self._figures.bounds(connection, period)
             # Where a vendor keeps its money for the team, its people are ranked by their requests.
             by_money = traits(connection.vendor).spend_by_person
-            group = self._figures.group_of(connection, CREDITS) if by_money else REQUESTS
-            rows = await self._figures.totals(connection, start, end, by="user")
+            group = self._group(connection, by_money=False)
+            found = await self._figures.ranked(
+                connection,
+                start,
+                end,
+                by="user",
+                limit=command.n if group in alone else None,
+                order="amount" if by_money else "requests",
+                people_first=True,
+            )
             target = groups.setdefault(group, {})
             group_sources.setdefault(group, []).append(connection.name)
-            if has_unattributed(rows):
+            if found.unattributed:
                 notes.append(people_unavailable_note(connection))
-            for row in rows:
+            if group in alone:
+                counted[group] = found.positive
+            factor = self._figures.group_factor(connection)
+            for row in found.rows:
                 if row.key:
-                    figure = self._figures.in_group(connection, row.amount) if by_money else row.requests
+                    figure = row.amount * factor if by_money else row.requests
                     target[row.key] = target.get(row.key, ZERO) + figure
         orders = {group: ranked(people) for group, people in groups.items()}
         shown = {email for ordered in orders.values() for email, _ in ordered[: command.n]}
         names = await self._people.names([row.id for row in connections if row.id is not None], shown)
         rankings = [
-            ranking(group, group_sources[group], ordered, command.n, names)
+            ranking(group, group_sources[group], ordered, command.n, names, counted.get(group))
             for group, ordered in sorted(orders.items())
         ]
         return TopAnswer(label, viewer.tz, command.n, tuple(rankings), freshness, tuple(notes))
@@ -321,7 +389,7 @@ class SpendAnswers:
         now_rows = await self._figures.totals(connection, start, end, user_email=email)
         before = await self._figures.totals(connection, prev_start, prev_end, user_email=email)
         by_model = await self._figures.totals(connection, start, end, by="model", user_email=email)
-        unattributed = has_unattributed(await self._figures.totals(connection, start, end, by="user"))
+        unattributed = (await self._figures.ranked(connection, start, end, by="user", limit=1)).unattributed
         if member is None and not now_rows and not before and cycle is None:
             return
         sums.known = True

@@ -338,6 +338,7 @@ class SyncService:
                 connection, client, dataset, backfill, progress, counters, deadline
             )
             report.results.append(result)
+        await self._records.refresh_running_totals(connection.id)
         report.requests, report.waited_seconds, report.rate_limited = counters.delta()
         report.finished_at = self._clock()
         await self._save_rate_limits(connection.id, client)

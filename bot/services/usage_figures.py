@@ -7,6 +7,7 @@ answers a total cheaply. The read answers, digests, alerts and exports all sum t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,6 +56,12 @@ def people_unavailable_note(connection: Connection) -> str:
     )
 
 
+def people_in(rows: Iterable[usage_store.UsageTotal]) -> int:
+    """How many people totals by user count (the store leaves out those with nothing), as
+    :func:`~bot.store.usage.people_count` would."""
+    return sum(1 for row in rows if row.key)
+
+
 def has_unattributed(rows: Iterable[usage_store.UsageTotal]) -> bool:
     """Whether totals by user hold spend under no one (team totals, see :func:`people_unavailable_note`)."""
     return any(not row.key and row.amount for row in rows)
@@ -69,6 +76,11 @@ def calendar_month(now: datetime) -> tuple[datetime, datetime]:
 def last_whole_days(series: dict[date, Decimal], today: date, days: int = RECENT_DAYS) -> list[Decimal]:
     """The amounts of the ``days`` whole days before ``today``, oldest first (zero for a missing day)."""
     return [series.get(today - timedelta(days=offset), ZERO) for offset in range(days, 0, -1)]
+
+
+def _has_quarter_hours(connection: Connection) -> bool:
+    """Whether a connection's history has quarter-hour rows (else only whole UTC days)."""
+    return not traits(connection.vendor).utc_days
 
 
 class UsageFigures:
@@ -109,8 +121,12 @@ class UsageFigures:
 
     def in_group(self, connection: Connection, amount: Decimal) -> Decimal:
         """``amount`` as it is summed with other sources: in cents when it has a price, else as it is."""
-        converted = self.usd_cents(connection, amount)
-        return amount if converted is None else converted
+        return amount * self.group_factor(connection)
+
+    def group_factor(self, connection: Connection) -> Decimal:
+        """What :meth:`in_group` multiplies by, for loops over thousands of people's rows."""
+        converted = self.usd_cents(connection, Decimal(1))
+        return Decimal(1) if converted is None else converted
 
     def group_of(self, connection: Connection, otherwise: str) -> str:
         """``USD`` when the connection's amounts count in dollars, else ``otherwise``."""
@@ -140,7 +156,9 @@ class UsageFigures:
         async with self._db.session() as session:
             if traits(connection.vendor).team_quarter_hours:
                 return await usage_store.team_total(session, [connection.id], start, end)
-            rows = await usage_store.usage_totals(session, [connection.id], start, end)
+            rows = await usage_store.usage_totals(
+                session, [connection.id], start, end, complements=_has_quarter_hours(connection)
+            )
         return rows[0] if rows else usage_store.UsageTotal(None, ZERO, ZERO)
 
     async def totals(
@@ -156,7 +174,40 @@ class UsageFigures:
         assert connection.id is not None
         async with self._db.session() as session:
             return await usage_store.usage_totals(
-                session, [connection.id], start, end, by=by, user_email=user_email
+                session,
+                [connection.id],
+                start,
+                end,
+                by=by,
+                user_email=user_email,
+                complements=_has_quarter_hours(connection),
+            )
+
+    async def ranked(
+        self,
+        connection: Connection,
+        start: datetime,
+        end: datetime,
+        *,
+        by: str,
+        limit: int | None,
+        order: str = "amount",
+        people_first: bool = False,
+    ) -> usage_store.RankedTotals:
+        """A connection's totals by ``user`` or ``model`` ranked in the store, only the first ``limit``
+        read (:func:`~bot.store.usage.ranked_totals`)."""
+        assert connection.id is not None
+        async with self._db.session() as session:
+            return await usage_store.ranked_totals(
+                session,
+                [connection.id],
+                start,
+                end,
+                by=by,
+                limit=limit,
+                order=order,
+                people_first=people_first,
+                complements=_has_quarter_hours(connection),
             )
 
     async def by_day(
@@ -221,10 +272,16 @@ class UsageFigures:
         self, connection: Connection, period: Period, previous: Period
     ) -> ToolChange | None:
         """The connection's figures in both periods for ``domain.change`` (None: not countable in dollars)."""
-        if self.usd_cents(connection, Decimal(1)) is None:
+        before, after = await asyncio.gather(
+            self.tool_period(connection, previous), self.tool_period(connection, period)
+        )
+        return self.change_of(connection, before, after)
+
+    def change_of(
+        self, connection: Connection, before: ToolPeriod | None, after: ToolPeriod | None
+    ) -> ToolChange | None:
+        if before is None or after is None:
             return None
-        before = await self._tool_period(connection, *self.bounds(connection, previous))
-        after = await self._tool_period(connection, *self.bounds(connection, period))
         return ToolChange(
             display_name(connection.vendor) if connection.name == connection.vendor else connection.name,
             before,
@@ -232,10 +289,18 @@ class UsageFigures:
             by_person=traits(connection.vendor).spend_by_person,
         )
 
-    async def _tool_period(self, connection: Connection, start: datetime, end: datetime) -> ToolPeriod:
+    async def tool_period(
+        self, connection: Connection, period: Period, *, people: int | None = None
+    ) -> ToolPeriod | None:
+        """A connection's people and cents and requests per model over ``period`` (None: not countable
+        in dollars). ``people``: how many used it, when the caller has counted them already."""
         assert connection.id is not None
-        async with self._db.session() as session:
-            people = await usage_store.people_count(session, [connection.id], start, end)
+        if self.usd_cents(connection, Decimal(1)) is None:
+            return None
+        start, end = self.bounds(connection, period)
+        if people is None:
+            async with self._db.session() as session:
+                people = await usage_store.people_count(session, [connection.id], start, end)
         models = {
             row.key or "(unknown)": (self.usd_cents(connection, row.amount) or ZERO, row.requests)
             for row in await self.totals(connection, start, end, by="model")

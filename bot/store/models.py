@@ -141,6 +141,21 @@ class UsageTeamBucket(SQLModel, table=True):
     tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
+class UsageModelBucket(SQLModel, table=True):
+    """Everyone's spend on one model in one quarter hour: the partial days of ``by model`` and of a
+    tool's change (a few rows an hour, where the per-person buckets hold thousands)."""
+
+    __tablename__ = "usage_model_buckets"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    connection_id: int = _connection_fk()
+    bucket_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    model: str = Field(default="", primary_key=True, max_length=120)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
 class UsageDay(SQLModel, table=True):
     """Spend in one whole UTC day by one person on one model: the rollup exports and per-person views read."""
 
@@ -189,6 +204,44 @@ class UsageModelDay(SQLModel, table=True):
     amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
     requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
     tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
+class UsageUserRunning(SQLModel, table=True):
+    """Each person's totals from the start of the stored history through one UTC day, for every day
+    from their first on (dense): whole days of any period by person are two days' rows subtracted, so
+    ``by user`` and ``top`` read one row per person whatever the period's length.
+
+    Rebuilt by the sync from the earliest day its writes touched (:class:`UsageRunningState`); a day
+    without use repeats the day before, so a lookup is one day's rows, never a search per person.
+    """
+
+    __tablename__ = "usage_user_running"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    connection_id: int = _connection_fk()
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
+    user_email: str = Field(default="", primary_key=True, max_length=254)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
+class UsageRunningState(SQLModel, table=True):
+    """How far a connection's running totals can be trusted.
+
+    ``stale_from``: the first day a write changed since the last rebuild (None: all current), so a
+    read never subtracts totals that miss a late correction. ``first_day``..``last_day``: the days that
+    have rows. ``floor_day``: set once retention purged older history; its rows are the base of any
+    period that starts before it (they count what was purged).
+    """
+
+    __tablename__ = "usage_running_states"
+
+    connection_id: int = _connection_fk()
+    stale_from: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    first_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    last_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    floor_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class MemberRow(SQLModel, table=True):

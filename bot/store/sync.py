@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.usage import RateLimitStatus, SpendRow
-from bot.store import cycle_spend
+from bot.store import cycle_spend, running
 from bot.store import usage as usage_store
 from bot.store.db import Database, execute
 from bot.store.models import (
@@ -194,6 +194,13 @@ class SyncRecords:
         """Replace days ``first..last`` of whole-day history (sources without timestamps)."""
         async with self._db.write() as session:
             await usage_store.replace_days(session, connection_id, first, last, rows)
+
+    async def refresh_running_totals(self, connection_id: int) -> None:
+        """Rebuild the running totals by person the writes made stale, a few days per transaction."""
+        more = True
+        while more:
+            async with self._db.write() as session:
+                more = await running.rebuild_step(session, connection_id)
 
     async def requests_by_utc_day(self, connection_id: int, first: date, last: date) -> dict[date, Decimal]:
         async with self._db.session() as session:

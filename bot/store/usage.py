@@ -15,25 +15,43 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Executable, cast, delete, func, insert, literal, select, union
+from sqlalchemy import (
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.periods import split_for_rollups
+from bot.domain.periods import plan_rollups
 from bot.domain.usage import SpendRow
+from bot.store import running
 from bot.store.db import execute
 from bot.store.models import (
     UsageBucket,
     UsageDay,
+    UsageModelBucket,
     UsageModelDay,
     UsageTeamBucket,
     UsageUserDay,
+    UsageUserRunning,
 )
+from bot.store.types import Amount
 
 _DAY = timedelta(days=1)
 ZERO = Decimal(0)
@@ -82,7 +100,7 @@ async def replace_buckets(
 
     ``start`` and ``end`` must be quarter-hour boundaries, so no bucket is half replaced.
     """
-    for table in (UsageBucket, UsageTeamBucket):
+    for table in (UsageBucket, UsageTeamBucket, UsageModelBucket):
         await execute(
             session,
             delete(table).where(
@@ -91,33 +109,46 @@ async def replace_buckets(
                 col(table.bucket_start) < end,
             ),
         )
-    values = []
-    team: dict[datetime, list[Any]] = {}
-    for row in rows:
-        values.append(
-            {
-                "connection_id": connection_id,
-                "bucket_start": row.bucket_start,
-                "user_email": row.user_email or "",
-                "model": row.model or "",
-                "amount": row.amount,
-                "requests": row.requests,
-                "tokens": row.tokens,
-            }
-        )
-        _add(team.setdefault(row.bucket_start, _zeros()), row.amount, row.requests, row.tokens)
-    if values:
-        await execute(session, insert(UsageBucket), values)
+    if rows:
         await execute(
             session,
-            insert(UsageTeamBucket),
+            insert(UsageBucket),
             [
-                {"connection_id": connection_id, "bucket_start": bucket, **_measures(total)}
-                for bucket, total in team.items()
+                {
+                    "connection_id": connection_id,
+                    "bucket_start": row.bucket_start,
+                    "user_email": row.user_email or "",
+                    "model": row.model or "",
+                    "amount": row.amount,
+                    "requests": row.requests,
+                    "tokens": row.tokens,
+                }
+                for row in rows
             ],
         )
+        await _insert_sums(session, UsageTeamBucket, connection_id, rows, ("bucket_start",))
+        await _insert_sums(session, UsageModelBucket, connection_id, rows, ("bucket_start", "model"))
     last = (end - timedelta(microseconds=1)).date()
     await rebuild_day_rollups(session, connection_id, start.date(), last)
+    await running.mark_stale(session, connection_id, start.date())
+
+
+async def _insert_sums(
+    session: AsyncSession, table: type[Any], connection_id: int, rows: Sequence[SpendRow], keys: Sequence[str]
+) -> None:
+    """Insert ``rows`` summed per ``keys`` (the per-team and per-model quarter hours)."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        cell = tuple(getattr(row, key) or "" for key in keys)
+        _add(sums.setdefault(cell, _zeros()), row.amount, row.requests, row.tokens)
+    await execute(
+        session,
+        insert(table),
+        [
+            {"connection_id": connection_id, **dict(zip(keys, cell, strict=True)), **_measures(total)}
+            for cell, total in sums.items()
+        ],
+    )
 
 
 async def rebuild_day_rollups(session: AsyncSession, connection_id: int, first: date, last: date) -> None:
@@ -188,6 +219,7 @@ async def replace_days(
             await execute(
                 session, insert(table), [{"connection_id": connection_id, **value} for value in values]
             )
+    await running.mark_stale(session, connection_id, first)
 
 
 DaySums = dict[tuple[date, str, str], list[Any]]
@@ -210,9 +242,11 @@ def day_sums(
     return totals, by_user, by_model
 
 
-@dataclass(frozen=True)
-class UsageTotal:
-    """A sum over a period, for one ``key`` (a user email, a model, or None for everything)."""
+class UsageTotal(NamedTuple):
+    """A sum over a period, for one ``key`` (a user email, a model; "" or None for no one, everything).
+
+    A named tuple: an answer by person makes one for each of thousands of people.
+    """
 
     key: str | None
     amount: Decimal
@@ -228,109 +262,193 @@ async def usage_totals(
     *,
     by: str | None = None,
     user_email: str | None = None,
+    complements: bool = True,
 ) -> list[UsageTotal]:
-    """Totals over ``[start, end)``, overall (``by=None``) or by ``user`` or ``model``.
+    """Totals over ``[start, end)``, overall (``by=None``) or by ``user`` or ``model``, in one statement.
 
-    Whole UTC days come from the rollups; the partial days at the edges from the quarter-hour buckets.
-    Connections that only have day rows (Windsurf) must be asked with UTC-day bounds.
+    Whole UTC days come from the rollups (by person: two days of running totals), the partial days at
+    the edges from the quarter-hour rows (:func:`~bot.domain.periods.plan_rollups`). Connections that
+    only have day rows (Windsurf) are asked without ``complements``. Keys without any figure are left out.
     """
-    if not connection_ids:
+    parts = await _parts(session, connection_ids, start, end, by, user_email, complements)
+    if not parts:
         return []
-    totals: dict[str | None, list[Any]] = {}
-    head, days, tail = split_for_rollups(start, end)
-    if days is not None:
-        query = _rollup_query(connection_ids, days[0], days[1], by=by, user_email=user_email)
-        _accumulate(totals, (await execute(session, query)).all())
-    for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
-        query = _bucket_query(connection_ids, edge_start, edge_end, by=by, user_email=user_email)
-        _accumulate(totals, (await execute(session, query)).all())
-    return [UsageTotal(key, *total) for key, total in totals.items() if any(total)]
+    rows: list[Any] = list((await execute(session, _summed(parts))).all())
+    return [UsageTotal(row[0], row[1], row[2], int(row[3])) for row in rows]
 
 
-def _rollup_query(
-    connection_ids: Sequence[int], first: date, last: date, *, by: str | None, user_email: str | None
-) -> Executable:
-    """(key, amount, requests, tokens) over whole UTC days ``first..last``, from the smallest rollup."""
-    table: type[Any] = UsageDay
-    if user_email is None and by == "user":
-        table = UsageUserDay
-    elif user_email is None and by == "model":
-        table = UsageModelDay
-    elif user_email is None:
-        table = UsageModelDay  # fewest rows per day, and the same totals
-    key = col(getattr(table, {"user": "user_email", "model": "model"}[by])) if by else None
-    query = select(
-        key if key is not None else literal(None),
-        *(func.sum(getattr(table, measure)) for measure in MEASURES),
-    ).where(
-        col(table.connection_id).in_(connection_ids),
-        col(table.day) >= first,
-        col(table.day) <= last,
+@dataclass(frozen=True)
+class RankedTotals:
+    """The largest keys of a sum by user or model, and what every key together comes to.
+
+    ``rows``: at most the ``limit`` asked for, largest first; ``size``: how many keys have any figure;
+    ``people``: as many, leaving out the key of no one ("", when by user: spend under no one);
+    ``positive``: how many of those ranked above zero; ``total``: the sums over every key;
+    ``unattributed``: spend under no one exists.
+    """
+
+    rows: list[UsageTotal]
+    size: int
+    people: int
+    positive: int
+    total: UsageTotal
+    unattributed: bool
+
+
+async def ranked_totals(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    *,
+    by: str,
+    limit: int | None,
+    order: str = "amount",
+    people_first: bool = False,
+    complements: bool = True,
+) -> RankedTotals:
+    """Totals by ``by`` over ``[start, end)`` ranked in SQL by ``order`` (``amount`` or ``requests``),
+    only the first ``limit`` rows read (None: all), so an answer's cost follows the rows it shows.
+    ``people_first`` ranks the row of no one after every person (a ranking of people)."""
+    parts = await _parts(session, connection_ids, start, end, by, None, complements)
+    if not parts:
+        return RankedTotals([], 0, 0, 0, UsageTotal(None, ZERO, ZERO), False)
+    grouped = _summed(parts).subquery()
+    key, ordered = grouped.c.key, grouped.c[order]
+    person = case((key != "", 1), else_=0)
+    windows = [
+        func.count().over(),
+        func.sum(person).over(),
+        func.sum(case((and_(key != "", ordered > 0), 1), else_=0)).over(),
+        type_coerce(func.sum(grouped.c.amount).over(), Amount),
+        type_coerce(func.sum(grouped.c.requests).over(), Amount),
+        func.sum(grouped.c.tokens).over(),
+        func.max(case((and_(key == "", grouped.c.amount != 0), 1), else_=0)).over(),
+    ]
+    query = select(*grouped.c, *windows).order_by(
+        *([person.desc()] if people_first else []), ordered.desc(), key
     )
-    if user_email is not None:
-        query = query.where(col(UsageDay.user_email) == user_email)
-    if key is not None:
-        query = query.group_by(key)
-    return query
-
-
-def _bucket_query(
-    connection_ids: Sequence[int], start: datetime, end: datetime, *, by: str | None, user_email: str | None
-) -> Executable:
-    """(key, amount, requests, tokens) over ``[start, end)`` from the quarter-hour buckets (partial days)."""
-    key = {"user": col(UsageBucket.user_email), "model": col(UsageBucket.model)}.get(by or "")
-    query = select(
-        key if key is not None else literal(None),
-        *(func.sum(getattr(UsageBucket, measure)) for measure in MEASURES),
-    ).where(
-        col(UsageBucket.connection_id).in_(connection_ids),
-        col(UsageBucket.bucket_start) >= start,
-        col(UsageBucket.bucket_start) < end,
+    rows: list[Any] = list((await execute(session, query.limit(limit))).all())
+    if not rows:
+        return RankedTotals([], 0, 0, 0, UsageTotal(None, ZERO, ZERO), False)
+    head = rows[0]
+    return RankedTotals(
+        rows=[UsageTotal(row[0], row[1], row[2], int(row[3])) for row in rows],
+        size=int(head[4]),
+        people=int(head[5]),
+        positive=int(head[6]),
+        total=UsageTotal(None, head[7], head[8], int(head[9])),
+        unattributed=bool(head[10]),
     )
-    if user_email is not None:
-        query = query.where(col(UsageBucket.user_email) == user_email)
-    if key is not None:
-        query = query.group_by(key)
-    return query
 
 
 async def people_count(
     session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
 ) -> int:
-    """How many people have any usage (money, requests or tokens) in ``[start, end)``.
-
-    Counted in SQL over the day rollups and the partial days' buckets, so a large team costs one
-    number, not a row per person.
-    """
-    if not connection_ids:
+    """How many people have any usage (money, requests or tokens) in ``[start, end)``, counted in SQL
+    over the same rows as the totals by person, so a large team costs one number, not a row per person."""
+    parts = await _parts(session, connection_ids, start, end, "user", None, True)
+    if not parts:
         return 0
-    head, days, tail = split_for_rollups(start, end)
-    selects: list[Any] = []
-    if days is not None:
-        selects.append(
-            select(col(UsageUserDay.user_email)).where(
-                col(UsageUserDay.connection_id).in_(connection_ids),
-                col(UsageUserDay.day) >= days[0],
-                col(UsageUserDay.day) <= days[1],
-                col(UsageUserDay.user_email) != "",
-                _used(UsageUserDay),
-            )
-        )
-    for edge_start, edge_end in (edge for edge in (head, tail) if edge is not None):
-        selects.append(
-            select(col(UsageBucket.user_email)).where(
-                col(UsageBucket.connection_id).in_(connection_ids),
-                col(UsageBucket.bucket_start) >= edge_start,
-                col(UsageBucket.bucket_start) < edge_end,
-                col(UsageBucket.user_email) != "",
-                _used(UsageBucket),
-            )
-        )
-    if not selects:
-        return 0
-    people = union(*selects).subquery()  # UNION drops the duplicates
+    people = _summed(parts, people_only=True).subquery()
     value: Any = (await execute(session, select(func.count()).select_from(people))).scalar()
     return int(value or 0)
+
+
+_Part = tuple[type[Any], str | None, int, list[ColumnElement[bool]]]
+"""A signed piece of a sum: (table, key column's name or None, +1 or -1, conditions)."""
+
+
+def _tables(by_person: bool, user_email: str | None) -> tuple[type[Any], type[Any]]:
+    """(whole-day table, quarter-hour table) of a sum: one person's rows, everyone's by person (whose
+    whole days the running totals answer when they can), or the per-model rows, a few a day."""
+    if user_email is not None:
+        return UsageDay, UsageBucket
+    if by_person:
+        return UsageUserDay, UsageBucket
+    return UsageModelDay, UsageModelBucket
+
+
+def _of_person(table: type[Any], user_email: str | None) -> list[ColumnElement[bool]]:
+    return [] if user_email is None else [col(table.user_email) == user_email]
+
+
+async def _parts(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    by: str | None,
+    user_email: str | None,
+    complements: bool,
+) -> list[_Part]:
+    """The signed pieces that sum ``[start, end)``: whole days from the smallest table that answers them
+    (running totals by person, the model rollups otherwise), partial days from the matching fine rows."""
+    plan = plan_rollups(start, end, complements=complements)
+    if not connection_ids or (plan.days is None and not plan.spans):
+        return []
+    by_person = by == "user" and user_email is None
+    day_table, bucket_table = _tables(by_person, user_email)
+    key = {"user": "user_email", "model": "model"}.get(by or "")
+    parts: list[_Part] = []
+    if plan.days is not None:
+        first, last = plan.days
+        running_states = await running.states(session, connection_ids) if by_person else {}
+        for connection_id in connection_ids:
+            days = running.running_days(running_states.get(connection_id), first, last) if by_person else None
+            if days is None:
+                where = [
+                    col(day_table.connection_id) == connection_id,
+                    col(day_table.day).between(first, last),
+                ]
+                parts.append((day_table, key, 1, where + _of_person(day_table, user_email)))
+                continue
+            for day, sign in days:
+                where = [
+                    col(UsageUserRunning.connection_id) == connection_id,
+                    col(UsageUserRunning.day) == day,
+                ]
+                parts.append((UsageUserRunning, "user_email", sign, where))
+    for span_start, span_end, sign in plan.spans:
+        where = [
+            col(bucket_table.connection_id).in_(connection_ids),
+            col(bucket_table.bucket_start) >= span_start,
+            col(bucket_table.bucket_start) < span_end,
+        ]
+        parts.append((bucket_table, key, sign, where + _of_person(bucket_table, user_email)))
+    return parts
+
+
+def _signed(column: Any, sign: int) -> Any:
+    """The column, negated for a piece that is taken away (never multiplied: the amount type would
+    scale the literal as an amount)."""
+    return column if sign > 0 else -column
+
+
+def _summed(parts: Sequence[_Part], *, people_only: bool = False) -> Select[Any]:
+    """(key, amount, requests, tokens) summed over the signed pieces, keys whose sums are not all zero."""
+    pieces = [
+        select(
+            (col(getattr(table, key)) if key is not None else literal("")).label("key"),
+            *(_signed(col(getattr(table, measure)), sign).label(measure) for measure in MEASURES),
+        ).where(*where)
+        for table, key, sign, where in parts
+    ]
+    every = (union_all(*pieces) if len(pieces) > 1 else pieces[0]).subquery()
+    sums = [func.sum(every.c[measure]) for measure in MEASURES]
+    query = (
+        select(
+            every.c.key,
+            type_coerce(sums[0], Amount).label("amount"),
+            type_coerce(sums[1], Amount).label("requests"),
+            sums[2].label("tokens"),
+        )
+        .group_by(every.c.key)
+        .having(or_(*(total != 0 for total in sums)))
+    )
+    if people_only:
+        query = query.where(every.c.key != "")
+    return query
 
 
 def _used(table: type[Any]) -> ColumnElement[bool]:
@@ -352,11 +470,6 @@ async def team_total(
     )
     row: Any = (await execute(session, query)).one()
     return UsageTotal(None, row[0] or ZERO, row[1] or ZERO, int(row[2] or 0))
-
-
-def _accumulate(totals: dict[str | None, list[Any]], rows: Iterable[Any]) -> None:
-    for key, amount, requests, tokens in rows:
-        _add(totals.setdefault(key, _zeros()), amount or ZERO, requests or ZERO, int(tokens or 0))
 
 
 async def usage_by_local_day(
@@ -495,7 +608,8 @@ async def day_rows(session: AsyncSession, connection_id: int, first: date, last:
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
     """Drop usage history older than ``cutoff`` (the retention setting)."""
-    for bucket_table in (UsageBucket, UsageTeamBucket):
+    for bucket_table in (UsageBucket, UsageTeamBucket, UsageModelBucket):
         await execute(session, delete(bucket_table).where(col(bucket_table.bucket_start) < cutoff))
     for day_table in (UsageDay, UsageUserDay, UsageModelDay):
         await execute(session, delete(day_table).where(col(day_table.day) < cutoff.date()))
+    await running.purge_before(session, cutoff.date())

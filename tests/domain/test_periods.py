@@ -21,6 +21,7 @@ from bot.domain.periods import (
     looks_like_period,
     parse_duration,
     parse_period,
+    plan_rollups,
     previous_period,
     resolve_period,
     split_for_rollups,
@@ -508,3 +509,43 @@ def test_split_for_rollups_covers_the_range_exactly(start: datetime, length: tim
     for edge in (head, tail):
         if edge is not None and full is not None:
             assert edge[1] - edge[0] < timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=instants,
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
+    complements=st.booleans(),
+)
+def test_a_rollup_plan_counts_every_quarter_hour_of_the_range_once(
+    start: datetime, length: timedelta, complements: bool
+) -> None:
+    start = start.astimezone(UTC).replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+    end = start + timedelta(minutes=length // timedelta(minutes=15) * 15)
+    plan = plan_rollups(start, end, complements=complements)
+    for span_start, span_end, _ in plan.spans:
+        if complements:
+            assert span_end - span_start <= timedelta(hours=12)
+        assert span_start.date() == (span_end - timedelta(microseconds=1)).date()  # within one UTC day
+    moment = start - timedelta(days=2)
+    while moment < end + timedelta(days=2):
+        count = sum(sign for a, b, sign in plan.spans if a <= moment < b)
+        if plan.days is not None and plan.days[0] <= moment.date() <= plan.days[1]:
+            count += 1
+        assert count == (1 if start <= moment < end else 0), moment
+        moment += timedelta(minutes=15)
+
+
+def test_a_partial_day_longer_than_half_a_day_is_its_day_less_the_rest() -> None:
+    # New York's 30 days: the first local day starts at 05:00 UTC, so 5 hours are taken from it.
+    plan = plan_rollups(utc(2026, 11, 3, 5), utc(2026, 12, 3, 5))
+    assert plan.days == (date(2026, 11, 3), date(2026, 12, 2))
+    assert plan.spans == (
+        (utc(2026, 11, 3), utc(2026, 11, 3, 5), -1),
+        (utc(2026, 12, 3), utc(2026, 12, 3, 5), 1),
+    )
+    # Without fine rows (whole-day sources) a partial day is left out, never completed from its day.
+    assert plan_rollups(utc(2026, 11, 3, 5), utc(2026, 11, 5), complements=False).days == (
+        date(2026, 11, 4),
+        date(2026, 11, 4),
+    )

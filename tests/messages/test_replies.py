@@ -103,6 +103,16 @@ def test_a_breakdown_by_person_is_numbered_with_shares_escaped_and_cut_at_25() -
     assert "+5 more" in shown
 
 
+def test_a_breakdown_read_only_as_far_as_shown_counts_and_shares_against_every_row() -> None:
+    # The store read the 25 rows shown of 5,000; the shares and the "+N more" are of all of them.
+    rows = tuple(BreakdownRow(f"u{i}@x.io", Decimal(200), USD) for i in range(25))
+    breakdown = Breakdown("user", rows, size=5000, total=Decimal(40_000))
+    shown = readable_texts(spend_message(replace(SPEND, breakdowns=(breakdown,))).blocks)
+    lines = next(text for text in shown if text.startswith("1. ")).split("\n")
+    assert lines[0] == "1. u0@x.io — *$2.00* · 0.5%" and len(lines) == 25  # not 4% of the 25 shown
+    assert "+4975 more" in shown
+
+
 def test_an_empty_breakdown_says_nobody_spent() -> None:
     message = spend_message(replace(SPEND, breakdowns=(Breakdown("model", ()),)))
     assert "*By model*" in readable_texts(message.blocks) and "No spend in this period." in readable_texts(

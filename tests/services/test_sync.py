@@ -32,6 +32,7 @@ from bot.store.models import (
     TrackedFigureRow,
     UsageBucket,
     UsageDay,
+    UsageRunningState,
     UsageTeamBucket,
 )
 from tests.services.conftest import NOW, TEAM
@@ -105,6 +106,10 @@ async def test_cursor_sync_matches_the_vendor_for_local_days_users_and_the_cycle
                     expected = sim.dataset.total_cost(start, end)
                     assert (total.amount if total else Decimal(0)) == expected, (tz, day)
 
+            # The sync rebuilt the running totals, so the answer by person below reads them.
+            async with services.db.session() as session:
+                running = await session.get(UsageRunningState, connection.id)
+            assert running is not None and running.stale_from is None and running.last_day == NOW.date()
             start, end = datetime(2026, 11, 13, 5, tzinfo=UTC), NOW
             rows = await _total(services, connection, start, end, by="user")
             by_user = {row.key: row.amount for row in rows}
