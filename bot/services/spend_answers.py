@@ -8,18 +8,16 @@ have a price, else they stay in a group of their own.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from bot.domain.change import ToolChange, explain
 from bot.domain.commands import Spend, Top, UserQuery
 from bot.domain.money import REQUESTS
-from bot.domain.periods import previous_period
+from bot.domain.periods import Period, previous_period
 from bot.domain.vendors import display_name, traits
 from bot.messages.answers import (
     BREAKDOWN_ROWS,
@@ -47,7 +45,7 @@ from bot.settings import Settings
 from bot.store import cycle_spend, members
 from bot.store.db import Database
 from bot.store.models import Connection
-from bot.store.usage import RankedTotals
+from bot.store.usage import RankedTotals, UsageTotal
 
 ZERO = Decimal(0)
 
@@ -224,19 +222,20 @@ class SpendAnswers:
         start, end = self._figures.bounds(connection, period)
         unit = self._figures.unit_of(connection)
         group = self._figures.group_of(connection, unit)
-        # The previous period's figures and this one's rows are independent reads: made at once.
-        reads: list[Awaitable[Any]] = [self._figures.tool_period(connection, previous)]
-        if command.by in ("user", "model"):
-            limit = BREAKDOWN_ROWS if group in sums.alone else None
-            reads.append(self._figures.ranked(connection, start, end, by=command.by, limit=limit))
-        before, *found = await asyncio.gather(*reads)
-        ranked: RankedTotals | None = found[0] if found else None
-        people = ranked.people if ranked is not None and command.by == "user" else None
-        after = await self._figures.tool_period(connection, period, people=people)
-        if (change := self._figures.change_of(connection, before, after)) is not None:
+        ranked = await self._ranked(sums, connection, command, period, previous, group)
+        people = None
+        if ranked is not None and ranked.previous_people is not None:
+            people = (ranked.previous_people, ranked.people)
+        change = await self._figures.tool_change(connection, period, previous, people=people)
+        if change is not None:
             sums.changes.append(change)
-        current = await self._figures.total(connection, start, end)
-        prior = (await self._figures.total(connection, *self._figures.bounds(connection, previous))).amount
+        if ranked is not None and ranked.previous_total is not None:  # both totals came with the ranking
+            current, prior = ranked.total, ranked.previous_total.amount
+        else:
+            current = await self._figures.total(connection, start, end)
+            prior = (
+                await self._figures.total(connection, *self._figures.bounds(connection, previous))
+            ).amount
         if ranked is not None:
             self._add_breakdown(sums, connection, ranked, command.by or "", group)
         elif command.by == "day":
@@ -259,6 +258,38 @@ class SpendAnswers:
         )
         if command.period.kind.value == "cycle" and several:
             sums.notes.append(f"`{connection.name}`: {period.label}")
+
+    async def _totals(
+        self, connection: Connection, ranked: RankedTotals | None, period: Period, previous: Period
+    ) -> tuple[UsageTotal, Decimal]:
+        """The period's total and the previous period's amount: from the ranking when it read both."""
+        if ranked is not None and ranked.previous_total is not None:
+            return ranked.total, ranked.previous_total.amount
+        current = await self._figures.period_total(connection, period)
+        return current, (await self._figures.period_total(connection, previous)).amount
+
+    async def _ranked(
+        self,
+        sums: _SpendSums,
+        connection: Connection,
+        command: Spend,
+        period: Period,
+        previous: Period,
+        group: str,
+    ) -> RankedTotals | None:
+        """The rows of a breakdown by user or model (only those shown, when the source is alone in its
+        unit group) and, by user, both periods' people in the same pass; None without a breakdown."""
+        if command.by not in ("user", "model"):
+            return None
+        start, end = self._figures.bounds(connection, period)
+        return await self._figures.ranked(
+            connection,
+            start,
+            end,
+            by=command.by,
+            limit=BREAKDOWN_ROWS if group in sums.alone else None,
+            previous=previous if command.by == "user" else None,
+        )
 
     def _add_breakdown(
         self, sums: _SpendSums, connection: Connection, ranked: RankedTotals, by: str, group: str

@@ -7,7 +7,6 @@ answers a total cheaply. The read answers, digests, alerts and exports all sum t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -193,9 +192,11 @@ class UsageFigures:
         limit: int | None,
         order: str = "amount",
         people_first: bool = False,
+        previous: Period | None = None,
     ) -> usage_store.RankedTotals:
         """A connection's totals by ``user`` or ``model`` ranked in the store, only the first ``limit``
-        read (:func:`~bot.store.usage.ranked_totals`)."""
+        read, with the people of ``previous`` counted in the same pass
+        (:func:`~bot.store.usage.ranked_totals`)."""
         assert connection.id is not None
         async with self._db.session() as session:
             return await usage_store.ranked_totals(
@@ -208,6 +209,7 @@ class UsageFigures:
                 order=order,
                 people_first=people_first,
                 complements=_has_quarter_hours(connection),
+                previous=None if previous is None else self.bounds(connection, previous),
             )
 
     async def by_day(
@@ -269,43 +271,45 @@ class UsageFigures:
         return await self.total(connection, start, end)
 
     async def tool_change(
-        self, connection: Connection, period: Period, previous: Period
+        self,
+        connection: Connection,
+        period: Period,
+        previous: Period,
+        *,
+        people: tuple[int, int] | None = None,
     ) -> ToolChange | None:
-        """The connection's figures in both periods for ``domain.change`` (None: not countable in dollars)."""
-        before, after = await asyncio.gather(
-            self.tool_period(connection, previous), self.tool_period(connection, period)
-        )
-        return self.change_of(connection, before, after)
+        """The connection's figures in both periods for ``domain.change`` (None: not countable in dollars).
 
-    def change_of(
-        self, connection: Connection, before: ToolPeriod | None, after: ToolPeriod | None
-    ) -> ToolChange | None:
-        if before is None or after is None:
+        ``people``: how many used it in ``previous`` and in ``period``, when the caller has counted them
+        already (:meth:`ranked` with its ``previous``); else both are counted in one statement.
+        """
+        assert connection.id is not None
+        if self.usd_cents(connection, Decimal(1)) is None:
             return None
+        ranges = [self.bounds(connection, previous), self.bounds(connection, period)]
+        async with self._db.session() as session:
+            if people is None:
+                counts = await usage_store.people_counts(session, [connection.id], ranges)
+                people = (counts[0], counts[1])
+            models = await usage_store.range_totals(
+                session, [connection.id], ranges, by="model", complements=_has_quarter_hours(connection)
+            )
+        before, after = (
+            ToolPeriod(
+                count,
+                {
+                    row.key or "(unknown)": (self.usd_cents(connection, row.amount) or ZERO, row.requests)
+                    for row in rows
+                },
+            )
+            for count, rows in zip(people, models, strict=True)
+        )
         return ToolChange(
             display_name(connection.vendor) if connection.name == connection.vendor else connection.name,
             before,
             after,
             by_person=traits(connection.vendor).spend_by_person,
         )
-
-    async def tool_period(
-        self, connection: Connection, period: Period, *, people: int | None = None
-    ) -> ToolPeriod | None:
-        """A connection's people and cents and requests per model over ``period`` (None: not countable
-        in dollars). ``people``: how many used it, when the caller has counted them already."""
-        assert connection.id is not None
-        if self.usd_cents(connection, Decimal(1)) is None:
-            return None
-        start, end = self.bounds(connection, period)
-        if people is None:
-            async with self._db.session() as session:
-                people = await usage_store.people_count(session, [connection.id], start, end)
-        models = {
-            row.key or "(unknown)": (self.usd_cents(connection, row.amount) or ZERO, row.requests)
-            for row in await self.totals(connection, start, end, by="model")
-        }
-        return ToolPeriod(people, models)
 
     async def period_breakdown(
         self, connection: Connection, period: Period, by: str

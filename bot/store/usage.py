@@ -11,7 +11,7 @@ by local day come from the per-team quarter-hour totals (96 rows a day, whatever
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Select,
     and_,
@@ -270,11 +271,31 @@ async def usage_totals(
     the edges from the quarter-hour rows (:func:`~bot.domain.periods.plan_rollups`). Connections that
     only have day rows (Windsurf) are asked without ``complements``. Keys without any figure are left out.
     """
-    parts = await _parts(session, connection_ids, start, end, by, user_email, complements)
-    if not parts:
-        return []
-    rows: list[Any] = list((await execute(session, _summed(parts))).all())
-    return [UsageTotal(row[0], row[1], row[2], int(row[3])) for row in rows]
+    return (await range_totals(session, connection_ids, [(start, end)], by, user_email, complements))[0]
+
+
+async def range_totals(
+    session: AsyncSession,
+    connection_ids: Sequence[int],
+    ranges: Sequence[tuple[datetime, datetime]],
+    by: str | None = None,
+    user_email: str | None = None,
+    complements: bool = True,
+) -> list[list[UsageTotal]]:
+    """:func:`usage_totals` of several ranges in one statement (a period and its comparison share
+    the pieces at their boundary)."""
+    weighted = _weighted(await _parts(session, connection_ids, ranges, by, user_email, complements))
+    if not weighted:
+        return [[] for _ in ranges]
+    rows: list[Any] = list((await execute(session, _summed(weighted, ranges=len(ranges)))).all())
+    return [
+        [
+            UsageTotal(row[0], row[1 + 3 * index], row[2 + 3 * index], int(row[3 + 3 * index]))
+            for row in rows
+            if any(row[1 + 3 * index : 4 + 3 * index])
+        ]
+        for index in range(len(ranges))
+    ]
 
 
 @dataclass(frozen=True)
@@ -284,7 +305,8 @@ class RankedTotals:
     ``rows``: at most the ``limit`` asked for, largest first; ``size``: how many keys have any figure;
     ``people``: as many, leaving out the key of no one ("", when by user: spend under no one);
     ``positive``: how many of those ranked above zero; ``total``: the sums over every key;
-    ``unattributed``: spend under no one exists.
+    ``unattributed``: spend under no one exists; ``previous_people`` and ``previous_total``: the
+    people and the sums of the range asked for beside it (None when none was).
     """
 
     rows: list[UsageTotal]
@@ -293,6 +315,8 @@ class RankedTotals:
     positive: int
     total: UsageTotal
     unattributed: bool
+    previous_people: int | None = None
+    previous_total: UsageTotal | None = None
 
 
 async def ranked_totals(
@@ -306,57 +330,93 @@ async def ranked_totals(
     order: str = "amount",
     people_first: bool = False,
     complements: bool = True,
+    previous: tuple[datetime, datetime] | None = None,
 ) -> RankedTotals:
     """Totals by ``by`` over ``[start, end)`` ranked in SQL by ``order`` (``amount`` or ``requests``),
     only the first ``limit`` rows read (None: all), so an answer's cost follows the rows it shows.
-    ``people_first`` ranks the row of no one after every person (a ranking of people)."""
-    parts = await _parts(session, connection_ids, start, end, by, None, complements)
-    if not parts:
-        return RankedTotals([], 0, 0, 0, UsageTotal(None, ZERO, ZERO), False)
-    grouped = _summed(parts).subquery()
-    key, ordered = grouped.c.key, grouped.c[order]
-    person = case((key != "", 1), else_=0)
+
+    ``people_first`` ranks the row of no one after every person (a ranking of people). ``previous``
+    (by user only): a second range whose people are counted in the same statement; the ranges of an
+    answer and of its comparison share their boundary day's rows, so one pass reads both.
+    """
+    ranges = [(start, end)] if previous is None else [(start, end), previous]
+    parts = await _parts(session, connection_ids, ranges, by, None, complements)
+    nothing = UsageTotal(None, ZERO, ZERO)
+    empty = RankedTotals([], 0, 0, 0, nothing, False, *((None, None) if previous is None else (0, nothing)))
+    weighted = _weighted(parts)
+    if not weighted:
+        return empty
+    query = _ranking(_summed(weighted, ranges=len(ranges)).subquery(), order, people_first, len(ranges) > 1)
+    rows: list[Any] = list((await execute(session, query.limit(limit))).all())
+    if not rows:
+        return empty
+    head = rows[0]
+    return RankedTotals(
+        rows=[UsageTotal(row[0], row[1], row[2], int(row[3])) for row in rows if row[4]],
+        size=int(head[5]),
+        people=int(head[6]),
+        positive=int(head[7]),
+        total=UsageTotal(None, head[8], head[9], int(head[10])),
+        unattributed=bool(head[11]),
+        previous_people=None if previous is None else int(head[12]),
+        previous_total=None if previous is None else UsageTotal(None, head[13], head[14], int(head[15])),
+    )
+
+
+def _ranking(grouped: Any, order: str, people_first: bool, counts_previous: bool) -> Select[Any]:
+    """The keys of range 0 first, largest first, each row carrying the counts and totals of all of
+    them (window aggregates) and, with ``counts_previous``, the people of range 1."""
+    key, ordered, shown = grouped.c.key, grouped.c[order], _nonzero(grouped, 0)
+    person = and_(shown, key != "")
     windows = [
-        func.count().over(),
-        func.sum(person).over(),
-        func.sum(case((and_(key != "", ordered > 0), 1), else_=0)).over(),
+        func.sum(_one_if(shown)).over(),
+        func.sum(_one_if(person)).over(),
+        func.sum(_one_if(and_(person, ordered > 0))).over(),
         type_coerce(func.sum(grouped.c.amount).over(), Amount),
         type_coerce(func.sum(grouped.c.requests).over(), Amount),
         func.sum(grouped.c.tokens).over(),
-        func.max(case((and_(key == "", grouped.c.amount != 0), 1), else_=0)).over(),
+        func.max(_one_if(and_(key == "", grouped.c.amount != 0))).over(),
+        *(
+            [
+                func.sum(_one_if(and_(key != "", _nonzero(grouped, 1)))).over(),
+                type_coerce(func.sum(grouped.c.amount_1).over(), Amount),
+                type_coerce(func.sum(grouped.c.requests_1).over(), Amount),
+                func.sum(grouped.c.tokens_1).over(),
+            ]
+            if counts_previous
+            else []
+        ),
     ]
-    query = select(*grouped.c, *windows).order_by(
-        *([person.desc()] if people_first else []), ordered.desc(), key
+    return select(*grouped.c[:4], _one_if(shown), *windows).order_by(
+        _one_if(shown).desc(), *([_one_if(key != "").desc()] if people_first else []), ordered.desc(), key
     )
-    rows: list[Any] = list((await execute(session, query.limit(limit))).all())
-    if not rows:
-        return RankedTotals([], 0, 0, 0, UsageTotal(None, ZERO, ZERO), False)
-    head = rows[0]
-    return RankedTotals(
-        rows=[UsageTotal(row[0], row[1], row[2], int(row[3])) for row in rows],
-        size=int(head[4]),
-        people=int(head[5]),
-        positive=int(head[6]),
-        total=UsageTotal(None, head[7], head[8], int(head[9])),
-        unattributed=bool(head[10]),
-    )
+
+
+async def people_counts(
+    session: AsyncSession, connection_ids: Sequence[int], ranges: Sequence[tuple[datetime, datetime]]
+) -> list[int]:
+    """How many people have any usage (money, requests or tokens) in each of ``ranges``, counted in
+    SQL in one statement over the rows of the totals by person (the ranges share their pieces)."""
+    weighted = _weighted(await _parts(session, connection_ids, ranges, "user", None, True))
+    if not weighted:
+        return [0 for _ in ranges]
+    grouped = _summed(weighted, ranges=len(ranges)).subquery()
+    counts = [func.sum(_one_if(_nonzero(grouped, index))) for index in range(len(ranges))]
+    row: Any = (await execute(session, select(*counts).where(grouped.c.key != ""))).one()
+    return [int(value or 0) for value in row]
 
 
 async def people_count(
     session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
 ) -> int:
-    """How many people have any usage (money, requests or tokens) in ``[start, end)``, counted in SQL
-    over the same rows as the totals by person, so a large team costs one number, not a row per person."""
-    parts = await _parts(session, connection_ids, start, end, "user", None, True)
-    if not parts:
-        return 0
-    people = _summed(parts, people_only=True).subquery()
-    value: Any = (await execute(session, select(func.count()).select_from(people))).scalar()
-    return int(value or 0)
+    """How many people have any usage in ``[start, end)``: one number, not a row per person."""
+    return (await people_counts(session, connection_ids, [(start, end)]))[0]
 
 
-_Part = tuple[type[Any], str | None, int, list[ColumnElement[bool]]]
-"""A signed piece of a sum: (table, key column's name or None, +1 or -1, conditions)."""
+_Piece = tuple[type[Any], str | None, tuple[ColumnElement[bool], ...]]
+"""A piece of a sum: (table, key column's name or None, the conditions that select its rows)."""
+_Part = tuple[Hashable, _Piece, int]
+"""A piece with its sign in one range's sum, and what identifies it, so that ranges share pieces."""
 
 
 def _tables(by_person: bool, user_email: str | None) -> tuple[type[Any], type[Any]]:
@@ -369,21 +429,37 @@ def _tables(by_person: bool, user_email: str | None) -> tuple[type[Any], type[An
     return UsageModelDay, UsageModelBucket
 
 
-def _of_person(table: type[Any], user_email: str | None) -> list[ColumnElement[bool]]:
-    return [] if user_email is None else [col(table.user_email) == user_email]
+def _of_person(table: type[Any], user_email: str | None) -> tuple[ColumnElement[bool], ...]:
+    return () if user_email is None else (col(table.user_email) == user_email,)
 
 
 async def _parts(
     session: AsyncSession,
+    connection_ids: Sequence[int],
+    ranges: Sequence[tuple[datetime, datetime]],
+    by: str | None,
+    user_email: str | None,
+    complements: bool,
+) -> list[list[_Part]]:
+    """For each range, the signed pieces that sum it: whole days from the smallest table that answers
+    them (running totals by person, the model rollups otherwise), partial days from the fine rows."""
+    by_person = by == "user" and user_email is None
+    states = await running.states(session, connection_ids) if by_person and connection_ids else {}
+    return [
+        _range_parts(connection_ids, start, end, by, user_email, complements, states) for start, end in ranges
+    ]
+
+
+def _range_parts(
     connection_ids: Sequence[int],
     start: datetime,
     end: datetime,
     by: str | None,
     user_email: str | None,
     complements: bool,
+    states: dict[int, Any],
 ) -> list[_Part]:
-    """The signed pieces that sum ``[start, end)``: whole days from the smallest table that answers them
-    (running totals by person, the model rollups otherwise), partial days from the matching fine rows."""
+    """The pieces of one range (``states``: the connections' running totals, read once for all)."""
     plan = plan_rollups(start, end, complements=complements)
     if not connection_ids or (plan.days is None and not plan.spans):
         return []
@@ -393,62 +469,91 @@ async def _parts(
     parts: list[_Part] = []
     if plan.days is not None:
         first, last = plan.days
-        running_states = await running.states(session, connection_ids) if by_person else {}
         for connection_id in connection_ids:
-            days = running.running_days(running_states.get(connection_id), first, last) if by_person else None
+            days = running.running_days(states.get(connection_id), first, last) if by_person else None
             if days is None:
-                where = [
+                where = (
                     col(day_table.connection_id) == connection_id,
                     col(day_table.day).between(first, last),
-                ]
-                parts.append((day_table, key, 1, where + _of_person(day_table, user_email)))
+                    *_of_person(day_table, user_email),
+                )
+                parts.append((("days", connection_id, first, last), (day_table, key, where), 1))
                 continue
             for day, sign in days:
-                where = [
+                where = (
                     col(UsageUserRunning.connection_id) == connection_id,
                     col(UsageUserRunning.day) == day,
-                ]
-                parts.append((UsageUserRunning, "user_email", sign, where))
+                )
+                parts.append((("running", connection_id, day), (UsageUserRunning, "user_email", where), sign))
     for span_start, span_end, sign in plan.spans:
-        where = [
+        where = (
             col(bucket_table.connection_id).in_(connection_ids),
             col(bucket_table.bucket_start) >= span_start,
             col(bucket_table.bucket_start) < span_end,
-        ]
-        parts.append((bucket_table, key, sign, where + _of_person(bucket_table, user_email)))
+            *_of_person(bucket_table, user_email),
+        )
+        parts.append((("span", span_start, span_end), (bucket_table, key, where), sign))
     return parts
 
 
-def _signed(column: Any, sign: int) -> Any:
-    """The column, negated for a piece that is taken away (never multiplied: the amount type would
-    scale the literal as an amount)."""
-    return column if sign > 0 else -column
+def _weighted(ranges: Sequence[Sequence[_Part]]) -> list[tuple[_Piece, tuple[int, ...]]]:
+    """Each distinct piece once, with its sign in each range's sum (0: not in that range)."""
+    merged: dict[Hashable, tuple[_Piece, list[int]]] = {}
+    for index, parts in enumerate(ranges):
+        for ident, piece, sign in parts:
+            merged.setdefault(ident, (piece, [0] * len(ranges)))[1][index] += sign
+    return [(piece, tuple(signs)) for piece, signs in merged.values() if any(signs)]
 
 
-def _summed(parts: Sequence[_Part], *, people_only: bool = False) -> Select[Any]:
-    """(key, amount, requests, tokens) summed over the signed pieces, keys whose sums are not all zero."""
+def _column(name: str, index: int) -> str:
+    """The name of a measure's sum in range ``index`` (the first range's keep the plain names)."""
+    return name if index == 0 else f"{name}_{index}"
+
+
+def _times(column: Any, sign: int) -> Any:
+    """A measure's stored integer times the piece's sign: cast out of the amount type first, which
+    would otherwise scale the literal as an amount."""
+    raw = type_coerce(column, BigInteger)
+    return literal(0) if sign == 0 else raw if sign == 1 else -raw if sign == -1 else raw * sign
+
+
+def _summed(weighted: Sequence[tuple[_Piece, tuple[int, ...]]], *, ranges: int = 1) -> Select[Any]:
+    """(key, then amount, requests, tokens of each range) summed over the weighted pieces, for keys
+    whose sums are not all zero."""
     pieces = [
         select(
             (col(getattr(table, key)) if key is not None else literal("")).label("key"),
-            *(_signed(col(getattr(table, measure)), sign).label(measure) for measure in MEASURES),
+            *(
+                _times(col(getattr(table, measure)), signs[index]).label(_column(measure, index))
+                for index in range(ranges)
+                for measure in MEASURES
+            ),
         ).where(*where)
-        for table, key, sign, where in parts
+        for (table, key, where), signs in weighted
     ]
     every = (union_all(*pieces) if len(pieces) > 1 else pieces[0]).subquery()
-    sums = [func.sum(every.c[measure]) for measure in MEASURES]
-    query = (
+    names = [_column(measure, index) for index in range(ranges) for measure in MEASURES]
+    sums = {name: func.sum(every.c[name]) for name in names}
+    return (
         select(
             every.c.key,
-            type_coerce(sums[0], Amount).label("amount"),
-            type_coerce(sums[1], Amount).label("requests"),
-            sums[2].label("tokens"),
+            *(
+                (sums[name] if name.startswith("tokens") else type_coerce(sums[name], Amount)).label(name)
+                for name in names
+            ),
         )
         .group_by(every.c.key)
-        .having(or_(*(total != 0 for total in sums)))
+        .having(or_(*(total != 0 for total in sums.values())))
     )
-    if people_only:
-        query = query.where(every.c.key != "")
-    return query
+
+
+def _nonzero(grouped: Any, index: int) -> ColumnElement[bool]:
+    """Whether a key has any figure in range ``index`` of a summed subquery."""
+    return or_(*(grouped.c[_column(measure, index)] != 0 for measure in MEASURES))
+
+
+def _one_if(condition: ColumnElement[bool]) -> Any:
+    return case((condition, 1), else_=0)
 
 
 def _used(table: type[Any]) -> ColumnElement[bool]:
