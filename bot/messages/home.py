@@ -196,7 +196,14 @@ def _subscriptions(model: HomeModel) -> list[Block]:
 def describe_delivery(line: DeliveryLine, model: HomeModel) -> str:
     when = local_time(line.at, model.tz, model.now)
     return delivery_line(
-        when, line.kind, line.period, line.channel_id, line.state, late=line.late, error=line.error
+        when,
+        line.kind,
+        line.period,
+        line.channel_id,
+        line.state,
+        late=line.late,
+        error=line.error,
+        next_try=None if line.retry_at is None else local_time(line.retry_at, model.tz, model.now),
     )
 
 

@@ -392,6 +392,7 @@ DELIVERY_MARKS = {
     "sent": ":white_check_mark:",
     "failed": ":x:",
     "posting": ":hourglass_flowing_sand:",
+    "delayed": ":hourglass_flowing_sand:",
     "skipped": ":fast_forward:",
 }
 ALERT_STEPS = {"fire": "fired", "remind": "reminder", "resolve": "resolved"}
@@ -406,11 +407,22 @@ def delivery_subject(kind: str, period: str) -> str:
 
 
 def delivery_line(
-    when: str, kind: str, period: str, channel_id: str, state: str, *, late: bool, error: str | None
+    when: str,
+    kind: str,
+    period: str,
+    channel_id: str,
+    state: str,
+    *,
+    late: bool,
+    error: str | None,
+    next_try: str | None = None,
 ) -> str:
-    """One scheduled post and its outcome, as ``deliveries`` and the App Home list them."""
+    """One scheduled post and its outcome, as ``deliveries`` and the App Home list them (a delayed one
+    with when it is tried again)."""
     text = f"{DELIVERY_MARKS.get(state, ':grey_question:')} {when} · {delivery_subject(kind, period)}"
     text += f" · <#{channel_id}> · {escape(state)}" + (" (late)" if late else "")
+    if next_try is not None:
+        text += f", next try {next_try}"
     if error:
         text += f" — {escape(error[:150])}"
     return text

@@ -43,6 +43,8 @@ class DeliveryLine:
     late: bool
     at: datetime
     error: str | None = None
+    retry_at: datetime | None = None
+    """When a delayed post is tried again."""
 
 
 def digest_when(moment: datetime, zone: ZoneInfo) -> str:
@@ -153,6 +155,7 @@ def deliveries_message(lines: Sequence[DeliveryLine]) -> Message:
             line.state,
             late=line.late,
             error=line.error,
+            next_try=None if line.retry_at is None else utc_when(line.retry_at),
         )
         for line in lines
     ]

@@ -14,10 +14,11 @@ to the bot instead of retrying for ever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -33,6 +34,7 @@ from bot.services.slack_api import (
     SlackOutcomeUnknown,
     SlackUnavailable,
     error_code,
+    retry_after,
 )
 from bot.store.deliveries import DeliveryRepository, DeliveryState
 from bot.store.models import Delivery
@@ -47,8 +49,15 @@ PAUSING_ERRORS = {
     "is_archived": "the channel is archived",
 }
 MAX_ATTEMPTS = 3
+"""Posts whose outcome Slack left unknown (a 500, a dropped answer), each looked for in the history
+before the next: then the post is failed."""
 POST_WAIT_SECONDS = 45.0
-"""The most a post waits out Slack's 429s before it is left to ``retry_transient``."""
+"""The most a post waits out Slack's 429s in place; a longer ``Retry-After`` delays it (``retry_due``)."""
+DUE_FOR = timedelta(hours=24)
+"""How long a post without a due time of its own (an alert, a request) stays worth making."""
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=10)
+"""A post that met a passing error is tried again after 30 s, doubling up to 10 minutes."""
 SETTLE_AFTER = timedelta(seconds=100)
 """Longer than any post can take (its waits, then one attempt of at most 30 s), so a live post is never
 settled by another process."""
@@ -95,6 +104,8 @@ class Claim:
     kind: str
     period: str
     late: bool = False
+    due_until: datetime | None = None
+    """Until when the post is worth making (a digest: its local day's end); None: ``DUE_FOR``."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,14 @@ class PostResult:
     ts: str | None = None
     error: str | None = None
     paused: bool = False
+    retry_at: datetime | None = None
+    """Set when the post was delayed: when it is tried again."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before trying again a post that met a passing error for the ``attempts``-th time."""
+    wait: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
+    return min(wait, MAX_BACKOFF)
 
 
 def key_for(team_id: str, channel_id: str, subscription_id: int | None, kind: str, period: str) -> str:
@@ -136,6 +155,8 @@ class DeliveryLedger:
         self._settle_after = settle_after
         self._history = history
         self._workspace_policy = RatePolicy(workspace_per_minute, timedelta(minutes=1))
+        self._holds: dict[str, datetime] = {}
+        """Per workspace, until when Slack asked (a 429's ``Retry-After``) that nothing be posted."""
         self._channel_policy = RatePolicy(CHANNEL_POSTS_PER_SECOND, timedelta(seconds=1))
 
     # ----- claiming ----------------------------------------------------------------------------------
@@ -156,6 +177,7 @@ class DeliveryLedger:
             late=claim.late,
             created_at=now,
             updated_at=now,
+            due_until=claim.due_until or now + DUE_FOR,
             payload={"text": message.text, "blocks": message.blocks, "keys": list(keys or [claim.key])},
         )
         return row if await self._store.claim(row) else None
@@ -200,21 +222,50 @@ class DeliveryLedger:
         }
         if thread_ts is not None:
             arguments["thread_ts"] = thread_ts
+        if (held := await self._wait_for_hold(first.team_id)) is not None:
+            return await self._delayed(rows, "ratelimited", held)
         await self._pace(first.team_id, first.channel_id)
         try:
             response = await self._slack.call(
                 first.team_id, "chat.postMessage", once=True, within=POST_WAIT_SECONDS, **arguments
             )
         except SlackApiError as error:
-            code = error_code(error) or f"HTTP {error.response.status_code}"
-            return await self._failed(rows, code)
+            return await self._refused(rows, error)
         except SlackOutcomeUnknown as error:
             return await self._unknown(rows, str(error))
-        except SlackUnavailable as error:
-            return await self._failed(rows, str(error))
+        except SlackUnavailable as error:  # not sent at all (Slack unreachable): a passing error
+            return await self._delayed(rows, str(error), self._clock() + backoff(first.attempts + 1))
         ts = str(response.get("ts"))
         await self._sent(rows, ts)
         return PostResult(True, ts=ts)
+
+    async def _refused(self, rows: Sequence[Delivery], error: SlackApiError) -> PostResult:
+        """Slack answered no: a 429 holds every post to the workspace for its ``Retry-After``; a
+        permanent error fails the post; any other waits its backoff and is tried again."""
+        code = error_code(error) or f"HTTP {error.response.status_code}"
+        now = self._clock()
+        if error.response.status_code == 429:
+            until = now + timedelta(seconds=retry_after(error.response.headers))
+            team_id = rows[0].team_id
+            self._holds[team_id] = max(until, self._holds.get(team_id, until))
+            return await self._delayed(rows, code, until)
+        if code in PERMANENT_ERRORS:
+            return await self._failed(rows, code)
+        return await self._delayed(rows, code, now + backoff(rows[0].attempts + 1))
+
+    async def _wait_for_hold(self, team_id: str) -> datetime | None:
+        """Wait out a short hold on the workspace's posts; a long one's end is returned (not waited)."""
+        until = self._holds.get(team_id)
+        if until is None:
+            return None
+        left = (until - self._clock()).total_seconds()
+        if left <= 0:
+            del self._holds[team_id]
+            return None
+        if left > POST_WAIT_SECONDS:
+            return until
+        await asyncio.sleep(left)
+        return None
 
     async def _pace(self, team_id: str, channel_id: str) -> None:
         await self._take(team_id, "workspace", self._workspace_policy)
@@ -238,6 +289,15 @@ class DeliveryLedger:
         log.warning("a scheduled post to %s failed: %s", rows[0].channel_id, code)
         return PostResult(False, error=code, paused=reason is not None)
 
+    async def _delayed(self, rows: Sequence[Delivery], reason: str, until: datetime) -> PostResult:
+        """Slack held the post back, or it met a passing error: it waits until ``until``, then is tried
+        again while it is due (:meth:`retry_due`). ``deliveries`` shows it as delayed meanwhile."""
+        await self._record(rows, DeliveryState.DELAYED, error=reason, retry_at=until)
+        log.info(
+            "a scheduled post to %s is delayed until %s: %s", rows[0].channel_id, f"{until:%H:%M:%S}", reason
+        )
+        return PostResult(False, error=reason, retry_at=until)
+
     async def _unknown(self, rows: Sequence[Delivery], reason: str) -> PostResult:
         """Slack may have posted: the rows stay ``posting`` and :meth:`settle` looks in the history later."""
         await self._record(rows, DeliveryState.POSTING, error=reason)
@@ -254,10 +314,11 @@ class DeliveryLedger:
         ts: str | None = None,
         error: str | None = None,
         pause: str | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
         """Record one attempt's outcome on ``rows``; ``pause`` stops their subscriptions with that reason."""
         written = await self._store.record_attempt(
-            rows, state, self._clock(), ts=ts, error=error, pause=pause
+            rows, state, self._clock(), ts=ts, error=error, pause=pause, retry_at=retry_at
         )
         if state != DeliveryState.POSTING:
             for stored in written:
@@ -274,12 +335,15 @@ class DeliveryLedger:
             return False
         return True
 
-    async def retry_transient(self) -> int:
-        """Post again the failed rows whose error was transient, a bounded number of times."""
-        rows = await self._store.in_state_with_attempts_below(DeliveryState.FAILED, MAX_ATTEMPTS)
+    async def retry_due(self) -> int:
+        """Post again the delayed rows whose time has come; those no longer due fail, saying so."""
+        now = self._clock()
         retried = 0
-        for row in rows:
-            if (row.error or "") in PERMANENT_ERRORS or not row.payload:
+        for row in await self._store.delayed_until(DeliveryState.DELAYED, now):
+            if row.due_until is not None and now >= row.due_until:
+                await self._failed([row], f"{row.error or 'delayed'}; no longer due")
+                continue
+            if not row.payload:
                 continue
             await self._mark_posting(row)
             await self.post([row], _message_of(row))
@@ -398,6 +462,7 @@ class DeliveryLedger:
                 late=row.late,
                 at=row.created_at,
                 error=row.error,
+                retry_at=row.retry_at,  # set only while a post is delayed
             )
             for row in await self.recent(team_id, limit)
         ]

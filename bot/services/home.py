@@ -115,6 +115,7 @@ class HomeService:
                 late=row.late,
                 at=row.updated_at,
                 error=row.error,
+                retry_at=row.retry_at,  # set only while a post is delayed
             )
             for row in await self._deliveries.recent_outcomes(team_id, limit)
         )

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from bot.domain.periods import local_midnight
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
 from bot.domain.vendors import traits
 from bot.messages.message import Message
@@ -170,6 +171,7 @@ class Publisher:
             "digest",
             day.isoformat(),
             late,
+            due_until=local_midnight(day + timedelta(days=1), schedule.tz),  # a day's digest, that day
         )
         result = await self._post_claimed(claim, built.message)
         return result.ok
@@ -370,7 +372,7 @@ class Publisher:
 
     async def settle(self) -> int:
         """Settle posts left half-done by a crash, and retry the ones that failed for a passing reason."""
-        return await self._ledger.settle() + await self._ledger.retry_transient()
+        return await self._ledger.settle() + await self._ledger.retry_due()
 
     async def purge(self) -> None:
         """Drop history older than ``SPENDBOT_RETENTION_DAYS`` (and yesterday's chart files)."""

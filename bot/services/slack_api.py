@@ -124,7 +124,7 @@ class _BudgetedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
             return True
         values = state.custom_values if state.custom_values is not None else {}
         state.custom_values = values
-        wait = _retry_after(response.headers)
+        wait = retry_after(response.headers)
         if float(values.get("waited", 0.0)) + wait > self._budget:
             return False
         values["waited"] = float(values.get("waited", 0.0)) + wait
@@ -312,7 +312,7 @@ def error_code(error: SlackApiError) -> str:
     return str(data.get("error") or "") if isinstance(data, dict) else ""
 
 
-def _retry_after(headers: Mapping[str, Any]) -> float:
+def retry_after(headers: Mapping[str, Any]) -> float:
     """Seconds of a ``Retry-After`` header (1 when it is missing or unreadable, as slack_sdk assumes)."""
     value = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
     if isinstance(value, list):

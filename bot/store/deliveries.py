@@ -23,10 +23,12 @@ from bot.store.models import Delivery, Subscription
 
 
 class DeliveryState:
-    """The states of a ledger row: claimed and being posted, posted, failed (to retry), never to be posted."""
+    """The states of a ledger row: claimed and being posted, posted, waiting to be tried again (Slack
+    held it back, or a passing error), failed (a permanent error, or no longer due), never to be posted."""
 
     POSTING = "posting"
     SENT = "sent"
+    DELAYED = "delayed"
     FAILED = "failed"
     SKIPPED = "skipped"
 
@@ -41,6 +43,7 @@ class DeliveryOutcome(NamedTuple):
     late: bool
     updated_at: datetime
     error: str | None
+    retry_at: datetime | None
 
 
 class DeliveryRepository:
@@ -85,6 +88,7 @@ class DeliveryRepository:
                     stored.payload = payload
                 stored.state = state
                 stored.updated_at = now
+                stored.retry_at = None
                 stored.error = None  # in flight again: see in_state_untouched_since
                 session.add(stored)
 
@@ -97,10 +101,12 @@ class DeliveryRepository:
         ts: str | None = None,
         error: str | None = None,
         pause: str | None = None,
+        retry_at: datetime | None = None,
     ) -> list[Delivery]:
         """Write one posting attempt's outcome on ``rows`` in one transaction; the rows written.
 
-        ``pause`` pauses each row's subscription with that reason (unless it is paused already).
+        ``pause`` pauses each row's subscription with that reason (unless it is paused already);
+        ``retry_at``: when a delayed row is tried again.
         """
         written: list[Delivery] = []
         async with self._db.write() as session:
@@ -112,6 +118,7 @@ class DeliveryRepository:
                 stored.attempts += 1
                 stored.error = None if error is None else error[:500]
                 stored.updated_at = now
+                stored.retry_at = retry_at
                 if ts is not None:
                     stored.message_ts = ts
                 session.add(stored)
@@ -128,6 +135,16 @@ class DeliveryRepository:
         async with self._db.session() as session:
             rows = await session.exec(
                 select(Delivery).where(Delivery.state == state, col(Delivery.attempts) < attempts)
+            )
+            return list(rows.all())
+
+    async def delayed_until(self, state: str, now: datetime) -> list[Delivery]:
+        """Rows in ``state`` ("delayed") whose time to be tried again has come, oldest first."""
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(Delivery)
+                .where(Delivery.state == state, col(Delivery.retry_at) <= now)
+                .order_by(col(Delivery.retry_at), col(Delivery.id))
             )
             return list(rows.all())
 
@@ -214,6 +231,7 @@ class DeliveryRepository:
                         col(Delivery.late),
                         col(Delivery.updated_at),
                         col(Delivery.error),
+                        col(Delivery.retry_at),
                     )
                     .where(col(Delivery.team_id) == team_id)
                     .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())

@@ -363,7 +363,7 @@ class Delivery(SQLModel, table=True):
     )
     kind: str = Field(max_length=16)
     period: str = Field(max_length=64)
-    state: str = Field(max_length=16)  # posting | sent | failed | skipped
+    state: str = Field(max_length=16)  # posting | sent | delayed | failed | skipped
     late: bool = False
     message_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
@@ -371,6 +371,10 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     payload: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When a ``delayed`` post is tried again: after Slack's ``Retry-After``, or a passing error's backoff."""
+    due_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Until when the post is worth making (a digest: the end of its local day); past it, failed."""
 
 
 class AlertStateRow(SQLModel, table=True):

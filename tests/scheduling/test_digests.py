@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from bot.domain.commands import SubscribeDigest
+from bot.messages.blocks import readable_texts
+from bot.messages.subscriptions import DeliveryLine, deliveries_message
 from bot.services.container import Services
 from bot.services.deliveries import DeliveryLedger, history_pacing
 from bot.simulators.slack import HistoryLimits
@@ -17,6 +20,11 @@ from bot.vendors.limiter import LimiterRegistry
 from tests.scheduling.conftest import ADMIN, TEAM, Rig, build_services
 
 EVERY_DAY = frozenset(range(7))
+
+
+def text_of_lines(lines: Sequence[DeliveryLine]) -> str:
+    """What ``deliveries`` shows for ``lines``."""
+    return "\n".join(readable_texts(deliveries_message(lines).blocks))
 
 
 async def _walk(rig: Rig, until: datetime, step: timedelta = timedelta(minutes=5)) -> list[datetime]:
@@ -323,3 +331,73 @@ async def test_the_daily_purge_drops_chart_files_older_than_two_days_and_keeps_t
         os.utime(path, (stamp, stamp))
     await rig.services.publisher.purge()
     assert not old.exists() and fresh.exists()
+
+
+async def test_a_long_retry_after_delays_the_digests_which_post_once_when_it_is_over(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    for channel in ("C1", "C2", "C3"):
+        await rig.services.subscriptions.subscribe(
+            TEAM, channel, ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+        )
+    rig.fake.rate_limit("chat.postMessage", retry_after=120, times=1)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    rows = {row.channel_id: row for row in await rig.services.ledger.recent(TEAM)}
+    delayed = {channel for channel, row in rows.items() if row.state == "delayed"}
+    assert delayed  # the one Slack held back, and those the hold reached before they were sent
+    assert all(rows[channel].error == "ratelimited" for channel in delayed)
+    # Slack said 120 s: once it had, no post to the workspace went to Slack before that.
+    assert len(rig.fake.calls("chat.postMessage")) == 1 + (3 - len(delayed))
+    shown = text_of_lines(await rig.services.ledger.lines(TEAM))
+    assert "delayed, next try Nov 20 08:03 UTC — ratelimited" in shown
+
+    rig.clock.set(datetime(2026, 11, 20, 8, 2, 30, tzinfo=UTC))
+    await rig.services.publisher.settle()
+    assert {row.state for row in await rig.services.ledger.recent(TEAM) if row.channel_id in delayed} == {
+        "delayed"
+    }
+    rig.clock.set(datetime(2026, 11, 20, 8, 3, 5, tzinfo=UTC))
+    await rig.services.publisher.settle()
+    for channel in ("C1", "C2", "C3"):
+        assert len(rig.top_level(channel)) == 1, channel
+    assert {row.state for row in await rig.services.ledger.recent(TEAM)} == {"sent"}
+    await rig.services.publisher.settle()
+    assert sum(len(rig.top_level(channel)) for channel in ("C1", "C2", "C3")) == 3
+
+
+async def test_a_digest_held_back_past_its_local_day_fails_saying_so_and_is_not_posted(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(22, 0), tz="Europe/Paris", weekdays=EVERY_DAY)
+    )
+    rig.fake.rate_limit("chat.postMessage", retry_after=7200, times=1)
+    rig.clock.set(datetime(2026, 11, 20, 21, 1, tzinfo=UTC))  # 22:01 in Paris
+    await rig.services.publisher.run_due_digests()
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "delayed" and row.due_until == datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
+    rig.clock.set(datetime(2026, 11, 20, 23, 5, tzinfo=UTC))  # the hold is over, and so is the day
+    await rig.services.publisher.settle()
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "failed" and row.error == "ratelimited; no longer due"
+    assert not rig.top_level("C1")
+    assert len(rig.fake.calls("chat.postMessage")) == 1
+
+
+async def test_a_passing_slack_error_is_tried_again_after_its_backoff_and_posts_once(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", error="internal_error", times=2)
+    rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "delayed" and row.retry_at == datetime(2026, 11, 20, 8, 1, 30, tzinfo=UTC)
+    rig.clock.advance(timedelta(seconds=31))
+    await rig.services.publisher.settle()
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "delayed" and row.retry_at == rig.clock() + timedelta(seconds=60)  # doubled
+    rig.clock.advance(timedelta(seconds=61))
+    await rig.services.publisher.settle()
+    assert len(rig.top_level("C1")) == 1
+    assert len(rig.fake.calls("chat.postMessage")) == 3
