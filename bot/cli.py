@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
@@ -86,8 +88,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("; ".join(problems) + hint)
     from bot.server import StartupError, serve_bot
 
+    async def serve() -> None:
+        if await serve_bot(settings, mode=mode, host=args.host, port=args.port):
+            # Work that ignored its cancellation would keep asyncio.run (and the process) waiting for
+            # it: the stop was asked for, what matters is in the database, so the process ends here.
+            logging.shutdown()
+            os._exit(0)
+
     try:
-        asyncio.run(serve_bot(settings, mode=mode, host=args.host, port=args.port))
+        asyncio.run(serve())
     except StartupError as error:
         return _fail(str(error), 1)
     except KeyboardInterrupt:

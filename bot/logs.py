@@ -11,6 +11,7 @@ log line containing one, or anything shaped like a Slack token or a Cursor key, 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -110,6 +111,24 @@ def _one_line_event(_logger: Any, _name: str, event: MutableMapping[str, Any]) -
     return {key: one_line(value) if isinstance(value, str) else value for key, value in lines.items()}
 
 
+class CancelledResetFilter(logging.Filter):
+    """SQLAlchemy's pool logs an ERROR with a trace when the rollback of a connection being returned is
+    cancelled, which is what a stop does to a job mid-transaction: the connection is discarded and
+    nothing is lost (the transaction was not committed). Such a record becomes one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("sqlalchemy.pool") and isinstance(error, asyncio.CancelledError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "a database connection's rollback was cancelled by the shutdown; the connection is discarded",
+                None,
+                None,
+                None,
+            )
+        return True
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """Route stdlib and structlog logs through one handler on stderr, as console text or JSON lines."""
     shared: list[Any] = [
@@ -133,6 +152,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(CancelledResetFilter())
     handler.addFilter(ScrubbingFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):

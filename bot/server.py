@@ -175,14 +175,16 @@ async def serve_bot(
     stop: asyncio.Event | None = None,
     started: Callable[[int], None] | None = None,
     scheduler_enabled: bool = True,
-) -> None:
+) -> list[asyncio.Task[Any]]:
     """Run the bot until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly.
 
-    ``scheduler_enabled`` is False only in tests that drive the scheduled work themselves.
+    ``scheduler_enabled`` is False only in tests that drive the scheduled work themselves. Returns the
+    tasks that did not stop within ``SHUTDOWN_GRACE`` of being cancelled (see :func:`_drain`).
     """
     services = services or Services.create(settings)
     stop = stop or asyncio.Event()
     sock = _bind(host, port)
+    stragglers: list[asyncio.Task[Any]] = []
     try:
         with _stopped_by_signals(stop):
             await _start_services(services, settings)
@@ -204,14 +206,46 @@ async def serve_bot(
             log.info("spendbot is running in %s mode on http://%s:%s", mode.value, host, bound_port)
             if started is not None:
                 started(bound_port)
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
+            await _until_stopped(stop, server_task)
             await _shut_down(scheduler, socket_handler, server, server_task)
+            stragglers = await _drain(SHUTDOWN_GRACE)
     finally:
         sock.close()
         await services.close()
     log.info("spendbot stopped")
+    return stragglers
+
+
+async def _until_stopped(stop: asyncio.Event, server_task: asyncio.Task[None]) -> None:
+    """Until a stop is asked for, or the web server ends by itself."""
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopper, server_task}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+
+
+SHUTDOWN_GRACE = 3.0
+"""Seconds the work still running at a stop (a job's posts, answers after their ack) has to end once
+cancelled: with uvicorn's own grace, well inside the 10 s Docker gives between SIGTERM and SIGKILL."""
+
+
+async def _drain(grace: float) -> list[asyncio.Task[Any]]:
+    """Cancel every task still running but this one and wait up to ``grace`` seconds for them.
+
+    Work a stop interrupts is in the database (due times, the delivery ledger) and resumes at the next
+    start. A task that outlives its cancellation would hold ``asyncio.run`` (which waits for every
+    task) and the process with it: those are logged with where they wait, and returned.
+    """
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return []
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        where = " <- ".join(f"{frame.f_code.co_name}:{frame.f_lineno}" for frame in task.get_stack(limit=6))
+        log.warning("task %s did not stop within %g s of the shutdown (in %s)", task.get_name(), grace, where)
+    return list(pending)
 
 
 def _started_scheduler(settings: Settings, services: Services) -> Scheduler:
@@ -276,7 +310,7 @@ async def _start_web_server(web: Starlette, sock: socket.socket) -> tuple[QuietS
         log_config=None,
         access_log=False,
         lifespan="off",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=3,  # then the drain's grace: within Docker's 10 s
     )
     server = QuietServer(config)
     server_task = asyncio.create_task(server.serve(sockets=[sock]))

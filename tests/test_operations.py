@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -136,3 +137,47 @@ def test_metrics_show_sync_durations_and_vendor_requests_after_a_sync(synced: Wo
         "spendbot_alert_transitions_total",
     ):
         assert f"# TYPE {family} counter" in text
+
+
+async def test_the_shutdown_cancels_what_runs_and_names_what_outlives_its_grace(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.server import _drain
+
+    released = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not released.is_set():  # swallows cancellations: it would hold asyncio.run, and the process
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+    polite = asyncio.create_task(asyncio.sleep(3600), name="polite")
+    held = asyncio.create_task(stubborn(), name="stubborn")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="bot.server"):
+        started = asyncio.get_running_loop().time()
+        assert await _drain(0.2) == [held]
+    assert asyncio.get_running_loop().time() - started < 1
+    assert polite.cancelled()
+    assert "task stubborn did not stop within 0.2 s of the shutdown (in stubborn:" in caplog.text
+    released.set()
+    held.cancel()
+    await asyncio.wait({held}, timeout=1)
+    assert held.done()
+
+
+def test_a_rollback_cancelled_by_the_stop_is_one_info_line_not_an_error_trace(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    try:
+        raise asyncio.CancelledError
+    except asyncio.CancelledError:
+        logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").exception("Exception during reset")
+    logging.getLogger("sqlalchemy.pool.impl.QueuePool").error("a real pool error")
+    err = capsys.readouterr().err
+    assert "[info     ] a database connection's rollback was cancelled by the shutdown" in err
+    assert "Traceback" not in err and "Exception during reset" not in err
+    assert "[error    ] a real pool error" in err

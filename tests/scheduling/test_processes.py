@@ -183,3 +183,41 @@ def test_two_replicas_on_postgresql_post_every_digest_and_alert_exactly_once(
     assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
     alerts = [message for message in fake_slack.channel_messages("CALERT") if message.thread_ts is None]
     assert len(alerts) == 1 and "cannot fetch data" in alerts[0].text
+
+
+SIGTERM_RUNS = int(os.environ.get("SPENDBOT_SIGTERM_RUNS", "10"))
+"""Processes stopped with SIGTERM mid fan-out; 50 were run once by hand (bench/README.md's note)."""
+
+
+@pytest.mark.slow
+def test_sigterm_mid_fan_out_stops_within_5_seconds_every_time_with_nothing_logged_as_an_error(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    channels = [f"CTERM{index:03d}" for index in range(50)]
+    for channel in channels:
+        fake_slack.add_channel(channel)
+    fake_slack.slow("chat.postMessage", 0.2)  # posts in flight when the signal lands
+    stops: list[float] = []
+    for run in range(SIGTERM_RUNS):
+        data = tmp_path / f"run{run}"
+        database_url = f"sqlite:///{data / 'spendbot.db'}"
+        asyncio.run(_subscribe_due_digests(_settings(database_url, data, fake_slack), channels))
+        before = len(fake_slack.all_messages())
+        with _bot(_env(database_url, data, fake_slack, LOG_LEVEL="INFO"), data) as bot:
+            _wait(
+                lambda start=before: len(fake_slack.all_messages()) >= start + 3, 60, "the fan-out to start"
+            )
+            signalled = time.monotonic()
+            bot.send_signal(signal.SIGTERM)
+            try:
+                bot.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"run {run}: still running 15 s after SIGTERM")
+            stops.append(time.monotonic() - signalled)
+        assert len(fake_slack.all_messages()) - before < len(channels), f"run {run}: the fan-out had ended"
+        logged = next(data.glob("bot-*.log")).read_text()
+        assert "spendbot stopped" in logged, logged[-2000:]
+        assert "Traceback" not in logged and "[error" not in logged, logged[-2000:]
+    median = sorted(stops)[len(stops) // 2]
+    print(f"SIGTERM to exit over {len(stops)} runs: max {max(stops):.2f} s, median {median:.2f} s")
+    assert max(stops) < 5, f"seconds from SIGTERM to exit: {sorted(stops)}"
