@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -23,7 +24,7 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import free_port, served
-from bot.simulators.slack import FakeSlack
+from bot.simulators.slack import FakeSlack, PostLimits
 from bot.store.models import Subscription
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
@@ -183,6 +184,40 @@ def test_two_replicas_on_postgresql_post_every_digest_and_alert_exactly_once(
     assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
     alerts = [message for message in fake_slack.channel_messages("CALERT") if message.thread_ts is None]
     assert len(alerts) == 1 and "cannot fetch data" in alerts[0].text
+
+
+@pytest.mark.slow
+def test_two_replicas_on_postgresql_share_one_workspace_posting_allowance(
+    pg_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """400 digests due at once, two processes: Slack allows 300 posts a minute per workspace, so the
+    replicas together must post 300, then wait for the minute to pass. Each alone would let its own
+    limiter post 300 at once, and the fake (which enforces the limit) would refuse with 429s."""
+    channels = [f"CPACE{index:03d}" for index in range(400)]
+    for channel in channels:
+        fake_slack.add_channel(channel)
+    fake_slack.enforce_post_limits(PostLimits(per_workspace_per_minute=300))
+    asyncio.run(_subscribe_due_digests(_settings(pg_url, tmp_path / "data", fake_slack), channels))
+    env = _env(pg_url, tmp_path / "data", fake_slack)
+    with _bot(env, tmp_path) as first, _bot(env, tmp_path) as second:
+        _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 150, "every digest")
+        sent = [_digests_sent(process) for process in (first, second)]
+    assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
+    assert fake_slack.rate_limited == 0  # not one post over the workspace's allowance
+    assert len(fake_slack.calls("chat.postMessage")) == 400
+    assert sum(sent) == 400 and min(sent) > 0, sent  # both replicas posted
+
+
+def _digests_sent(process: subprocess.Popen[str]) -> int:
+    """The digests a bot process posted, from its own /metrics (its port is its last argument)."""
+    text = httpx.get(f"http://127.0.0.1:{process.args[-1]}/metrics", timeout=5).text  # type: ignore[index]
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("spendbot_deliveries_total{")
+        and 'kind="digest"' in line
+        and 'outcome="sent"' in line
+    )
 
 
 SIGTERM_RUNS = int(os.environ.get("SPENDBOT_SIGTERM_RUNS", "10"))
