@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from bot.domain.change import ToolChange, explain
@@ -222,20 +222,14 @@ class SpendAnswers:
         start, end = self._figures.bounds(connection, period)
         unit = self._figures.unit_of(connection)
         group = self._figures.group_of(connection, unit)
-        ranked = await self._ranked(sums, connection, command, period, previous, group)
+        ranked = await self._ranked(sums, connection, command, (start, end), previous, group)
         people = None
         if ranked is not None and ranked.previous_people is not None:
             people = (ranked.previous_people, ranked.people)
         change = await self._figures.tool_change(connection, period, previous, people=people)
         if change is not None:
             sums.changes.append(change)
-        if ranked is not None and ranked.previous_total is not None:  # both totals came with the ranking
-            current, prior = ranked.total, ranked.previous_total.amount
-        else:
-            current = await self._figures.total(connection, start, end)
-            prior = (
-                await self._figures.total(connection, *self._figures.bounds(connection, previous))
-            ).amount
+        current, prior = await self._totals(connection, ranked, period, previous)
         if ranked is not None:
             self._add_breakdown(sums, connection, ranked, command.by or "", group)
         elif command.by == "day":
@@ -273,7 +267,7 @@ class SpendAnswers:
         sums: _SpendSums,
         connection: Connection,
         command: Spend,
-        period: Period,
+        bounds: tuple[datetime, datetime],
         previous: Period,
         group: str,
     ) -> RankedTotals | None:
@@ -281,11 +275,9 @@ class SpendAnswers:
         unit group) and, by user, both periods' people in the same pass; None without a breakdown."""
         if command.by not in ("user", "model"):
             return None
-        start, end = self._figures.bounds(connection, period)
         return await self._figures.ranked(
             connection,
-            start,
-            end,
+            *bounds,
             by=command.by,
             limit=BREAKDOWN_ROWS if group in sums.alone else None,
             previous=previous if command.by == "user" else None,
