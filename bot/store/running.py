@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import execute
 from bot.store.models import UsageRunningState, UsageUserDay, UsageUserRunning
+from bot.store.types import date_value
 
 _DAY = timedelta(days=1)
 #: Days rebuilt per transaction: a week of a 20,000-person team is 140,000 rows, about a second.
@@ -125,17 +126,14 @@ async def _first_day_from(session: AsyncSession, connection_id: int, day: date) 
     query = select(func.min(col(UsageUserDay.day))).where(
         col(UsageUserDay.connection_id) == connection_id, col(UsageUserDay.day) >= day
     )
-    return _as_date((await execute(session, query)).scalar())
+    found: date | None = date_value((await execute(session, query)).scalar())
+    return found
 
 
 async def _last_day(session: AsyncSession, connection_id: int) -> date | None:
     query = select(func.max(col(UsageUserDay.day))).where(col(UsageUserDay.connection_id) == connection_id)
-    return _as_date((await execute(session, query)).scalar())
-
-
-def _as_date(value: Any) -> date | None:
-    """A date column's value (None for an empty aggregate): SQLite hands back ISO text, PostgreSQL a date."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
+    found: date | None = date_value((await execute(session, query)).scalar())
+    return found
 
 
 async def _write_days(
@@ -155,7 +153,7 @@ async def _write_days(
     )
     by_day: dict[date, list[Any]] = {}
     for row in (await execute(session, query)).all():
-        by_day.setdefault(date.fromisoformat(row[0]) if isinstance(row[0], str) else row[0], []).append(row)
+        by_day.setdefault(date_value(row[0]), []).append(row)
     values: list[dict[str, Any]] = []
     day = first
     while day <= last:

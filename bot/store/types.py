@@ -6,7 +6,7 @@ returns the same Python values.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -16,6 +16,12 @@ from sqlalchemy.types import TypeDecorator
 
 AMOUNT_SCALE = 6
 _FACTOR = Decimal(10) ** AMOUNT_SCALE
+
+
+def date_value(value: Any) -> Any:
+    """A date column's value as read outside the ORM (aggregates, raw column selects): SQLite hands
+    back ISO text, PostgreSQL a date; None (an empty aggregate) stays None."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -52,7 +52,7 @@ from bot.store.models import (
     UsageUserDay,
     UsageUserRunning,
 )
-from bot.store.types import Amount
+from bot.store.types import Amount, date_value
 
 _DAY = timedelta(days=1)
 ZERO = Decimal(0)
@@ -80,11 +80,6 @@ def day_start(day: date) -> datetime:
 
 def _is_sqlite(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "sqlite"
-
-
-def _as_date(value: Any) -> date:
-    """A date column's value: SQLite hands back ISO text, PostgreSQL a date."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _bucket_day(session: AsyncSession) -> ColumnElement[Any]:
@@ -635,7 +630,7 @@ async def usage_by_utc_day(
     series: dict[date, Decimal] = {}
     rows: list[Any] = list((await execute(session, query)).all())
     for row in rows:
-        day = _as_date(row[0])
+        day = date_value(row[0])
         series[day] = row[1] or ZERO
     return series
 
@@ -654,7 +649,7 @@ async def requests_by_utc_day(
         .group_by(col(UsageDay.day))
     )
     rows: list[Any] = list((await execute(session, query)).all())
-    return {_as_date(r[0]): r[1] or ZERO for r in rows}
+    return {date_value(r[0]): r[1] or ZERO for r in rows}
 
 
 async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, date]:
@@ -669,7 +664,7 @@ async def last_use_days(session: AsyncSession, connection_id: int) -> dict[str, 
         .group_by(col(UsageUserDay.user_email))
     )
     rows: list[Any] = list((await execute(session, query)).all())
-    return {row[0]: _as_date(row[1]) for row in rows}
+    return {row[0]: date_value(row[1]) for row in rows}
 
 
 async def user_day_amounts(
@@ -686,7 +681,7 @@ async def user_day_amounts(
     found: dict[str, dict[date, Decimal]] = {}
     rows: list[Any] = list((await execute(session, query)).all())
     for email, day, amount in rows:
-        found.setdefault(email, {})[_as_date(day)] = amount
+        found.setdefault(email, {})[date_value(day)] = amount
     return found
 
 
@@ -694,7 +689,7 @@ async def first_usage_day(session: AsyncSession, connection_id: int) -> date | N
     """The first UTC day the stored history of a connection holds (None: none yet)."""
     query = select(func.min(col(UsageModelDay.day))).where(col(UsageModelDay.connection_id) == connection_id)
     value: Any = (await execute(session, query)).scalar()
-    return None if value is None else _as_date(value)
+    return None if value is None else date_value(value)
 
 
 async def day_rows(session: AsyncSession, connection_id: int, first: date, last: date) -> list[UsageDay]:
