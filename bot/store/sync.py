@@ -196,8 +196,14 @@ class SyncRecords:
             await usage_store.replace_days(session, connection_id, first, last, rows)
 
     async def refresh_running_totals(self, connection_id: int) -> None:
-        """Rebuild the running totals by person the writes made stale, a few days per transaction."""
-        more = True
+        """Rebuild the running totals by person the writes made stale, a few days per transaction.
+
+        Read first: every sync of every connection ends here, and most have nothing stale (a source
+        without usage, a sync that wrote nothing), so they take no write lock for nothing.
+        """
+        async with self._db.session() as session:
+            state = (await running.states(session, [connection_id])).get(connection_id)
+        more = state is not None and state.stale_from is not None
         while more:
             async with self._db.write() as session:
                 more = await running.rebuild_step(session, connection_id)
