@@ -55,12 +55,6 @@ def people_unavailable_note(connection: Connection) -> str:
     )
 
 
-def people_in(rows: Iterable[usage_store.UsageTotal]) -> int:
-    """How many people totals by user count (the store leaves out those with nothing), as
-    :func:`~bot.store.usage.people_count` would."""
-    return sum(1 for row in rows if row.key)
-
-
 def has_unattributed(rows: Iterable[usage_store.UsageTotal]) -> bool:
     """Whether totals by user hold spend under no one (team totals, see :func:`people_unavailable_note`)."""
     return any(not row.key and row.amount for row in rows)
