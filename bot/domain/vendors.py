@@ -73,9 +73,11 @@ class VendorTraits:
     main_dataset: str
     """The dataset whose freshness stands for the connection's ("usage", or "probe")."""
     datasets: tuple[str, ...]
-    """What a full sync fetches, in order."""
+    """What a full sync fetches, in order (after a vendor-wide fault at one, the rest are not tried)."""
     live_datasets: tuple[str, ...]
-    """What a check fetches every ``SPENDBOT_CHECK_INTERVAL``; empty means a check fetches nothing."""
+    """What each alert check fetches (every ``SPENDBOT_CHECK_INTERVAL``): the cheap live figures, or a
+    ``probe`` call (the key's cheapest request) for a vendor without any. Every vendor has one, so a
+    fault of any vendor is seen at the next check, not at the next hourly sync."""
     fresh_for: timedelta
     """How long data stays fresh enough for a command: the vendor aggregates no faster than this."""
     credits_left: CreditsLeft
@@ -122,8 +124,8 @@ _ENTRIES = (
         team_quarter_hours=True,
         cycle_source=CycleSource.CYCLE_SPEND,
         main_dataset="usage",
-        datasets=("members", "cycle_spend", "usage"),
-        live_datasets=(),
+        datasets=("probe", "members", "cycle_spend", "usage"),
+        live_datasets=("probe",),
         fresh_for=timedelta(hours=1),
         credits_left=CreditsLeft.SPEND_LIMITS,
         near_limit="a member's spend against their spend limit",
@@ -202,8 +204,8 @@ _ENTRIES = (
         team_quarter_hours=False,
         cycle_source=CycleSource.CALENDAR_MONTH,
         main_dataset="usage",
-        datasets=("members", "usage", "spend_limits"),
-        live_datasets=(),
+        datasets=("probe", "members", "usage", "spend_limits"),
+        live_datasets=("probe",),
         fresh_for=timedelta(hours=3),
         credits_left=CreditsLeft.SPEND_LIMITS,
         near_limit="a member's spend this month against their monthly spend limit, where the key can read it",

@@ -41,15 +41,20 @@ from bot.store.models import (
 from bot.store.sync import SyncRecords
 from bot.vendors import (
     AnthropicClient,
+    AuthError,
     CopilotClient,
     CursorClient,
     DeadlineExceeded,
     OpenAIClient,
+    PermissionDenied,
+    RateLimited,
     RestClient,
     SpendRowAccumulator,
+    UpstreamError,
     VendorClient,
     VendorError,
     WindsurfClient,
+    patience,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,17 @@ _FIRST_WINDOW = timedelta(hours=6)
 _MIN_WINDOW = timedelta(hours=1)
 _MAX_WINDOW = timedelta(days=30)
 _QUARTER = timedelta(minutes=15)
+SYNC_PATIENCE_SECONDS = 120.0
+"""How long one sync may wait, in all, on the vendor's own rate limit (vendor seconds, scaled like the
+limiters): one retry after a per-minute vendor's window (60 s and its jitter), and no more. A key the
+vendor keeps throttling fails the sync as rate limited within about two minutes, so its health and its
+card say so, instead of the sync waiting out every attempt of every request while its data ages."""
+VENDOR_WIDE = frozenset({AuthError.kind, RateLimited.kind, UpstreamError.kind, DeadlineExceeded.kind})
+"""Failures that say the vendor (or the key) is unusable now, not that one endpoint is: after one, the
+sync's remaining datasets are not tried (each would meet the same fault and hold the sync for minutes)."""
+SKIPPED = "not tried"
+REJECTED_KINDS = frozenset({AuthError.kind, PermissionDenied.kind})
+"""Failures that say the key is refused: the connection is marked rejected, and trying again is no use."""
 
 
 @dataclass(frozen=True)
@@ -333,11 +349,9 @@ class SyncService:
             report.finished_at = self._clock()
             return report
         counters = _Counters(client)
-        for dataset in wanted:
-            result = await self._run_dataset(
-                connection, client, dataset, backfill, progress, counters, deadline
-            )
-            report.results.append(result)
+        report.results = await self._run_datasets(
+            connection, client, wanted, backfill, progress, counters, deadline
+        )
         await self._records.refresh_running_totals(connection.id)
         report.requests, report.waited_seconds, report.rate_limited = counters.delta()
         report.finished_at = self._clock()
@@ -357,6 +371,29 @@ class SyncService:
             "" if report.ok else f"; errors: {'; '.join(report.errors)}",
         )
         return report
+
+    async def _run_datasets(
+        self,
+        connection: Connection,
+        client: VendorClient,
+        wanted: list[str],
+        backfill: timedelta | None,
+        progress: SyncProgress | None,
+        counters: _Counters,
+        deadline: _Deadline | None,
+    ) -> list[DatasetResult]:
+        """Each dataset in turn, all within one :data:`SYNC_PATIENCE_SECONDS` of waiting on the vendor's
+        rate limit, the rest not tried once one meets a vendor-wide failure (:data:`VENDOR_WIDE`)."""
+        results: list[DatasetResult] = []
+        wait = client.transport.registry.scaled(SYNC_PATIENCE_SECONDS)
+        with patience(wait if deadline is None else min(wait, deadline.seconds)):
+            for dataset in wanted:
+                if any(result.error_kind in VENDOR_WIDE for result in results):
+                    results.append(DatasetResult(dataset, False, error_kind=SKIPPED))
+                    continue
+                run = self._run_dataset(connection, client, dataset, backfill, progress, counters, deadline)
+                results.append(await run)
+        return results
 
     async def _run_dataset(
         self,
@@ -401,34 +438,30 @@ class SyncService:
     ) -> tuple[int, datetime | None]:
         """Fetch and store one dataset; returns (rows written, new watermark)."""
         assert connection.id is not None
-        if isinstance(client, CursorClient):
+        if not isinstance(client, RestClient):  # what every vendor with people has
+            if dataset == "probe":
+                await client.probe()  # one cheap call that only says whether the vendor answers
+                return 0, None
             if dataset == "members":
                 return await self._store_members(connection.id, await client.members()), None
+        if isinstance(client, CursorClient):
             if dataset == "cycle_spend":
                 return await self._cursor_cycle_spend(connection.id, client), None
             return await self._cursor_usage(connection.id, client, state, backfill, report)
         if isinstance(client, WindsurfClient):
-            if dataset == "members":
-                return await self._store_members(connection.id, await client.members()), None
             if dataset == "credits":
                 return await self._windsurf_credits(connection.id, client), None
             return await self._windsurf_usage(connection.id, client, state, backfill)
         if isinstance(client, OpenAIClient):
-            if dataset == "members":
-                return await self._store_members(connection.id, await client.members()), None
             if dataset == "spend_limit":
                 return await self._openai_spend_limit(connection.id, client), None
             return await self._openai_usage(connection.id, client, state, backfill)
         if isinstance(client, AnthropicClient):
-            if dataset == "members":
-                return await self._store_members(connection.id, await client.members()), None
             if dataset == "spend_limits":
                 limits = await client.spend_limits()
                 return (0 if limits is None else await self._store_cycle_spend(connection.id, limits)), None
             return await self._anthropic_usage(connection.id, client, state, backfill)
         if isinstance(client, CopilotClient):
-            if dataset == "members":
-                return await self._store_members(connection.id, await client.members()), None
             if dataset == "budget":
                 return await self._copilot_budget(connection.id, client), None
             return await self._copilot_usage(connection.id, client, state, backfill)
@@ -743,9 +776,7 @@ class SyncService:
             await self._registry.set_status(connection_id, ConnectionStatus.OK)
             return
         failed = [result for result in report.results if not result.ok]
-        rejected = any(
-            result.error_kind in ("key rejected", "key lacks a permission or plan") for result in failed
-        )
+        rejected = any(result.error_kind in REJECTED_KINDS for result in failed)
         status = ConnectionStatus.REJECTED if rejected else ConnectionStatus.FAILING
         await self._registry.set_status(connection_id, status, "; ".join(report.errors))
 

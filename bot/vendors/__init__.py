@@ -37,7 +37,15 @@ from bot.vendors.errors import (
     VendorError,
 )
 from bot.vendors.factory import VendorClient, make_client
-from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, interactive, is_interactive
+from bot.vendors.limiter import (
+    LimiterRegistry,
+    Patience,
+    RateLimiter,
+    RatePolicy,
+    interactive,
+    is_interactive,
+    patience,
+)
 from bot.vendors.openai import OpenAIClient
 from bot.vendors.rest import RestClient
 from bot.vendors.windsurf import ApiKeyDirectory, WindsurfClient
@@ -55,6 +63,7 @@ __all__ = [
     "LimiterRegistry",
     "NullObserver",
     "OpenAIClient",
+    "Patience",
     "PermissionDenied",
     "RateLimited",
     "RateLimiter",
@@ -75,5 +84,6 @@ __all__ = [
     "is_interactive",
     "make_client",
     "make_http_client",
+    "patience",
     "utc_now",
 ]

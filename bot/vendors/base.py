@@ -53,7 +53,7 @@ from bot.vendors.errors import (
     UpstreamError,
     VendorError,
 )
-from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, Slot
+from bot.vendors.limiter import LimiterRegistry, RateLimiter, RatePolicy, Slot, current_patience
 from bot.vendors.pagination import pages_by_cursor
 from bot.vendors.parsing import as_object, loads, schema_context
 
@@ -414,6 +414,7 @@ class Transport:
         )
         attempts = _Attempts()
         while True:
+            self._within_patience(limiters[0], call, attempts)
             slots = await self._take_slots(limiters, endpoint_class)
             cached = self._etags.get(call.cache_key) if call.cache_key is not None else None
             response = await self._send(call, cached, limiters[0], attempts)
@@ -505,6 +506,23 @@ class Transport:
             call.endpoint,
             attempts.rate_limited + 1,
             self._retry.rate_limited_attempts,
+        )
+
+    def _within_patience(self, primary: RateLimiter, call: _Call, attempts: _Attempts) -> None:
+        """Raise RateLimited at once when the vendor holds our calls back longer than the work around
+        this call may still wait (:func:`~bot.vendors.limiter.patience`); else count the wait against it."""
+        budget = current_patience()
+        held = primary.blocked_for()
+        if budget is None or held <= 0 or budget.spend(held):
+            return
+        scale = self._registry.time_scale
+        raise RateLimited(
+            f"the vendor's rate limit holds our calls back {held * scale:,.0f} s more, longer than this "
+            f"fetch waits on it ({budget.seconds * scale:,.0f} s)",
+            vendor=self.vendor.value,
+            endpoint=call.endpoint,
+            status=429 if attempts.rate_limited else None,
+            retry_after=held * scale,
         )
 
     def _accept(self, call: _Call, response: httpx.Response, *, allow_empty: bool) -> VendorResponse:

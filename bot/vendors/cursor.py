@@ -431,8 +431,13 @@ class CursorClient(ClientBase):
             return as_object(response.data, "body")
 
     async def probe(self) -> None:
-        """Validate the key with one cheap call (``GET /teams/members``); raises the typed errors."""
-        await self.members()
+        """Validate the key with one cheap call (one member's row of ``POST /teams/spend``, a few hundred
+        bytes, where the roster of a large team is megabytes); raises the typed errors. Every check of
+        the alerts makes it, so a fault of Cursor's shows within a check, not at the next hourly sync."""
+        path = "/teams/spend"
+        body = await self._post(path, {"page": 1, "pageSize": 1}, "admin")
+        with schema_context(self.vendor.value, path):
+            parse_cycle_spend_page(body)
 
     async def members(self) -> list[Member]:
         """The team roster, removed members included (inactive)."""

@@ -37,11 +37,14 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "LimiterRegistry",
+    "Patience",
     "RateLimiter",
     "RatePolicy",
     "Slot",
+    "current_patience",
     "interactive",
     "is_interactive",
+    "patience",
 ]
 
 _INTERACTIVE: ContextVar[bool] = ContextVar("spendbot_vendor_interactive", default=False)
@@ -79,6 +82,54 @@ def interactive() -> Iterator[None]:
 def is_interactive() -> bool:
     """True inside :func:`interactive`."""
     return _INTERACTIVE.get()
+
+
+@dataclass(slots=True)
+class Patience:
+    """How long the vendor calls of one piece of work may still wait, together, for the vendor's own
+    rate limit (a 429's penalty, an exhausted ``X-RateLimit-Remaining``), in seconds of our clock.
+
+    Pacing under our own limiter is not counted: that is the work going at the documented rate. Being
+    held back by the vendor is, because with no bound a throttled key turns every sync into minutes of
+    silent waiting while its data grows old and nothing says why.
+    """
+
+    seconds: float
+    left: float
+
+    def spend(self, seconds: float) -> bool:
+        """Take ``seconds`` of waiting from what is left; False (nothing taken) when not enough is left."""
+        if seconds > self.left:
+            return False
+        self.left -= seconds
+        return True
+
+
+_PATIENCE: ContextVar[Patience | None] = ContextVar("spendbot_vendor_patience", default=None)
+
+
+@contextlib.contextmanager
+def patience(seconds: float) -> Iterator[Patience]:
+    """Bound how long the calls inside this block wait on the vendor's rate limit, all together.
+
+    A context variable holding one shared budget, so the tasks the block starts draw from it too. An
+    inner block never grants more than an outer one has left.
+    """
+    outer = _PATIENCE.get()
+    allowed = max(0.0, seconds if outer is None else min(seconds, outer.left))
+    budget = Patience(allowed, allowed)
+    token = _PATIENCE.set(budget)
+    try:
+        yield budget
+    finally:
+        _PATIENCE.reset(token)
+        if outer is not None:
+            outer.left = max(0.0, outer.left - (allowed - budget.left))
+
+
+def current_patience() -> Patience | None:
+    """The budget of the innermost :func:`patience` block; None outside any (wait as long as it takes)."""
+    return _PATIENCE.get()
 
 
 @dataclass(frozen=True, slots=True)

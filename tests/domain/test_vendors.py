@@ -35,6 +35,7 @@ def test_live_datasets_are_a_subset_of_what_a_full_sync_fetches() -> None:
     for entry in TRAITS.values():
         assert set(entry.live_datasets) <= set(entry.datasets)
         assert entry.main_dataset in entry.datasets
+        assert entry.live_datasets, f"{entry.vendor}: an alert check would not see it fail"
 
 
 def test_the_facts_services_rely_on() -> None:

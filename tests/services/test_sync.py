@@ -165,14 +165,15 @@ async def test_a_second_sync_changes_nothing_and_an_incremental_one_fetches_only
         cursor_sim.stats.reset()
         incremental = await services.sync.sync(connection)
         assert incremental.ok
-        # Only the new day plus the 3-hour lookback (and the roster and spend, one page each).
+        # Only the new day plus the 3-hour lookback (and the roster and spend, one page each, and the
+        # probe's one row of spend).
         window_events = cursor_sim.dataset.count_events(
             cursor_sim.now - timedelta(days=1, hours=3, minutes=15), cursor_sim.now
         )
         pages = cursor_sim.stats.count(path=EVENTS_PATH)
         assert pages <= -(-window_events // 1000) + 1
         assert cursor_sim.stats.count(path="/teams/members") == 1
-        assert cursor_sim.stats.count(path="/teams/spend") == 1
+        assert cursor_sim.stats.count(path="/teams/spend") == 2
         # Periods start at local midnights, which are quarter hours in every real time zone.
         start, end = datetime(2026, 10, 22, 4, tzinfo=UTC), cursor_sim.now
         (total,) = await _total(services, connection, start, end)
@@ -340,9 +341,9 @@ async def test_anthropic_sync_stores_the_team_cents_and_claude_code_sessions_per
         report = await services.sync.sync(connection, backfill=timedelta(days=90))
         assert report.ok, report.errors
         assert report.rate_limited == 0
-        # users; users again, 3 cost and 3 token pages of 31 days, one Claude Code day each; then users
-        # again and the spend limits
-        assert report.requests == 1 + 1 + 3 + 3 + 91 + 2
+        # the probe; users; users again, 3 cost and 3 token pages of 31 days, one Claude Code day each;
+        # then users again and the spend limits
+        assert report.requests == 1 + 1 + 1 + 3 + 3 + 91 + 2
         first, last = (NOW - timedelta(days=90)).date(), NOW.date()
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
@@ -445,7 +446,8 @@ async def test_a_revoked_key_marks_the_connection_rejected_and_never_reaches_the
         cursor_sim.revoke_key()
         report = await services.sync.sync(connection)
         assert not report.ok
-        assert {result.error_kind for result in report.results} == {"key rejected"}
+        # The first call met the revoked key; the rest of the sync was not tried.
+        assert [result.error_kind for result in report.results] == ["key rejected"] + ["not tried"] * 3
         refreshed = await _connection(services, "cursor")
         assert refreshed.status == "rejected"
         assert "Invalid API key" in (refreshed.status_detail or "")

@@ -84,10 +84,12 @@ async def test_members_in_every_doc_version(fake: FakeVendor, client: CursorClie
     assert fake.calls()[0].headers["authorization"].startswith("Basic ")
 
 
-async def test_probe_is_one_members_call(fake: FakeVendor, client: CursorClient) -> None:
-    fake.reply("GET", "/teams/members", ok(MEMBERS_NEWEST))
+async def test_probe_is_one_spend_row(fake: FakeVendor, client: CursorClient) -> None:
+    """One member's row: every alert check makes this call, the roster of a large team is megabytes."""
+    fake.route("POST", "/teams/spend", spend_pages(5000, 1))
     await client.probe()
-    assert [call.path for call in fake.calls()] == ["/teams/members"]
+    (call,) = fake.calls()
+    assert call.path == "/teams/spend" and call.body == {"page": 1, "pageSize": 1}
 
 
 async def test_a_renamed_required_field_is_a_schema_error_naming_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,7 +30,7 @@ from bot.vendors.errors import (
     SchemaError,
     UpstreamError,
 )
-from bot.vendors.limiter import LimiterRegistry, RatePolicy
+from bot.vendors.limiter import LimiterRegistry, RatePolicy, patience
 
 from .fakes import FAST_RETRY, FakeVendor, Reply, fixed_clock, ok
 
@@ -170,6 +171,51 @@ async def test_persistent_429_raises_rate_limited_after_bounded_attempts(
     assert caught.value.retry_after == 1.0
     assert "Rate limit exceeded" in caught.value.message
     assert len(fake.calls()) == 4
+
+
+async def test_a_429_wait_beyond_the_works_patience_raises_at_once(
+    fake: FakeVendor, cursor_config: ConnectionConfig, http: httpx.AsyncClient
+) -> None:
+    """Without Retry-After a 429 holds the key a whole window: work that may wait less gives up."""
+    registry = LimiterRegistry(time_scale=120)  # a minute is half a second: room for a slow machine
+    fake.reply("GET", "/x", Reply(429, CURSOR_429), ok({}))
+    t = transport(cursor_config, http, registry)
+    with patience(0.3), pytest.raises(RateLimited) as caught:
+        await t.request("GET", "/x", endpoint_class="admin")
+    assert len(fake.calls()) == 1  # no second call into a window the vendor has closed
+    assert caught.value.status == 429
+    held = re.search(r"holds our calls back (\d+) s more", caught.value.message)
+    assert held is not None and 50 <= int(held.group(1)) <= 66  # a minute and its jitter, vendor seconds
+    assert "longer than this fetch waits on it (36 s)" in caught.value.message
+
+    # The next piece of work meets the same hold before calling: it fails without a request.
+    with patience(0.0), pytest.raises(RateLimited) as again:
+        await t.request("GET", "/x", endpoint_class="admin")
+    assert len(fake.calls()) == 1
+    assert again.value.status is None  # the vendor said nothing this time; its earlier 429 still holds
+
+
+async def test_a_429_wait_within_the_works_patience_is_waited_and_counted(
+    fake: FakeVendor, cursor_config: ConnectionConfig, http: httpx.AsyncClient
+) -> None:
+    registry = LimiterRegistry(time_scale=120)  # a window is 0.5 s and its jitter at most 0.05 s
+    fake.reply("GET", "/x", Reply(429, CURSOR_429), ok({}), Reply(429, CURSOR_429), ok({}))
+    t = transport(cursor_config, http, registry)
+    with patience(0.8) as budget:
+        await t.request("GET", "/x", endpoint_class="admin")  # waits one window
+        assert 0.8 - 0.55 <= budget.left <= 0.8 - 0.4  # charged what the hold had left when it waited
+        with pytest.raises(RateLimited):  # a second window does not fit in what is left
+            await t.request("GET", "/x", endpoint_class="admin")
+    assert len(fake.calls()) == 3
+
+
+def test_an_inner_patience_never_grants_more_than_the_outer_has_left() -> None:
+    with patience(10.0) as outer:
+        outer.left = 4.0
+        with patience(60.0) as inner:
+            assert inner.seconds == 4.0
+            assert inner.spend(3.0)
+        assert outer.left == 1.0
 
 
 async def test_500_then_success_is_retried(
