@@ -238,9 +238,13 @@ def rejected_problem(status_detail: str | None) -> str:
     return f"the key is rejected ({escape(status_detail or 'no detail')})"
 
 
-def fetch_failing_problem(last_error: str | None) -> str:
-    """A health problem: fetches keep failing (the last error, escaped)."""
-    return f"fetching fails: {escape(last_error or 'unknown error')}"
+def fetch_failing_problem(last_error: str | None, *, throttled: bool = False) -> str:
+    """A health problem: fetches keep failing (the last error, escaped), or the vendor keeps throttling
+    the key (someone else spends its quota, or the plan's is smaller than declared)."""
+    error = escape(last_error or "unknown error")
+    if throttled:
+        return f"throttled: the vendor keeps refusing our calls with HTTP 429 ({error})"
+    return f"fetching fails: {error}"
 
 
 def stale_problem(as_of: datetime | None) -> str:

@@ -78,6 +78,7 @@ from bot.settings import Settings
 from bot.store.alerts import METRIC_WIDTH, AlertStateRepository, state_key
 from bot.store.deliveries import DeliveryRepository, DeliveryState
 from bot.store.models import AlertStateRow, Connection, Delivery, Subscription
+from bot.vendors import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +311,9 @@ class AlertService:
                 problems.append(rejected_problem(connection.status_detail))
             failing = [state for state in states.values() if state.consecutive_failures >= 2]
             if failing and connection.status != "rejected":
-                problems.append(fetch_failing_problem(failing[0].last_error))
+                latest = max(failing, key=lambda state: state.last_attempt_at or now)
+                error = latest.last_error or ""
+                problems.append(fetch_failing_problem(error, throttled=error.startswith(RateLimited.kind)))
             vendor = Vendor(connection.vendor)
             limit = max(stale_after, 2 * traits(vendor).fresh_for)
             main = states.get(traits(vendor).main_dataset)

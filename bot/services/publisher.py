@@ -349,7 +349,7 @@ class Publisher:
         return await self._sync.sync_live(connection, within=self.live_deadline)
 
     async def run_syncs(self) -> int:
-        """Sync every connection whose last full sync is older than ``SPENDBOT_SYNC_INTERVAL``.
+        """Sync every connection whose full sync is due (:func:`~bot.services.sync.full_sync_due`).
 
         Connections sync side by side (``SYNC_CONCURRENCY`` at once), each within its lease, so a slow
         or failing vendor holds back no other connection's sync.
@@ -359,11 +359,7 @@ class Publisher:
         due: list[Connection] = []
         for connection in await self._connections.every():
             assert connection.id is not None
-            states = await self._sync.states(connection.id)
-            attempts = [
-                state.last_attempt_at for state in states.values() if state.last_attempt_at is not None
-            ]
-            if not attempts or now - min(attempts) >= interval:
+            if self._sync.is_due(connection, await self._sync.states(connection.id), now, interval):
                 due.append(connection)
         done: list[Connection] = []
 

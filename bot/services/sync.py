@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.reconcile import per_person_days
 from bot.domain.usage import CycleSpendReport, RateLimitStatus, SpendRow, Unit, Vendor
-from bot.domain.vendors import traits
+from bot.domain.vendors import VendorTraits, traits
 from bot.metrics import Metrics
 from bot.services.clock import Clock
 from bot.services.connections import ConnectionRegistry, ConnectionStatus
@@ -323,6 +323,12 @@ class SyncService:
             if state is None or state.data_as_of is None or now - state.data_as_of > traits(vendor).fresh_for:
                 return False
         return True
+
+    def is_due(
+        self, connection: Connection, states: dict[str, SyncState], now: datetime, interval: timedelta
+    ) -> bool:
+        """Whether the full sync of a connection is due: see :func:`full_sync_due`."""
+        return full_sync_due(traits(connection.vendor), states, now, interval)
 
     # ----- the work ------------------------------------------------------------------------------
 
@@ -779,6 +785,37 @@ class SyncService:
         rejected = any(result.error_kind in REJECTED_KINDS for result in failed)
         status = ConnectionStatus.REJECTED if rejected else ConnectionStatus.FAILING
         await self._registry.set_status(connection_id, status, "; ".join(report.errors))
+
+
+def full_sync_due(
+    vendor: VendorTraits, states: dict[str, SyncState], now: datetime, interval: timedelta
+) -> bool:
+    """Whether a connection's full sync is due.
+
+    Due when one of its datasets was never tried, when its last full sync is ``interval`` old, and as
+    soon as the vendor answers again after a fault that stopped a sync (a live fetch succeeded after
+    that failure), so that data catches up, and the health alert resolves, within a sync tick instead
+    of an interval. The live datasets are fetched by every check, so they do not date the full sync
+    (unless the vendor has nothing else, like REST).
+    """
+    full = [name for name in vendor.datasets if name not in vendor.live_datasets] or list(vendor.datasets)
+    attempts = [states[name].last_attempt_at if name in states else None for name in full]
+    if any(attempt is None for attempt in attempts):
+        return True
+    if now - max(attempt for attempt in attempts if attempt is not None) >= interval:
+        return True
+    answered = [states[name].last_success_at for name in vendor.live_datasets if name in states]
+    back_at = max((moment for moment in answered if moment is not None), default=None)
+    return back_at is not None and any(
+        _stopped_by_vendor(states[name]) and back_at > (states[name].last_attempt_at or back_at)
+        for name in full
+    )
+
+
+def _stopped_by_vendor(state: SyncState) -> bool:
+    """The dataset's last attempt failed on a fault of the vendor's (not of one endpoint)."""
+    kind = (state.last_error or "").split(":", 1)[0]
+    return state.consecutive_failures > 0 and kind in VENDOR_WIDE
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ def test_sync_backfills_with_a_summary_per_connection(vendors: Vendors, tmp_path
     assert "Syncing 3 connections, re-fetching 30 days of usage:" in out
     assert "cursor · usage" in out and "req" in out and "waited" in out
     summary = re.search(
-        r"^OK cursor \(cursor\): 3 datasets, ([\d,]+) rows, (\d+) requests", out, re.MULTILINE
+        r"^OK cursor \(cursor\): 4 datasets, ([\d,]+) rows, (\d+) requests", out, re.MULTILINE
     )
     assert summary is not None and int(summary.group(1).replace(",", "")) > 0, out
     assert re.search(r"^OK windsurf \(windsurf\): ", out, re.MULTILINE)
