@@ -7,7 +7,7 @@ reader's zone only when rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -32,6 +32,9 @@ class Freshness:
     vendor: str
     as_of: datetime | None
     problem: str | None = None
+    overdue_after: timedelta | None = None
+    """Set when newer data is overdue: the interval it is refreshed at (a sync that overran it, waiting
+    on a throttling or hanging vendor, would otherwise leave old figures looking current)."""
 
 
 @dataclass(frozen=True)

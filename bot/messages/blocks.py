@@ -9,7 +9,7 @@ message also has a plain ``text`` fallback for notifications and screen readers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -226,6 +226,22 @@ def local_time(moment: datetime | None, tz: ZoneInfo, now: datetime | None = Non
     today = (now or datetime.now(tz)).astimezone(tz).date()
     clock = local.strftime("%H:%M")
     return clock if local.date() == today else f"{local.strftime('%b')} {local.day} {clock}"
+
+
+def interval_words(span: timedelta) -> str:
+    """``45 s``, ``2 min``, ``1 h``, ``1 h 30 min``: an interval as the settings give it, in words."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
+def overdue_text(every: timedelta) -> str:
+    """What a source whose newer data is overdue says beside its figures."""
+    return f"stale: newer data is overdue (it is synced every {interval_words(every)})"
 
 
 def local_date(moment: datetime | None, tz: ZoneInfo) -> str:

@@ -39,6 +39,7 @@ from bot.messages.blocks import (
     local_date,
     local_time,
     message,
+    overdue_text,
     percent,
     runway_text,
     section,
@@ -58,6 +59,8 @@ def freshness_line(items: Sequence[Freshness], tz: ZoneInfo) -> str:
         part = f"{name} data as of {local_time(item.as_of, tz)}"
         if item.problem:
             part += f" ({escape(item.problem)})"
+        elif item.overdue_after is not None:
+            part += f" ({overdue_text(item.overdue_after)})"
         parts.append(part)
     zone = tz.key if hasattr(tz, "key") else str(tz)
     return " · ".join(parts) + f" · times in {zone}"
@@ -348,6 +351,9 @@ def status_card(card: StatusCard, tz: ZoneInfo) -> list[Block]:
     icon = {"ok": ":large_green_circle:", "failing": ":red_circle:", "rejected": ":no_entry:"}.get(
         card.status, ":white_circle:"
     )
+    overdue = card.freshness.overdue_after
+    if card.status == "ok" and overdue is not None:
+        icon = ":large_yellow_circle:"
     title = f"{icon} *{source_label(card.connection, card.vendor)}*"
     if card.origin == "env":
         title += " _(environment)_"
@@ -373,6 +379,8 @@ def status_card(card: StatusCard, tz: ZoneInfo) -> list[Block]:
     )
     if problem:
         lines.append(f":warning: {escape(problem)}")
+    if overdue is not None:
+        lines.append(f":hourglass: {overdue_text(overdue)}")
     lines.append(f"_Data as of {local_time(card.freshness.as_of, tz)}_")
     return [section("\n".join(lines))]
 
@@ -384,7 +392,15 @@ def status_message(answer: StatusAnswer) -> Message:
     zone = answer.tz.key if hasattr(answer.tz, "key") else str(answer.tz)
     blocks.append(context(f"Times in {zone}", *answer.notes))
     bad = [card.connection for card in answer.cards if card.status in ("failing", "rejected")]
-    fallback = f"{len(answer.cards)} connections" + (f", failing: {', '.join(bad)}" if bad else ", all fine")
+    stale = [
+        card.connection
+        for card in answer.cards
+        if card.connection not in bad and card.freshness.overdue_after is not None
+    ]
+    fallback = f"{len(answer.cards)} connections"
+    fallback += f", failing: {', '.join(bad)}" if bad else ""
+    fallback += f", stale: {', '.join(stale)}" if stale else ""
+    fallback += "" if bad or stale else ", all fine"
     return message(fallback, blocks)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import NamedTuple
 
 from bot.metrics import Metrics
@@ -248,7 +249,7 @@ def _reads(settings: Settings, base: _Foundation, access: Access, clock: Clock) 
     db, _, slack, connections, sync, _ = base
     people = People(settings, db, access, slack)
     sources = SourcePicker(settings, connections)
-    freshener = Freshener(sync, clock=clock)
+    freshener = Freshener(sync, clock=clock, sync_interval=timedelta(seconds=settings.sync_interval))
     figures = UsageFigures(settings, db, clock=clock)
     credit_figures = CreditFigures(db, figures, clock=clock)
     return _Reads(

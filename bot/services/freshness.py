@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bot.domain.vendors import traits
 from bot.messages.answers import Freshness
@@ -18,16 +19,25 @@ from bot.store.models import Connection
 from bot.vendors import interactive
 
 FRESHEN_BUDGET_SECONDS = 3.0
+OVERDUE_FACTOR = 1.5
+"""Data older than this many of its refresh intervals is shown as overdue: the interval, plus time for
+the sync tick to start it and for it to run."""
 
 
 class Freshener:
     """Syncs stale connections within a budget before an answer, and reports each one's freshness."""
 
     def __init__(
-        self, sync: SyncService, *, clock: Clock, freshen_budget: float = FRESHEN_BUDGET_SECONDS
+        self,
+        sync: SyncService,
+        *,
+        clock: Clock,
+        sync_interval: timedelta,
+        freshen_budget: float = FRESHEN_BUDGET_SECONDS,
     ) -> None:
         self._sync = sync
         self._clock = clock
+        self._sync_interval = sync_interval
         self._budget = freshen_budget
         self._background: set[asyncio.Task[SyncReport]] = set()
 
@@ -77,7 +87,16 @@ class Freshener:
         problem = problems.get(connection.id)
         if problem is None and connection.status in ("failing", "rejected") and connection.status_detail:
             problem = connection.status_detail
-        return Freshness(connection.name, connection.vendor, state.data_as_of if state else None, problem)
+        as_of = state.data_as_of if state else None
+        return Freshness(connection.name, connection.vendor, as_of, problem, self._overdue(as_of))
+
+    def _overdue(self, as_of: datetime | None) -> timedelta | None:
+        """The sync interval when the data is older than ``OVERDUE_FACTOR`` of it (a sync overran it),
+        else None. (Live data is refreshed more often, by the alert checks, but only in workspaces that
+        have alerts: the sync interval is what every connection is held to.)"""
+        if as_of is None or self._clock() - as_of <= self._sync_interval * OVERDUE_FACTOR:
+            return None
+        return self._sync_interval
 
     async def prepared(self, connections: Sequence[Connection]) -> tuple[Freshness, ...]:
         """Freshen the connections, then say how fresh each one is (in their order)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from bot.messages.answers import (
     UserAnswer,
     WindowView,
 )
-from bot.messages.blocks import MAX_BLOCKS, readable_texts
+from bot.messages.blocks import MAX_BLOCKS, interval_words, readable_texts
 from bot.messages.replies import (
     credits_message,
     delivery_line,
@@ -270,6 +270,37 @@ def test_status_shows_one_card_per_connection_and_names_the_failing_ones() -> No
         ":red_circle: *Windsurf `eu`*\n:warning: HTTP &lt;500&gt;\n_Data as of never_"
     )
     assert message.blocks[-1]["elements"][0]["text"] == "Times in UTC"
+
+
+def test_a_connection_whose_newer_data_is_overdue_is_stale_not_fine() -> None:
+    """A sync that overran its interval (a throttling vendor) leaves the status "ok": the age says it."""
+    as_of = datetime(2020, 1, 6, 7, 0, tzinfo=UTC)  # never today: shown with its date, whenever this runs
+    stale = replace(
+        CARD, freshness=Freshness("cursor", "cursor", as_of, None, timedelta(minutes=2)), near_limit=None
+    )
+    message = status_message(StatusAnswer(TZ, (stale,)))
+    assert message.text == "1 connections, stale: cursor"
+    assert message.blocks[1]["text"]["text"] == (
+        ":large_yellow_circle: *Cursor* _(environment)_\nThis cycle: *$250.00* (Nov 1 – Dec 1)\n"
+        ":hourglass: stale: newer data is overdue (it is synced every 2 min)\n_Data as of Jan 6 07:00_"
+    )
+    line = freshness_line((stale.freshness,), TZ)
+    assert line.startswith(
+        "Cursor data as of Jan 6 07:00 (stale: newer data is overdue (it is synced every 2 min))"
+    )
+    failing = replace(stale, status="failing", status_detail="probe: rate limited")
+    message = status_message(StatusAnswer(TZ, (failing,)))
+    assert message.text == "1 connections, failing: cursor"  # named once, by the worse of the two
+    assert ":warning: probe: rate limited\n:hourglass: stale" in message.blocks[1]["text"]["text"]
+
+
+def test_intervals_read_as_the_settings_give_them() -> None:
+    assert [interval_words(timedelta(seconds=n)) for n in (45, 120, 3600, 5400)] == [
+        "45 s",
+        "2 min",
+        "1 h",
+        "1 h 30 min",
+    ]
 
 
 def test_status_of_many_connections_fits_fifty_blocks() -> None:

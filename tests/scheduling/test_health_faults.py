@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from bot.console.demo import DEMO_SCALE, DemoSimulators
 from bot.domain.commands import SubscribeHealth
+from bot.messages.replies import status_message
 from bot.services.clock import ManualClock
 from bot.services.container import Services
 from bot.settings import Settings
@@ -153,3 +154,41 @@ async def test_every_vendors_fault_alerts_at_the_first_check_and_resolves_once(
 
     await _check(services)
     assert len(fake_slack.channel_messages("C1")) == len(posted) + len(replies)
+
+
+async def test_a_throttled_sync_gives_up_within_its_patience_and_the_card_says_why_and_how_old(
+    services: Services, simulators: DemoSimulators
+) -> None:
+    """A key held at 429 without Retry-After used to hold every request of every sync for four of
+    the vendor's windows, the card green meanwhile; now the sync fails as rate limited after one
+    retry, the rest of it untried, and the card shows the failure and that newer data is overdue."""
+    cursor = simulators.cursor
+    (connection,) = [c for c in await services.connections.for_team(TEAM) if c.name == "cursor"]
+    assert (await services.sync.sync(connection)).ok
+    cursor.faults.fail(429, times=None)
+    clock = services.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(hours=2))  # two sync intervals (one hour) without newer data
+    before = cursor.stats.count(status=429)
+
+    report = await services.sync.sync(connection)
+
+    assert [(r.dataset, r.error_kind) for r in report.results] == [
+        ("probe", "rate limited"),
+        ("members", "not tried"),
+        ("cycle_spend", "not tried"),
+        ("usage", "not tried"),
+    ]
+    # One retry after the window (two windows of patience, the vendor's jitter on top); a third 429
+    # only if this machine stalled for milliseconds, which are vendor seconds at the demo's scale.
+    # Before, every request waited out four 429s.
+    assert cursor.stats.count(status=429) - before in (2, 3)
+    status = await services.status_answers.status(TEAM, ADMIN, refresh=False)
+    (card,) = [card for card in status.cards if card.connection == "cursor"]
+    assert card.status == "failing"
+    assert card.freshness.overdue_after == timedelta(hours=1)
+    message = status_message(status)
+    (text,) = [b["text"]["text"] for b in message.blocks if "*Cursor*" in str(b.get("text", ""))]
+    assert text.startswith(":red_circle: *Cursor*")
+    assert ":warning: probe: the vendor's rate limit holds our calls back" in text
+    assert ":hourglass: stale: newer data is overdue (it is synced every 1 h)" in text
