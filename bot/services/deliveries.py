@@ -49,8 +49,9 @@ PAUSING_ERRORS = {
     "is_archived": "the channel is archived",
 }
 MAX_ATTEMPTS = 3
-"""Posts whose outcome Slack left unknown (a 500, a dropped answer), each looked for in the history
-before the next: then the post is failed."""
+"""Posts whose outcome Slack left unknown (a 500, a dropped answer) are tried this often at once, each
+after a look in the history; then with backoff (``FIRST_BACKOFF`` doubling up to ``MAX_BACKOFF``) while
+the post is due. Only a permanent error, or the end of its due time, fails a post."""
 POST_WAIT_SECONDS = 45.0
 """The most a post waits out Slack's 429s in place; a longer ``Retry-After`` delays it (``retry_due``)."""
 DUE_FOR = timedelta(hours=24)
@@ -395,9 +396,11 @@ class DeliveryLedger:
                 log.info(
                     "settled %d delivery(ies) in %s: already posted as %s", len(members), channel_id, found
                 )
-            elif min(row.attempts for row in members) >= MAX_ATTEMPTS:
-                # Slack kept failing without posting: stop here, visibly, as for any other failure.
-                await self._failed(members, members[0].error or "no answer from Slack")
+            elif (tries := min(row.attempts for row in members)) >= MAX_ATTEMPTS:
+                # Slack keeps failing without posting: a passing error, so the post waits with backoff
+                # while it is due (retry_due fails it, saying so, once it is not).
+                retry_at = now + backoff(tries - MAX_ATTEMPTS + 1)
+                await self._delayed(members, members[0].error or "no answer from Slack", retry_at)
             else:
                 await self.post(members, _message_of(members[0]))
                 log.info("settled %d delivery(ies) in %s: posted now", len(members), channel_id)

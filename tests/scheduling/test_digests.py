@@ -234,21 +234,62 @@ async def test_an_internal_app_settles_many_channels_at_tier_3_not_one_a_minute(
     assert len(reads) == 12 and all(int(read.args["limit"]) == 200 for read in reads)
 
 
-async def test_a_slack_that_keeps_failing_ends_in_a_visible_failure_not_endless_posts(rig: Rig) -> None:
+async def _settle_every(rig: Rig, step: timedelta, until: datetime) -> None:
+    """The settle job's ticks (settle, then the delayed posts whose time has come) up to ``until``."""
+    while rig.clock() < until:
+        rig.clock.advance(step)
+        await rig.services.publisher.settle()
+
+
+async def test_a_digest_slack_keeps_failing_stays_due_with_backoff_and_posts_once_slack_answers(
+    rig: Rig,
+) -> None:
+    """A 500 leaves a post's outcome unknown. After three tries, each after a look in the history, the
+    post is no longer failed (it used to be, and nothing posted that digest before the next day): it
+    waits with backoff (30 s doubling to 10 minutes) while the digest is due, and posts once."""
     rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     await rig.services.subscriptions.subscribe(
         TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
     )
-    rig.fake.fail("chat.postMessage", status=500, times=100)
+    rig.fake.fail("chat.postMessage", status=500, times=1000)
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
-    for _ in range(5):
-        rig.clock.advance(timedelta(minutes=2))
-        await rig.services.publisher.settle()
-    assert len(rig.fake.calls("chat.postMessage")) == 3  # MAX_ATTEMPTS, each after a look at the history
+    await _settle_every(rig, timedelta(minutes=1), datetime(2026, 11, 20, 9, 1, tzinfo=UTC))
+
+    tries = len(rig.fake.calls("chat.postMessage"))
+    assert 3 + 5 <= tries <= 3 + 10  # then backoff: 30 s, 1, 2, 4, 8 min, then every 10 minutes
+    await _settle_every(rig, timedelta(seconds=30), rig.clock() + timedelta(seconds=30))  # a try settled
+    assert len(rig.fake.calls("chat.postMessage")) == tries
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "delayed" and "HTTP 500" in (row.error or "")
+    (line,) = await rig.services.ledger.lines(TEAM)
+    assert line.state == "delayed" and line.retry_at is not None and line.retry_at > rig.clock()
+
+    rig.fake.clear_faults()  # Slack answers again
+    await _settle_every(rig, timedelta(minutes=1), datetime(2026, 11, 20, 9, 12, tzinfo=UTC))
+    (posted,) = rig.top_level("C1")
+    (row,) = await rig.services.ledger.recent(TEAM)
+    assert row.state == "sent" and row.message_ts == posted.ts
+    await _settle_every(rig, timedelta(minutes=5), datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    assert len(rig.top_level("C1")) == 1
+
+
+async def test_a_digest_slack_fails_all_day_ends_in_a_visible_failure_when_its_day_is_over(rig: Rig) -> None:
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+    rig.fake.fail("chat.postMessage", status=500, times=1000)
+    rig.clock.set(datetime(2026, 11, 20, 20, 1, tzinfo=UTC))
+    await rig.services.publisher.run_due_digests()
+    await _settle_every(rig, timedelta(minutes=5), datetime(2026, 11, 21, 0, 30, tzinfo=UTC))
+
     assert not rig.top_level("C1")
     (row,) = await rig.services.ledger.recent(TEAM)
-    assert row.state == "failed" and "HTTP 500" in (row.error or "")
+    assert row.state == "failed"
+    assert "HTTP 500" in (row.error or "") and (row.error or "").endswith("; no longer due")
+    tries = len(rig.fake.calls("chat.postMessage"))
+    assert tries <= 30  # four hours, after the backoff about one try every ten minutes
 
 
 async def test_a_post_left_posting_whose_channel_is_then_gone_is_failed_and_paused_not_kept_for_ever(
