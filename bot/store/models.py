@@ -141,6 +141,22 @@ class UsageTeamBucket(SQLModel, table=True):
     tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
+class UsageUserHour(SQLModel, table=True):
+    """One person's spend in one UTC hour, every model together: the partial days of an answer by
+    person (five hours of New York's day are a few thousand rows here, against tens of thousands of
+    quarter hours by model); quarter hours are read only for what is left of a zone's odd offset."""
+
+    __tablename__ = "usage_user_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    connection_id: int = _connection_fk()
+    bucket_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    user_email: str = Field(default="", primary_key=True, max_length=254)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
 class UsageModelBucket(SQLModel, table=True):
     """Everyone's spend on one model in one quarter hour: the partial days of ``by model`` and of a
     tool's change (a few rows an hour, where the per-person buckets hold thousands)."""

@@ -50,11 +50,13 @@ from bot.store.models import (
     UsageModelDay,
     UsageTeamBucket,
     UsageUserDay,
+    UsageUserHour,
     UsageUserRunning,
 )
 from bot.store.types import Amount, date_value
 
 _DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
 ZERO = Decimal(0)
 #: The figures every usage table holds, summed alike: money or credits, requests, tokens.
 MEASURES = ("amount", "requests", "tokens")
@@ -97,14 +99,7 @@ async def replace_buckets(
     ``start`` and ``end`` must be quarter-hour boundaries, so no bucket is half replaced.
     """
     for table in (UsageBucket, UsageTeamBucket, UsageModelBucket):
-        await execute(
-            session,
-            delete(table).where(
-                col(table.connection_id) == connection_id,
-                col(table.bucket_start) >= start,
-                col(table.bucket_start) < end,
-            ),
-        )
+        await execute(session, delete(table).where(*_in_buckets(table, connection_id, start, end)))
     if rows:
         await execute(
             session,
@@ -124,9 +119,62 @@ async def replace_buckets(
         )
         await _insert_sums(session, UsageTeamBucket, connection_id, rows, ("bucket_start",))
         await _insert_sums(session, UsageModelBucket, connection_id, rows, ("bucket_start", "model"))
+    await _rebuild_user_hours(session, connection_id, start, end)
     last = (end - timedelta(microseconds=1)).date()
     await rebuild_day_rollups(session, connection_id, start.date(), last)
     await running.mark_stale(session, connection_id, start.date())
+
+
+def _bucket_hour(session: AsyncSession) -> ColumnElement[Any]:
+    """The UTC hour a bucket is in, in the dialect at hand (SQLite keeps naive UTC text)."""
+    if _is_sqlite(session):
+        return func.substr(col(UsageBucket.bucket_start), 1, 13).concat(":00:00.000000")
+    utc = func.timezone("UTC", col(UsageBucket.bucket_start))
+    return func.timezone("UTC", func.date_trunc("hour", utc))
+
+
+async def _rebuild_user_hours(
+    session: AsyncSession, connection_id: int, start: datetime, end: datetime
+) -> None:
+    """Recompute the person hours that ``[start, end)`` touches from the quarter hours, in SQL: the
+    range is quarter-aligned, so its first and last hours also hold quarter hours it did not replace."""
+    first, last = _hour_floor(start), _hour_ceiling(end)
+    stale = delete(UsageUserHour).where(*_in_buckets(UsageUserHour, connection_id, first, last))
+    await execute(session, stale)
+    hour = _bucket_hour(session)
+    summed = (
+        select(
+            literal(connection_id),
+            hour,
+            col(UsageBucket.user_email),
+            *(func.sum(getattr(UsageBucket, measure)) for measure in MEASURES),
+        )
+        .where(*_in_buckets(UsageBucket, connection_id, first, last))
+        .group_by(hour, col(UsageBucket.user_email))
+    )
+    columns = ["connection_id", "bucket_start", "user_email", *MEASURES]
+    await execute(session, insert(UsageUserHour).from_select(columns, summed))
+
+
+def _in_buckets(
+    table: type[Any], connection_id: int, start: datetime, end: datetime
+) -> tuple[ColumnElement[bool], ...]:
+    """The rows of a table of time buckets (quarter hours, person hours) of one connection in
+    ``[start, end)``."""
+    return (
+        col(table.connection_id) == connection_id,
+        col(table.bucket_start) >= start,
+        col(table.bucket_start) < end,
+    )
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceiling(moment: datetime) -> datetime:
+    floor = _hour_floor(moment)
+    return floor if floor == moment else floor + _HOUR
 
 
 async def _insert_sums(
@@ -149,11 +197,7 @@ async def _insert_sums(
 
 async def rebuild_day_rollups(session: AsyncSession, connection_id: int, first: date, last: date) -> None:
     """Recompute the day rollups (by person and model, by person, by model) of ``first..last``, in SQL."""
-    in_days = (
-        col(UsageBucket.connection_id) == connection_id,
-        col(UsageBucket.bucket_start) >= day_start(first),
-        col(UsageBucket.bucket_start) < day_start(last) + _DAY,
-    )
+    in_days = _in_buckets(UsageBucket, connection_id, day_start(first), day_start(last) + _DAY)
     bucket_day = _bucket_day(session)
     groupings: list[tuple[type[Any], list[Any]]] = [
         (UsageDay, [col(UsageBucket.user_email), col(UsageBucket.model)]),
@@ -481,14 +525,31 @@ def _range_parts(
                 )
                 parts.append((("running", connection_id, day), (UsageUserRunning, "user_email", where), sign))
     for span_start, span_end, sign in plan.spans:
-        where = (
-            col(bucket_table.connection_id).in_(connection_ids),
-            col(bucket_table.bucket_start) >= span_start,
-            col(bucket_table.bucket_start) < span_end,
-            *_of_person(bucket_table, user_email),
-        )
-        parts.append((("span", span_start, span_end), (bucket_table, key, where), sign))
+        for table, piece_start, piece_end in _span_pieces(bucket_table, span_start, span_end, by_person):
+            where = (
+                col(table.connection_id).in_(connection_ids),
+                col(table.bucket_start) >= piece_start,
+                col(table.bucket_start) < piece_end,
+                *_of_person(table, user_email),
+            )
+            parts.append((("span", table, piece_start, piece_end), (table, key, where), sign))
     return parts
+
+
+def _span_pieces(
+    bucket_table: type[Any], start: datetime, end: datetime, by_person: bool
+) -> list[tuple[type[Any], datetime, datetime]]:
+    """Where a partial day's span is read: everyone's by person from the person hours, with quarter
+    hours only at its ends when they are not on the hour (a zone such as India's); else as it is."""
+    middle_start, middle_end = _hour_ceiling(start), _hour_floor(end)
+    if not by_person or middle_start >= middle_end:
+        return [(bucket_table, start, end)]
+    pieces: list[tuple[type[Any], datetime, datetime]] = [
+        (bucket_table, start, middle_start),
+        (UsageUserHour, middle_start, middle_end),
+        (bucket_table, middle_end, end),
+    ]
+    return [(table, first, last) for table, first, last in pieces if first < last]
 
 
 def _weighted(ranges: Sequence[Sequence[_Part]]) -> list[tuple[_Piece, tuple[int, ...]]]:
@@ -708,7 +769,7 @@ async def day_rows(session: AsyncSession, connection_id: int, first: date, last:
 
 async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
     """Drop usage history older than ``cutoff`` (the retention setting)."""
-    for bucket_table in (UsageBucket, UsageTeamBucket, UsageModelBucket):
+    for bucket_table in (UsageBucket, UsageUserHour, UsageTeamBucket, UsageModelBucket):
         await execute(session, delete(bucket_table).where(col(bucket_table.bucket_start) < cutoff))
     for day_table in (UsageDay, UsageUserDay, UsageModelDay):
         await execute(session, delete(day_table).where(col(day_table.day) < cutoff.date()))

@@ -135,6 +135,17 @@ async def test_totals_by_person_and_model_are_exact_before_and_after_the_rebuild
     assert (await _running_state(database, row.id)).stale_from is None
     await _check(database, row.id, rows, days)
 
+    # A window off the hour (an incremental sync's): the person hours it cuts are summed again whole.
+    start, end = (
+        DAY0 + timedelta(days=4, hours=10, minutes=15),
+        DAY0 + timedelta(days=4, hours=13, minutes=45),
+    )
+    corrected = [item for item in _rows(3, start, 1) if item.bucket_start < end]
+    rows = [item for item in rows if not start <= item.bucket_start < end] + corrected
+    await store.sync.replace_quarter_hours(row.id, start, end, corrected, None)
+    await store.sync.refresh_running_totals(row.id)
+    await _check(database, row.id, rows, days)
+
 
 async def test_the_retention_purge_keeps_totals_exact_over_what_is_kept(
     database: Database, store: Repositories
