@@ -27,7 +27,7 @@ from tests.scheduling.conftest import ADMIN, START, TEAM, make_settings
 CHECK_INTERVAL = 10  # the smallest the setting allows
 DEADLINE = f"{CHECK_INTERVAL * LIVE_DEADLINE_SHARE:g} s"  # what a check waits for one live fetch
 FAST = 600.0  # a vendor minute lasts a tenth of a second
-STUCK_FOR = 60.0  # wall seconds a hanging REST takes to answer: far beyond the deadline
+STUCK_FOR = 8.0  # wall seconds a hanging REST takes to answer: beyond both looks of a check (3.5 s each)
 SLOW_ANSWER = 8.0  # wall seconds of one slow answer: far beyond a healthy sync of the simulators
 
 
