@@ -513,7 +513,7 @@ class Transport:
         this call may still wait (:func:`~bot.vendors.limiter.patience`); else count the wait against it."""
         budget = current_patience()
         held = primary.blocked_for()
-        if budget is None or held <= 0 or budget.spend(held):
+        if budget is None or held <= 0 or budget.spend(held, now=self._registry.clock()):
             return
         scale = self._registry.time_scale
         raise RateLimited(

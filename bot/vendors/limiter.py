@@ -96,12 +96,21 @@ class Patience:
 
     seconds: float
     left: float
+    covered_until: float = -math.inf
+    """The instant (limiter clock) up to which waiting has been charged: the work's calls that wait
+    together on one hold (pages fetched side by side) are charged for it once."""
 
-    def spend(self, seconds: float) -> bool:
-        """Take ``seconds`` of waiting from what is left; False (nothing taken) when not enough is left."""
-        if seconds > self.left:
+    def spend(self, seconds: float, *, now: float = 0.0) -> bool:
+        """Take the waiting until ``now + seconds`` not charged yet from what is left; False (nothing
+        taken) when not enough is left."""
+        until = now + seconds
+        extra = until - max(now, self.covered_until)
+        if extra <= 0:
+            return True
+        if extra > self.left:
             return False
-        self.left -= seconds
+        self.left -= extra
+        self.covered_until = until
         return True
 
 

@@ -209,6 +209,18 @@ async def test_a_429_wait_within_the_works_patience_is_waited_and_counted(
     assert len(fake.calls()) == 3
 
 
+def test_calls_waiting_on_one_hold_are_charged_for_it_once() -> None:
+    """Pages fetched side by side meet the same 429 hold: the work waits it once, not once a page."""
+    with patience(100.0) as budget:
+        assert budget.spend(60.0, now=1000.0)  # the first page: held until 1060
+        assert budget.spend(59.5, now=1000.5)  # the second page, the same hold
+        assert budget.left == 40.0
+        assert budget.spend(40.0, now=1050.0)  # a later hold, to 1090: only the 30 s beyond 1060
+        assert budget.left == 10.0
+        assert not budget.spend(30.0, now=1080.0)  # 20 s beyond what was charged: more than is left
+        assert budget.left == 10.0
+
+
 def test_an_inner_patience_never_grants_more_than_the_outer_has_left() -> None:
     with patience(10.0) as outer:
         outer.left = 4.0
