@@ -397,10 +397,8 @@ def status_message(answer: StatusAnswer) -> Message:
         for card in answer.cards
         if card.connection not in bad and card.freshness.overdue_after is not None
     ]
-    fallback = f"{len(answer.cards)} connections"
-    fallback += f", failing: {', '.join(bad)}" if bad else ""
-    fallback += f", stale: {', '.join(stale)}" if stale else ""
-    fallback += "" if bad or stale else ", all fine"
+    states = [f"{what}: {', '.join(names)}" for what, names in (("failing", bad), ("stale", stale)) if names]
+    fallback = ", ".join([f"{len(answer.cards)} connections", *(states or ["all fine"])])
     return message(fallback, blocks)
 
 

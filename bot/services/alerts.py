@@ -72,7 +72,7 @@ from bot.services.errors import NotFound
 from bot.services.sources import SourcePicker, connection_label
 from bot.services.spike_report import SpikeReport
 from bot.services.subscriptions import SubscriptionService, source_of, spike_params
-from bot.services.sync import SyncService
+from bot.services.sync import SyncService, failure_kind
 from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
 from bot.store.alerts import METRIC_WIDTH, AlertStateRepository, state_key
@@ -312,8 +312,8 @@ class AlertService:
             failing = [state for state in states.values() if state.consecutive_failures >= 2]
             if failing and connection.status != "rejected":
                 latest = max(failing, key=lambda state: state.last_attempt_at or now)
-                error = latest.last_error or ""
-                problems.append(fetch_failing_problem(error, throttled=error.startswith(RateLimited.kind)))
+                throttled = failure_kind(latest) == RateLimited.kind
+                problems.append(fetch_failing_problem(latest.last_error, throttled=throttled))
             vendor = Vendor(connection.vendor)
             limit = max(stale_after, 2 * traits(vendor).fresh_for)
             main = states.get(traits(vendor).main_dataset)

@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from bot.domain.periods import local_midnight
 from bot.domain.schedule import local_day_ended, next_digest_at, previous_digest_at
-from bot.domain.vendors import traits
 from bot.messages.message import Message
 from bot.messages.requests import request_sample
 from bot.metrics import Metrics
@@ -286,10 +285,11 @@ class Publisher:
     async def _check_team(self, team_id: str) -> int:
         """One workspace's check: each connection's alerts are stepped as soon as its live figures are in.
 
-        Every connection with live figures (Windsurf balance, REST probe) fetches them in a task of its
-        own, bounded by :attr:`live_deadline`; one that overruns it is recorded as failing (its health
-        says so) rather than waited for. Whatever has arrived is evaluated at once, together with the
-        connections that need no live fetch and the budgets (which read only synced spend), so a hanging
+        Every connection fetches its live figures (Windsurf balance, REST probe, Cursor's probe call...)
+        in a task of its own, bounded by :attr:`live_deadline`; one that overruns it is recorded as
+        failing (its health says so) rather than waited for. Whatever has arrived is evaluated at once,
+        together with the connections another replica fetches and the budgets (which read only synced
+        spend), so a hanging
         vendor delays no other vendor's alert by more than ``ARRIVAL_GRACE_SECONDS``. Alerts whose figures
         arrive within that grace of each other share a message.
         """
@@ -316,18 +316,16 @@ class Publisher:
     async def _start_live_fetches(
         self, team_id: str, ttl: timedelta
     ) -> tuple[dict[asyncio.Task[SyncReport], Connection], list[int]]:
-        """Start a task fetching the live figures of each connection of ``team_id`` that has them.
+        """Start a task fetching the live figures (or the probe) of each connection of ``team_id``.
 
         Returns the tasks with their connections, and the ids of the connections ready to be checked at
-        once: those with no live figures, and those whose live lease another replica holds (it fetches).
+        once: those whose live lease another replica holds (it fetches).
         """
         fetching: dict[asyncio.Task[SyncReport], Connection] = {}
         ready: list[int] = []
         for connection in await self._connections.for_team(team_id):
             assert connection.id is not None
-            if traits(connection.vendor).live_datasets and await self._leases.claim(
-                f"live:{connection.id}", ttl
-            ):
+            if await self._leases.claim(f"live:{connection.id}", ttl):
                 task = asyncio.create_task(self._live_fetch(connection), name=f"live-{connection.id}")
                 fetching[task] = connection
             else:

@@ -798,24 +798,28 @@ def full_sync_due(
     of an interval. The live datasets are fetched by every check, so they do not date the full sync
     (unless the vendor has nothing else, like REST).
     """
-    full = [name for name in vendor.datasets if name not in vendor.live_datasets] or list(vendor.datasets)
-    attempts = [states[name].last_attempt_at if name in states else None for name in full]
-    if any(attempt is None for attempt in attempts):
+    full = [states.get(name) for name in vendor.datasets if name not in vendor.live_datasets]
+    if not full:
+        full = [states.get(name) for name in vendor.datasets]
+    tried = [state for state in full if state is not None and state.last_attempt_at is not None]
+    if len(tried) < len(full):
         return True
-    if now - max(attempt for attempt in attempts if attempt is not None) >= interval:
+    if now - max(state.last_attempt_at for state in tried if state.last_attempt_at) >= interval:
         return True
     answered = [states[name].last_success_at for name in vendor.live_datasets if name in states]
     back_at = max((moment for moment in answered if moment is not None), default=None)
     return back_at is not None and any(
-        _stopped_by_vendor(states[name]) and back_at > (states[name].last_attempt_at or back_at)
-        for name in full
+        state.consecutive_failures > 0
+        and failure_kind(state) in VENDOR_WIDE
+        and back_at > (state.last_attempt_at or back_at)
+        for state in tried
     )
 
 
-def _stopped_by_vendor(state: SyncState) -> bool:
-    """The dataset's last attempt failed on a fault of the vendor's (not of one endpoint)."""
-    kind = (state.last_error or "").split(":", 1)[0]
-    return state.consecutive_failures > 0 and kind in VENDOR_WIDE
+def failure_kind(state: SyncState) -> str | None:
+    """The kind of error (``VendorError.kind``) the dataset's last attempt failed with, read back from
+    its stored ``"kind: message"``; None when it did not fail."""
+    return state.last_error.split(": ", 1)[0] if state.last_error else None
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,7 @@ async def test_two_processes_on_one_database_post_each_digest_once(rig: Rig) -> 
 
 
 async def test_slack_429_is_waited_out_and_the_digest_posted_once(rig: Rig) -> None:
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.rate_limit("chat.postMessage", retry_after=1, times=1)
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
@@ -142,10 +139,7 @@ async def test_a_post_whose_answer_is_lost_is_settled_from_history_never_repeate
     rig: Rig, posted: bool
 ) -> None:
     """A 5xx (or a timeout) leaves the outcome unknown: no blind retry; the settle looks in the history."""
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.fail("chat.postMessage", status=503, applied=posted)
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
@@ -234,6 +228,14 @@ async def test_an_internal_app_settles_many_channels_at_tier_3_not_one_a_minute(
     assert len(reads) == 12 and all(int(read.args["limit"]) == 200 for read in reads)
 
 
+async def _daily_at_eight(rig: Rig) -> None:
+    """At 07:00 UTC on Nov 20, C1 subscribes to a digest every day at 08:00 UTC."""
+    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    await rig.services.subscriptions.subscribe(
+        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
+    )
+
+
 async def _settle_every(rig: Rig, step: timedelta, until: datetime) -> None:
     """The settle job's ticks (settle, then the delayed posts whose time has come) up to ``until``."""
     while rig.clock() < until:
@@ -247,10 +249,7 @@ async def test_a_digest_slack_keeps_failing_stays_due_with_backoff_and_posts_onc
     """A 500 leaves a post's outcome unknown. After three tries, each after a look in the history, the
     post is no longer failed (it used to be, and nothing posted that digest before the next day): it
     waits with backoff (30 s doubling to 10 minutes) while the digest is due, and posts once."""
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.fail("chat.postMessage", status=500, times=1000)
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
@@ -275,10 +274,7 @@ async def test_a_digest_slack_keeps_failing_stays_due_with_backoff_and_posts_onc
 
 
 async def test_a_digest_slack_fails_all_day_ends_in_a_visible_failure_when_its_day_is_over(rig: Rig) -> None:
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.fail("chat.postMessage", status=500, times=1000)
     rig.clock.set(datetime(2026, 11, 20, 20, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
@@ -321,10 +317,7 @@ async def test_a_post_left_posting_whose_channel_is_then_gone_is_failed_and_paus
 async def test_a_post_that_met_a_500_is_looked_for_within_seconds_not_minutes(rig: Rig) -> None:
     """Its attempt ended without an answer, so nothing is in flight: the settle looks after 15 s (the
     next 30 s tick), where a row left by a crash waits the full 100 s."""
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.fail("chat.postMessage", status=500, times=1)  # Slack did not post it
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
@@ -425,10 +418,7 @@ async def test_a_digest_held_back_past_its_local_day_fails_saying_so_and_is_not_
 
 
 async def test_a_passing_slack_error_is_tried_again_after_its_backoff_and_posts_once(rig: Rig) -> None:
-    rig.clock.set(datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
-    await rig.services.subscriptions.subscribe(
-        TEAM, "C1", ADMIN, SubscribeDigest(at=time(8, 0), tz="UTC", weekdays=EVERY_DAY)
-    )
+    await _daily_at_eight(rig)
     rig.fake.fail("chat.postMessage", error="internal_error", times=2)
     rig.clock.set(datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
     await rig.services.publisher.run_due_digests()
