@@ -7,21 +7,28 @@ until the fake Slack receives the answer. The data is fresh, so no vendor call i
 path (the simulator's request counter is checked before and after).
 
     python bench/commands.py [--users 5000] [--days 62] [--requests 60] [--database-url URL]
+                             [--data-dir DIR]
 
 ``--database-url`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) measures on that database
 instead of a SQLite file; its tables are dropped first, so point it at a throwaway database.
+``--data-dir DIR`` keeps the synced data in DIR (not a temporary folder) and, when DIR already holds a
+sync of the same team (the same users and days, on the same database), measures it without syncing
+again: a 20,000-user team takes over 20 minutes to sync.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,8 +103,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=62)
     parser.add_argument("--requests", type=int, default=60, help="measured requests per command")
     parser.add_argument("--database-url", default="", help="a throwaway database instead of SQLite")
+    parser.add_argument("--data-dir", default="", help="keep (or reuse) the synced data in this folder")
     options = parser.parse_args()
-    if options.database_url:
+    team = {"users": options.users, "days": options.days, "database_url": options.database_url}
+    marker = Path(options.data_dir, "bench-team.json") if options.data_dir else None
+    reuse = marker is not None and marker.exists() and json.loads(marker.read_text()) == team
+    if options.database_url and not reuse:
         asyncio.run(_empty(options.database_url))
 
     from bot.simulators.serving import free_port, served
@@ -107,13 +118,20 @@ def main() -> None:
     fake = FakeSlack(team_id="T0001")
     fake.add_user(ADMIN, name="bench", email="bench@example.com", tz="America/New_York", is_admin=True)
     try:
-        with served(fake.app) as slack, tempfile.TemporaryDirectory() as data_dir:
+        with served(fake.app) as slack, _data_folder(options.data_dir) as data_dir:
             fake.bind(slack.url)
             info = cursor_process.info(sim_url, cursor_process.NOW - timedelta(days=options.days))
-            took = asyncio.run(prepare(sim_url, info["key"], data_dir, options.days, options.database_url))
             events = info["events"]
             print(f"{options.users} users, {events:,} usage events in {options.days} days")
-            print(f"synced in {took:.0f}s (not measured)")
+            if reuse:
+                print(f"the sync in {data_dir} is measured again (not synced)")
+            else:
+                took = asyncio.run(
+                    prepare(sim_url, info["key"], data_dir, options.days, options.database_url)
+                )
+                print(f"synced in {took:.0f}s (not measured)")
+                if marker is not None:
+                    marker.write_text(json.dumps(team))
             port = free_port()
             env = {
                 **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")},
@@ -169,6 +187,17 @@ def main() -> None:
             f"{_percentile(durations, 0.99):>9.1f}{max(durations) * 1000:>9.1f}"
             f"{statistics.fmean(durations) * 1000:>9.1f}"
         )
+
+
+@contextlib.contextmanager
+def _data_folder(kept: str) -> Iterator[str]:
+    """The folder named by ``--data-dir`` (made when missing), else a temporary one."""
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        yield kept
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        yield folder
 
 
 def _wait_healthy(port: int) -> None:
