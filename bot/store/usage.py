@@ -385,7 +385,7 @@ async def ranked_totals(
     weighted = _weighted(parts)
     if not weighted:
         return empty
-    query = _ranking(_summed(weighted, ranges=len(ranges)).subquery(), order, people_first, len(ranges) > 1)
+    query = _ranking(_summed(weighted, ranges=len(ranges)), order, people_first, len(ranges) > 1)
     rows: list[Any] = list((await execute(session, query.limit(limit))).all())
     if not rows:
         return empty
@@ -402,32 +402,45 @@ async def ranked_totals(
     )
 
 
-def _ranking(grouped: Any, order: str, people_first: bool, counts_previous: bool) -> Select[Any]:
+def _ranking(grouped_rows: Select[Any], order: str, people_first: bool, counts_previous: bool) -> Select[Any]:
     """The keys of range 0 first, largest first, each row carrying the counts and totals of all of
-    them (window aggregates) and, with ``counts_previous``, the people of range 1."""
+    them and, with ``counts_previous``, the people of range 1.
+
+    The sums by key are a common table read twice: once in one pass of aggregates for the counts and
+    totals, once sorted for the rows. Window aggregates over every key would spill the whole grouping
+    to a table of its own and sort it all, where the caller's ``LIMIT`` keeps only the rows shown.
+    """
+    grouped = grouped_rows.cte("grouped")
     key, ordered, shown = grouped.c.key, grouped.c[order], _nonzero(grouped, 0)
     person = and_(shown, key != "")
-    windows = [
-        func.sum(_one_if(shown)).over(),
-        func.sum(_one_if(person)).over(),
-        func.sum(_one_if(and_(person, ordered > 0))).over(),
-        type_coerce(func.sum(grouped.c.amount).over(), Amount),
-        type_coerce(func.sum(grouped.c.requests).over(), Amount),
-        func.sum(grouped.c.tokens).over(),
-        func.max(_one_if(and_(key == "", grouped.c.amount != 0))).over(),
+    counts = select(
+        func.sum(_one_if(shown)),
+        func.sum(_one_if(person)),
+        func.sum(_one_if(and_(person, ordered > 0))),
+        type_coerce(func.sum(grouped.c.amount), Amount),
+        type_coerce(func.sum(grouped.c.requests), Amount),
+        func.sum(grouped.c.tokens),
+        func.max(_one_if(and_(key == "", grouped.c.amount != 0))),
         *(
             [
-                func.sum(_one_if(and_(key != "", _nonzero(grouped, 1)))).over(),
-                type_coerce(func.sum(grouped.c.amount_1).over(), Amount),
-                type_coerce(func.sum(grouped.c.requests_1).over(), Amount),
-                func.sum(grouped.c.tokens_1).over(),
+                func.sum(_one_if(and_(key != "", _nonzero(grouped, 1)))),
+                type_coerce(func.sum(grouped.c.amount_1), Amount),
+                type_coerce(func.sum(grouped.c.requests_1), Amount),
+                func.sum(grouped.c.tokens_1),
             ]
             if counts_previous
             else []
         ),
-    ]
-    return select(*grouped.c[:4], _one_if(shown), *windows).order_by(
-        _one_if(shown).desc(), *([_one_if(key != "").desc()] if people_first else []), ordered.desc(), key
+    ).subquery("counts")
+    return (
+        select(*grouped.c[:4], _one_if(shown), *counts.c)
+        .select_from(grouped.join(counts, literal(True)))
+        .order_by(
+            _one_if(shown).desc(),
+            *([_one_if(key != "").desc()] if people_first else []),
+            ordered.desc(),
+            key,
+        )
     )
 
 
