@@ -224,8 +224,8 @@ class SpendAnswers:
         group = self._figures.group_of(connection, unit)
         ranked = await self._ranked(sums, connection, command, (start, end), previous, group)
         people = None
-        if ranked is not None and ranked.previous_people is not None:
-            people = (ranked.previous_people, ranked.people)
+        if ranked is not None and ranked.previous is not None:
+            people = (ranked.previous.people, ranked.people)
         change = await self._figures.tool_change(connection, period, previous, people=people)
         if change is not None:
             sums.changes.append(change)
@@ -257,8 +257,8 @@ class SpendAnswers:
         self, connection: Connection, ranked: RankedTotals | None, period: Period, previous: Period
     ) -> tuple[UsageTotal, Decimal]:
         """The period's total and the previous period's amount: from the ranking when it read both."""
-        if ranked is not None and ranked.previous_total is not None:
-            return ranked.total, ranked.previous_total.amount
+        if ranked is not None and ranked.previous is not None:
+            return ranked.total, ranked.previous.total.amount
         current = await self._figures.period_total(connection, period)
         return current, (await self._figures.period_total(connection, previous)).amount
 

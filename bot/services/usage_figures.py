@@ -8,9 +8,12 @@ answers a total cheaply. The read answers, digests, alerts and exports all sum t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.change import ToolChange, ToolPeriod
 from bot.domain.errors import MissingCycleError
@@ -23,10 +26,10 @@ from bot.services.errors import NotFound
 from bot.services.people import Viewer
 from bot.services.sources import connection_label
 from bot.settings import Settings
-from bot.store import credit_snapshots, cycle_spend
+from bot.store import credit_snapshots, cycle_spend, past_ranges
 from bot.store import usage as usage_store
 from bot.store.db import Database
-from bot.store.models import Connection
+from bot.store.models import Connection, UsagePastRange
 
 ZERO = Decimal(0)
 NOT_BY_PERSON = "(team total, not by person)"
@@ -189,11 +192,13 @@ class UsageFigures:
         previous: Period | None = None,
     ) -> usage_store.RankedTotals:
         """A connection's totals by ``user`` or ``model`` ranked in the store, only the first ``limit``
-        read, with the people of ``previous`` counted in the same pass
-        (:func:`~bot.store.usage.ranked_totals`)."""
+        read (:func:`~bot.store.usage.ranked_totals`), with the people and totals of ``previous``: kept
+        from an earlier answer, else counted in the same pass and kept."""
         assert connection.id is not None
+        before = None if previous is None else self.bounds(connection, previous)
         async with self._db.session() as session:
-            return await usage_store.ranked_totals(
+            known, counted_at = await self._known(session, connection.id, before)
+            found = await usage_store.ranked_totals(
                 session,
                 [connection.id],
                 start,
@@ -203,8 +208,67 @@ class UsageFigures:
                 order=order,
                 people_first=people_first,
                 complements=_has_quarter_hours(connection),
-                previous=None if previous is None else self.bounds(connection, previous),
+                previous=None if known is not None else before,
             )
+        if known is not None:
+            return replace(found, previous=known)
+        if before is not None and found.previous is not None:
+            await self._keep(connection.id, before, found.previous, counted_at)
+        return found
+
+    async def people_in(
+        self, connection: Connection, before: tuple[datetime, datetime], now: tuple[datetime, datetime]
+    ) -> tuple[usage_store.PeopleAndTotal, usage_store.PeopleAndTotal]:
+        """The people and totals of a past range ``before`` (kept once counted) and of ``now``."""
+        assert connection.id is not None
+        async with self._db.session() as session:
+            known, counted_at = await self._known(session, connection.id, before)
+            ranges = [now] if known is not None else [before, now]
+            counted = await usage_store.people_counts(session, [connection.id], ranges)
+        if known is not None:
+            return known, counted[0]
+        await self._keep(connection.id, before, counted[0], counted_at)
+        return counted[0], counted[1]
+
+    @staticmethod
+    async def _known(
+        session: AsyncSession, connection_id: int, bounds: tuple[datetime, datetime] | None
+    ) -> tuple[usage_store.PeopleAndTotal | None, int]:
+        """A past range's kept figures (None: not kept, or no range), and the history's version read
+        before any counting, which a count must still match to be kept."""
+        if bounds is None:
+            return None, 0
+        counted_at = await past_ranges.version(session, connection_id)
+        row = await past_ranges.kept(session, connection_id, *bounds)
+        if row is None:
+            return None, counted_at
+        return usage_store.PeopleAndTotal(
+            row.people, usage_store.UsageTotal(None, row.amount, row.requests, row.tokens)
+        ), counted_at
+
+    async def _keep(
+        self,
+        connection_id: int,
+        bounds: tuple[datetime, datetime],
+        figures: usage_store.PeopleAndTotal,
+        counted_at: int,
+    ) -> None:
+        """Keep a past range's figures for the next answers, unless the history changed since they were
+        counted. Only a range that ended before now is kept: a range still running changes with each sync."""
+        if bounds[1] > self._clock():
+            return
+        total = figures.total
+        row = UsagePastRange(
+            connection_id=connection_id,
+            range_start=bounds[0],
+            range_end=bounds[1],
+            people=figures.people,
+            amount=total.amount,
+            requests=total.requests,
+            tokens=total.tokens,
+        )
+        async with self._db.write() as session:
+            await past_ranges.keep(session, row, counted_at)
 
     async def by_day(
         self, connection: Connection, start: datetime, end: datetime, tz: ZoneInfo
@@ -281,10 +345,10 @@ class UsageFigures:
         if self.usd_cents(connection, Decimal(1)) is None:
             return None
         ranges = [self.bounds(connection, previous), self.bounds(connection, period)]
+        if people is None:
+            counted = await self.people_in(connection, ranges[0], ranges[1])
+            people = (counted[0].people, counted[1].people)
         async with self._db.session() as session:
-            if people is None:
-                counts = await usage_store.people_counts(session, [connection.id], ranges)
-                people = (counts[0], counts[1])
             models = await usage_store.range_totals(
                 session, [connection.id], ranges, by="model", complements=_has_quarter_hours(connection)
             )

@@ -77,6 +77,9 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # 16 MiB of pages per connection (SQLite's default is 2 MiB): an answer by person at 20,000 people
+        # reads about 5 MiB of running totals and hours, which then stay cached for the next one.
+        cursor.execute("PRAGMA cache_size = -16384")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

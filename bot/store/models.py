@@ -258,6 +258,28 @@ class UsageRunningState(SQLModel, table=True):
     first_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     last_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     floor_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    version: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+    """Counts the writes of the connection's history: a figure read before a write is not kept after it
+    (:mod:`bot.store.past_ranges`)."""
+
+
+class UsagePastRange(SQLModel, table=True):
+    """The people and totals of one past range by person, kept once counted: the previous period of an
+    answer by person, the same for every answer of the day and as costly as the answer's own ranking.
+
+    A write of the connection's history forgets every range that reaches the days it changed, in its
+    own transaction (:func:`bot.store.running.mark_stale`).
+    """
+
+    __tablename__ = "usage_past_ranges"
+
+    connection_id: int = _connection_fk()
+    range_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    range_end: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    people: int = Field(sa_type=BigInteger)
+    amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    requests: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    tokens: int = Field(default=0, sa_type=BigInteger)
 
 
 class MemberRow(SQLModel, table=True):

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store import past_ranges
 from bot.store.db import execute
 from bot.store.models import UsageRunningState, UsageUserDay, UsageUserRunning
 from bot.store.types import date_value
@@ -42,13 +43,16 @@ async def _state_for_update(session: AsyncSession, connection_id: int) -> UsageR
 
 
 async def mark_stale(session: AsyncSession, connection_id: int, first: date) -> None:
-    """Note, in the writing transaction, that the history from ``first`` on changed."""
+    """Note, in the writing transaction, that the history from ``first`` on changed: the running totals
+    from then on are stale, and the past ranges kept that reach it are forgotten."""
     state = await _state_for_update(session, connection_id)
     if state is None:
         state = UsageRunningState(connection_id=connection_id, stale_from=first)
     elif state.stale_from is None or first < state.stale_from:
         state.stale_from = first
+    state.version += 1
     session.add(state)
+    await past_ranges.forget_from(session, connection_id, first)
 
 
 async def states(session: AsyncSession, connection_ids: Sequence[int]) -> dict[int, UsageRunningState]:

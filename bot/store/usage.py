@@ -41,7 +41,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.periods import plan_rollups
 from bot.domain.usage import SpendRow
-from bot.store import running
+from bot.store import past_ranges, running
 from bot.store.db import execute
 from bot.store.models import (
     UsageBucket,
@@ -337,6 +337,13 @@ async def range_totals(
     ]
 
 
+class PeopleAndTotal(NamedTuple):
+    """How many people used a source in a range, and its totals there (everyone's, no one's included)."""
+
+    people: int
+    total: UsageTotal
+
+
 @dataclass(frozen=True)
 class RankedTotals:
     """The largest keys of a sum by user or model, and what every key together comes to.
@@ -344,8 +351,8 @@ class RankedTotals:
     ``rows``: at most the ``limit`` asked for, largest first; ``size``: how many keys have any figure;
     ``people``: as many, leaving out the key of no one ("", when by user: spend under no one);
     ``positive``: how many of those ranked above zero; ``total``: the sums over every key;
-    ``unattributed``: spend under no one exists; ``previous_people`` and ``previous_total``: the
-    people and the sums of the range asked for beside it (None when none was).
+    ``unattributed``: spend under no one exists; ``previous``: the people and the sums of the range
+    asked for beside it (None when none was).
     """
 
     rows: list[UsageTotal]
@@ -354,8 +361,7 @@ class RankedTotals:
     positive: int
     total: UsageTotal
     unattributed: bool
-    previous_people: int | None = None
-    previous_total: UsageTotal | None = None
+    previous: PeopleAndTotal | None = None
 
 
 async def ranked_totals(
@@ -381,7 +387,9 @@ async def ranked_totals(
     ranges = [(start, end)] if previous is None else [(start, end), previous]
     parts = await _parts(session, connection_ids, ranges, by, None, complements)
     nothing = UsageTotal(None, ZERO, ZERO)
-    empty = RankedTotals([], 0, 0, 0, nothing, False, *((None, None) if previous is None else (0, nothing)))
+    empty = RankedTotals(
+        [], 0, 0, 0, nothing, False, None if previous is None else PeopleAndTotal(0, nothing)
+    )
     weighted = _weighted(parts)
     if not weighted:
         return empty
@@ -397,8 +405,9 @@ async def ranked_totals(
         positive=int(head[7]),
         total=UsageTotal(None, head[8], head[9], int(head[10])),
         unattributed=bool(head[11]),
-        previous_people=None if previous is None else int(head[12]),
-        previous_total=None if previous is None else UsageTotal(None, head[13], head[14], int(head[15])),
+        previous=None
+        if previous is None
+        else PeopleAndTotal(int(head[12]), UsageTotal(None, head[13], head[14], int(head[15]))),
     )
 
 
@@ -446,23 +455,40 @@ def _ranking(grouped_rows: Select[Any], order: str, people_first: bool, counts_p
 
 async def people_counts(
     session: AsyncSession, connection_ids: Sequence[int], ranges: Sequence[tuple[datetime, datetime]]
-) -> list[int]:
-    """How many people have any usage (money, requests or tokens) in each of ``ranges``, counted in
-    SQL in one statement over the rows of the totals by person (the ranges share their pieces)."""
+) -> list[PeopleAndTotal]:
+    """How many people have any usage (money, requests or tokens) in each of ``ranges``, and the totals,
+    in SQL in one statement over the rows of the totals by person (the ranges share their pieces)."""
     weighted = _weighted(await _parts(session, connection_ids, ranges, "user", None, True))
     if not weighted:
-        return [0 for _ in ranges]
+        return [PeopleAndTotal(0, UsageTotal(None, ZERO, ZERO)) for _ in ranges]
     grouped = _summed(weighted, ranges=len(ranges)).subquery()
-    counts = [func.sum(_one_if(_nonzero(grouped, index))) for index in range(len(ranges))]
-    row: Any = (await execute(session, select(*counts).where(grouped.c.key != ""))).one()
-    return [int(value or 0) for value in row]
+    columns = [
+        column
+        for index in range(len(ranges))
+        for column in (
+            func.sum(_one_if(and_(grouped.c.key != "", _nonzero(grouped, index)))),
+            type_coerce(func.sum(grouped.c[_column("amount", index)]), Amount),
+            type_coerce(func.sum(grouped.c[_column("requests", index)]), Amount),
+            func.sum(grouped.c[_column("tokens", index)]),
+        )
+    ]
+    row: Any = (await execute(session, select(*columns))).one()
+    return [
+        PeopleAndTotal(
+            int(row[4 * index] or 0),
+            UsageTotal(
+                None, row[4 * index + 1] or ZERO, row[4 * index + 2] or ZERO, int(row[4 * index + 3] or 0)
+            ),
+        )
+        for index in range(len(ranges))
+    ]
 
 
 async def people_count(
     session: AsyncSession, connection_ids: Sequence[int], start: datetime, end: datetime
 ) -> int:
     """How many people have any usage in ``[start, end)``: one number, not a row per person."""
-    return (await people_counts(session, connection_ids, [(start, end)]))[0]
+    return (await people_counts(session, connection_ids, [(start, end)]))[0].people
 
 
 _Piece = tuple[type[Any], str | None, tuple[ColumnElement[bool], ...]]
@@ -787,3 +813,4 @@ async def purge_before(session: AsyncSession, cutoff: datetime) -> None:
     for day_table in (UsageDay, UsageUserDay, UsageModelDay):
         await execute(session, delete(day_table).where(col(day_table.day) < cutoff.date()))
     await running.purge_before(session, cutoff.date())
+    await past_ranges.purge_before(session, cutoff)

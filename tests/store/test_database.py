@@ -58,7 +58,7 @@ async def test_upgrading_a_0001_database_adds_confirmation_uses_and_keeps_the_da
         async with database.session() as session:
             assert [row.team_id for row in (await session.exec(select(Workspace))).all()] == ["T1"]
             version = (await session.exec(text("SELECT version_num FROM alembic_version"))).one()  # type: ignore[call-overload]
-        assert version[0] == "0008"
+        assert version[0] == "0009"
         confirmations = Confirmations(
             ConfirmationRepository(database), clock=lambda: datetime(2026, 3, 2, tzinfo=UTC)
         )

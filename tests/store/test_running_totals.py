@@ -206,15 +206,13 @@ async def test_a_ranking_reads_only_its_first_rows_and_counts_every_one(
         before = (start - timedelta(days=1, hours=7), start)
         both = await usage.ranked_totals(session, [row.id], start, end, by="user", limit=2, previous=before)
         people_before = len([key for key in _expected(rows, *before, "user") if key])
-        assert both.previous_people == people_before and both.people == len([k for k in expected if k])
-        assert both.previous_total is not None and both.total == ranked.total
-        assert both.previous_total.amount == sum(
+        assert both.previous is not None and both.total == ranked.total
+        assert both.previous.people == people_before and both.people == len([k for k in expected if k])
+        assert both.previous.total.amount == sum(
             (v[0] for v in _expected(rows, *before, "user").values()), Decimal(0)
         )
-        assert await usage.people_counts(session, [row.id], [before, (start, end)]) == [
-            people_before,
-            both.people,
-        ]
+        counted = await usage.people_counts(session, [row.id], [before, (start, end)])
+        assert counted == [both.previous, usage.PeopleAndTotal(both.people, both.total)]
         everyone = await usage.ranked_totals(session, [row.id], start, end, by="user", limit=None)
         assert len(everyone.rows) == len(expected)
         nothing = await usage.ranked_totals(session, [row.id], end, end, by="user", limit=3)
