@@ -15,7 +15,7 @@ from bot.domain.vendors import traits
 from bot.messages.answers import Freshness
 from bot.services.clock import Clock
 from bot.services.sync import SyncReport, SyncService
-from bot.store.models import Connection
+from bot.store.models import Connection, SyncState
 from bot.vendors import interactive
 
 FRESHEN_BUDGET_SECONDS = 3.0
@@ -46,7 +46,9 @@ class Freshener:
 
         A sync that outlives the budget carries on in the background; the answer uses what is stored.
         """
-        stale = await self._stale(connections)
+        return await self._freshen(self._stale(connections, await self._states(connections)))
+
+    async def _freshen(self, stale: dict[int, Connection]) -> dict[int, str]:
         if not stale:
             return {}
         with interactive():  # a person is waiting: these requests go before background work
@@ -69,22 +71,34 @@ class Freshener:
                 problems[connection_id] = "; ".join(report.errors) + "; showing what is stored"
         return problems
 
-    async def _stale(self, connections: Sequence[Connection]) -> dict[int, Connection]:
-        now = self._clock()
-        stale: dict[int, Connection] = {}
+    async def _states(self, connections: Sequence[Connection]) -> dict[int, dict[str, SyncState]]:
+        found: dict[int, dict[str, SyncState]] = {}
         for connection in connections:
             assert connection.id is not None
-            states = await self._sync.states(connection.id)
-            if not self._sync.is_fresh(connection, states, now):
-                stale[connection.id] = connection
-        return stale
+            found[connection.id] = await self._sync.states(connection.id)
+        return found
+
+    def _stale(
+        self, connections: Sequence[Connection], states: dict[int, dict[str, SyncState]]
+    ) -> dict[int, Connection]:
+        now = self._clock()
+        return {
+            connection_id: connection
+            for connection in connections
+            if (connection_id := connection.id) is not None
+            and not self._sync.is_fresh(connection, states[connection_id], now)
+        }
 
     async def freshness(self, connection: Connection, problems: dict[int, str]) -> Freshness:
         """How old a connection's main data is, and the problem to show beside it (this sync's or its own)."""
         assert connection.id is not None
-        states = await self._sync.states(connection.id)
+        return self._freshness(connection, await self._sync.states(connection.id), problems)
+
+    def _freshness(
+        self, connection: Connection, states: dict[str, SyncState], problems: dict[int, str]
+    ) -> Freshness:
         state = states.get(traits(connection.vendor).main_dataset)
-        problem = problems.get(connection.id)
+        problem = problems.get(connection.id) if connection.id is not None else None
         if problem is None and connection.status in ("failing", "rejected") and connection.status_detail:
             problem = connection.status_detail
         as_of = state.data_as_of if state else None
@@ -99,8 +113,17 @@ class Freshener:
         return self._sync_interval
 
     async def prepared(self, connections: Sequence[Connection]) -> tuple[Freshness, ...]:
-        """Freshen the connections, then say how fresh each one is (in their order)."""
-        return await self.reported(connections, await self.freshen(connections))
+        """Freshen the connections, then say how fresh each one is (in their order); the sync records
+        are read once, and again only for the connections just synced."""
+        states = await self._states(connections)
+        stale = self._stale(connections, states)
+        problems = await self._freshen(stale)
+        states.update(await self._states(list(stale.values())))
+        found = []
+        for connection in connections:
+            assert connection.id is not None
+            found.append(self._freshness(connection, states[connection.id], problems))
+        return tuple(found)
 
     async def reported(
         self, connections: Sequence[Connection], problems: dict[int, str] | None = None

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.change import ToolChange, ToolPeriod
 from bot.domain.errors import MissingCycleError
-from bot.domain.periods import Period, PeriodSpec, resolve_period, utc_day_bounds
+from bot.domain.periods import Period, PeriodKind, PeriodSpec, resolve_period, utc_day_bounds
 from bot.domain.usage import Unit
 from bot.domain.vendors import CycleSource, display_name, traits
 from bot.messages.answers import USD
@@ -135,11 +135,11 @@ class UsageFigures:
         return period.start, period.end
 
     async def period_for(self, connection: Connection, spec: PeriodSpec, viewer: Viewer) -> Period:
-        """``spec`` resolved for this reader and connection (``cycle`` is the connection's own)."""
+        """``spec`` resolved for this reader and connection (``cycle`` is the connection's own, read only
+        for it)."""
+        cycle = await self.cycle_of(connection) if spec.kind is PeriodKind.CYCLE else None
         try:
-            return resolve_period(
-                spec, now=self._clock(), tz=viewer.tz, cycle=await self.cycle_of(connection)
-            )
+            return resolve_period(spec, now=self._clock(), tz=viewer.tz, cycle=cycle)
         except MissingCycleError:
             raise NotFound(
                 f"`{connection.name}` has not told us its billing cycle yet; try again after its first sync, "
