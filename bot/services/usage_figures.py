@@ -7,12 +7,14 @@ answers a total cheaply. The read answers, digests, alerts and exports all sum t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.change import ToolChange, ToolPeriod
@@ -30,6 +32,8 @@ from bot.store import credit_snapshots, cycle_spend, past_ranges
 from bot.store import usage as usage_store
 from bot.store.db import Database
 from bot.store.models import Connection, UsagePastRange
+
+log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 NOT_BY_PERSON = "(team total, not by person)"
@@ -267,8 +271,11 @@ class UsageFigures:
             requests=total.requests,
             tokens=total.tokens,
         )
-        async with self._db.write() as session:
-            await past_ranges.keep(session, row, counted_at)
+        try:
+            async with self._db.write() as session:
+                await past_ranges.keep(session, row, counted_at)
+        except SQLAlchemyError as error:  # the answer stands; the range is counted again next time
+            log.warning("a past range's figures were not kept: %s", type(error).__name__)
 
     async def by_day(
         self, connection: Connection, start: datetime, end: datetime, tz: ZoneInfo
