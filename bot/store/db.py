@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,15 @@ class Database:
             log.warning("database ping failed: %s", type(error).__name__)
             return False
         return True
+
+    async def analyze(self, tables: Sequence[str]) -> None:
+        """Refresh PostgreSQL's statistics of ``tables`` after a bulk write, before autovacuum would: a
+        table it has never analysed is planned as if empty (an answer by person sorted its rows instead of
+        hashing them, 26 ms against 15 at 5,000 people). SQLite's plans follow its keys: nothing to do."""
+        if self.is_sqlite:
+            return
+        async with self.engine.begin() as connection:
+            await connection.execute(text(f"ANALYZE {', '.join(tables)}"))
 
     async def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to ``revision``; on PostgreSQL under an advisory lock for replicas."""

@@ -204,9 +204,13 @@ class SyncRecords:
         async with self._db.session() as session:
             state = (await running.states(session, [connection_id])).get(connection_id)
         more = state is not None and state.stale_from is not None
+        steps = 0
         while more:
             async with self._db.write() as session:
                 more = await running.rebuild_step(session, connection_id)
+            steps += 1
+        if steps > 1:  # more than a week rewritten (a backfill): the planner's figures of the history are old
+            await self._db.analyze(usage_store.HISTORY_TABLES)
 
     async def requests_by_utc_day(self, connection_id: int, first: date, last: date) -> dict[date, Decimal]:
         async with self._db.session() as session:

@@ -60,6 +60,20 @@ _HOUR = timedelta(hours=1)
 ZERO = Decimal(0)
 #: The figures every usage table holds, summed alike: money or credits, requests, tokens.
 MEASURES = ("amount", "requests", "tokens")
+#: The tables of the usage history and its rollups, which a backfill fills in bulk.
+HISTORY_TABLES = tuple(
+    str(table.__tablename__)
+    for table in (
+        UsageBucket,
+        UsageTeamBucket,
+        UsageModelBucket,
+        UsageUserHour,
+        UsageDay,
+        UsageUserDay,
+        UsageModelDay,
+        UsageUserRunning,
+    )
+)
 
 
 def _zeros() -> list[Any]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.domain.usage import Granularity, SpendRow, Unit, Vendor
@@ -217,3 +218,28 @@ async def test_a_ranking_reads_only_its_first_rows_and_counts_every_one(
         assert len(everyone.rows) == len(expected)
         nothing = await usage.ranked_totals(session, [row.id], end, end, by="user", limit=3)
     assert (nothing.rows, nothing.size, nothing.unattributed) == ([], 0, False)
+
+
+async def test_a_backfills_rebuild_refreshes_postgresqls_statistics_of_the_history(
+    database: Database, store: Repositories
+) -> None:
+    """A table PostgreSQL never analysed is planned as if empty: a backfill's rebuild analyses them."""
+    await workspace(database)
+    row = await connection(database)
+    assert row.id is not None
+    days = 16  # more than a week: the rebuild takes several steps, as a backfill's does
+    await store.sync.replace_quarter_hours(
+        row.id, DAY0, DAY0 + timedelta(days=days), _rows(3, DAY0, days), None
+    )
+    await store.sync.refresh_running_totals(row.id)
+    if database.is_sqlite:
+        return  # SQLite plans by its keys; nothing was asked of it
+    async with database.session() as session:
+        found = await session.exec(  # type: ignore[call-overload]
+            text("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(:names)").bindparams(
+                names=list(usage.HISTORY_TABLES)
+            )
+        )
+        analysed = dict(found.all())
+    assert set(analysed) == set(usage.HISTORY_TABLES)
+    assert analysed["usage_user_running"] > 0 and analysed["usage_buckets"] > 0  # -1: never analysed
