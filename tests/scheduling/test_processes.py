@@ -18,14 +18,18 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from sqlmodel import select
 
 from bot.domain.commands import SubscribeDigest, SubscribeHealth
 from bot.services.container import Services
+from bot.services.deliveries import SETTLE_AFTER
+from bot.services.publisher import DIGEST_LEASE
 from bot.settings import Settings
 from bot.simulators.rest import RestSimulator
 from bot.simulators.serving import free_port, served
 from bot.simulators.slack import FakeSlack, PostLimits
-from bot.store.models import Subscription
+from bot.store.db import Database
+from bot.store.models import Delivery, Lease, PaceSlot, Subscription
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
 FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="
@@ -95,6 +99,33 @@ async def _subscribe_due_digests(settings: Settings, channels: list[str], **aler
         await services.close()
 
 
+async def _as_if_restarted_later(database_url: str, seconds: float) -> int:
+    """Move every instant the stopped process stored about its posts ``seconds`` into the past (its
+    ledger rows' claim and last touch, its leases' expiry, its reserved pace slots), as if the restart
+    came that much later; returns how many rows it left ``posting``. Slack's clock must already run
+    ``seconds`` behind ours (``FakeSlack.set_clock``), so the posts it made keep their place in the
+    channels' history relative to the ledger rows."""
+    shift = timedelta(seconds=seconds)
+    db = Database(database_url)
+    try:
+        async with db.write() as session:
+            posting = 0
+            for row in (await session.exec(select(Delivery))).all():
+                row.created_at -= shift
+                row.updated_at -= shift
+                posting += row.state == "posting"
+                session.add(row)
+            for lease in (await session.exec(select(Lease))).all():
+                lease.expires_at -= shift
+                session.add(lease)
+            for slot in (await session.exec(select(PaceSlot))).all():
+                slot.at -= seconds
+                session.add(slot)
+    finally:
+        await db.dispose()
+    return posting
+
+
 def _settings(database_url: str, data_dir: Path, fake: FakeSlack, **extra: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -133,6 +164,13 @@ def test_sigkill_during_a_200_channel_fan_out_leaves_exactly_one_digest_per_chan
     settings = _settings(database_url, tmp_path / "data", fake_slack)
     asyncio.run(_subscribe_due_digests(settings, channels))
     fake_slack.slow("chat.postMessage", 0.05)  # a post takes a while: the kill lands mid-post
+    # Rows the kill leaves "posting" are settled only once untouched for SETTLE_AFTER (100 s), and the
+    # dead process's digest leases hold for DIGEST_LEASE. Rather than wait that long in real time, the
+    # restart comes "later": Slack's clock runs `later` behind ours from the start, and after the kill
+    # every instant the dead process stored is moved `later` into the past, so the restarted bot sees
+    # the rows, leases and posts exactly as it would `later` seconds on (its settle runs at start).
+    later = max(SETTLE_AFTER, DIGEST_LEASE).total_seconds() + 30
+    fake_slack.set_clock(lambda: time.time() - later)
     env = _env(database_url, tmp_path / "data", fake_slack)
     with _bot(env, tmp_path) as first:
         _wait(lambda: len(fake_slack.all_messages()) >= 40, 60, "the fan-out to start")
@@ -140,8 +178,9 @@ def test_sigkill_during_a_200_channel_fan_out_leaves_exactly_one_digest_per_chan
         first.wait(timeout=10)
     killed_at = len(fake_slack.all_messages())
     assert killed_at < 200, "the fan-out finished before the kill; the test proves nothing"
+    left_posting = asyncio.run(_as_if_restarted_later(database_url, later))
+    print(f"killed after {killed_at} posts, {left_posting} ledger row(s) left posting")
     with _bot(env, tmp_path):
-        # Rows the kill left "posting" are settled once older than SETTLE_AFTER (100 s), at a 30 s tick.
         _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 480, "every digest")
         time.sleep(3)  # anything posted twice would show up now
     assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
