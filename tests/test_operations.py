@@ -21,6 +21,7 @@ from tests.commands.conftest import (
     openai_declared,
     settings_overrides,
     synced,
+    synced_states,
     windsurf_options,
     world,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "openai_declared",
     "settings_overrides",
     "synced",
+    "synced_states",
     "windsurf_options",
     "world",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ import pytest
 
 from bot.messages.blocks import readable_texts
 from bot.services.container import Services
+from bot.services.secrets import KEY_FILE_NAME
 from bot.settings import Settings
 from bot.simulators.anthropic import AnthropicSimulator
 from bot.simulators.copilot import CopilotSimulator
@@ -47,6 +50,8 @@ class World:
     openai: OpenAISimulator
     anthropic: AnthropicSimulator
     copilot: CopilotSimulator
+    synced_state: SyncedState | None = None
+    """Where the data of this world after its first sync is kept; ``restored`` when it started from it."""
 
     def ask(
         self, text: str, user: str = ADMIN, channel: str = "C0001", timeout: float = 20.0
@@ -119,6 +124,51 @@ def button_value(answer: dict[str, Any], action_id: str) -> str:
     raise AssertionError(f"no {action_id} button in {json.dumps(answer)[:500]}")
 
 
+@dataclass
+class SyncedState:
+    """The data folder of a world right after its first sync, kept for the other tests of the session
+    whose world is built alike (same fixture values): the simulators are seeded and their clock pinned,
+    so that sync writes the same figures every time. Each such test starts its bot on a copy of it
+    instead of syncing again (about 1-2 s each); the first test of every kind of world still syncs."""
+
+    folder: Path
+    restored: bool = False
+
+    def keep(self, data: Path) -> None:
+        """Copy ``data`` (the bot is running: SQLite's backup reads one consistent state, WAL included)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(data / KEY_FILE_NAME, self.folder / KEY_FILE_NAME)
+        source, copy = sqlite3.connect(data / DB_FILE), sqlite3.connect(self.folder / DB_FILE)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+
+    def restore(self, data: Path) -> bool:
+        """Copy the kept folder to ``data`` (before the bot starts); False when nothing is kept yet."""
+        if not (self.folder / DB_FILE).exists():
+            return False
+        shutil.copytree(self.folder, data, dirs_exist_ok=True)
+        self.restored = True
+        return True
+
+
+DB_FILE = "spendbot.db"
+
+
+@pytest.fixture(scope="session")
+def synced_states(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SyncedState]:
+    """One :class:`SyncedState` per kind of world (the repr of the fixture values that build it)."""
+    root = tmp_path_factory.mktemp("synced-worlds")
+    kinds: dict[str, int] = {}
+
+    def state(kind: str) -> SyncedState:
+        return SyncedState(root / str(kinds.setdefault(kind, len(kinds))))
+
+    return state
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """Settings a test changes on the world's bot: parametrize this name to override (e.g. visibility)."""
@@ -157,6 +207,8 @@ def copilot_options() -> dict[str, Any]:
 
 @pytest.fixture
 def world(
+    request: pytest.FixtureRequest,
+    synced_states: Callable[[str], SyncedState],
     tmp_path: Path,
     fake_slack: FakeSlack,
     signed: SignedRequests,
@@ -167,6 +219,16 @@ def world(
     copilot_declared: bool,
     copilot_options: dict[str, Any],
 ) -> Iterator[World]:
+    kind = repr(
+        (
+            settings_overrides,
+            windsurf_options,
+            openai_declared,
+            anthropic_declared,
+            copilot_declared,
+            copilot_options,
+        )
+    )  # what the world is built from, before the URLs of this test's servers are added to the settings
     cursor = CursorSimulator(team_size=14, days=70, seed=41, now=NOW, time_scale=SCALE)
     windsurf = WindsurfSimulator(team_size=8, days=70, seed=42, now=NOW, time_scale=SCALE, **windsurf_options)
     rest = RestSimulator(plan="pro", now=NOW, time_scale=SCALE)
@@ -247,16 +309,33 @@ def world(
                 settings, clock=lambda: cursor.now, limiters=LimiterRegistry(time_scale=SCALE)
             )
 
+        synced_state = None
+        if "synced" in request.fixturenames:
+            synced_state = synced_states(kind)
+            synced_state.restore(tmp_path / "data")
         with BotThread(settings, services_factory=services) as bot:
             yield World(
-                fake_slack, signed, bot, cursor, windsurf, rest, member_email, openai, anthropic, copilot
+                fake_slack,
+                signed,
+                bot,
+                cursor,
+                windsurf,
+                rest,
+                member_email,
+                openai,
+                anthropic,
+                copilot,
+                synced_state,
             )
 
 
 @pytest.fixture
 def synced(world: World) -> World:
-    """The world after every connection's first sync (as a command would trigger it)."""
-    assert world.bot.services is not None
+    """The world after every connection's first sync (as a command would trigger it): synced here, or
+    started on the data a world built alike had right after its sync (see :class:`SyncedState`)."""
+    assert world.bot.services is not None and world.synced_state is not None
+    if world.synced_state.restored:
+        return world
     services = world.bot.services
 
     async def sync_all() -> None:
@@ -265,6 +344,7 @@ def synced(world: World) -> World:
             assert report.ok, report.errors
 
     world.bot.call(sync_all(), timeout=60)
+    world.synced_state.keep(world.bot.settings.data_dir)
     return world
 
 

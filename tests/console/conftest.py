@@ -20,6 +20,7 @@ from tests.commands.conftest import (
     openai_declared,
     settings_overrides,
     synced,
+    synced_states,
     windsurf_options,
     world,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "run_console",
     "settings_overrides",
     "synced",
+    "synced_states",
     "windsurf_options",
     "world",
 ]

@@ -9,6 +9,7 @@ from tests.commands.conftest import (
     openai_declared,
     settings_overrides,
     synced,
+    synced_states,
     windsurf_options,
     world,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "openai_declared",
     "settings_overrides",
     "synced",
+    "synced_states",
     "windsurf_options",
     "world",
 ]
