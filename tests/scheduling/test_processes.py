@@ -214,12 +214,25 @@ def test_two_replicas_on_postgresql_post_every_digest_and_alert_exactly_once(
             REST_API_URL=rest_url,
             REST_API_KEY=rest.api_key,
             REST_PROBE_PATH="/account",
-            SPENDBOT_CHECK_INTERVAL="20",
+            SPENDBOT_CHECK_INTERVAL="10",
         )
-        with _bot(env, tmp_path), _bot(env, tmp_path):
+        with _bot(env, tmp_path) as first, _bot(env, tmp_path) as second:
             _wait(lambda: all(_digests(fake_slack, channel) >= 1 for channel in channels), 90, "every digest")
             _wait(lambda: fake_slack.channel_messages("CALERT"), 90, "the health alert")
-            time.sleep(25)  # both replicas have had their next check and digest ticks by now
+            # Each replica then runs its next digest tick and its next check (at least its second of
+            # each): anything either would post twice shows up then. Read from their /metrics rather
+            # than slept for, so a slow machine cannot end the wait before those ticks ran.
+            replicas = (first, second)
+            seen = {(p.pid, job): _job_runs(p, job) for p in replicas for job in ("digests", "checks")}
+            _wait(
+                lambda: all(
+                    _job_runs(p, job) >= max(2, seen[p.pid, job] + 1)
+                    for p in replicas
+                    for job in ("digests", "checks")
+                ),
+                90,
+                "each replica's next digest and check ticks",
+            )
     assert {channel: _digests(fake_slack, channel) for channel in channels} == dict.fromkeys(channels, 1)
     alerts = [message for message in fake_slack.channel_messages("CALERT") if message.thread_ts is None]
     assert len(alerts) == 1 and "cannot fetch data" in alerts[0].text
@@ -247,12 +260,26 @@ def test_two_replicas_on_postgresql_share_one_workspace_posting_allowance(
     assert sum(sent) == 400 and min(sent) > 0, sent  # both replicas posted
 
 
-def _digests_sent(process: subprocess.Popen[str]) -> int:
-    """The digests a bot process posted, from its own /metrics (its port is its last argument)."""
+def _metric_lines(process: subprocess.Popen[str]) -> list[str]:
+    """A bot process's /metrics, by line (its port is its last argument)."""
     text = httpx.get(f"http://127.0.0.1:{process.args[-1]}/metrics", timeout=5).text  # type: ignore[index]
+    return text.splitlines()
+
+
+def _job_runs(process: subprocess.Popen[str], job: str) -> int:
+    """How many runs of the scheduler's ``job`` a bot process has finished, whatever their outcome."""
     return sum(
         int(float(line.rsplit(" ", 1)[1]))
-        for line in text.splitlines()
+        for line in _metric_lines(process)
+        if line.startswith("spendbot_scheduled_jobs_total{") and f'job="{job}"' in line
+    )
+
+
+def _digests_sent(process: subprocess.Popen[str]) -> int:
+    """The digests a bot process posted, from its own /metrics (its port is its last argument)."""
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in _metric_lines(process)
         if line.startswith("spendbot_deliveries_total{")
         and 'kind="digest"' in line
         and 'outcome="sent"' in line
