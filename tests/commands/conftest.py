@@ -129,7 +129,10 @@ class SyncedState:
     """The data folder of a world right after its first sync, kept for the other tests of the session
     whose world is built alike (same fixture values): the simulators are seeded and their clock pinned,
     so that sync writes the same figures every time. Each such test starts its bot on a copy of it
-    instead of syncing again (about 1-2 s each); the first test of every kind of world still syncs."""
+    instead of syncing again (about 1-2 s each); the first test of every kind of world still syncs.
+    A restored world is a bot restarted after its sync: its simulators have not counted the sync's
+    requests (``stats``), and nothing the bot keeps only in memory is there; a test that needs either
+    must sync itself."""
 
     folder: Path
     restored: bool = False
