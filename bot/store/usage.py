@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Date,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -74,6 +76,18 @@ HISTORY_TABLES = tuple(
         UsageUserRunning,
     )
 )
+
+_Piece = tuple[type[Any], str | None, str, tuple[Any, ...], str | None]
+"""A piece of a sum: (table, key column's name or None, how its rows are chosen: ``days`` (connection,
+first, last), ``running`` (connection, day) or ``span`` (connections, start, end), those values, and
+the one person's email it is limited to, if any)."""
+_Part = tuple[Hashable, _Piece, int]
+"""A piece with its sign in one range's sum, and what identifies it, so that ranges share pieces."""
+_Shape = tuple[tuple[type[Any], str | None, str, bool, tuple[int, ...]], ...]
+"""What a sum's statement is made of, without the values it is asked with: per piece its table, key,
+kind, whether it is one person's, and its signs. Statements are built once per shape (the values are
+bound parameters), so an answer neither builds its statement nor computes its cache key again."""
+_STATEMENTS = 256
 
 
 def _zeros() -> list[Any]:
@@ -340,7 +354,8 @@ async def range_totals(
     weighted = _weighted(await _parts(session, connection_ids, ranges, by, user_email, complements))
     if not weighted:
         return [[] for _ in ranges]
-    rows: list[Any] = list((await execute(session, _summed(weighted, ranges=len(ranges)))).all())
+    statement = _summed(_shape(weighted), len(ranges))
+    rows: list[Any] = list((await execute(session, statement, _params(weighted))).all())
     return [
         [
             UsageTotal(row[0], row[1 + 3 * index], row[2 + 3 * index], int(row[3 + 3 * index]))
@@ -407,8 +422,8 @@ async def ranked_totals(
     weighted = _weighted(parts)
     if not weighted:
         return empty
-    query = _ranking(_summed(weighted, ranges=len(ranges)), order, people_first, len(ranges) > 1)
-    rows: list[Any] = list((await execute(session, query.limit(limit))).all())
+    query = _ranking(_shape(weighted), len(ranges), order, people_first, limit)
+    rows: list[Any] = list((await execute(session, query, _params(weighted))).all())
     if not rows:
         return empty
     head = rows[0]
@@ -425,7 +440,8 @@ async def ranked_totals(
     )
 
 
-def _ranking(grouped_rows: Select[Any], order: str, people_first: bool, counts_previous: bool) -> Select[Any]:
+@lru_cache(maxsize=_STATEMENTS)
+def _ranking(shape: _Shape, ranges: int, order: str, people_first: bool, limit: int | None) -> Select[Any]:
     """The keys of range 0 first, largest first, each row carrying the counts and totals of all of
     them and, with ``counts_previous``, the people of range 1.
 
@@ -433,7 +449,8 @@ def _ranking(grouped_rows: Select[Any], order: str, people_first: bool, counts_p
     totals, once sorted for the rows. Window aggregates over every key would spill the whole grouping
     to a table of its own and sort it all, where the caller's ``LIMIT`` keeps only the rows shown.
     """
-    grouped = grouped_rows.cte("grouped")
+    counts_previous = ranges > 1
+    grouped = _summed(shape, ranges).cte("grouped")
     key, ordered, shown = grouped.c.key, grouped.c[order], _nonzero(grouped, 0)
     person = and_(shown, key != "")
     counts = select(
@@ -464,6 +481,7 @@ def _ranking(grouped_rows: Select[Any], order: str, people_first: bool, counts_p
             ordered.desc(),
             key,
         )
+        .limit(limit)
     )
 
 
@@ -475,18 +493,8 @@ async def people_counts(
     weighted = _weighted(await _parts(session, connection_ids, ranges, "user", None, True))
     if not weighted:
         return [PeopleAndTotal(0, UsageTotal(None, ZERO, ZERO)) for _ in ranges]
-    grouped = _summed(weighted, ranges=len(ranges)).subquery()
-    columns = [
-        column
-        for index in range(len(ranges))
-        for column in (
-            func.sum(_one_if(and_(grouped.c.key != "", _nonzero(grouped, index)))),
-            type_coerce(func.sum(grouped.c[_column("amount", index)]), Amount),
-            type_coerce(func.sum(grouped.c[_column("requests", index)]), Amount),
-            func.sum(grouped.c[_column("tokens", index)]),
-        )
-    ]
-    row: Any = (await execute(session, select(*columns))).one()
+    statement = _people_and_totals(_shape(weighted), len(ranges))
+    row: Any = (await execute(session, statement, _params(weighted))).one()
     return [
         PeopleAndTotal(
             int(row[4 * index] or 0),
@@ -505,10 +513,22 @@ async def people_count(
     return (await people_counts(session, connection_ids, [(start, end)]))[0].people
 
 
-_Piece = tuple[type[Any], str | None, tuple[ColumnElement[bool], ...]]
-"""A piece of a sum: (table, key column's name or None, the conditions that select its rows)."""
-_Part = tuple[Hashable, _Piece, int]
-"""A piece with its sign in one range's sum, and what identifies it, so that ranges share pieces."""
+@lru_cache(maxsize=_STATEMENTS)
+def _people_and_totals(shape: _Shape, ranges: int) -> Select[Any]:
+    """Per range: the people (keys but no one's) with any figure, and the sums over every key."""
+    grouped = _summed(shape, ranges).subquery()
+    return select(
+        *(
+            column
+            for index in range(ranges)
+            for column in (
+                func.sum(_one_if(and_(grouped.c.key != "", _nonzero(grouped, index)))),
+                type_coerce(func.sum(grouped.c[_column("amount", index)]), Amount),
+                type_coerce(func.sum(grouped.c[_column("requests", index)]), Amount),
+                func.sum(grouped.c[_column("tokens", index)]),
+            )
+        )
+    )
 
 
 def _tables(by_person: bool, user_email: str | None) -> tuple[type[Any], type[Any]]:
@@ -519,10 +539,6 @@ def _tables(by_person: bool, user_email: str | None) -> tuple[type[Any], type[An
     if by_person:
         return UsageUserDay, UsageBucket
     return UsageModelDay, UsageModelBucket
-
-
-def _of_person(table: type[Any], user_email: str | None) -> tuple[ColumnElement[bool], ...]:
-    return () if user_email is None else (col(table.user_email) == user_email,)
 
 
 async def _parts(
@@ -564,28 +580,18 @@ def _range_parts(
         for connection_id in connection_ids:
             days = running.running_days(states.get(connection_id), first, last) if by_person else None
             if days is None:
-                where = (
-                    col(day_table.connection_id) == connection_id,
-                    col(day_table.day).between(first, last),
-                    *_of_person(day_table, user_email),
-                )
-                parts.append((("days", connection_id, first, last), (day_table, key, where), 1))
+                values: tuple[Any, ...] = (connection_id, first, last)
+                parts.append((("days", *values), (day_table, key, "days", values, user_email), 1))
                 continue
             for day, sign in days:
-                where = (
-                    col(UsageUserRunning.connection_id) == connection_id,
-                    col(UsageUserRunning.day) == day,
-                )
-                parts.append((("running", connection_id, day), (UsageUserRunning, "user_email", where), sign))
+                piece = (UsageUserRunning, "user_email", "running", (connection_id, day), None)
+                parts.append((("running", connection_id, day), piece, sign))
     for span_start, span_end, sign in plan.spans:
         for table, piece_start, piece_end in _span_pieces(bucket_table, span_start, span_end, by_person):
-            where = (
-                col(table.connection_id).in_(connection_ids),
-                col(table.bucket_start) >= piece_start,
-                col(table.bucket_start) < piece_end,
-                *_of_person(table, user_email),
+            values = (tuple(connection_ids), piece_start, piece_end)
+            parts.append(
+                (("span", table, piece_start, piece_end), (table, key, "span", values, user_email), sign)
             )
-            parts.append((("span", table, piece_start, piece_end), (table, key, where), sign))
     return parts
 
 
@@ -626,7 +632,48 @@ def _times(column: Any, sign: int) -> Any:
     return literal(0) if sign == 0 else raw if sign == 1 else -raw if sign == -1 else raw * sign
 
 
-def _summed(weighted: Sequence[tuple[_Piece, tuple[int, ...]]], *, ranges: int = 1) -> Select[Any]:
+def _shape(weighted: Sequence[tuple[_Piece, tuple[int, ...]]]) -> _Shape:
+    return tuple(
+        (table, key, kind, person is not None, signs) for (table, key, kind, _, person), signs in weighted
+    )
+
+
+def _params(weighted: Sequence[tuple[_Piece, tuple[int, ...]]]) -> dict[str, Any]:
+    """The values of a shape's bound parameters (``p<piece>_<name>``, as :func:`_where` names them)."""
+    params: dict[str, Any] = {}
+    for index, ((_, _, kind, values, person), _) in enumerate(weighted):
+        names = {"days": ("c", "f", "l"), "running": ("c", "d"), "span": ("c", "s", "e")}[kind]
+        params.update({f"p{index}_{name}": value for name, value in zip(names, values, strict=True)})
+        if person is not None:
+            params[f"p{index}_u"] = person
+    return params
+
+
+def _where(table: type[Any], kind: str, of_person: bool, index: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions that choose a piece's rows, on bound parameters named after the piece."""
+
+    def value(name: str) -> Any:
+        return bindparam(f"p{index}_{name}")
+
+    person = (col(table.user_email) == value("u"),) if of_person else ()
+    if kind == "running":
+        return (col(table.connection_id) == value("c"), col(table.day) == value("d"))
+    if kind == "days":
+        return (
+            col(table.connection_id) == value("c"),
+            col(table.day).between(value("f"), value("l")),
+            *person,
+        )
+    return (
+        col(table.connection_id).in_(bindparam(f"p{index}_c", expanding=True)),
+        col(table.bucket_start) >= value("s"),
+        col(table.bucket_start) < value("e"),
+        *person,
+    )
+
+
+@lru_cache(maxsize=_STATEMENTS)
+def _summed(shape: _Shape, ranges: int = 1) -> Select[Any]:
     """(key, then amount, requests, tokens of each range) summed over the weighted pieces, for keys
     whose sums are not all zero."""
     pieces = [
@@ -637,8 +684,8 @@ def _summed(weighted: Sequence[tuple[_Piece, tuple[int, ...]]], *, ranges: int =
                 for index in range(ranges)
                 for measure in MEASURES
             ),
-        ).where(*where)
-        for (table, key, where), signs in weighted
+        ).where(*_where(table, kind, of_person, number))
+        for number, (table, key, kind, of_person, signs) in enumerate(shape)
     ]
     every = (union_all(*pieces) if len(pieces) > 1 else pieces[0]).subquery()
     names = [_column(measure, index) for index in range(ranges) for measure in MEASURES]
