@@ -42,7 +42,7 @@ import cursor_process  # noqa: E402 - the bench folder's own helper, beside this
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-test-token"
 ADMIN = "UBENCHADMIN"
-FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="  # a fixed bench key: the data folder is thrown away
+FERNET = "pNBfRnUK5Wx8ggN9Vm3Xm2cGMZ3vT0zJbU4xq6X1uJk="  # fixed, so a kept data folder reads again
 
 
 async def prepare(
