@@ -442,8 +442,8 @@ async def ranked_totals(
 
 @lru_cache(maxsize=_STATEMENTS)
 def _ranking(shape: _Shape, ranges: int, order: str, people_first: bool, limit: int | None) -> Select[Any]:
-    """The keys of range 0 first, largest first, each row carrying the counts and totals of all of
-    them and, with ``counts_previous``, the people of range 1.
+    """The keys of range 0 first, largest first (the first ``limit``), each row carrying the counts
+    and totals of all of them and, with two ``ranges``, the people and totals of range 1.
 
     The sums by key are a common table read twice: once in one pass of aggregates for the counts and
     totals, once sorted for the rows. Window aggregates over every key would spill the whole grouping

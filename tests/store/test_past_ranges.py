@@ -127,7 +127,7 @@ async def test_the_previous_period_is_counted_once_kept_and_forgotten_by_a_write
 
 
 async def test_a_count_read_before_a_write_is_not_kept_after_it(
-    database: Database, store: Repositories, tmp_path: Path
+    database: Database, store: Repositories
 ) -> None:
     rows = _history()
     row = await _written(database, store, rows)
