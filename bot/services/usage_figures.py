@@ -242,8 +242,7 @@ class UsageFigures:
         before any counting, which a count must still match to be kept."""
         if bounds is None:
             return None, 0
-        counted_at = await past_ranges.version(session, connection_id)
-        row = await past_ranges.kept(session, connection_id, *bounds)
+        row, counted_at = await past_ranges.kept(session, connection_id, *bounds)
         if row is None:
             return None, counted_at
         return usage_store.PeopleAndTotal(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,26 +23,26 @@ from bot.store.db import execute
 from bot.store.models import UsagePastRange, UsageRunningState
 
 
-async def version(session: AsyncSession, connection_id: int) -> int:
-    """The version of the connection's history (0 before its first write); read it before counting."""
-    query = select(col(UsageRunningState.version)).where(
-        col(UsageRunningState.connection_id) == connection_id
-    )
-    return int((await execute(session, query)).scalar() or 0)
-
-
 async def kept(
     session: AsyncSession, connection_id: int, start: datetime, end: datetime
-) -> UsagePastRange | None:
-    found = await session.exec(
-        select(UsagePastRange).where(  # type: ignore[call-overload]
-            col(UsagePastRange.connection_id) == connection_id,
-            col(UsagePastRange.range_start) == start,
-            col(UsagePastRange.range_end) == end,
+) -> tuple[UsagePastRange | None, int]:
+    """A past range's kept figures (None: not kept) and the version of the connection's history (0
+    before its first write), read together before any counting, which must still match to keep one."""
+    query = (
+        select(col(UsageRunningState.version), UsagePastRange)
+        .select_from(UsageRunningState)
+        .outerjoin(
+            UsagePastRange,
+            and_(
+                col(UsagePastRange.connection_id) == col(UsageRunningState.connection_id),
+                col(UsagePastRange.range_start) == start,
+                col(UsagePastRange.range_end) == end,
+            ),
         )
+        .where(col(UsageRunningState.connection_id) == connection_id)
     )
-    row = found.first()
-    return None if row is None else row[0]
+    row = (await session.exec(query)).first()  # type: ignore[call-overload]
+    return (None, 0) if row is None else (row[1], int(row[0]))
 
 
 async def keep(session: AsyncSession, figures: UsagePastRange, counted_at: int) -> bool:
