@@ -88,6 +88,9 @@ _Shape = tuple[tuple[type[Any], str | None, str, bool, tuple[int, ...]], ...]
 kind, whether it is one person's, and its signs. Statements are built once per shape (the values are
 bound parameters), so an answer neither builds its statement nor computes its cache key again."""
 _STATEMENTS = 256
+_VALUE_NAMES = {"days": ("c", "f", "l"), "running": ("c", "d"), "span": ("c", "s", "e")}
+"""The names of a piece's values by kind, in its bound parameters ``p<piece>_<name>`` (and ``u``, the
+person's email), as :func:`_where` binds them."""
 
 
 def _zeros() -> list[Any]:
@@ -639,10 +642,10 @@ def _shape(weighted: Sequence[tuple[_Piece, tuple[int, ...]]]) -> _Shape:
 
 
 def _params(weighted: Sequence[tuple[_Piece, tuple[int, ...]]]) -> dict[str, Any]:
-    """The values of a shape's bound parameters (``p<piece>_<name>``, as :func:`_where` names them)."""
+    """The values of a shape's bound parameters (:data:`_VALUE_NAMES`)."""
     params: dict[str, Any] = {}
     for index, ((_, _, kind, values, person), _) in enumerate(weighted):
-        names = {"days": ("c", "f", "l"), "running": ("c", "d"), "span": ("c", "s", "e")}[kind]
+        names = _VALUE_NAMES[kind]
         params.update({f"p{index}_{name}": value for name, value in zip(names, values, strict=True)})
         if person is not None:
             params[f"p{index}_u"] = person
