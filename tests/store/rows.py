@@ -1,10 +1,12 @@
-"""Rows the repository tests stand on: a workspace, a connection, a subscription, a ledger row."""
+"""Rows the repository tests stand on: a workspace, a connection, a subscription, a ledger row, usage."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from bot.domain.usage import Granularity, SpendRow, Unit, Vendor
 from bot.store.db import Database
 from bot.store.models import Connection, Delivery, Subscription, Workspace
 
@@ -61,3 +63,18 @@ def delivery(key: str, *, team_id: str = "T1", subscription_id: int | None = Non
     }
     fields.update(values)
     return Delivery(idempotency_key=key, team_id=team_id, subscription_id=subscription_id, **fields)
+
+
+def quarter(email: str, moment: datetime, cents: str = "0", requests: int = 0, tokens: int = 0) -> SpendRow:
+    """A quarter hour of one person's Cursor usage."""
+    return SpendRow(
+        vendor=Vendor.CURSOR,
+        bucket_start=moment,
+        granularity=Granularity.QUARTER_HOUR,
+        user_email=email,
+        model="m",
+        amount=Decimal(cents),
+        unit=Unit.USD_CENTS,
+        requests=Decimal(requests),
+        tokens=tokens,
+    )

@@ -11,31 +11,18 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.domain.periods import parse_period, previous_period, resolve_period
-from bot.domain.usage import Granularity, SpendRow, Unit, Vendor
+from bot.domain.usage import SpendRow
 from bot.services.usage_figures import UsageFigures
 from bot.settings import Settings
 from bot.store import past_ranges, usage
 from bot.store.db import Database
 from bot.store.models import Connection, UsagePastRange
 from bot.store.repositories import Repositories
-from tests.store.rows import connection, workspace
+from tests.store.rows import connection, quarter, workspace
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 FIRST = datetime(2026, 10, 10, tzinfo=UTC)
-
-
-def _row(moment: datetime, person: str, cents: str) -> SpendRow:
-    return SpendRow(
-        vendor=Vendor.CURSOR,
-        bucket_start=moment,
-        granularity=Granularity.QUARTER_HOUR,
-        user_email=person,
-        model="fast",
-        amount=Decimal(cents),
-        unit=Unit.USD_CENTS,
-        requests=Decimal(1),
-    )
 
 
 def _history() -> list[SpendRow]:
@@ -46,7 +33,7 @@ def _history() -> list[SpendRow]:
             for hour in (2, 15):
                 moment = FIRST + timedelta(days=day, hours=hour)
                 if moment < NOW and (person != "cy@x.io" or day % 2 == 0):
-                    rows.append(_row(moment, person, f"{100 * (index + 1)}"))
+                    rows.append(quarter(person, moment, f"{100 * (index + 1)}", requests=1))
     return rows
 
 
@@ -105,7 +92,7 @@ async def test_the_previous_period_is_counted_once_kept_and_forgotten_by_a_write
     # A late correction inside the previous period: forgotten in its own write, counted again, kept again.
     day = previous.start + timedelta(days=2)
     corrected = [item for item in rows if not day <= item.bucket_start < day + timedelta(days=1)]
-    corrected.append(_row(day + timedelta(hours=3), "di@x.io", "5000"))
+    corrected.append(quarter("di@x.io", day + timedelta(hours=3), "5000", requests=1))
     window = [item for item in corrected if day <= item.bucket_start < day + timedelta(days=1)]
     await store.sync.replace_quarter_hours(row.id, day, day + timedelta(days=1), window, None)
     assert await _kept(database, row.id) == []

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
-from bot.domain.usage import Granularity, SpendRow, Unit, Vendor
 from bot.store import usage
 from bot.store.db import Database
 from bot.store.repositories import Repositories
-from tests.store.rows import connection, workspace
-
-
-def _quarter(email: str, moment: datetime, cents: str = "0", requests: int = 0, tokens: int = 0) -> SpendRow:
-    return SpendRow(
-        vendor=Vendor.CURSOR,
-        bucket_start=moment,
-        granularity=Granularity.QUARTER_HOUR,
-        user_email=email,
-        model="m",
-        amount=Decimal(cents),
-        unit=Unit.USD_CENTS,
-        requests=Decimal(requests),
-        tokens=tokens,
-    )
+from tests.store.rows import connection, quarter, workspace
 
 
 async def test_people_are_counted_once_over_whole_days_and_partial_edges(
@@ -34,15 +18,15 @@ async def test_people_are_counted_once_over_whole_days_and_partial_edges(
     assert row.id is not None
     day = datetime(2026, 11, 2, tzinfo=UTC)
     rows = [
-        _quarter("edge@x.io", day + timedelta(hours=5), "1"),  # before a local start at 07:00: outside
-        _quarter("head@x.io", day + timedelta(hours=8), "2"),  # in the partial first day
-        _quarter("both@x.io", day + timedelta(hours=9), requests=1),  # head and a whole day: once
-        _quarter("both@x.io", day + timedelta(days=1, hours=3), tokens=5),
-        _quarter("whole@x.io", day + timedelta(days=1, hours=12), "3"),
-        _quarter("idle@x.io", day + timedelta(days=1, hours=13)),  # a row with nothing used
-        _quarter("", day + timedelta(days=1, hours=14), "9"),  # no person
-        _quarter("tail@x.io", day + timedelta(days=2, hours=6), "4"),  # in the partial last day
-        _quarter("late@x.io", day + timedelta(days=2, hours=8), "5"),  # after the end at 07:00
+        quarter("edge@x.io", day + timedelta(hours=5), "1"),  # before a local start at 07:00: outside
+        quarter("head@x.io", day + timedelta(hours=8), "2"),  # in the partial first day
+        quarter("both@x.io", day + timedelta(hours=9), requests=1),  # head and a whole day: once
+        quarter("both@x.io", day + timedelta(days=1, hours=3), tokens=5),
+        quarter("whole@x.io", day + timedelta(days=1, hours=12), "3"),
+        quarter("idle@x.io", day + timedelta(days=1, hours=13)),  # a row with nothing used
+        quarter("", day + timedelta(days=1, hours=14), "9"),  # no person
+        quarter("tail@x.io", day + timedelta(days=2, hours=6), "4"),  # in the partial last day
+        quarter("late@x.io", day + timedelta(days=2, hours=8), "5"),  # after the end at 07:00
     ]
     await store.sync.replace_quarter_hours(row.id, day, day + timedelta(days=3), rows, None)
     start, end = day + timedelta(hours=7), day + timedelta(days=2, hours=7)
