@@ -195,7 +195,10 @@ def main() -> None:
 
 
 def _sqlite_url(data_dir: str) -> str:
-    return f"sqlite:///{Path(data_dir) / 'spendbot.db'}"  # where the bot keeps it (bot/settings.py)
+    """The database the bot keeps in ``data_dir``, as its settings name it."""
+    from bot.settings import Settings
+
+    return Settings(_env_file=None, data_dir=Path(data_dir)).database_url  # type: ignore[call-arg]
 
 
 async def _forget_kept_ranges(database_url: str) -> None:
