@@ -23,8 +23,12 @@ demo: $(STAMP)
 console: $(STAMP)
 	$(BIN)/spendbot console
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; 0: in this one). It waits on loopback servers,
+# bot subprocesses and PostgreSQL about half its time, so two workers halve it even on two cores.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench

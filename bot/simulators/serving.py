@@ -21,11 +21,31 @@ from bot.serving import QuietServer
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Ask the kernel for a port that is free right now."""
+    """Ask the kernel for a port that is free right now, for a server in another process to bind.
+
+    Another process may take it before that server binds it; servers in this process use
+    :func:`_listening` instead, which keeps the port it was given.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: any free port), handed to uvicorn as it is.
+
+    Binding here rather than picking a free port for uvicorn to bind later leaves no moment in which
+    another test process (pytest-xdist runs several) could take the same port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
@@ -69,12 +89,14 @@ class ServedApp:
 
 def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedApp:
     """Start ``app`` under uvicorn in a daemon thread and return once it accepts connections."""
-    port = port or free_port(host)
+    sock = _listening(host, port)
+    port = sock.getsockname()[1]
     server = QuietServer(_config(app, host, port, **options))
-    thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, args=([sock],), name=f"serve-{port}", daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
+            sock.close()
             raise RuntimeError(f"server on {host}:{port} failed to start")
         threading.Event().wait(0.01)
     return ServedApp(url=f"http://{host}:{port}", host=host, port=port, _server=server, _thread=thread)
@@ -82,11 +104,13 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options:
 
 async def serve_in_loop(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedApp:
     """Start ``app`` under uvicorn as a task of the running loop and return once it accepts connections."""
-    port = port or free_port(host)
+    sock = _listening(host, port)
+    port = sock.getsockname()[1]
     server = QuietServer(_config(app, host, port, **options))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve([sock]))
     while not server.started:
         if task.done():
+            sock.close()
             task.result()
             raise RuntimeError(f"server on {host}:{port} failed to start")
         await asyncio.sleep(0.01)
