@@ -205,8 +205,10 @@ async def test_acquire_context_and_penalty_wake_waiters_in_scaled_time() -> None
 
 
 async def test_scaled_run_paces_at_the_documented_rate() -> None:
-    """N requests at L per window take about (N/L - 1) windows when they start with a full budget."""
-    registry = LimiterRegistry(time_scale=600)  # a minute is 0.1 s
+    """N requests at L per window take about (N/L - 1) windows when they start with a full budget: more
+    than three windows here, never a fourth (a window long enough that a busy machine's timer jitter
+    stays well inside that)."""
+    registry = LimiterRegistry(time_scale=300)  # a minute is 0.2 s
     rl = registry.get("c", "usage_events", RatePolicy(10, MINUTE))
     starts: list[float] = []
 
@@ -219,7 +221,7 @@ async def test_scaled_run_paces_at_the_documented_rate() -> None:
     await asyncio.gather(*(worker(10) for _ in range(4)))
     elapsed = time.perf_counter() - began
     assert len(starts) == 40
-    # never more than 10 starts within any 0.1 s
+    # never more than 10 starts within any 0.2 s
     starts.sort()
-    assert all(later - earlier >= 0.1 for earlier, later in zip(starts, starts[10:], strict=False))
-    assert 0.3 <= elapsed <= 0.3 * 1.1 + 0.05
+    assert all(later - earlier >= 0.2 for earlier, later in zip(starts, starts[10:], strict=False))
+    assert 3 * 0.2 <= elapsed < 4 * 0.2
